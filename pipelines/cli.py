@@ -1,0 +1,66 @@
+"""`sdsync`: the smartdialog-sync command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sources.smartdialog.api.errors import ConfigurationError, RequestInvalid, SmartDialogError
+
+from .commands import api as api_commands
+from .runtime import EXIT_FAILURE, EXIT_USAGE, Overrides, configure_logging, console
+
+app = typer.Typer(
+    name="sdsync",
+    help="Connect your data to SmartDialog: pull messages and reports, sync contacts, send campaigns.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    base_url: Optional[str] = typer.Option(
+        None, help="API base URL, e.g. https://api.arena.fi/api-integrations/v1 [env SMARTDIALOG__BASE_URL]"
+    ),
+    access_token: Optional[str] = typer.Option(
+        None, help="Static bearer token. Prefer SMARTDIALOG__ACCESS_TOKEN: flags show up in process lists."
+    ),
+    rate_limit: Optional[str] = typer.Option(
+        None, help="Calls/seconds allowed per connection, default 100/60 [env SMARTDIALOG__RATE_LIMIT]"
+    ),
+    data_dir: Optional[Path] = typer.Option(
+        None, help="Folder for local state: limiter window, DuckDB files, journals [env SMARTDIALOG__DATA_DIR]"
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every API call."),
+) -> None:
+    """Connection options apply to every command; the environment and .dlt/ config fill the rest."""
+    configure_logging(verbose)
+    ctx.obj = Overrides(
+        {"base_url": base_url, "access_token": access_token, "rate_limit": rate_limit, "data_dir": data_dir}
+    )
+
+
+app.add_typer(api_commands.app, name="api")
+
+
+def main() -> None:
+    """Console entry point: run the app and map errors to exit codes (1 failure, 2 usage/configuration)."""
+    try:
+        app(standalone_mode=True)
+    except (ConfigurationError, RequestInvalid) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(EXIT_USAGE)
+    except SmartDialogError as exc:
+        console.print(f"[red]failed:[/red] {exc}")
+        sys.exit(EXIT_FAILURE)
+
+
+if __name__ == "__main__":
+    main()

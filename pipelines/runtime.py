@@ -1,0 +1,59 @@
+"""What every CLI command shares: the connection overrides, the one client, the console and exit codes."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from sources.smartdialog.api import ClientSettings, SmartDialogClient, resolve_settings
+from sources.smartdialog.api.limiter import WaitCallback
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+console = Console(stderr=True)
+stdout = Console()
+
+
+@dataclass
+class Overrides:
+    """Connection settings given on the command line; they win over config and environment."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr through rich; stamina's retry notices show as warnings."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        force=True,
+    )
+
+
+def settings_from(ctx: typer.Context, **more: Any) -> ClientSettings:
+    """The resolved settings of this invocation: config, environment, then command-line overrides."""
+    overrides = ctx.find_object(Overrides)
+    values = dict(overrides.values) if overrides else {}
+    values.update({key: value for key, value in more.items() if value is not None})
+    return resolve_settings(**values)
+
+
+@contextmanager
+def open_client(ctx: typer.Context, on_wait: Optional[WaitCallback] = None, **more: Any) -> Iterator[SmartDialogClient]:
+    """The one API client for a command; waits for the limiter are reported on the console by default."""
+    settings = settings_from(ctx, **more)
+    with SmartDialogClient(settings, on_wait=on_wait or report_wait) as client:
+        yield client
+
+
+def report_wait(seconds: float, reason: str) -> None:
+    """Tell the user why nothing happens for a while (used where no progress bar is shown)."""
+    if seconds >= 1:
+        console.print(f"[dim]waiting {seconds:.1f}s ({reason})[/dim]")

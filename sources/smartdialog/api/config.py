@@ -1,0 +1,166 @@
+"""Settings of a SmartDialog connection, resolved through dlt's config from the [smartdialog] section.
+
+Environment variables use dlt's `SMARTDIALOG__KEY` form; `.dlt/config.toml` and `.dlt/secrets.toml`
+are read from the working directory; explicit overrides (CLI flags) win over both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.specs import BaseConfiguration
+from dlt.common.typing import TSecretStrValue
+
+from .. import settings
+from .errors import ConfigurationError
+
+
+class Secret:
+    """A secret string that never shows itself in a repr, a str() or a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that must send it."""
+        return self._value
+
+    def fingerprint(self) -> str:
+        """A short one-way digest, to tell secrets apart without showing them."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@configspec
+class SmartDialogConfiguration(BaseConfiguration):
+    """The [smartdialog] section as dlt resolves it."""
+
+    base_url: str = settings.EMULATOR_BASE_URL
+    access_token: Optional[TSecretStrValue] = None
+    client_id: Optional[str] = None
+    client_secret: Optional[TSecretStrValue] = None
+    refresh_token: Optional[TSecretStrValue] = None
+    token_url: str = settings.TOKEN_URL
+    rate_limit: str = settings.DEFAULT_RATE_LIMIT
+    data_dir: str = settings.DEFAULT_DATA_DIR
+    timeout: float = settings.DEFAULT_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `calls` API calls in any window of `seconds`."""
+
+    calls: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> "RateLimit":
+        """Parse "CALLS/SECONDS", for example "100/60"."""
+        try:
+            calls_text, seconds_text = str(text).split("/")
+            limit = cls(int(calls_text), float(seconds_text))
+        except ValueError:
+            raise ConfigurationError(f"rate_limit must look like CALLS/SECONDS, e.g. 100/60, not {text!r}") from None
+        if limit.calls < 1 or limit.seconds <= 0:
+            raise ConfigurationError(f"rate_limit must be positive, not {text!r}")
+        return limit
+
+    def __str__(self) -> str:
+        return f"{self.calls}/{self.seconds:g}"
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything a SmartDialogClient needs. Secrets are wrapped so that no repr shows them."""
+
+    base_url: str = settings.EMULATOR_BASE_URL
+    access_token: Optional[Secret] = None
+    client_id: Optional[str] = None
+    client_secret: Optional[Secret] = None
+    refresh_token: Optional[Secret] = None
+    token_url: str = settings.TOKEN_URL
+    rate_limit: RateLimit = field(default_factory=lambda: RateLimit.parse(settings.DEFAULT_RATE_LIMIT))
+    data_dir: Path = Path(settings.DEFAULT_DATA_DIR)
+    timeout: float = settings.DEFAULT_TIMEOUT_S
+
+    @property
+    def uses_oauth(self) -> bool:
+        """True when tokens come from the OAuth2 token endpoint rather than a static token."""
+        return self.access_token is None and self.client_id is not None
+
+    @property
+    def connection_key(self) -> str:
+        """Identifies the connection (service + credentials) that one rate-limit window belongs to."""
+        identity = self.client_id or (self.access_token.fingerprint() if self.access_token else "anonymous")
+        return hashlib.sha256(f"{self.base_url.rstrip('/')}|{identity}".encode()).hexdigest()[:16]
+
+    def with_overrides(self, **overrides: Any) -> "ClientSettings":
+        """A copy with the given (non-None) values replaced; strings for secrets are wrapped."""
+        values = {key: value for key, value in overrides.items() if value is not None}
+        return replace(self, **_coerce(values))
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    for key in ("access_token", "client_secret", "refresh_token"):
+        if isinstance(values.get(key), str):
+            values[key] = Secret(values[key]) if values[key] else None
+    if isinstance(values.get("rate_limit"), str):
+        values["rate_limit"] = RateLimit.parse(values["rate_limit"])
+    if "data_dir" in values:
+        values["data_dir"] = Path(values["data_dir"])
+    if "base_url" in values:
+        values["base_url"] = str(values["base_url"]).rstrip("/")
+    return values
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_settings(**overrides: Any) -> ClientSettings:
+    """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`.
+
+    Without any credentials, a loopback base URL (the local emulator) gets the emulator's sandbox token.
+    """
+    try:
+        config = resolve_configuration(SmartDialogConfiguration(), sections=("smartdialog",))
+    except ConfigurationException as exc:
+        raise ConfigurationError(f"cannot read the [smartdialog] settings: {exc}") from None
+    values = {name: getattr(config, name) for name in SmartDialogConfiguration.__annotations__}
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    resolved = ClientSettings(**_coerce(values))
+    if resolved.client_id and not (resolved.refresh_token or resolved.client_secret) and not resolved.access_token:
+        raise ConfigurationError("client_id is set but neither refresh_token nor client_secret is")
+    if not resolved.access_token and not resolved.client_id:
+        if not _is_loopback(resolved.base_url):
+            raise ConfigurationError(
+                "no credentials: set SMARTDIALOG__ACCESS_TOKEN, or SMARTDIALOG__CLIENT_ID with "
+                "SMARTDIALOG__REFRESH_TOKEN (and SMARTDIALOG__CLIENT_SECRET)"
+            )
+        resolved = replace(resolved, access_token=Secret(settings.EMULATOR_SANDBOX_TOKEN))
+    return resolved

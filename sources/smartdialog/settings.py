@@ -1,0 +1,53 @@
+"""Constants of the SmartDialog API and of this project."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+API_BASE_PATH = "/api-integrations/v1"
+PRODUCTION_BASE_URL = "https://api.arena.fi" + API_BASE_PATH
+TOKEN_URL = (
+    "https://arenafi.b2clogin.com/arenafi.onmicrosoft.com/"
+    "B2C_1A_SmartDialog_Integrations/oauth2/v2.0/token"
+)
+OAUTH_SCOPES = " ".join(
+    ["offline_access"]
+    + [
+        f"https://arenafi.onmicrosoft.com/smartdialog-integrations-api/{scope}"
+        for scope in (
+            "Gateway.Send",
+            "Customer.Services",
+            "User.Customers",
+            "TwoWay.Management",
+            "WhatsApp",
+            "Discussion.Reply",
+            "Group.Management",
+        )
+    ]
+)
+
+EMULATOR_HOST = "127.0.0.1"
+EMULATOR_PORT = 8765
+EMULATOR_ROOT_URL = f"http://{EMULATOR_HOST}:{EMULATOR_PORT}"
+EMULATOR_BASE_URL = EMULATOR_ROOT_URL + API_BASE_PATH
+EMULATOR_SANDBOX_TOKEN = "sandbox-token"
+
+DEFAULT_RATE_LIMIT = "100/60"
+DEFAULT_DATA_DIR = "data"
+DEFAULT_TIMEOUT_S = 30.0
+
+CUSTOMER_DATA_MAX = 255
+REQUEST_ID_MAX = 1000
+TEMPLATE_DISPLAY_NAME_MAX = 100
+SERVICE_TYPES = ("OneWay", "TwoWay", "Group")
+GENDERS = ("Male", "Female", "Other")
+BUTTON_TYPES = ("Call", "QuickReply", "Url")
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+@cache
+def read_sql(name: str) -> str:
+    """The text of `sql/<name>`, the project's SQL folder."""
+    return (SQL_DIR / name).read_text(encoding="utf-8")

@@ -1,0 +1,53 @@
+"""SMS part counting by GSM 03.38 (GSM-7) and UCS-2 rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[~]|€\f")
+
+GSM7_SINGLE, GSM7_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+
+
+@dataclass(frozen=True)
+class SmsParts:
+    """How a text is encoded and how many parts it takes."""
+
+    encoding: Literal["GSM-7", "UCS-2"]
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    parts: int
+
+
+def _split_count(unit_sizes: list[int], single: int, per_part: int) -> int:
+    """Parts needed when units of the given sizes may not be split across parts."""
+    total = sum(unit_sizes)
+    if total == 0:
+        return 1
+    if total <= single:
+        return 1
+    parts, used = 1, 0
+    for size in unit_sizes:
+        if used + size > per_part:
+            parts += 1
+            used = 0
+        used += size
+    return parts
+
+
+def count_parts(text: str) -> SmsParts:
+    """Count the SMS parts of `text`: GSM-7 when every character is in the GSM alphabet, else UCS-2.
+
+    Extension-table characters cost two septets and an escape pair is never split; in UCS-2 a
+    character outside the BMP costs two code units and a surrogate pair is never split.
+    """
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+        sizes = [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+        return SmsParts("GSM-7", sum(sizes), _split_count(sizes, GSM7_SINGLE, GSM7_PART))
+    sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+    return SmsParts("UCS-2", sum(sizes), _split_count(sizes, UCS2_SINGLE, UCS2_PART))
