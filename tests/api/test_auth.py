@@ -1,0 +1,126 @@
+"""Static tokens and the OAuth2 refresh-token flow; secrets never leak into logs, errors or reprs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import stat
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from sources.smartdialog.api import errors, resolve_settings
+from tests.api.conftest import TOKEN, make_client
+from tests.api.wire_server import Reply, WireServer
+
+CLIENT_SECRET = "client-secret-4f9a1c"
+REFRESH = "refresh-token-initial-77e1"
+
+
+def oauth_client(wire: WireServer, data_dir: Path):
+    return make_client(
+        wire, data_dir, access_token="", client_id="app-1", client_secret=CLIENT_SECRET,
+        refresh_token=REFRESH, token_url=wire.root_url + "/token",
+    )
+
+
+def form(request) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(request.raw_body.decode()).items()}
+
+
+def test_refresh_flow_rotates_and_persists(wire: WireServer, tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    wire.reply(
+        Reply(200, {"access_token": "access-1", "expires_in": 3600, "refresh_token": "refresh-2"}),
+        Reply(200, ["UTILITY"]),
+        Reply(401, {"error": "token expired"}),
+        Reply(200, {"access_token": "access-2", "expires_in": 3600, "refresh_token": "refresh-3"}),
+        Reply(200, ["UTILITY"]),
+    )
+    with oauth_client(wire, tmp_path) as api:
+        assert api.get_whatsapp_template_categories() == ["UTILITY"]
+        assert api.get_whatsapp_template_categories() == ["UTILITY"]
+        text = repr(api) + repr(api.settings)
+    token1, call1, refused, token2, call2 = wire.requests
+    assert token1.path == "/token" and form(token1)["grant_type"] == "refresh_token"
+    assert form(token1)["refresh_token"] == REFRESH and form(token1)["client_secret"] == CLIENT_SECRET
+    assert "offline_access" in form(token1)["scope"]
+    assert call1.headers["Authorization"] == "Bearer access-1"
+    assert refused.headers["Authorization"] == "Bearer access-1"
+    assert form(token2)["refresh_token"] == "refresh-2"
+    assert call2.headers["Authorization"] == "Bearer access-2"
+    store = tmp_path / "oauth_tokens.json"
+    assert list(json.loads(store.read_text()).values()) == ["refresh-3"]
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    for secret in (CLIENT_SECRET, REFRESH, "refresh-2", "refresh-3", "access-1", "access-2"):
+        assert secret not in caplog.text and secret not in text
+
+
+def test_persisted_refresh_token_wins_after_restart(wire: WireServer, tmp_path: Path) -> None:
+    wire.reply(
+        Reply(200, {"access_token": "a1", "expires_in": 3600, "refresh_token": "rotated-1"}),
+        Reply(200, []),
+        Reply(200, {"access_token": "a2", "expires_in": 3600, "refresh_token": "rotated-2"}),
+        Reply(200, []),
+    )
+    with oauth_client(wire, tmp_path) as api:
+        api.get_phone_number_regions()
+    with oauth_client(wire, tmp_path) as api:
+        api.get_phone_number_regions()
+    assert form(wire.requests[2])["refresh_token"] == "rotated-1"
+
+
+def test_token_refreshed_before_expiry(wire: WireServer, tmp_path: Path) -> None:
+    wire.reply(
+        Reply(200, {"access_token": "short", "expires_in": 30}),  # inside the 60 s margin: refresh next time
+        Reply(200, []),
+        Reply(200, {"access_token": "long", "expires_in": 3600}),
+        Reply(200, []),
+    )
+    with oauth_client(wire, tmp_path) as api:
+        api.get_phone_number_regions()
+        api.get_phone_number_regions()
+    assert [r.path for r in wire.requests].count("/token") == 2
+    assert wire.requests[3].headers["Authorization"] == "Bearer long"
+
+
+def test_refused_refresh_names_the_oauth_error_not_the_secrets(wire: WireServer, tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    wire.reply(Reply(400, {"error": "invalid_grant", "error_description": f"refresh token {REFRESH} expired"}))
+    with oauth_client(wire, tmp_path) as api, pytest.raises(errors.Unauthorized) as caught:
+        api.get_phone_number_regions()
+    message = str(caught.value) + repr(caught.value)
+    assert "invalid_grant" in message and "400" in message
+    assert CLIENT_SECRET not in message and CLIENT_SECRET not in caplog.text
+
+
+def test_static_token_401_is_final_and_redacted(wire: WireServer, tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    wire.reply(Reply(401, {"error": f"token {TOKEN} is not valid"}))
+    with make_client(wire, tmp_path) as api, pytest.raises(errors.Unauthorized) as caught:
+        api.get_user_customers()
+    assert TOKEN not in str(caught.value) and "***" in str(caught.value)
+    assert TOKEN not in caplog.text and len(wire.requests) == 1
+
+
+def test_settings_from_environment(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SMARTDIALOG__BASE_URL", "https://api.example.test/api-integrations/v1/")
+    monkeypatch.setenv("SMARTDIALOG__CLIENT_ID", "app-9")
+    monkeypatch.setenv("SMARTDIALOG__CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("SMARTDIALOG__REFRESH_TOKEN", REFRESH)
+    monkeypatch.setenv("SMARTDIALOG__RATE_LIMIT", "10/2")
+    settings = resolve_settings(rate_limit="20/4")
+    assert settings.base_url == "https://api.example.test/api-integrations/v1"
+    assert settings.uses_oauth and settings.client_id == "app-9"
+    assert settings.refresh_token.reveal() == REFRESH
+    assert (settings.rate_limit.calls, settings.rate_limit.seconds) == (20, 4.0)  # the override wins
+    assert CLIENT_SECRET not in repr(settings) and REFRESH not in str(settings)
+
+
+def test_no_credentials_for_a_remote_service_is_a_configuration_error(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SMARTDIALOG__BASE_URL", "https://api.example.test/api-integrations/v1")
+    with pytest.raises(errors.ConfigurationError, match="no credentials"):
+        resolve_settings()
