@@ -1,0 +1,1 @@
+"""A faithful local emulator of the SmartDialog API (see emulator/README.md)."""

@@ -1,0 +1,197 @@
+"""Background callbacks: delivery reports (HTTP GET on DlrUrl) and inbound webhooks (HTTP POST).
+
+Everything runs as asyncio tasks and timers on the server's event loop, so the API never waits for
+a callback. Failed attempts (non-2xx or connection error) are retried with exponential backoff for
+`callback_retry_seconds`; with `duplicate_rate` a delivered callback is sometimes delivered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from emulator.state import FINAL_STATUSES
+
+if TYPE_CHECKING:
+    from emulator.runtime import Runtime
+
+LOG_SIZE = 5000
+FIRST_BACKOFF_SECONDS = 0.25
+MAX_BACKOFF_SECONDS = 5.0
+SECRET_QUERY_NAMES = ("token", "secret", "apikey", "api_key", "signature", "password")
+
+
+def utc_now_iso() -> str:
+    """The current UTC time as ISO 8601 with a Z suffix."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def append_query(url: str, params: dict[str, str]) -> str:
+    """`url` with `params` appended to its own query string (which is kept as is)."""
+    parts = urlsplit(url)
+    query = parts.query + ("&" if parts.query else "") + urlencode(params)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def redact_url(url: str) -> str:
+    """`url` with the values of secret-looking query parameters replaced by ***."""
+    parts = urlsplit(url)
+    pairs = [(k, "***" if any(s in k.lower() for s in SECRET_QUERY_NAMES) else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
+
+
+@dataclass
+class CallbackJob:
+    """One callback to deliver, with its attempts so far."""
+
+    kind: str  # "dlr" or "webhook"
+    method: str
+    url: str
+    message_id: str
+    payload: dict[str, Any] | None = None
+    duplicate: bool = False
+    attempts: int = 0
+    first_attempt: float = field(default_factory=time.monotonic)
+
+
+class CallbackWorker:
+    """Schedules delivery-report transitions and delivers callbacks with retries."""
+
+    def __init__(self, runtime: "Runtime") -> None:
+        self.runtime = runtime
+        self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
+        self._ids = itertools.count(1)
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._duplicate_random = random.Random(runtime.settings.dlr_seed)
+
+    async def start(self) -> None:
+        """Open the HTTP client and resume the delivery reports of messages not yet final."""
+        self._client = httpx.AsyncClient(timeout=self.runtime.settings.callback_timeout_seconds)
+        for message_id in list(self.runtime.state.messages):
+            self.schedule_delivery_reports(message_id)
+
+    async def stop(self) -> None:
+        """Cancel everything pending and close the HTTP client."""
+        self.reset()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def reset(self) -> None:
+        """Forget pending timers, in-flight attempts and the log; restart the duplicate sequence."""
+        for timer in self._timers:
+            timer.cancel()
+        for task in self._tasks:
+            task.cancel()
+        self._timers.clear()
+        self._tasks.clear()
+        self.log.clear()
+        self._duplicate_random = random.Random(self.runtime.settings.dlr_seed)
+
+    def _later(self, delay: float, callback: Any, *args: Any) -> None:
+        loop = asyncio.get_running_loop()
+        holder: list[asyncio.TimerHandle] = []
+
+        def fire() -> None:
+            self._timers.discard(holder[0])
+            callback(*args)
+
+        holder.append(loop.call_later(max(0.0, delay), fire))
+        self._timers.add(holder[0])
+
+    def _spawn(self, job: CallbackJob) -> None:
+        task = asyncio.get_running_loop().create_task(self._attempt(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # delivery reports -------------------------------------------------------------------------
+
+    def schedule_delivery_reports(self, message_id: str) -> None:
+        """Arm the final status (and DlrUrl callback) of every recipient not yet final."""
+        message = self.runtime.state.messages[message_id]
+        due = datetime.fromisoformat(message["send_at"]).timestamp() + self.runtime.settings.dlr_delay_seconds
+        for index, recipient in enumerate(message["recipients"]):
+            if recipient["status"] not in FINAL_STATUSES:
+                self._later(due - time.time(), self._finalize, message_id, index)
+
+    def _finalize(self, message_id: str, index: int) -> None:
+        message = self.runtime.state.messages.get(message_id)
+        if message is None:
+            return
+        recipient = message["recipients"][index]
+        recipient["status"] = recipient.pop("planned_status")
+        recipient["status_time"] = utc_now_iso()
+        error_code = recipient.pop("planned_error_code", None)
+        if error_code:
+            recipient["error_code"] = error_code
+        self.runtime.commit()
+        if message.get("dlr_url"):
+            params = {
+                "messageId": message_id,
+                "recipientId": recipient["recipient_id"],
+                "address": recipient["address"],
+                "status": recipient["status"],
+                "statusTime": recipient["status_time"],
+            }
+            if error_code:
+                params["errorCode"] = error_code
+            self._spawn(CallbackJob("dlr", "GET", append_query(message["dlr_url"], params), message_id))
+
+    # webhooks ---------------------------------------------------------------------------------
+
+    def deliver_webhook(self, url: str, payload: dict[str, Any]) -> None:
+        """POST `payload` to `url` in the background (at least once)."""
+        self._spawn(CallbackJob("webhook", "POST", url, payload["messageId"], payload))
+
+    # attempts ---------------------------------------------------------------------------------
+
+    async def _attempt(self, job: CallbackJob) -> None:
+        assert self._client is not None, "callback worker not started"
+        job.attempts += 1
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self._client.request(job.method, job.url, json=job.payload)
+            status = response.status_code
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        delivered = status is not None and 200 <= status < 300
+        if delivered:
+            outcome = "delivered"
+            self.runtime.stats.callbacks_delivered += 1
+            self._maybe_duplicate(job)
+        elif time.monotonic() - job.first_attempt < self.runtime.settings.callback_retry_seconds:
+            outcome = "failed"
+            self.runtime.stats.callbacks_failed += 1
+            backoff = min(FIRST_BACKOFF_SECONDS * 2 ** (job.attempts - 1), MAX_BACKOFF_SECONDS)
+            self._later(backoff, self._spawn, job)
+        else:
+            outcome = "gave_up"
+            self.runtime.stats.callbacks_failed += 1
+            self.runtime.stats.callbacks_given_up += 1
+        if error is None and not delivered:
+            error = f"HTTP {status}"
+        self.log.append({
+            "id": next(self._ids), "kind": job.kind, "method": job.method, "url": redact_url(job.url),
+            "message_id": job.message_id, "attempt": job.attempts, "status": status, "error": error,
+            "outcome": outcome, "duplicate": job.duplicate, "at": utc_now_iso(), "payload": job.payload,
+        })
+
+    def _maybe_duplicate(self, job: CallbackJob) -> None:
+        rate = self.runtime.settings.duplicate_rate
+        if job.duplicate or not rate or self._duplicate_random.random() >= rate:
+            return
+        self.runtime.stats.callbacks_duplicated += 1
+        copy = CallbackJob(job.kind, job.method, job.url, job.message_id, job.payload, duplicate=True)
+        self._later(FIRST_BACKOFF_SECONDS, self._spawn, copy)

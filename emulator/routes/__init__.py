@@ -1,0 +1,1 @@
+"""Handlers of the definition's 20 operations, grouped by area."""

@@ -1,0 +1,84 @@
+"""Read-only operations: customers, services, phone-number regions, WhatsApp identities/templates/categories."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from emulator.errors import bad_request
+from emulator.operations import operation
+from emulator.seed import SERVICE_TYPES
+from emulator.validation import header, header_bool
+
+if TYPE_CHECKING:
+    from emulator.runtime import Runtime
+
+
+@operation("GetUserCustomers")
+async def get_user_customers(request: Request, runtime: "Runtime") -> JSONResponse:
+    """GET /customers."""
+    users = [{"customerId": c.id, "customerName": c.name} for c in runtime.seed.customers.values()]
+    return JSONResponse({"customerUsers": users})
+
+
+@operation("GetCustomerServices")
+async def get_customer_services(request: Request, runtime: "Runtime") -> JSONResponse:
+    """GET /services/{Customer-Id} filtered by the ServiceType (and optional AllowReplyMessage) headers."""
+    service_type = header(request, "ServiceType")
+    if service_type not in SERVICE_TYPES:
+        raise bad_request(f"ServiceType must be one of {', '.join(SERVICE_TYPES)}", "ServiceType")
+    allow_reply = header_bool(request, "AllowReplyMessage")
+    customer = runtime.catalog.customer(request.path_params["customer_id"])
+    services = [
+        {"id": s.id, "name": s.name} for s in customer.services.values()
+        if s.type == service_type and allow_reply in (None, s.allow_reply_message)
+    ]
+    return JSONResponse(services)
+
+
+@operation("GetPhoneNumberRegions")
+async def get_phone_number_regions(request: Request, runtime: "Runtime") -> JSONResponse:
+    """GET /phonenumberregions."""
+    return JSONResponse(list(runtime.seed.phone_number_regions))
+
+
+@operation("GetWhatsappTemplateCategories")
+async def get_template_categories(request: Request, runtime: "Runtime") -> JSONResponse:
+    """GET /whatsapp/templates/categories."""
+    return JSONResponse(list(runtime.seed.template_categories))
+
+
+@operation("GetCustomerWhatsAppTemplates")
+async def get_customer_templates(request: Request, runtime: "Runtime") -> JSONResponse:
+    """GET /whatsapp/templates/{Customer-Id}[?TemplateId=]: an empty list when TemplateId matches nothing."""
+    customer = runtime.catalog.customer(request.path_params["customer_id"])
+    template_id = request.query_params.get("TemplateId")
+    templates = [
+        {"id": t["id"], "displayName": t["display_name"], "extensionParameters": {"rawContent": t["raw_content"]}}
+        for t in runtime.state.templates.get(customer.id, [])
+        if template_id in (None, "", t["id"])
+    ]
+    return JSONResponse(templates)
+
+
+@operation("GetCustomerWhatsappIdentities")
+async def get_customer_identities(request: Request, runtime: "Runtime") -> JSONResponse:
+    """GET /whatsapp/identities/{Customer-Id}."""
+    customer = runtime.catalog.customer(request.path_params["customer_id"])
+    return JSONResponse([{"inputSource": {"address": number}} for number in customer.whatsapp_identities])
+
+
+routes = [
+    Route("/customers", get_user_customers, methods=["GET"], name="GetUserCustomers"),
+    Route("/services/{customer_id}", get_customer_services, methods=["GET"], name="GetCustomerServices"),
+    Route("/phonenumberregions", get_phone_number_regions, methods=["GET"], name="GetPhoneNumberRegions"),
+    Route("/whatsapp/templates/categories", get_template_categories, methods=["GET"],
+          name="GetWhatsappTemplateCategories"),
+    Route("/whatsapp/templates/{customer_id}", get_customer_templates, methods=["GET"],
+          name="GetCustomerWhatsAppTemplates"),
+    Route("/whatsapp/identities/{customer_id}", get_customer_identities, methods=["GET"],
+          name="GetCustomerWhatsappIdentities"),
+]

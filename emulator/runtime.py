@@ -1,0 +1,51 @@
+"""The emulator runtime: seed, state, settings, limiter, faults, stats and callbacks in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+from emulator.callbacks import CallbackWorker
+from emulator.config import EmulatorSettings
+from emulator.faults import FaultInjector, FaultSettings
+from emulator.ratelimit import SlidingWindowLimiter
+from emulator.seed import Seed
+from emulator.state import Catalog, State, StateFile
+from emulator.stats import Stats
+
+
+class Runtime:
+    """Shared by every request handler through `request.app.state.runtime`."""
+
+    def __init__(self, seed: Seed, settings: EmulatorSettings, faults: FaultSettings,
+                 state_path: Path | None = None) -> None:
+        self.seed = seed
+        self.catalog = Catalog(seed)
+        self.initial_settings = settings
+        self.settings = dataclasses.replace(settings)
+        self.initial_faults = faults
+        self.faults = FaultInjector(faults)
+        self.limiter = SlidingWindowLimiter(settings.rate_limit)
+        self.stats = Stats()
+        self.state_file = StateFile(state_path) if state_path else None
+        self.state = (self.state_file.load() if self.state_file else None) or State.from_seed(seed)
+        self.dlr_random = random.Random(settings.dlr_seed)
+        self.callbacks = CallbackWorker(self)
+
+    def commit(self) -> None:
+        """Persist the state after a change (when a state file is configured)."""
+        if self.state_file:
+            self.state_file.save(self.state)
+
+    def reset(self) -> None:
+        """Back to the seed and the startup settings: state, counters, faults, rate limits, pending callbacks."""
+        self.callbacks.reset()
+        self.state = State.from_seed(self.seed)
+        self.stats = Stats()
+        self.settings = dataclasses.replace(self.initial_settings)
+        self.faults.configure(self.initial_faults)
+        self.limiter.configure(self.settings.rate_limit)
+        self.limiter.clear()
+        self.dlr_random = random.Random(self.settings.dlr_seed)
+        self.commit()

@@ -1,0 +1,160 @@
+"""Shared fixtures: the SmartDialog emulator as a real server process on 127.0.0.1.
+
+- `emulator`: one session-wide server with a generous rate limit, reset before each test.
+- `start_emulator(**options)`: a server of its own; options map to CLI flags
+  (rate_limit="10/2" -> --rate-limit 10/2, seed=path, state=path, error_rate=0.5, ...).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.servers import free_port, wait_for_port
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SANDBOX_TOKEN = "sandbox-token"
+
+
+class EmulatorHandle:
+    """A running emulator process and an admin client for it."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port(self.host)
+        self.root_url = f"http://{self.host}:{self.port}"
+        self.base_url = self.root_url + "/api-integrations/v1"
+        self.token = SANDBOX_TOKEN
+        self.options = options
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()
+        self.admin = httpx.Client(base_url=self.root_url + "/_emulator", timeout=10)
+
+    def command(self) -> list[str]:
+        """The command line starting this emulator."""
+        args = [sys.executable, "-m", "emulator", "--host", self.host, "--port", str(self.port)]
+        for name, value in self.options.items():
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple)):
+                value = ",".join(str(v) for v in value)
+            args += ["--" + name.replace("_", "-"), str(value)]
+        return args
+
+    def start(self) -> "EmulatorHandle":
+        """Start the process and wait until it answers."""
+        self.process = subprocess.Popen(self.command(), cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(self.host, self.port, process=self.process)
+        except (RuntimeError, TimeoutError) as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}: {self.output()}") from None
+        return self
+
+    def output(self) -> str:
+        """What the process wrote to stdout and stderr so far."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 5 s)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def close(self) -> None:
+        """Stop the process and close the admin client."""
+        self.stop()
+        self.admin.close()
+        self._log.close()
+
+    def restart(self) -> "EmulatorHandle":
+        """Stop and start again on the same port and options (state survives with a state file)."""
+        self.stop()
+        return self.start()
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        """A plain httpx client on the API base URL with the bearer token (for emulator tests only)."""
+        return httpx.Client(base_url=self.base_url, timeout=10,
+                            headers={"Authorization": f"Bearer {token or self.token}"})
+
+    def _ok(self, response: httpx.Response) -> Any:
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Back to the seed and the startup settings."""
+        self._ok(self.admin.post("/reset"))
+
+    def set_faults(self, **faults: Any) -> dict[str, Any]:
+        """Replace the fault settings (error_rate, error_statuses, latency_ms, drop_after_processing_rate, seed)."""
+        return self._ok(self.admin.post("/faults", json=faults))
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change settings (rate_limit="5/2", dlr_delivered_ratio, token_expires_in, duplicate_rate, ...)."""
+        return self._ok(self.admin.post("/config", json=settings))
+
+    def stats(self) -> dict[str, Any]:
+        """Call, 429, fault and callback counters."""
+        return self._ok(self.admin.get("/stats"))
+
+    def contacts(self, customer: str = "demo-customer", group_service: str = "crm-group") -> list[dict[str, Any]]:
+        """The stored contacts of a group service."""
+        return self._ok(self.admin.get("/contacts", params={"customer": customer, "group_service": group_service}))
+
+    def messages(self, address: str | None = None) -> list[dict[str, Any]]:
+        """Sent messages, one row per recipient (optionally only those to `address`)."""
+        return self._ok(self.admin.get("/messages", params={"address": address} if address else None))
+
+    def inbound(self, service: str, sender: str, content: str, count: int = 1,
+                recipient: str | None = None) -> dict[str, Any]:
+        """Simulate `count` messages received on `service`; webhooks of the service are called."""
+        body = {"service": service, "sender": sender, "content": content, "count": count, "recipient": recipient}
+        return self._ok(self.admin.post("/inbound", json=body))
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """Registered NewMessage webhooks."""
+        return self._ok(self.admin.get("/webhooks"))
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """The log of callback attempts."""
+        return self._ok(self.admin.get("/callbacks"))
+
+
+@pytest.fixture
+def start_emulator() -> Iterator[Callable[..., EmulatorHandle]]:
+    """Start emulators with their own options; all are stopped at teardown."""
+    handles: list[EmulatorHandle] = []
+
+    def start(**options: Any) -> EmulatorHandle:
+        handle = EmulatorHandle(options)
+        handles.append(handle)
+        return handle.start()
+
+    yield start
+    for handle in handles:
+        handle.close()
+
+
+@pytest.fixture(scope="session")
+def _session_emulator() -> Iterator[EmulatorHandle]:
+    handle = EmulatorHandle({"rate_limit": "100000/60"}).start()
+    yield handle
+    handle.close()
+
+
+@pytest.fixture
+def emulator(_session_emulator: EmulatorHandle) -> EmulatorHandle:
+    """The shared emulator, reset to its seed before the test."""
+    _session_emulator.reset()
+    return _session_emulator
