@@ -11,6 +11,8 @@ import typer
 from sources.smartdialog.api.errors import ConfigurationError, RequestInvalid, SmartDialogError
 
 from .commands import api as api_commands
+from .commands import emulator as emulator_command
+from .commands import send as send_commands
 from .runtime import EXIT_FAILURE, EXIT_USAGE, Overrides, configure_logging, console
 
 app = typer.Typer(
@@ -48,6 +50,8 @@ def root(
 
 
 app.add_typer(api_commands.app, name="api")
+app.command("emulator")(emulator_command.emulator)
+app.add_typer(send_commands.app)
 
 
 def main() -> None:
