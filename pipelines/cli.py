@@ -11,6 +11,7 @@ import typer
 from sources.smartdialog.api.errors import ConfigurationError, RequestInvalid, SmartDialogError
 
 from .commands import api as api_commands
+from .commands import contacts as contacts_commands
 from .commands import emulator as emulator_command
 from .commands import send as send_commands
 from .runtime import EXIT_FAILURE, EXIT_USAGE, Overrides, configure_logging, console
@@ -50,6 +51,7 @@ def root(
 
 
 app.add_typer(api_commands.app, name="api")
+app.add_typer(contacts_commands.app, name="contacts")
 app.command("emulator")(emulator_command.emulator)
 app.add_typer(send_commands.app)
 

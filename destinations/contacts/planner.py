@@ -1,0 +1,55 @@
+"""The plan of a contact sync: CRM rows staged in DuckDB, validated, and diffed against the last-applied state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from sources.smartdialog.settings import read_sql
+
+from .mapping import ContactMapping, source_view_sql
+from .state import ContactStateStore
+from .validation import validate_candidates
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a sync has to do: ops by kind, rows left alone, and rows it will not send."""
+
+    source_rows: int
+    valid: int
+    rejected: int
+    creates: int
+    updates: int
+    deletes: int
+
+    @property
+    def unchanged(self) -> int:
+        """Valid rows whose contact is already as the CRM says: they cost no call."""
+        return self.valid - self.creates - self.updates
+
+    @property
+    def operations(self) -> int:
+        """API calls the plan needs when nothing has to be reconciled."""
+        return self.creates + self.updates + self.deletes
+
+
+def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) -> None:
+    """Expose the CRM rows to DuckDB as `crm_raw` and their mapped projection as the `crm_source` view."""
+    store.con.register("crm_raw", crm)
+    store.con.execute(source_view_sql(mapping))
+
+
+def prepare_candidates(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping, customer: str,
+                       group_service: str, default_region: str) -> int:
+    """Stage and validate the CRM rows into contact_candidates; return how many phones were normalised."""
+    stage_crm(store, crm, mapping)
+    return validate_candidates(store.con, customer, group_service, default_region)
+
+
+def plan_changes(store: ContactStateStore, customer: str, group_service: str, mirror: bool) -> PlanSummary:
+    """Diff contact_candidates against contact_state into contact_plan and count it."""
+    store.con.execute(read_sql("contacts_plan.sql"), {"customer": customer, "group_service": group_service, "mirror": mirror})
+    row = store.con.execute(read_sql("contacts_plan_summary.sql")).fetchall()[0]
+    return PlanSummary(*(int(value) for value in row))
