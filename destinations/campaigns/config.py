@@ -1,0 +1,65 @@
+"""The [campaigns] settings, resolved through dlt's config (env vars `CAMPAIGNS__KEY`, .dlt/config.toml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.configuration.specs import BaseConfiguration
+
+from .errors import CampaignInputError
+
+DEFAULT_STOP_KEYWORDS = ("STOP", "STOPP", "SLUTA", "LOPETA")
+MAX_RECIPIENTS_PER_CALL = 1000  # the service's documented maximum of recipients in one send
+DEFAULT_MAX_PARTS = 10
+LEDGER_FILE = "campaigns.sqlite"
+OPT_OUT_DATASET_FILE = "smartdialog.duckdb"  # default: <data_dir>/smartdialog.duckdb
+
+
+@configspec
+class CampaignsConfiguration(BaseConfiguration):
+    """The [campaigns] section as dlt resolves it."""
+
+    stop_keywords: Optional[List[str]] = None
+    batch_size: int = MAX_RECIPIENTS_PER_CALL
+    max_parts: int = DEFAULT_MAX_PARTS
+    opt_out_dataset: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    """Resolved campaign settings."""
+
+    stop_keywords: tuple[str, ...]
+    batch_size: int
+    max_parts: int
+    opt_out_dataset: Path | None
+
+    def opt_out_path(self, data_dir: Path) -> Path:
+        """The pulled DuckDB dataset opt-outs are read from: [campaigns] opt_out_dataset, else in `data_dir`."""
+        return self.opt_out_dataset or data_dir / OPT_OUT_DATASET_FILE
+
+
+def resolve_campaign_settings(batch_size: int | None = None, max_parts: int | None = None) -> CampaignSettings:
+    """Resolve [campaigns] and apply the non-None overrides; reject out-of-range values."""
+    try:
+        config = resolve_configuration(CampaignsConfiguration(), sections=("campaigns",))
+    except ConfigurationException as exc:
+        raise CampaignInputError(f"cannot read the [campaigns] settings: {exc}") from None
+    keywords = config.stop_keywords or list(DEFAULT_STOP_KEYWORDS)
+    if isinstance(keywords, str):
+        keywords = [word for word in keywords.split(",")]
+    resolved = CampaignSettings(
+        stop_keywords=tuple(word.strip().upper() for word in keywords if word.strip()),
+        batch_size=batch_size or config.batch_size,
+        max_parts=max_parts or config.max_parts,
+        opt_out_dataset=Path(config.opt_out_dataset) if config.opt_out_dataset else None,
+    )
+    if not 1 <= resolved.batch_size <= MAX_RECIPIENTS_PER_CALL:
+        raise CampaignInputError(f"batch size must be between 1 and {MAX_RECIPIENTS_PER_CALL}, not {resolved.batch_size}")
+    if resolved.max_parts < 1:
+        raise CampaignInputError(f"max parts must be at least 1, not {resolved.max_parts}")
+    return resolved

@@ -1,0 +1,151 @@
+"""The exactly-once executor: sends a campaign's unsent batches, recording each state before each call.
+
+For every batch: commit `in_flight` → call with the batch's fixed RequestId → commit `sent` with the
+message id and the recipients' ids (one transaction with the sent_messages rows), or `failed` when the
+service refused it. A batch whose outcome is unknown (429/5xx after the client's retries, a dropped
+connection) stays `in_flight` and the run stops; the next run repeats it with the SAME RequestId, and
+the service's duplicate answer (409, or a 400 naming the duplicate, or a 200 with the original) is
+recorded as sent. A batch never gets a new RequestId.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Sequence
+
+from sources.smartdialog.api import SmartDialogClient, errors, models
+
+from .errors import CampaignError
+from .ledger import CampaignRecord, Ledger, LedgerBatch
+from .planner import Batch
+from .results import duplicate_of, sent_recipients
+
+REQUEST_ID_MEMORY = timedelta(days=7)  # how long the service remembers a RequestId
+STALE_IN_FLIGHT = REQUEST_ID_MEMORY - timedelta(hours=12)
+
+
+@dataclass
+class RunOutcome:
+    """What one run did."""
+
+    sent_batches: int = 0
+    sent_recipients: int = 0
+    duplicates: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    stopped: str | None = None
+
+
+def build_request(record: CampaignRecord, batch: Batch) -> models.SendMessageRequest | models.WhatsAppTemplateSendRequest:
+    """The request of one batch: the campaign's shared fields, the batch's recipients and RequestId."""
+    message: dict[str, Any] = dict(record.message)
+    if record.kind == "sms":
+        recipients = [models.Recipient(address=r.address, personalization=r.personalization or None) for r in batch.recipients]
+        return models.SendMessageRequest(**message, recipients=recipients, request_id=batch.request_id)
+    buttons = [models.SendButton(type=kind, data=data) for kind, data in message.pop("buttons", None) or []]
+    return models.WhatsAppTemplateSendRequest(
+        **message,
+        buttons=buttons or None,
+        recipients=[models.WhatsAppRecipient(address=r.address) for r in batch.recipients],
+        body_parameters=list(batch.body_parameters) if batch.body_parameters is not None else None,
+        header_parameters=list(batch.header_parameters) if batch.header_parameters is not None else None,
+        request_id=batch.request_id,
+    )
+
+
+def check_not_stale(batches: Sequence[LedgerBatch], now: datetime | None = None) -> None:
+    """Refuse to repeat in-flight batches first tried so long ago that the service forgot their RequestId."""
+    now = now or datetime.now(timezone.utc)
+    stale = [
+        item.batch.batch_no for item in batches
+        if item.status == "in_flight" and item.first_attempt_at
+        and now - datetime.fromisoformat(item.first_attempt_at) > STALE_IN_FLIGHT
+    ]
+    if stale:
+        raise CampaignError(
+            f"batch(es) {', '.join(map(str, stale))} have been in flight for almost 7 days: the service may have "
+            "forgotten their RequestIds, so repeating them could send twice. Check what was delivered first."
+        )
+
+
+class CampaignSender:
+    """Sends the unsent batches of one campaign through one client, `workers` calls at a time."""
+
+    def __init__(
+        self,
+        api: SmartDialogClient,
+        ledger: Ledger,
+        record: CampaignRecord,
+        workers: int = 1,
+        on_batch_done: Callable[[Batch], None] | None = None,
+    ) -> None:
+        self.api = api
+        self.ledger = ledger
+        self.record = record
+        self.workers = max(1, workers)
+        self.on_batch_done = on_batch_done
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.outcome = RunOutcome()
+
+    def run(self, batches: Sequence[LedgerBatch]) -> RunOutcome:
+        """Send `batches` (from `ledger.unsent_batches`) until done or until a batch stops the run."""
+        check_not_stale(batches)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="campaign-send") as pool:
+            for future in [pool.submit(self._send_batch, item.batch) for item in batches]:
+                future.result()
+        return self.outcome
+
+    def _call(self, batch: Batch) -> models.SendResult:
+        request = build_request(self.record, batch)
+        if isinstance(request, models.SendMessageRequest):
+            return self.api.send_message(self.record.customer_id, self.record.service_id, request)
+        return self.api.send_whatsapp_template_message(self.record.customer_id, self.record.service_id, request)
+
+    def _send_batch(self, batch: Batch) -> None:
+        if self._stop.is_set():
+            return
+        campaign_id = self.record.campaign_id
+        with self._lock:
+            self.ledger.mark_in_flight(campaign_id, batch.batch_no)
+        try:
+            result = self._call(batch)
+        except (errors.RateLimited, errors.ServerError, errors.OutcomeUnknown, errors.TransportError) as exc:
+            self._halt(f"batch {batch.batch_no} left in flight: {exc}")
+            return
+        except errors.ApiError as exc:
+            duplicate = duplicate_of(exc)
+            if duplicate is None:
+                self._refused(batch, str(exc))
+                return
+            self._record_sent(batch, duplicate.message_id, None)
+            with self._lock:
+                self.outcome.duplicates += 1
+            return
+        except errors.RequestInvalid as exc:
+            self._refused(batch, str(exc))
+            return
+        self._record_sent(batch, result.message_id, result)
+
+    def _record_sent(self, batch: Batch, message_id: str | None, result: models.SendResult | None) -> None:
+        rows = sent_recipients(batch, result)
+        with self._lock:
+            self.ledger.mark_sent(self.record.campaign_id, batch, message_id, rows)
+            self.outcome.sent_batches += 1
+            self.outcome.sent_recipients += len(rows)
+        if self.on_batch_done is not None:
+            self.on_batch_done(batch)
+
+    def _refused(self, batch: Batch, reason: str) -> None:
+        with self._lock:
+            self.ledger.mark_failed(self.record.campaign_id, batch.batch_no, reason)
+            self.outcome.failed.append((batch.batch_no, reason))
+        self._halt(f"batch {batch.batch_no} refused: {reason}")
+
+    def _halt(self, reason: str) -> None:
+        with self._lock:
+            if self.outcome.stopped is None:
+                self.outcome.stopped = reason
+        self._stop.set()

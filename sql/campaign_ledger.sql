@@ -1,0 +1,115 @@
+-- The campaign ledger (SQLite). Sections start with "-- name: <statement>"; ledger.py runs them by name.
+-- Stable for readers (the pull source joins delivery reports on sent_messages): campaigns,
+-- campaign_batches, campaign_recipients, campaign_rejected, sent_messages.
+
+-- name: schema
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('sms', 'whatsapp')),
+    fingerprint TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    message TEXT NOT NULL,       -- JSON: the request fields every batch shares
+    description TEXT NOT NULL,   -- JSON: source (password hidden), query, options
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaign_batches (
+    campaign_id TEXT NOT NULL REFERENCES campaigns (campaign_id),
+    batch_no INTEGER NOT NULL,
+    request_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL CHECK (status IN ('planned', 'in_flight', 'sent', 'failed')),
+    recipient_count INTEGER NOT NULL,
+    body_parameters TEXT,        -- JSON array (WhatsApp)
+    header_parameters TEXT,      -- JSON array (WhatsApp)
+    message_id TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, batch_no)
+);
+CREATE TABLE IF NOT EXISTS campaign_recipients (
+    campaign_id TEXT NOT NULL,
+    batch_no INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    personalization TEXT NOT NULL, -- JSON object
+    parts INTEGER,
+    PRIMARY KEY (campaign_id, batch_no, position),
+    UNIQUE (campaign_id, address)
+);
+CREATE TABLE IF NOT EXISTS campaign_rejected (
+    campaign_id TEXT NOT NULL,
+    row_number INTEGER NOT NULL,
+    raw_phone TEXT,
+    address TEXT,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, row_number)
+);
+CREATE TABLE IF NOT EXISTS sent_messages (
+    campaign_id TEXT NOT NULL,
+    batch_no INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    message_id TEXT,
+    recipient_id TEXT,
+    address TEXT NOT NULL,
+    parts INTEGER,
+    sent_at TEXT NOT NULL,       -- ISO 8601 UTC
+    PRIMARY KEY (campaign_id, address)
+);
+CREATE INDEX IF NOT EXISTS sent_messages_by_message ON sent_messages (message_id);
+CREATE INDEX IF NOT EXISTS sent_messages_by_recipient ON sent_messages (recipient_id);
+
+-- name: campaign
+SELECT campaign_id, kind, fingerprint, customer_id, service_id, message, description, created_at
+FROM campaigns WHERE campaign_id = :campaign_id;
+
+-- name: insert_campaign
+INSERT INTO campaigns (campaign_id, kind, fingerprint, customer_id, service_id, message, description, created_at)
+VALUES (:campaign_id, :kind, :fingerprint, :customer_id, :service_id, :message, :description, :now);
+
+-- name: insert_batch
+INSERT INTO campaign_batches (campaign_id, batch_no, request_id, status, recipient_count, body_parameters,
+                              header_parameters, updated_at)
+VALUES (:campaign_id, :batch_no, :request_id, 'planned', :recipient_count, :body_parameters, :header_parameters, :now);
+
+-- name: insert_recipient
+INSERT INTO campaign_recipients (campaign_id, batch_no, position, address, personalization, parts)
+VALUES (:campaign_id, :batch_no, :position, :address, :personalization, :parts);
+
+-- name: insert_rejected
+INSERT INTO campaign_rejected (campaign_id, row_number, raw_phone, address, reason, detail)
+VALUES (:campaign_id, :row_number, :raw_phone, :address, :reason, :detail);
+
+-- name: unsent_batches
+SELECT batch_no, request_id, status, body_parameters, header_parameters, first_attempt_at
+FROM campaign_batches WHERE campaign_id = :campaign_id AND status <> 'sent' ORDER BY batch_no;
+
+-- name: batch_recipients
+SELECT batch_no, address, personalization, parts
+FROM campaign_recipients WHERE campaign_id = :campaign_id AND batch_no = :batch_no ORDER BY position;
+
+-- name: mark_in_flight
+UPDATE campaign_batches
+SET status = 'in_flight', attempts = attempts + 1, error = NULL,
+    first_attempt_at = coalesce(first_attempt_at, :now), updated_at = :now
+WHERE campaign_id = :campaign_id AND batch_no = :batch_no AND status <> 'sent';
+
+-- name: mark_sent
+UPDATE campaign_batches SET status = 'sent', message_id = :message_id, error = NULL, updated_at = :now
+WHERE campaign_id = :campaign_id AND batch_no = :batch_no;
+
+-- name: mark_failed
+UPDATE campaign_batches SET status = 'failed', error = :error, updated_at = :now
+WHERE campaign_id = :campaign_id AND batch_no = :batch_no;
+
+-- name: insert_sent_message
+INSERT INTO sent_messages (campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at)
+VALUES (:campaign_id, :batch_no, :request_id, :message_id, :recipient_id, :address, :parts, :now);
+
+-- name: status_counts
+SELECT status, count(*), sum(recipient_count) FROM campaign_batches WHERE campaign_id = :campaign_id GROUP BY status;
+
+-- name: rejected_counts
+SELECT reason, count(*) FROM campaign_rejected WHERE campaign_id = :campaign_id GROUP BY reason ORDER BY reason;
