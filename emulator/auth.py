@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from urllib.parse import parse_qs
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -55,9 +56,9 @@ def _issue(runtime: "Runtime") -> JSONResponse:
 
 
 async def token_endpoint(request: Request) -> JSONResponse:
-    """OAuth2 token endpoint: grant_type refresh_token (rotating) or client_credentials."""
+    """OAuth2 token endpoint (form-encoded body): grant_type refresh_token (rotating) or client_credentials."""
     runtime: Runtime = request.app.state.runtime
-    form = await request.form()
+    form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     grant_type = str(form.get("grant_type", ""))
     client_id = str(form.get("client_id", ""))
     client_secret = str(form.get("client_secret", ""))

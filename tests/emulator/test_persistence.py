@@ -1,0 +1,54 @@
+"""With --state FILE the state survives a restart; --seed replaces the built-in seed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO_ROOT
+from tests.emulator.test_operations import SEND_HEADERS, send_body
+
+
+def test_state_survives_restart(start_emulator, tmp_path) -> None:
+    emu = start_emulator(state=tmp_path / "state.json")
+    with emu.api() as api:
+        contact_id = api.post("/groupcontact/demo-customer/crm-group", json={"phone": "+358401234567"}).json()
+        sent = api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="persist-1")).json()
+        location = api.post("/service/sms-twoway/pipelines/actions", headers={"Customer": "demo-customer"}, json={
+            "name": "n", "actionType": "HttpRequest", "description": "d",
+            "options": {"endpointUrl": "http://127.0.0.1:9/h", "httpVerb": "POST"}}).headers["Location"]
+    emu.restart()
+    with emu.api() as api:
+        assert api.post("/groupcontact/demo-customer/crm-group",
+                        json={"phone": "+358401234567"}).json()["id"] == contact_id
+        duplicate = api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="persist-1"))
+        assert (duplicate.status_code, duplicate.json()["messageId"]) == (409, sent["MessageId"])
+        assert api.delete(location[len(emu.base_url):]).status_code == 204
+    assert [m["message_id"] for m in emu.messages()] == [sent["MessageId"]]
+
+
+def test_custom_seed(start_emulator, tmp_path) -> None:
+    seed = {
+        "auth": {"static_tokens": ["my-token"]},
+        "customers": [{"id": "acme", "name": "Acme", "services": [{"id": "s1", "name": "S1", "type": "OneWay"}]}],
+        "phone_number_regions": [{"value": "SE", "name": "Sweden"}],
+    }
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed))
+    emu = start_emulator(seed=path)
+    with emu.api(token="my-token") as api:
+        assert api.get("/customers").json() == {"customerUsers": [{"customerId": "acme", "customerName": "Acme"}]}
+        assert api.get("/phonenumberregions").json() == [{"value": "SE", "name": "Sweden"}]
+    with emu.api() as api:
+        assert api.get("/customers").status_code == 401
+
+
+def test_bad_seed_or_rate_limit_exits_2(tmp_path) -> None:
+    bad = tmp_path / "seed.json"
+    bad.write_text('{"customers": []}')
+    for args in (["--seed", str(bad)], ["--rate-limit", "lots"]):
+        done = subprocess.run([sys.executable, "-m", "emulator", "--port", "0", *args], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2, done.stderr
+        assert "seed" in done.stderr or "rate" in done.stderr.lower()
