@@ -1,0 +1,144 @@
+"""Receiver throughput: acknowledged (durably journaled) NewMessage posts per second.
+
+Runs the real `sdsync serve` on 127.0.0.1 twice, with group commit and with one commit per request
+(`--max-batch 1`), and drives each with a load generator of several processes, each keeping many
+HTTP/1.1 keep-alive connections busy (a minimal asyncio client: httpx itself would be the bottleneck
+on 2 cores). Prints messages acknowledged per second and checks the journal holds every one of them.
+
+    python bench/receiver_throughput.py [--messages 40000] [--naive-messages 6000] [--connections 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from receiver.journal import open_journal
+from receiver.secret import load_or_create_secret
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"receiver did not listen on {port}")
+
+
+async def _connection(port: int, path: str, bodies: list[bytes]) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    acknowledged = 0
+    for body in bodies:
+        writer.write(
+            b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+            % (path.encode(), len(body), body)
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await reader.readexactly(length)
+        acknowledged += 200 <= status < 300
+    writer.close()
+    return acknowledged
+
+
+def _load_worker(port: int, path: str, start: int, count: int, connections: int, prefix: str) -> int:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    bodies = [
+        json.dumps(
+            {
+                "messageId": f"{prefix}-{index}",
+                "sender": "+358401234567",
+                "recipient": "+358409999999",
+                "content": f"message number {index}",
+                "timestamp": "2026-11-27T05:00:00Z",
+                "protocol": "SMS",
+                "attachments": [],
+            }
+        ).encode()
+        for index in range(start, start + count)
+    ]
+
+    async def main() -> int:
+        shares = [bodies[i::connections] for i in range(connections)]
+        results = await asyncio.gather(*(_connection(port, path, share) for share in shares if share))
+        return sum(results)
+
+    return asyncio.run(main())
+
+
+def measure(max_batch: int, messages: int, processes: int, connections: int) -> tuple[float, int, int]:
+    """(acknowledged per second, acknowledged, journal rows) for a receiver with `max_batch`."""
+    with tempfile.TemporaryDirectory(prefix="sdsync-bench-") as data_dir:
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.cli", "--data-dir", data_dir, "serve", "--port", str(port),
+             "--max-batch", str(max_batch)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_for_port(port)
+            path = f"/hooks/{load_or_create_secret(data_dir)}/inbound"
+            share = messages // processes
+            with multiprocessing.Pool(processes) as pool:
+                started = time.perf_counter()
+                jobs = [
+                    pool.apply_async(_load_worker, (port, path, i * share, share, connections, f"b{max_batch}"))
+                    for i in range(processes)
+                ]
+                acknowledged = sum(job.get() for job in jobs)
+                elapsed = time.perf_counter() - started
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(30)
+        store = open_journal(Path(data_dir) / "journal.sqlite")
+        rows, _ = store.count_rows()
+        store.close()
+    return acknowledged / elapsed, acknowledged, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=40_000)
+    parser.add_argument("--naive-messages", type=int, default=6_000)
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--connections", type=int, default=64, help="connections per load generator process")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; SQLite WAL, synchronous=FULL; "
+          f"{args.processes} load processes x {args.connections} connections")
+    for label, max_batch, messages in (("group commit", 2000, args.messages), ("one commit per request", 1, args.naive_messages)):
+        rate, acknowledged, rows = measure(max_batch, messages, args.processes, args.connections)
+        status = "ok" if rows == acknowledged else f"MISMATCH: journal holds {rows}"
+        print(f"{label:>24}: {rate:8.0f} acknowledged messages/s ({acknowledged} acknowledged, journal {status})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""`sdsync serve`: the webhook receiver for inbound messages and delivery reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from receiver.app import MAX_BODY_BYTES
+from receiver.secret import MASK
+from receiver.server import ReceiverOptions, run_receiver, unregister
+from sources.smartdialog.api.errors import ConfigurationError
+
+from ..runtime import console, settings_from
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8787, min=1, max=65535, help="Port to listen on."),
+    journal: Optional[str] = typer.Option(
+        None, help="Journal: a SQLite path or sqlite:/// URL (default <data-dir>/journal.sqlite) or postgresql://..."
+    ),
+    public_url: Optional[str] = typer.Option(
+        None, help="URL at which SmartDialog reaches this receiver (needed to register the webhook)."
+    ),
+    customer: Optional[str] = typer.Option(None, "--customer", "-c", help="Customer whose webhook to register."),
+    service: Optional[list[str]] = typer.Option(
+        None, "--service", "-s", help="Two-way service(s) to register; all of the customer's when left out."
+    ),
+    unregister_now: bool = typer.Option(
+        False, "--unregister", help="Remove the saved webhook registrations at SmartDialog and exit."
+    ),
+    unregister_on_exit: bool = typer.Option(False, help="Remove the webhook registrations on a clean shutdown."),
+    max_batch: int = typer.Option(2000, min=1, help="Most rows per journal commit; 1 commits every request alone."),
+    max_body_bytes: int = typer.Option(MAX_BODY_BYTES, min=1024, help="Largest accepted request body."),
+) -> None:
+    """Receive NewMessage webhooks (POST) and delivery reports (GET) into a durable journal.
+
+    Every request is answered 2xx only after its row is committed. The webhook URLs carry a random
+    secret kept in <data-dir>/receiver_secret; the delivery report URL for sends is
+    PUBLIC_URL/hooks/SECRET/dlr.
+    """
+    if (public_url or unregister_on_exit) and not customer and not unregister_now:
+        raise typer.BadParameter("registering the webhook needs --customer", param_hint="--customer")
+    wants_api = bool(unregister_now or (public_url and customer))
+    try:
+        settings = settings_from(ctx)
+    except ConfigurationError:
+        if wants_api:
+            raise
+        settings = None
+    options = ReceiverOptions(
+        data_dir=Path(settings.data_dir) if settings else _data_dir_without_credentials(ctx),
+        host=host,
+        port=port,
+        journal_url=journal,
+        public_url=public_url,
+        customer=customer,
+        services=list(service or []),
+        unregister_on_exit=unregister_on_exit,
+        max_batch=max_batch,
+        max_body_bytes=max_body_bytes,
+    )
+    if unregister_now:
+        assert settings is not None
+        removed = unregister(options, settings)
+        console.print(f"removed {removed} webhook registration(s)")
+        return
+    where = f"http://{host}:{port}/hooks/{MASK}/inbound (POST) and /hooks/{MASK}/dlr (GET)"
+    console.print(f"receiving on {where}; journal {_describe_journal(options.journal)}")
+    if not wants_api:
+        console.print("[dim]no --public-url/--customer: no webhook is registered[/dim]")
+    run_receiver(options, settings if wants_api else None)
+
+
+def _data_dir_without_credentials(ctx: typer.Context) -> Path:
+    import dlt
+
+    from sources.smartdialog.settings import DEFAULT_DATA_DIR
+
+    from ..runtime import Overrides
+
+    overrides = ctx.find_object(Overrides)
+    chosen = overrides.values.get("data_dir") if overrides else None
+    return Path(chosen or dlt.config.get("smartdialog.data_dir") or DEFAULT_DATA_DIR)
+
+
+def _describe_journal(url: str) -> str:
+    """The journal location without a password."""
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url

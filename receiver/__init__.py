@@ -1,0 +1,1 @@
+"""The webhook receiver: inbound messages (NewMessage) and delivery reports, journaled durably."""

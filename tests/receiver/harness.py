@@ -1,0 +1,146 @@
+"""Test helpers for the receiver: a real `sdsync serve` process, and a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from receiver.secret import dlr_path, inbound_path, load_or_create_secret
+from tests.servers import free_port, wait_for_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_ENV = "SDSYNC_TEST_POSTGRES_URL"
+
+
+class ReceiverProcess:
+    """`sdsync serve` as a subprocess on 127.0.0.1, that can be killed (SIGKILL) and started again."""
+
+    def __init__(self, data_dir: Path, journal_url: str | None = None, extra_args: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.journal_url = journal_url
+        self.extra_args = extra_args or []
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()
+        self.secret = load_or_create_secret(self.data_dir)
+
+    @property
+    def root_url(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def inbound_url(self) -> str:
+        """The NewMessage webhook URL (with the secret)."""
+        return self.root_url + inbound_path(self.secret)
+
+    @property
+    def dlr_url(self) -> str:
+        """The delivery report URL (with the secret)."""
+        return self.root_url + dlr_path(self.secret)
+
+    def command(self) -> list[str]:
+        """The command line of the receiver."""
+        args = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(self.data_dir), "serve", "--port", str(self.port)]
+        if self.journal_url:
+            args += ["--journal", self.journal_url]
+        return args + self.extra_args
+
+    def start(self) -> "ReceiverProcess":
+        """Start and wait until it listens."""
+        self.process = subprocess.Popen(self.command(), cwd=REPO_ROOT, env=self.env, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+        try:
+            wait_for_port("127.0.0.1", self.port, timeout=30, process=self.process)
+        except (RuntimeError, TimeoutError) as exc:
+            self.kill()
+            raise RuntimeError(f"{exc}: {self.output()}") from None
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> int:
+        """A clean shutdown (SIGINT, as Ctrl-C); returns the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.process.returncode
+
+    def output(self) -> str:
+        """Everything the process printed."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def close(self) -> None:
+        """Kill if running and release the log file."""
+        self.kill()
+        self._log.close()
+
+
+@pytest.fixture
+def receiver_factory(tmp_path: Path) -> Iterator[Any]:
+    """Make ReceiverProcess objects (not started) with the test's data dir; all are killed at teardown."""
+    made: list[ReceiverProcess] = []
+
+    def make(journal_url: str | None = None, data_dir: Path | None = None, **kwargs: Any) -> ReceiverProcess:
+        receiver = ReceiverProcess(data_dir or tmp_path / "data", journal_url, **kwargs)
+        made.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the server of SDSYNC_TEST_POSTGRES_URL (dropped afterwards); skips when unset."""
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    import sqlalchemy
+
+    name = "sdsync_" + uuid.uuid4().hex[:12]
+    admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    try:
+        yield sqlalchemy.make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database (skips when SDSYNC_TEST_POSTGRES_URL is unset)."""
+    yield from postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A journal URL: a SQLite file, then a fresh PostgreSQL database (when available)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "journal.sqlite")
+    else:
+        yield from postgres_database()
