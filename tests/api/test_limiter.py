@@ -17,8 +17,8 @@ from sources.smartdialog.api import RateLimit, SlidingWindowLimiter
 limiter = SlidingWindowLimiter(Path(sys.argv[1]), "conn-a", RateLimit(10, 2.0))
 stamps = []
 for _ in range(int(sys.argv[2])):
-    limiter.acquire()
-    stamps.append(time.time())
+    with limiter.slot():
+        stamps.append(time.time())
 print(json.dumps(stamps))
 """
 
@@ -45,7 +45,7 @@ def test_connections_have_separate_windows(tmp_path: Path) -> None:
     db = tmp_path / "ratelimit.sqlite"
     first = SlidingWindowLimiter(db, "conn-a", RateLimit(2, 60))
     second = SlidingWindowLimiter(db, "conn-b", RateLimit(2, 60))
-    assert [first.acquire(), first.acquire(), second.acquire(), second.acquire()] == [0.0] * 4
+    assert [s.waited for s in (first.acquire(), first.acquire(), second.acquire(), second.acquire())] == [0.0] * 4
     waits: list[float] = []
     third = SlidingWindowLimiter(db, "conn-a", RateLimit(2, 0.3))  # same connection, short window
     third.acquire(on_wait=lambda seconds, reason: waits.append(seconds))

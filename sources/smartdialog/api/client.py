@@ -398,12 +398,13 @@ class SmartDialogClient:
         wire: Optional[dict[str, Any]],
         repeatable: bool,
     ) -> httpx.Response:
-        self.stats.waited_seconds += self.limiter.acquire(self.on_wait)
-        self.stats.calls += 1
         request_headers = {"Authorization": f"Bearer {self._tokens.bearer()}", **(headers or {})}
         url = self.settings.base_url + path
         try:
-            response = self._http.request(method, url, headers=request_headers, params=params, json=wire)
+            with self.limiter.slot(self.on_wait) as waited:
+                self.stats.waited_seconds += waited
+                self.stats.calls += 1
+                response = self._http.request(method, url, headers=request_headers, params=params, json=wire)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise RetryableFailure(TransportError(operation, f"cannot connect to {self.settings.base_url} ({type(exc).__name__})"))
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
