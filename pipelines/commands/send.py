@@ -150,51 +150,59 @@ def _run_campaign(
     workers: int,
 ) -> None:
     """Plan (or resume) a campaign, show it, confirm and send it exactly once per recipient."""
-    client_settings = settings_from(ctx)
-    ledger_file = ledger_path or client_settings.data_dir / LEDGER_FILE
-    campaign_id = spec.resolved_campaign_id()
-    if dry_run and not ledger_file.exists():
-        plan = plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir))
-        _show_plan(plan, client_settings, settings)
-        stdout.print("Dry run: nothing sent, nothing written.")
-        return
-    ledger = Ledger.open(ledger_file)
     try:
-        with ledger.campaign_lock(campaign_id):
-            existing = ledger.campaign(campaign_id)
-            check_existing(spec, existing)
-            if existing is None:
-                check_future(spec.message.get("send_date_time"))
-                plan = plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir))
-                _show_plan(plan, client_settings, settings)
-                if dry_run:
-                    stdout.print("Dry run: nothing sent, nothing written.")
-                    return
-                if not yes:
-                    _confirm(f"Send to {len(plan.recipients.recipients):,} recipients in {len(plan.batches):,} call(s)?")
-                ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected)
-                record = plan.record
-            else:
-                record = existing
-                counts = ledger.status_counts(campaign_id)
-                left = {state: value for state, value in counts.items() if state != "sent"}
-                stdout.print(
-                    f"Campaign {campaign_id} (planned {existing.created_at}): "
-                    + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items()))
-                )
-                if not left:
-                    stdout.print("Every batch is confirmed sent; nothing to do.")
-                    return
-                if dry_run:
-                    stdout.print("Dry run: the unsent batches would be sent with their original RequestIds.")
-                    return
-                if not yes:
-                    _confirm(f"Resume: send the {sum(b for b, _ in left.values())} unsent batch(es)?")
-            _send(ledger, record, client_settings, workers)
+        client_settings = settings_from(ctx)
+        ledger_file = ledger_path or client_settings.data_dir / LEDGER_FILE
+        campaign_id = spec.resolved_campaign_id()
+        if dry_run and not ledger_file.exists():
+            _show_plan(plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir)), client_settings, settings)
+            stdout.print("Dry run: nothing sent, nothing written.")
+            return
+        ledger = Ledger.open(ledger_file)
+        try:
+            with ledger.campaign_lock(campaign_id):
+                record = _plan_or_resume(ledger, spec, settings, client_settings, dry_run, yes)
+                if record is not None:
+                    _send(ledger, record, client_settings, workers)
+        finally:
+            ledger.close()
     except CampaignError as exc:
         raise _fail(exc, exc.exit_code) from None
-    finally:
-        ledger.close()
+
+
+def _plan_or_resume(
+    ledger: Ledger, spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, dry_run: bool, yes: bool
+) -> CampaignRecord | None:
+    """The campaign to send: planned now and written to the ledger, or resumed from it. None: nothing to send."""
+    campaign_id = spec.resolved_campaign_id()
+    existing = ledger.campaign(campaign_id)
+    check_existing(spec, existing)
+    if existing is None:
+        check_future(spec.message.get("send_date_time"))
+        plan = plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir))
+        _show_plan(plan, client_settings, settings)
+        if dry_run:
+            stdout.print("Dry run: nothing sent, nothing written.")
+            return None
+        if not yes:
+            _confirm(f"Send to {len(plan.recipients.recipients):,} recipients in {len(plan.batches):,} call(s)?")
+        ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected)
+        return plan.record
+    counts = ledger.status_counts(campaign_id)
+    left = {state: value for state, value in counts.items() if state != "sent"}
+    stdout.print(
+        f"Campaign {campaign_id} (planned {existing.created_at}): "
+        + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items()))
+    )
+    if not left:
+        stdout.print("Every batch is confirmed sent; nothing to do.")
+        return None
+    if dry_run:
+        stdout.print("Dry run: the unsent batches would be sent with their original RequestIds.")
+        return None
+    if not yes:
+        _confirm(f"Resume: send the {sum(b for b, _ in left.values())} unsent batch(es)?")
+    return existing
 
 
 @app.command("send")

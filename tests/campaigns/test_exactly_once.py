@@ -1,0 +1,132 @@
+"""Exactly once: a 10,000-recipient campaign run as `sdsync send --yes` subprocesses, SIGKILLed at random
+points, under injected 5xx, 429 and dropped-after-processing connections, rerun until done. In the end
+every valid recipient holds exactly one message in the emulator, and the ledger agrees with it."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_sdsync, sdsync_command, sdsync_env
+from tests.conftest import REPO_ROOT
+
+RECIPIENTS = 10_000
+EXTRA_ROWS = [(20_000, "000", "Bad", "X", "FI"), (20_001, phone(17), "Dup", "X", "FI"), (20_002, "0401000018", "Dup", "X", "FI")]
+QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
+
+
+def _args(crm: str, campaign: str, batch_size: int = 100) -> list[str]:
+    return [*SEND, "--source", crm, "--query", QUERY, "--content", "Hei {{first_name}}!", "--campaign", campaign,
+            "--batch-size", str(batch_size), "--yes"]
+
+
+def _sent_batches(ledger: Path, campaign: str) -> int:
+    if not ledger.exists():
+        return 0
+    try:
+        return ledger_rows(ledger, "SELECT count(*) FROM campaign_batches WHERE campaign_id = ? AND status = 'sent'", campaign)[0][0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+
+
+def _run_until_killed(args: list[str], env: dict[str, str], ledger: Path, campaign: str, kill_after_sent: int | None,
+                      kill_after_s: float | None) -> int | None:
+    """Run sdsync; SIGKILL it once `kill_after_sent` batches are sent or `kill_after_s` passed. None if killed."""
+    process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    while process.poll() is None and time.monotonic() - started < 120:
+        reached = kill_after_sent is not None and _sent_batches(ledger, campaign) >= kill_after_sent
+        if reached or (kill_after_s is not None and time.monotonic() - started >= kill_after_s):
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return None
+        time.sleep(0.01)
+    if process.poll() is None:
+        process.kill()
+        raise AssertionError("sdsync send did not finish within 120 s")
+    return process.returncode
+
+
+def _assert_exactly_once(emulator: Any, ledger: Path, campaign: str) -> None:
+    messages = emulator.messages()
+    per_address = Counter(m["address"] for m in messages)
+    expected = {phone(i) for i in range(RECIPIENTS)}
+    assert set(per_address) == expected
+    assert max(per_address.values()) == 1, [a for a, n in per_address.items() if n > 1][:5]
+    assert ledger_rows(ledger, "SELECT DISTINCT status FROM campaign_batches WHERE campaign_id = ?", campaign) == [("sent",)]
+    sent = ledger_rows(ledger, "SELECT address, message_id, recipient_id FROM sent_messages WHERE campaign_id = ?", campaign)
+    assert len(sent) == RECIPIENTS
+    by_address = {m["address"]: m for m in messages}
+    for address, message_id, recipient_id in sent:
+        assert by_address[address]["message_id"] == message_id
+        assert recipient_id in (None, by_address[address]["recipient_id"])
+    batch_messages = ledger_rows(ledger, "SELECT batch_no, message_id, request_id FROM campaign_batches WHERE campaign_id = ?", campaign)
+    emulator_request_ids = {m["message_id"]: m["request_id"] for m in messages}
+    assert all(emulator_request_ids[message_id] == request_id for _, message_id, request_id in batch_messages)
+    rejected = ledger_rows(ledger, "SELECT reason, count(*) FROM campaign_rejected WHERE campaign_id = ? GROUP BY reason", campaign)
+    assert dict(rejected) == {"invalid_phone": 1, "duplicate": 2}
+
+
+def test_sigkill_at_random_points_then_rerun_sends_each_recipient_once(start_emulator: Any, tmp_path: Path) -> None:
+    emulator = start_emulator(rate_limit="50/1")
+    crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS, EXTRA_ROWS)
+    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")
+    ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "kill-test"
+    rng = random.Random(20261127)
+    kill_points: list[tuple[int | None, float | None]] = [(None, rng.uniform(0.5, 2.5))]
+    kill_points += [(target, None) for target in sorted(rng.sample(range(1, 99), 4))]
+    progress = []
+    for kill_after_sent, kill_after_s in kill_points:
+        assert _run_until_killed(_args(crm, campaign), env, ledger, campaign, kill_after_sent, kill_after_s) is None
+        progress.append(_sent_batches(ledger, campaign))
+    assert 0 < progress[-1] < 100, progress  # the kills landed while sending
+    final = run_sdsync(env, *_args(crm, campaign))
+    assert final.returncode == 0, final.stderr + final.stdout
+    _assert_exactly_once(emulator, ledger, campaign)
+    stats = emulator.stats()
+    assert stats["responses_by_status"].get("409", 0) <= len(kill_points) * 2  # at most the batches in flight per kill
+
+
+def test_faults_and_rate_limits_never_duplicate_or_lose_a_recipient(start_emulator: Any, tmp_path: Path) -> None:
+    emulator = start_emulator(rate_limit="8/1", error_rate=0.15, drop_after_processing_rate=0.15, fault_seed=11)
+    crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS, EXTRA_ROWS)
+    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
+    ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "fault-test"
+    args = _args(crm, campaign, batch_size=200)
+    assert _run_until_killed(args, env, ledger, campaign, 20, None) is None  # one SIGKILL mid-way too
+    for _ in range(8):
+        result = run_sdsync(env, *args)
+        if result.returncode == 0:
+            break
+        assert result.returncode == 1 and "Run the same command again" in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    _assert_exactly_once(emulator, ledger, campaign)
+    stats = emulator.stats()
+    assert stats["faults_injected"]["errors"] > 0 and stats["faults_injected"]["dropped"] > 0
+    assert stats["rate_limited"] > 0
+    assert stats["responses_by_status"].get("409", 0) > 0  # dropped answers were recognised as duplicates
+
+
+def test_a_rate_limited_run_stops_cleanly_and_the_rerun_finishes(start_emulator: Any, tmp_path: Path) -> None:
+    emulator = start_emulator(rate_limit="3/600")  # Retry-After beyond what the client waits: RateLimited
+    crm = make_crm(tmp_path / "crm.sqlite", 1000)
+    env = sdsync_env(emulator, tmp_path / "data")
+    ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "limited"
+    args = [*SEND, "--source", crm, "--query", QUERY, "--content", "Hi", "--campaign", campaign, "--batch-size", "100",
+            "--workers", "1", "--yes"]
+    stopped = run_sdsync(env, *args)
+    assert stopped.returncode == 1, stopped.stderr + stopped.stdout
+    assert "left in flight" in stopped.stderr and "Run the same command again" in stopped.stderr
+    states = dict(ledger_rows(ledger, "SELECT status, count(*) FROM campaign_batches GROUP BY status"))
+    assert states == {"sent": 3, "in_flight": 1, "planned": 6}
+    emulator.configure(rate_limit="1000/1")
+    finished = run_sdsync(env, *args)
+    assert finished.returncode == 0, finished.stderr
+    assert Counter(Counter(m["address"] for m in emulator.messages()).values()) == {1: 1000}
