@@ -84,7 +84,7 @@ def header(request: Request, name: str, required: bool = True) -> str | None:
     value = request.headers.get(name)
     if value is None or not value.strip():
         if required:
-            raise bad_request(f"missing required header {name}", name)
+            raise bad_request(f"missing required header {name}" if value is None else f"header {name} is empty", name)
         return None
     return value
 
