@@ -1,0 +1,89 @@
+"""Run `sdsync contacts ...` as a real subprocess against an emulator, and read the state it leaves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+
+from .crm import Crm
+
+CUSTOMER, GROUP = "demo-customer", "crm-group"
+CONTACT_FIELDS = ("phone", "email", "firstName", "lastName", "gender", "birthYear", "countryCode")
+
+
+class SyncCli:
+    """The sync command line of one test: emulator, CRM, data dir and state file."""
+
+    def __init__(self, emulator: Any, crm: Crm, workdir: Path, rate_limit: str = "100000/60") -> None:
+        self.emulator = emulator
+        self.crm = crm
+        self.workdir = workdir
+        self.rate_limit = rate_limit
+        self.state = workdir / "state.duckdb"
+
+    def arguments(self, *args: str, subcommand: str = "sync") -> list[str]:
+        """The arguments of `sdsync contacts <subcommand>` with this test's connection and files."""
+        root = ["--base-url", self.emulator.base_url, "--rate-limit", self.rate_limit,
+                "--data-dir", str(self.workdir / "data"), "contacts", subcommand,
+                "--customer", CUSTOMER, "--group-service", GROUP, "--state", str(self.state)]
+        if subcommand == "sync":
+            root += ["--source", self.crm.url, "--table", self.crm.table, "--key", "id"]
+        return root + list(args)
+
+    def env(self) -> dict[str, str]:
+        """The environment without any SMARTDIALOG__ setting of the developer's shell."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SMARTDIALOG__", "CONTACTS__"))}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        env["COLUMNS"] = "200"
+        return env
+
+    def start(self, *args: str, subcommand: str = "sync") -> subprocess.Popen[str]:
+        """Start `sdsync` as a real process (its output goes to a file in the workdir)."""
+        command = [sys.executable, "-c", "from pipelines.cli import main; main()", *self.arguments(*args, subcommand=subcommand)]
+        with open(self.workdir / "sdsync.log", "a") as log:
+            return subprocess.Popen(command, cwd=self.workdir, env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True)
+
+    def run(self, *args: str, subcommand: str = "sync", expect: int | None = 0) -> str:
+        """Run the command in this process (Typer's runner) to its end; check its exit code; return its output."""
+        unset = {name: None for name in os.environ if name.startswith(("SMARTDIALOG__", "CONTACTS__"))}
+        result = CliRunner().invoke(app, self.arguments(*args, subcommand=subcommand), env={**unset, "COLUMNS": "200"})
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        if expect is not None:
+            assert result.exit_code == expect, f"exit {result.exit_code}\n{result.output}"
+        return result.output
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Read the state database (after the command ended)."""
+        with duckdb.connect(str(self.state), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def last_run(self) -> dict[str, Any]:
+        """The newest sync_runs row."""
+        with duckdb.connect(str(self.state), read_only=True) as con:
+            cursor = con.execute("SELECT * FROM sync_runs ORDER BY run_id DESC LIMIT 1")
+            names = [column[0] for column in cursor.description]
+            return dict(zip(names, cursor.fetchall()[0]))
+
+    def group(self) -> dict[str, dict[str, Any]]:
+        """The emulator's contacts of the group, by phone, reduced to the fields the CRM sets."""
+        return {c["phone"]: {k: c.get(k) for k in CONTACT_FIELDS} for c in self.emulator.contacts(CUSTOMER, GROUP)}
+
+
+def expected_group(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What the group must hold for valid CRM rows written with tests.contacts.crm.contact (E.164 phones)."""
+    return {
+        row["phone"]: {
+            "phone": row["phone"], "email": row["email"], "firstName": row["first_name"], "lastName": row["last_name"],
+            "gender": row["gender"], "birthYear": row["birth_year"], "countryCode": row["country_code"],
+        }
+        for row in rows
+    }

@@ -1,0 +1,140 @@
+"""Applied once, resumable: SIGKILL at random points, injected 5xx, dropped answers and 429s."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from .crm import contact, sqlite_crm
+from .sync_cli import SyncCli, expected_group
+
+MAX_RUNS = 30
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def kill_at_random_point(cli: SyncCli, rng: random.Random, args: tuple[str, ...]) -> int:
+    """Start a sync, SIGKILL it at a random moment (a random delay, or right after a random number of
+    API calls); return its exit code (-9 when killed)."""
+    process = cli.start(*args)
+    calls_before = cli.emulator.stats()["calls_total"]
+    if rng.random() < 0.3:
+        deadline, after_calls = time.monotonic() + rng.uniform(0.2, 4.0), None
+    else:
+        deadline, after_calls = time.monotonic() + 60, rng.randint(1, 60)
+    while process.poll() is None and time.monotonic() < deadline:
+        if after_calls is not None and cli.emulator.stats()["calls_total"] - calls_before >= after_calls:
+            break
+        time.sleep(0.01)
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    return process.wait(timeout=60)
+
+
+def sync_until_success(cli: SyncCli, rng: random.Random, *args: str) -> int:
+    """Kill runs at random points until one exits 0; return how many were killed."""
+    kills = 0
+    for _ in range(MAX_RUNS):
+        code = kill_at_random_point(cli, rng, args)
+        if code == 0:
+            return kills
+        assert code == -signal.SIGKILL, (cli.workdir / "sdsync.log").read_text()[-3000:]
+        kills += 1
+    pytest.fail(f"no run finished in {MAX_RUNS} attempts")
+
+
+def test_sigkill_at_random_points_applies_each_change_once(start_emulator, workdir):
+    seed = int(os.environ.get("SDSYNC_TEST_SEED") or random.randrange(1_000_000))
+    rng = random.Random(seed)
+    emulator = start_emulator(rate_limit="100000/60")
+    emulator.set_faults(latency_ms=8)
+    crm = sqlite_crm(workdir)
+    cli = SyncCli(emulator, crm, workdir)
+
+    rows = [contact(n) for n in range(1, 121)]
+    crm.write(rows)
+    kills = sync_until_success(cli, rng)
+    assert cli.group() == expected_group(rows), f"seed {seed}"
+
+    rows = [contact(n, last_name="Edited") if n % 7 == 0 else contact(n) for n in range(21, 121)]
+    rows += [contact(n) for n in range(300, 320)]
+    crm.write(rows)
+    kills += sync_until_success(cli, rng, "--mode", "mirror", "--yes")
+    assert cli.group() == expected_group(rows), f"seed {seed}"
+
+    stats = emulator.stats()
+    # A create is never sent again once it reached the service: no 409, and any create call beyond one per
+    # phone is a request the kill cut before the service answered it.
+    assert "409" not in stats["responses_by_status"], f"seed {seed}: a create was repeated blindly: {stats}"
+    unanswered = stats["calls_total"] - sum(stats["responses_by_status"].values())
+    assert 140 <= stats["calls_by_operation"]["CreateGroupContact"] <= 140 + unanswered, f"seed {seed}: {stats}"
+    assert stats["calls_by_operation"]["DeleteGroupContact"] >= 20
+    assert kills >= 2, f"seed {seed}"
+    assert cli.query("SELECT count(*) FROM contact_ops WHERE status IN ('planned', 'inflight')") == [(0,)]
+
+    before = emulator.stats()["calls_total"]
+    cli.run("--mode", "mirror", "--yes")
+    assert emulator.stats()["calls_total"] == before
+
+
+def test_injected_server_errors_stop_cleanly_and_resume(emulator, workdir):
+    emulator.set_faults(error_rate=0.15, error_statuses=[500, 502, 503], seed=11)
+    crm = sqlite_crm(workdir)
+    cli = SyncCli(emulator, crm, workdir)
+    rows = [contact(n) for n in range(1, 61)]
+    crm.write(rows)
+    outcomes = []
+    for _ in range(MAX_RUNS):
+        output = cli.run(expect=None)
+        outcomes.append(cli.last_run()["status"])
+        if outcomes[-1] == "completed":
+            break
+        assert "stopped" in output and "resumed by the next run" in output
+    assert outcomes[-1] == "completed" and "failed" in outcomes
+    emulator.set_faults()
+    assert cli.group() == expected_group(rows)
+    before = emulator.stats()["calls_total"]
+    cli.run()
+    assert emulator.stats()["calls_total"] == before
+
+
+def test_dropped_answers_after_processing_are_reconciled_by_reading(emulator, workdir):
+    emulator.set_faults(drop_after_processing_rate=0.2, seed=5)
+    crm = sqlite_crm(workdir)
+    cli = SyncCli(emulator, crm, workdir)
+    rows = [contact(n) for n in range(1, 61)]
+    crm.write(rows)
+    for _ in range(MAX_RUNS):
+        cli.run(expect=None)
+        if cli.last_run()["status"] == "completed":
+            break
+    emulator.set_faults()
+    assert cli.group() == expected_group(rows)
+    stats = emulator.stats()
+    assert stats["faults_injected"]["dropped"] > 0
+    assert stats["calls_by_operation"]["CreateGroupContact"] == 60
+    assert "409" not in stats["responses_by_status"]
+    results = dict(cli.query("SELECT result, count(*) FROM contact_ops WHERE status = 'done' GROUP BY result"))
+    assert results.get("created (confirmed by read)", 0) + results.get("reconciled: applied", 0) > 0
+
+
+def test_throttling_is_waited_out_and_recorded(start_emulator, workdir):
+    emulator = start_emulator(rate_limit="15/1")
+    crm = sqlite_crm(workdir)
+    cli = SyncCli(emulator, crm, workdir, rate_limit="1000/60")
+    rows = [contact(n) for n in range(1, 41)]
+    crm.write(rows)
+    cli.run()
+    assert cli.group() == expected_group(rows)
+    run = cli.last_run()
+    assert run["status"] == "completed"
+    assert run["throttled"] == emulator.stats()["rate_limited"] > 0
+    assert run["calls"] == 40 + run["throttled"]

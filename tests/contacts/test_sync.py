@@ -1,0 +1,160 @@
+"""`sdsync contacts sync` end to end: a real CRM, the real CLI as a subprocess, the emulator over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from sources.smartdialog.api import SmartDialogClient, resolve_settings
+
+from .crm import contact, postgres_crm, sqlite_crm
+from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def crm(request, tmp_path):
+    made = sqlite_crm(tmp_path) if request.param == "sqlite" else postgres_crm()
+    if made is None:
+        pytest.skip("SDSYNC_TEST_POSTGRES_URL is not set")
+    yield made
+    if request.param == "postgresql":
+        with made.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {made.table}")
+    made.dispose()
+
+
+@pytest.fixture
+def cli(emulator, crm, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return SyncCli(emulator, crm, tmp_path)
+
+
+def calls(emulator, operation: str) -> int:
+    return emulator.stats()["calls_by_operation"].get(operation, 0)
+
+
+def test_first_sync_then_a_resync_without_change_makes_no_call(cli, emulator, crm):
+    rows = [contact(n) for n in range(1, 41)]
+    crm.write(rows)
+    cli.run()
+    assert cli.group() == expected_group(rows)
+    assert calls(emulator, "CreateGroupContact") == 40
+    run = cli.last_run()
+    assert (run["status"], run["creates"], run["applied"], run["calls"]) == ("completed", 40, 40, 40)
+
+    before = emulator.stats()["calls_total"]
+    cli.run()
+    assert emulator.stats()["calls_total"] == before
+    run = cli.last_run()
+    assert (run["unchanged"], run["calls"], run["creates"], run["updates"]) == (40, 0, 0, 0)
+
+
+def test_edits_and_deletes_in_mirror_mode_leave_unmanaged_contacts(cli, emulator, crm):
+    rows = [contact(n) for n in range(1, 21)]
+    crm.write(rows)
+    cli.run()
+    with SmartDialogClient(resolve_settings(base_url=emulator.base_url, data_dir=str(cli.workdir / "data"),
+                                            rate_limit="100000/60")) as api:
+        api.create_group_contact(CUSTOMER, GROUP, {"phone": "+358409999999", "first_name": "NotFromCrm"})
+
+    rows = [contact(n, first_name="Edited") if n <= 5 else contact(n) for n in range(1, 16)] + [contact(30)]
+    crm.write(rows)
+    cli.run()  # upsert: no deletes
+    assert len(cli.group()) == 22
+    cli.run("--mode", "mirror", "--yes")
+    expected = expected_group(rows)
+    group = cli.group()
+    assert group.pop("+358409999999")["firstName"] == "NotFromCrm"
+    assert group == expected
+    run = cli.last_run()
+    assert (run["creates"], run["updates"], run["deletes"], run["unchanged"]) == (0, 0, 5, 16)
+
+
+def test_mirror_deletes_need_confirmation_without_a_terminal(cli, crm):
+    crm.write([contact(1), contact(2)])
+    cli.run()
+    crm.write([contact(1)])
+    done = cli.run("--mode", "mirror", expect=2)
+    assert "--yes" in done
+
+
+def test_messy_phones_and_rejected_rows(cli, emulator, crm):
+    crm.write([
+        contact(1, phone="040 100 0001"),
+        contact(2, phone="+358-40-100-0002"),
+        contact(3, phone="00358 40 100 0003"),
+        contact(4, phone="070-123 45 67", region="SE"),
+        contact(5, phone="not a phone"),
+        contact(6, phone="0401000007"),
+        contact(7, phone="+358401000007"),
+        contact(8, gender="robot"),
+    ])
+    done = cli.run()
+    assert sorted(cli.group()) == ["+358401000001", "+358401000002", "+358401000003", "+46701234567"]
+    rejected = dict(cli.query("SELECT source_key, reason FROM rejected_rows"))
+    assert set(rejected) == {"5", "6", "7", "8"}
+    assert "duplicate phone +358401000007" in rejected["6"]
+    assert "gender robot" in rejected["8"]
+    assert "rejected" in done.lower()
+    sent = emulator.contacts(CUSTOMER, GROUP)
+    assert {c["phone"]: c["phoneNumberRegions"] for c in sent}["+46701234567"] == ["SE"]
+
+
+def test_first_sync_into_a_populated_group_adopts_instead_of_duplicating(cli, emulator, crm):
+    rows = [contact(n) for n in range(1, 11)]
+    with SmartDialogClient(resolve_settings(base_url=emulator.base_url, data_dir=str(cli.workdir / "data"),
+                                            rate_limit="100000/60")) as api:
+        for row in rows[:4]:
+            api.create_group_contact(CUSTOMER, GROUP, {"phone": row["phone"], "first_name": "Old"})
+    crm.write(rows)
+    cli.run()
+    assert cli.group() == expected_group(rows)
+    results = dict(cli.query("SELECT result, count(*) FROM contact_ops WHERE status = 'done' GROUP BY result"))
+    assert results == {"created": 6, "existed: updated": 4}
+    cli.run()
+    assert cli.last_run()["calls"] == 0
+
+
+def test_dry_run_plans_and_sends_nothing(cli, emulator, crm):
+    crm.write([contact(n) for n in range(1, 6)] + [contact(9, phone="x")])
+    done = cli.run("--dry-run")
+    assert emulator.stats()["calls_total"] == 0
+    assert "API calls needed" in done and "nothing was sent" in done
+    planned = cli.query("SELECT op, count(*) FROM planned_ops GROUP BY op")
+    assert planned == [("create", 5)]
+    assert cli.last_run()["status"] == "dry-run"
+
+
+def test_max_calls_spreads_a_first_sync_over_several_runs(cli, emulator, crm):
+    rows = [contact(n) for n in range(1, 26)]
+    crm.write(rows)
+    outputs = []
+    for expected_total in (10, 20, 25):
+        outputs.append(cli.run("--max-calls", "10"))
+        assert len(cli.group()) == expected_total
+    assert "15 operations left for the next run" in outputs[0]
+    assert calls(emulator, "CreateGroupContact") == 25
+    assert [row[0] for row in cli.query("SELECT status FROM sync_runs ORDER BY run_id")] == ["partial", "partial", "completed"]
+
+
+def test_delete_all_empties_the_group_and_the_state(cli, emulator, crm):
+    crm.write([contact(n) for n in range(1, 6)])
+    cli.run()
+    cli.run(subcommand="delete-all", expect=2)  # no terminal, no --yes
+    assert len(cli.group()) == 5
+    cli.run("--yes", subcommand="delete-all")
+    assert cli.group() == {}
+    assert cli.query("SELECT count(*) FROM contact_state") == [(0,)]
+    cli.run()
+    assert len(cli.group()) == 5
+
+
+@pytest.mark.parametrize("bad_args, message", [
+    (["--query", "select 1 as x", "--table", "contacts"], "exactly one of"),
+    (["--default-region", "XX"], "unknown phone region"),
+    (["--map", "nope=phone"], "no column 'nope'"),
+])
+def test_bad_usage_exits_2_before_any_call(cli, emulator, crm, bad_args, message):
+    crm.write([contact(1)])
+    done = cli.run(*bad_args, expect=2)
+    assert message in done
+    assert emulator.stats()["calls_total"] == 0
