@@ -111,7 +111,10 @@ def test_settings_from_environment(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SMARTDIALOG__CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("SMARTDIALOG__REFRESH_TOKEN", REFRESH)
     monkeypatch.setenv("SMARTDIALOG__RATE_LIMIT", "10/2")
+    monkeypatch.setenv("SMARTDIALOG__LIMITER_URL", "postgresql://sdsync:pg-password-1@db.example.test/limits")
     settings = resolve_settings(rate_limit="20/4")
+    assert settings.limiter_url == "postgresql://sdsync:pg-password-1@db.example.test/limits"
+    assert "pg-password-1" not in repr(settings)
     assert settings.base_url == "https://api.example.test/api-integrations/v1"
     assert settings.uses_oauth and settings.client_id == "app-9"
     assert settings.refresh_token.reveal() == REFRESH

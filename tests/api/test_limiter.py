@@ -1,20 +1,26 @@
-"""The sliding window holds across processes: never more than the limit in any window."""
+"""The sliding window holds across processes (SQLite) and across machines (PostgreSQL): never more
+than the limit in any window."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from sources.smartdialog.api import RateLimit, SlidingWindowLimiter
+from sources.smartdialog.api.limiter import SQLiteWindowStore, open_store
 
 WORKER = """
 import json, sys, time
 from pathlib import Path
 from sources.smartdialog.api import RateLimit, SlidingWindowLimiter
-limiter = SlidingWindowLimiter(Path(sys.argv[1]), "conn-a", RateLimit(10, 2.0))
+from sources.smartdialog.api.limiter import open_store
+limiter = SlidingWindowLimiter(open_store(Path(sys.argv[1]), sys.argv[3] or None), sys.argv[4], RateLimit(10, 2.0))
 stamps = []
 for _ in range(int(sys.argv[2])):
     with limiter.slot():
@@ -22,17 +28,27 @@ for _ in range(int(sys.argv[2])):
 print(json.dumps(stamps))
 """
 
+POSTGRES_URL = os.environ.get("SDSYNC_TEST_POSTGRES_URL")
+STORES = [
+    pytest.param("", id="sqlite"),
+    pytest.param(
+        POSTGRES_URL or "", id="postgres",
+        marks=pytest.mark.skipif(not POSTGRES_URL, reason="SDSYNC_TEST_POSTGRES_URL is not set"),
+    ),
+]
+
 
 def max_in_any_window(stamps: list[float], window: float) -> int:
     stamps = sorted(stamps)
     return max(sum(1 for t in stamps[i:] if t < start + window) for i, start in enumerate(stamps))
 
 
-def test_three_processes_never_exceed_the_window(tmp_path: Path) -> None:
-    db = tmp_path / "ratelimit.sqlite"
+@pytest.mark.parametrize("url", STORES)
+def test_three_processes_never_exceed_the_window(tmp_path: Path, url: str) -> None:
+    key = f"conn-{tmp_path.name}"
     started = time.time()
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(db), "12"], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), "12", url, key], stdout=subprocess.PIPE, text=True)
         for _ in range(3)
     ]
     stamps = [t for worker in workers for t in json.loads(worker.communicate(timeout=60)[0])]
@@ -42,11 +58,21 @@ def test_three_processes_never_exceed_the_window(tmp_path: Path) -> None:
 
 
 def test_connections_have_separate_windows(tmp_path: Path) -> None:
-    db = tmp_path / "ratelimit.sqlite"
-    first = SlidingWindowLimiter(db, "conn-a", RateLimit(2, 60))
-    second = SlidingWindowLimiter(db, "conn-b", RateLimit(2, 60))
+    store = open_store(tmp_path, None)
+    assert isinstance(store, SQLiteWindowStore)
+    first = SlidingWindowLimiter(store, "conn-a", RateLimit(2, 60))
+    second = SlidingWindowLimiter(store, "conn-b", RateLimit(2, 60))
     assert [s.waited for s in (first.acquire(), first.acquire(), second.acquire(), second.acquire())] == [0.0] * 4
     waits: list[float] = []
-    third = SlidingWindowLimiter(db, "conn-a", RateLimit(2, 0.3))  # same connection, short window
+    third = SlidingWindowLimiter(store, "conn-a", RateLimit(2, 0.3))  # same connection, short window
     third.acquire(on_wait=lambda seconds, reason: waits.append(seconds))
-    assert waits and 0 < waits[0] <= 0.31
+    assert waits and 0 < waits[0] <= 0.32
+
+
+def test_a_finished_call_holds_its_slot_from_when_it_finished(tmp_path: Path) -> None:
+    limiter = SlidingWindowLimiter(open_store(tmp_path, None), "conn-a", RateLimit(1, 0.5))
+    with limiter.slot():
+        time.sleep(0.4)  # a slow call: the service may have counted it as late as now
+    started = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - started >= 0.45  # a full window after the finish, not after the start

@@ -29,7 +29,7 @@ from .errors import (
     ApiError,
     error_for_status,
 )
-from .limiter import SlidingWindowLimiter, WaitCallback
+from .limiter import SlidingWindowLimiter, WaitCallback, open_store
 from .retry import RETRY_STATUSES, RetryableFailure, RetryPolicy, parse_retry_after
 
 log = logging.getLogger("smartdialog_sync.api")
@@ -70,7 +70,7 @@ class SmartDialogClient:
         )
         self._tokens = token_source(settings, self._http)
         self.limiter = SlidingWindowLimiter(
-            settings.data_dir / "ratelimit.sqlite", settings.connection_key, settings.rate_limit
+            open_store(settings.data_dir, settings.limiter_url), settings.connection_key, settings.rate_limit
         )
 
     def __repr__(self) -> str:

@@ -63,6 +63,7 @@ class SmartDialogConfiguration(BaseConfiguration):
     rate_limit: str = settings.DEFAULT_RATE_LIMIT
     data_dir: str = settings.DEFAULT_DATA_DIR
     timeout: float = settings.DEFAULT_TIMEOUT_S
+    limiter_url: Optional[TSecretStrValue] = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class ClientSettings:
     rate_limit: RateLimit = field(default_factory=lambda: RateLimit.parse(settings.DEFAULT_RATE_LIMIT))
     data_dir: Path = Path(settings.DEFAULT_DATA_DIR)
     timeout: float = settings.DEFAULT_TIMEOUT_S
+    limiter_url: Optional[str] = field(default=None, repr=False)
 
     @property
     def uses_oauth(self) -> bool:
