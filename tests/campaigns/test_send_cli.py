@@ -48,11 +48,10 @@ def _pull_stop(path: Path, sender: str) -> None:
 def test_a_personalised_campaign_reaches_each_recipient_once(
     sdsync: Callable[..., Any], emulator: Any, crm: str, tmp_path: Path
 ) -> None:
-    dataset = tmp_path / "pulled.duckdb"
-    _pull_stop(dataset, phone(5))
+    _pull_stop(tmp_path / "data" / "sdsync.duckdb", phone(5))  # where `sdsync pull` loads by default
     args = [*SEND, "--source", crm, "--query", QUERY, "--content", CONTENT, "--campaign", "welcome-1",
             "--batch-size", "100", "--yes"]
-    result = sdsync(*args, CAMPAIGNS__OPT_OUT_DATASET=str(dataset))
+    result = sdsync(*args)
     assert result.exit_code == 0, result.output
     assert "left out: 3 (duplicate 1, invalid_phone 1, opted_out 1)" in result.output
     assert sends(emulator) == 3  # 249 recipients in batches of 100
@@ -66,7 +65,7 @@ def test_a_personalised_campaign_reaches_each_recipient_once(
     assert ledger_rows(ledger, "SELECT reason, raw_phone FROM campaign_rejected ORDER BY row_number") == [
         ("opted_out", phone(5)), ("invalid_phone", "12"), ("duplicate", "0401000007")]
 
-    again = sdsync(*args, CAMPAIGNS__OPT_OUT_DATASET=str(dataset))
+    again = sdsync(*args)
     assert again.exit_code == 0 and "nothing to do" in again.output
     changed = sdsync(*SEND, "--source", crm, "--query", QUERY + " LIMIT 5", "--content", CONTENT, "--campaign", "welcome-1", "--yes")
     assert changed.exit_code == 2 and "different query" in changed.output

@@ -1,0 +1,97 @@
+"""Campaign throughput: a 100,000-recipient personalised SMS campaign against the emulator.
+
+Starts the emulator with a scaled-down rate limit (default 20 calls per 2 s), runs the real
+`sdsync send --yes` with the same client limit, and prints: API calls made beside one call per
+recipient, the send phase's duration, limiter utilisation (calls made / calls the limit allowed
+between the first and the last call, from the ledger's call times) and the 429s the service answered.
+
+    python -m bench.campaign_throughput [--recipients 100000] [--limit 20/2] [--workers 2] [--batch-size 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from sources.smartdialog.api import RateLimit
+from tests.campaigns.helpers import make_crm, sdsync_command
+from tests.servers import free_port, wait_for_port
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _call_starts(ledger: Path, campaign: str) -> list[float]:
+    connection = sqlite3.connect(ledger)
+    rows = connection.execute(
+        "SELECT first_attempt_at FROM campaign_batches WHERE campaign_id = ? ORDER BY first_attempt_at", (campaign,)
+    ).fetchall()
+    connection.close()
+    return [datetime.fromisoformat(at).timestamp() for (at,) in rows]
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--limit", default="20/2", help="calls/seconds, for the emulator and the client")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    options = parser.parse_args()
+    limit = RateLimit.parse(options.limit)
+    with tempfile.TemporaryDirectory(prefix="campaign-bench-") as folder:
+        work = Path(folder)
+        crm = make_crm(work / "crm.sqlite", options.recipients)
+        port = free_port()
+        emulator = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "--port", str(port), "--rate-limit", options.limit, "--dlr-delay", "3600"],
+            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port("127.0.0.1", port, process=emulator)
+            env = {
+                "SMARTDIALOG__BASE_URL": f"http://127.0.0.1:{port}/api-integrations/v1",
+                "SMARTDIALOG__ACCESS_TOKEN": "sandbox-token",
+                "SMARTDIALOG__RATE_LIMIT": options.limit,
+                "SMARTDIALOG__DATA_DIR": str(work / "data"),
+                "PATH": "/usr/bin:/bin",
+            }
+            command = sdsync_command(
+                "send", "--source", crm, "--query", "SELECT phone, first_name, city FROM customers",
+                "--customer", "demo-customer", "--service", "sms-oneway", "--sender", "DemoOy",
+                "--content", "Hei {{first_name}}! Tervetuloa uuteen myymäläämme, {{city}}.",
+                "--campaign", "bench", "--batch-size", str(options.batch_size), "--workers", str(options.workers), "--yes",
+            )
+            started = time.monotonic()
+            result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            wall = time.monotonic() - started
+            if result.returncode != 0:
+                raise SystemExit(f"sdsync send failed ({result.returncode}):\n{result.stderr}")
+            stats = httpx.get(f"http://127.0.0.1:{port}/_emulator/stats").json()
+        finally:
+            emulator.terminate()
+            emulator.wait()
+        starts = _call_starts(work / "data" / "campaigns.sqlite", "bench")
+    calls = stats["calls_by_operation"].get("SendMessage", 0)
+    span = starts[-1] - starts[0]
+    allowed = limit.calls * (math.floor(span / limit.seconds) + 1)
+    print(f"recipients:                 {options.recipients:,}")
+    print(f"API calls made:             {calls:,} (one call per recipient would be {options.recipients:,}; "
+          f"{options.recipients / max(calls, 1):,.0f}x fewer)")
+    print(f"rate limit:                 {limit} (emulator and client), workers {options.workers}")
+    print(f"send phase (first→last call): {span:.2f} s; whole command {wall:.1f} s (planning included)")
+    print(f"calls the limit allowed:    {allowed} in that span -> limiter utilisation {calls / allowed:.1%}")
+    print(f"429 answers:                {stats['rate_limited']}")
+    print(f"throughput:                 {options.recipients / max(span, 1e-9):,.0f} recipients/s while sending")
+
+
+if __name__ == "__main__":
+    main()
