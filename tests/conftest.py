@@ -150,7 +150,10 @@ def start_emulator() -> Iterator[Callable[..., EmulatorHandle]]:
 def _session_emulator() -> Iterator[EmulatorHandle]:
     handle = EmulatorHandle({"rate_limit": "100000/60"}).start()
     yield handle
+    handle.stop()
+    output = handle.output()
     handle.close()
+    assert "Traceback" not in output, f"the shared emulator logged an exception:\n{output}"
 
 
 @pytest.fixture

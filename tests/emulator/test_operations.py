@@ -133,3 +133,10 @@ def test_webhook_registration_and_delete_trigger(api, emulator) -> None:
     assert api.delete(path).status_code == 204
     assert emulator.webhooks() == []
     assert api.delete(path).status_code == 404
+
+
+def test_unknown_path_and_method_answer_json(api) -> None:
+    missing = api.get("/no/such/path")
+    assert (missing.status_code, missing.json()["error"]) == (404, "Not Found")
+    wrong_method = api.delete("/customers")
+    assert (wrong_method.status_code, wrong_method.json()["error"]) == (405, "Method Not Allowed")

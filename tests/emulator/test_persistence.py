@@ -52,3 +52,21 @@ def test_bad_seed_or_rate_limit_exits_2(tmp_path) -> None:
                               capture_output=True, text=True, timeout=30)
         assert done.returncode == 2, done.stderr
         assert "seed" in done.stderr or "rate" in done.stderr.lower()
+
+
+def test_pending_delivery_reports_resume_after_restart(start_emulator, tmp_path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tests.emulator.callback_server import CallbackServer
+
+    emu = start_emulator(state=tmp_path / "state.json", dlr_delay=0)
+    due = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+    with CallbackServer() as receiver:
+        with emu.api() as api:
+            sent = api.post("/messages", headers=SEND_HEADERS,
+                            json=send_body(SendDateTime=due, DlrUrl=receiver.url + "/dlr")).json()
+        emu.stop()
+        assert receiver.received == []
+        emu.start()
+        [report] = receiver.wait_for(1)
+    assert report.query["messageId"] == [sent["MessageId"]]
