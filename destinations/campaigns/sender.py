@@ -94,8 +94,13 @@ class CampaignSender:
         """Send `batches` (from `ledger.unsent_batches`) until done or until a batch stops the run."""
         check_not_stale(batches)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="campaign-send") as pool:
-            for future in [pool.submit(self._send_batch, item.batch) for item in batches]:
-                future.result()
+            futures = [pool.submit(self._send_batch, item.batch) for item in batches]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:  # Ctrl-C or a bug: let the calls under way finish, start no more
+                self._stop.set()
+                raise
         return self.outcome
 
     def _call(self, batch: Batch) -> models.SendResult:
@@ -117,6 +122,9 @@ class CampaignSender:
             return
         except errors.ApiError as exc:
             duplicate = duplicate_of(exc)
+            if duplicate is None and (exc.status is None or exc.status >= 500):  # e.g. a 200 it could not read
+                self._halt(f"batch {batch.batch_no} left in flight: {exc}")
+                return
             if duplicate is None:
                 self._refused(batch, str(exc))
                 return

@@ -105,3 +105,15 @@ def test_raising_max_parts_allows_long_content(sdsync: Callable[..., Any], emula
     assert result.exit_code == 0, result.output
     assert "SMS parts: 24 in total" in result.output
     assert {m["parts"] for m in emulator.messages()} == {12}
+
+
+def test_a_refused_batch_is_recorded_failed_and_stops_the_run(sdsync: Callable[..., Any], emulator: Any, crm: str, tmp_path: Path) -> None:
+    args = ["send", "--customer", "demo-customer", "--service", "no-such-service", "--sender", "DemoOy", "--source", crm,
+            "--query", QUERY, "--content", CONTENT, "--campaign", "refused", "--batch-size", "50", "--workers", "1", "--yes"]
+    result = sdsync(*args)
+    assert result.exit_code == 1
+    assert "batch 1 refused" in result.output and "unknown" in result.output
+    states = ledger_rows(tmp_path / "data" / "campaigns.sqlite", "SELECT batch_no, status, error FROM campaign_batches ORDER BY batch_no")
+    assert [(no, status) for no, status, _ in states] == [(1, "failed")] + [(n, "planned") for n in range(2, 6)]
+    assert "no-such-service" in states[0][2]
+    assert emulator.messages() == []
