@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pyarrow as pa
+
 from sources.smartdialog.settings import read_sql
 
 
@@ -98,6 +100,16 @@ class JournalStore(ABC):
     def read_dlr(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
         """Up to `limit` delivery reports with seq > `after_seq`, in seq order, as DLR_COLUMNS tuples."""
 
+    def read_arrow(self, table: str, after_seq: int, limit: int) -> pa.Table:
+        """Rows of `table` ("inbound" or "dlr") after `after_seq` as Arrow, with the journal's column names.
+
+        Column types follow the values: a column that is all NULL may come back as int64 or null.
+        """
+        rows = self.read_inbound(after_seq, limit) if table == "inbound" else self.read_dlr(after_seq, limit)
+        names = INBOUND_COLUMNS if table == "inbound" else DLR_COLUMNS
+        values = list(zip(*rows)) if rows else [()] * len(names)
+        return pa.Table.from_arrays([pa.array(column) for column in values], names=list(names))
+
     @abstractmethod
     def count_rows(self) -> tuple[int, int]:
         """(inbound rows, delivery report rows)."""
@@ -139,6 +151,7 @@ class SQLiteJournal(JournalStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.executescript(self._sql["schema"])
+        self._arrow_conn: Any = None
 
     def write_batch(self, inbound: list[InboundRow], dlr: list[DlrRow]) -> None:
         conn = self._conn
@@ -158,6 +171,21 @@ class SQLiteJournal(JournalStore):
 
     def read_dlr(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
         return self._conn.execute(self._sql["read_dlr"], (after_seq, limit)).fetchall()
+
+    def read_arrow(self, table: str, after_seq: int, limit: int) -> pa.Table:
+        """As JournalStore.read_arrow, read by the ADBC SQLite driver straight into Arrow (no Python rows)."""
+        if self._arrow_conn is None:
+            import adbc_driver_sqlite.dbapi
+
+            self._arrow_conn = adbc_driver_sqlite.dbapi.connect(f"file:{self.path}?mode=ro")
+        cursor = self._arrow_conn.cursor()
+        try:
+            # One batch per query: the driver infers each column's type from the whole result.
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(max(limit, 1))})
+            cursor.execute(self._sql[f"read_{table}"], (after_seq, limit))
+            return cursor.fetch_arrow_table()
+        finally:
+            cursor.close()
 
     def count_rows(self) -> tuple[int, int]:
         inbound, dlr = self._conn.execute(self._sql["count_rows"]).fetchone()
@@ -186,6 +214,8 @@ class SQLiteJournal(JournalStore):
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def close(self) -> None:
+        if self._arrow_conn is not None:
+            self._arrow_conn.close()
         self._conn.close()
 
 

@@ -1,0 +1,343 @@
+"""The `smartdialog` dlt source: what SmartDialog lets you read, plus what the receiver journaled.
+
+SmartDialog has no operation that lists messages: inbound messages and delivery reports come from the
+webhook receiver's journal (`sdsync serve`), incrementally by its sequence number. Account data
+(customers, services, templates, identities, categories, regions) is read through the API client and
+replaced on every run. Group contacts can only be read one phone at a time: the stalest phones are read
+first within a call budget. Sent messages come from the campaign ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.sources import DltResource
+
+from .api import ClientSettings, SmartDialogClient, resolve_settings
+from .helpers import (
+    SEQUENCE_COLUMN,
+    ContactTarget,
+    read_delivery_reports,
+    read_inbound,
+    read_sent_messages,
+    stalest_first,
+    targets_from_contact_state,
+    targets_from_phones,
+    targets_from_query,
+    utc_now,
+)
+from .settings import SERVICE_TYPES
+
+JOURNAL_FILE_NAME = "journal.sqlite"
+CONTACT_STATE_FILE_NAME = "contacts_state.duckdb"
+LEDGER_FILE_NAME = "campaigns.sqlite"
+JOURNAL_PAGE_SIZE = 100_000
+ATTACHMENTS_TABLE = "inbound_messages__attachments"
+
+
+
+def _columns(**types: str) -> dict[str, dict[str, Any]]:
+    """Column hints from names and short types: text, key (non-null text), seq, bigint, ts, bool, json.
+
+    Every column gets a dict of its own: dlt writes into the hints it is given.
+    """
+    shapes = {
+        "text": {"data_type": "text"},
+        "key": {"data_type": "text", "nullable": False},
+        "seq": {"data_type": "bigint", "nullable": False},
+        "bigint": {"data_type": "bigint"},
+        "ts": {"data_type": "timestamp", "timezone": True, "precision": 6},
+        "bool": {"data_type": "bool"},
+        "json": {"data_type": "json"},
+    }
+    return {name: dict(shapes[kind]) for name, kind in types.items()}
+
+
+DLR_COLUMNS = _columns(
+    journal_seq="seq", dlr_key="key", message_id="key", recipient_id="text", address="text", status="text",
+    status_time="ts", error_code="text", query="json", received_at="ts",
+)
+
+
+def _open_journal(url: str) -> Any:
+    from receiver.journal import open_journal  # imported late: the receiver imports this package's settings
+
+    return open_journal(url)
+
+
+def _journal_url(journal_url: str | None, settings: ClientSettings | None) -> str:
+    if journal_url:
+        return journal_url
+    data_dir = settings.data_dir if settings else resolve_settings().data_dir
+    return str(Path(data_dir) / JOURNAL_FILE_NAME)
+
+
+@dlt.source(name="smartdialog", max_table_nesting=1)
+def smartdialog(
+    journal_url: str | None = None,
+    settings: ClientSettings | None = None,
+    customers: Sequence[str] | None = None,
+    group_phones: Sequence[str] | None = None,
+    group_phones_query: str | None = None,
+    group_phones_url: str | None = None,
+    group_customer: str | None = None,
+    group_service: str | None = None,
+    contact_state_path: str | None = None,
+    max_calls: int | None = None,
+    ledger_path: str | None = None,
+    page_size: int = JOURNAL_PAGE_SIZE,
+) -> list[DltResource]:
+    """SmartDialog data for dlt.
+
+    Args:
+        journal_url: the receiver's journal (SQLite path or postgresql:// URL); default <data_dir>/journal.sqlite.
+        settings: API client settings; resolved from the [smartdialog] config when left out.
+        customers: customer ids to read account data for; all the user's customers when left out.
+        group_phones / group_phones_query + group_phones_url: the phones whose group contacts to read
+            (with group_customer and group_service); by default the phones of the contact sync's
+            contact_state table in <data_dir>/contacts_state.duckdb (or contact_state_path).
+        max_calls: most GetGroupContact calls in this run (each spends one of the rate limit's calls).
+        ledger_path: the campaign ledger (SQLite); default <data_dir>/campaigns.sqlite.
+        page_size: journal rows per Arrow table.
+    """
+    client_settings = settings or resolve_settings()
+    data_dir = Path(client_settings.data_dir)
+    journal = _journal_url(journal_url, client_settings)
+
+    def client() -> SmartDialogClient:
+        return SmartDialogClient(client_settings)
+
+    def targets() -> list[ContactTarget]:
+        if group_phones:
+            return targets_from_phones(group_phones, group_customer, group_service)
+        if group_phones_query:
+            if not group_phones_url:
+                raise ValueError("group_phones_query needs group_phones_url (a SQLAlchemy URL)")
+            return targets_from_query(group_phones_url, group_phones_query, group_customer, group_service)
+        state_path = Path(contact_state_path) if contact_state_path else data_dir / CONTACT_STATE_FILE_NAME
+        return targets_from_contact_state(state_path, group_customer, group_service)
+
+    customer_list = customers_resource(client, customers)
+    return [
+        inbound_messages(journal, page_size),
+        delivery_reports(journal, page_size),
+        customer_list,
+        customer_list | services(client),
+        customer_list | whatsapp_templates(client),
+        customer_list | whatsapp_identities(client),
+        template_categories(client),
+        phone_number_regions(client),
+        group_contacts(client, targets, max_calls),
+        sent_messages(Path(ledger_path) if ledger_path else data_dir / LEDGER_FILE_NAME, page_size),
+    ]
+
+
+# --- from the journal ---------------------------------------------------------------------------------
+
+
+@dlt.resource(name="inbound_messages", write_disposition="merge", primary_key="message_id")
+def inbound_messages(
+    journal_url: str,
+    page_size: int = JOURNAL_PAGE_SIZE,
+    cursor: dlt.sources.incremental[int] = dlt.sources.incremental(SEQUENCE_COLUMN, initial_value=0, range_start="open"),
+) -> Iterator[Any]:
+    """Inbound messages (NewMessage webhooks); attachments go to inbound_messages__attachments.
+
+    Column types come from the Arrow schemas (helpers.INBOUND_SCHEMA, ATTACHMENT_SCHEMA): resource-level
+    column hints would also be applied to the attachments table.
+    """
+    attachment_hints = dlt.mark.make_hints(
+        table_name=ATTACHMENTS_TABLE,
+        write_disposition="merge",
+        primary_key=["message_id", "position"],
+    )
+    store = _open_journal(journal_url)
+    try:
+        for messages, attachments in read_inbound(store, cursor.last_value or 0, page_size):
+            yield messages
+            if attachments.num_rows:
+                yield dlt.mark.with_hints(attachments, attachment_hints, create_table_variant=True)
+    finally:
+        store.close()
+
+
+@dlt.resource(name="delivery_reports", write_disposition="merge", primary_key="dlr_key", columns=DLR_COLUMNS)
+def delivery_reports(
+    journal_url: str,
+    page_size: int = JOURNAL_PAGE_SIZE,
+    cursor: dlt.sources.incremental[int] = dlt.sources.incremental(SEQUENCE_COLUMN, initial_value=0, range_start="open"),
+) -> Iterator[Any]:
+    """Delivery reports (GET callbacks on a send's DlrUrl), keyed by (messageId, recipientId, status)."""
+    store = _open_journal(journal_url)
+    try:
+        yield from read_delivery_reports(store, cursor.last_value or 0, page_size)
+    finally:
+        store.close()
+
+
+# --- through the API ----------------------------------------------------------------------------------
+
+
+def customers_resource(client: Any, only: Sequence[str] | None) -> DltResource:
+    """The customers resource (the parent of the per-customer resources)."""
+
+    @dlt.resource(
+        name="customers",
+        write_disposition="replace",
+        primary_key="customer_id",
+        columns=_columns(customer_id="key", customer_name="text"),
+    )
+    def customers() -> Iterator[list[dict[str, Any]]]:
+        """The customers the credentials may act for."""
+        with client() as api:
+            found = [customer.model_dump() for customer in api.get_user_customers()]
+        if only:
+            missing = set(only) - {row["customer_id"] for row in found}
+            if missing:
+                raise ValueError(f"unknown customer(s) for these credentials: {', '.join(sorted(missing))}")
+            found = [row for row in found if row["customer_id"] in only]
+        yield found
+
+    return customers()
+
+
+def services(client: Any) -> DltResource:
+    """Services of every type (OneWay, TwoWay, Group) of each customer."""
+
+    @dlt.transformer(
+        name="services",
+        write_disposition="replace",
+        primary_key=["customer_id", "service_type", "id"],
+        columns=_columns(customer_id="key", service_type="key", id="key", name="text"),
+    )
+    def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        with client() as api:
+            for customer in customer_rows:
+                for service_type in SERVICE_TYPES:
+                    yield [
+                        {"customer_id": customer["customer_id"], "service_type": service_type, **service.model_dump()}
+                        for service in api.get_customer_services(customer["customer_id"], service_type)
+                    ]
+
+    return read
+
+
+def whatsapp_templates(client: Any) -> DltResource:
+    """The WhatsApp templates of each customer."""
+
+    @dlt.transformer(
+        name="whatsapp_templates",
+        write_disposition="replace",
+        primary_key=["customer_id", "id"],
+        columns=_columns(customer_id="key", id="key", display_name="text", raw_content="text"),
+    )
+    def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        with client() as api:
+            for customer in customer_rows:
+                templates = api.get_customer_whatsapp_templates(customer["customer_id"])
+                yield [{"customer_id": customer["customer_id"], **template.model_dump()} for template in templates]
+
+    return read
+
+
+def whatsapp_identities(client: Any) -> DltResource:
+    """The WhatsApp identity numbers of each customer."""
+
+    @dlt.transformer(
+        name="whatsapp_identities",
+        write_disposition="replace",
+        primary_key=["customer_id", "identity"],
+        columns=_columns(customer_id="key", identity="key"),
+    )
+    def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        with client() as api:
+            for customer in customer_rows:
+                identities = api.get_customer_whatsapp_identities(customer["customer_id"])
+                yield [{"customer_id": customer["customer_id"], "identity": number} for number in identities]
+
+    return read
+
+
+def template_categories(client: Any) -> DltResource:
+    """The categories a WhatsApp template may have."""
+
+    @dlt.resource(name="template_categories", write_disposition="replace", primary_key="category",
+                  columns=_columns(category="key"))
+    def read() -> Iterator[list[dict[str, Any]]]:
+        with client() as api:
+            yield [{"category": category} for category in api.get_whatsapp_template_categories()]
+
+    return read()
+
+
+def phone_number_regions(client: Any) -> DltResource:
+    """The regions SmartDialog parses phone numbers in."""
+
+    @dlt.resource(name="phone_number_regions", write_disposition="replace", primary_key="value",
+                  columns=_columns(value="key", name="text"))
+    def read() -> Iterator[list[dict[str, Any]]]:
+        with client() as api:
+            yield [region.model_dump() for region in api.get_phone_number_regions()]
+
+    return read()
+
+
+def group_contacts(client: Any, targets: Any, max_calls: int | None) -> DltResource:
+    """Group contacts read back one phone at a time (GetGroupContact), stalest first, within `max_calls`.
+
+    A phone the group no longer holds is written with `present` false. The last read time of each phone
+    is kept in the resource state.
+    """
+
+    @dlt.resource(
+        name="group_contacts",
+        write_disposition="merge",
+        primary_key=["customer", "group_service", "phone"],
+        columns=_columns(
+            customer="key", group_service="key", phone="key", present="bool", read_at="ts", birth_year="bigint",
+            failed_messages="bigint", active="bool", custom_contact_properties="json",
+        ),
+    )
+    def read() -> Iterator[dict[str, Any]]:
+        last_read: dict[str, str] = dlt.current.resource_state().setdefault("last_read_at", {})
+        chosen = stalest_first(targets(), last_read, max_calls)
+        if not chosen:
+            return
+        with client() as api:
+            for target in chosen:
+                record = api.get_group_contact(target.customer, target.group_service, target.phone)
+                read_at = utc_now()
+                last_read[target.key] = read_at.isoformat()
+                fields = record.model_dump(exclude={"phone"}) if record is not None else {}
+                yield {
+                    "customer": target.customer, "group_service": target.group_service, "phone": target.phone,
+                    "present": record is not None, "read_at": read_at, **fields,
+                }
+
+    return read()
+
+
+# --- from the campaign ledger -------------------------------------------------------------------------
+
+
+def sent_messages(ledger_path: Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltResource:
+    """What `sdsync send` sent: the ledger's sent_messages table (empty when there is no ledger)."""
+
+    @dlt.resource(
+        name="sent_messages",
+        write_disposition="merge",
+        primary_key=["campaign_id", "address"],
+        columns=_columns(
+            ledger_rowid="seq", campaign_id="key", address="key", batch_no="bigint", request_id="text",
+            message_id="text", recipient_id="text", parts="bigint", sent_at="ts",
+        ),
+    )
+    def read(
+        cursor: dlt.sources.incremental[int] = dlt.sources.incremental("ledger_rowid", initial_value=0, range_start="open"),
+    ) -> Iterator[list[dict[str, Any]]]:
+        yield from read_sent_messages(ledger_path, cursor.last_value or 0, page_size)
+
+    return read()

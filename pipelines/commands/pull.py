@@ -1,0 +1,99 @@
+"""`sdsync pull`: SmartDialog data and the receiver's journal into DuckDB, PostgreSQL or another dlt destination."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Optional
+
+import typer
+from dlt.pipeline.exceptions import PipelineStepFailed
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..pull_pipeline import DEFAULT_DATASET, DUCKDB_FILE_NAME, PullOptions, run_pull
+from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, settings_from, stdout
+
+
+def pull(
+    ctx: typer.Context,
+    destination: str = typer.Option(
+        "duckdb", help=f"dlt destination: duckdb (default file <data-dir>/{DUCKDB_FILE_NAME}), postgres, ..."
+    ),
+    dataset: str = typer.Option(DEFAULT_DATASET, help="Dataset (schema) name at the destination."),
+    resources: Optional[list[str]] = typer.Option(
+        None, "--resources", "-r", help="Resources to pull (repeat or comma-separate); all when left out."
+    ),
+    max_calls: Optional[int] = typer.Option(
+        None, min=0, help="Most GetGroupContact calls in this run (each spends one of the rate limit's calls)."
+    ),
+    journal: Optional[str] = typer.Option(
+        None, help="The receiver's journal: SQLite path (default <data-dir>/journal.sqlite) or postgresql://..."
+    ),
+    credentials: Optional[str] = typer.Option(
+        None, help="Destination credentials/URL (or the file for duckdb). Prefer dlt config or env for passwords."
+    ),
+    customer: Optional[list[str]] = typer.Option(
+        None, "--customer", "-c", help="Customers to read account data for; all of the credentials' when left out."
+    ),
+    phone: Optional[list[str]] = typer.Option(
+        None, "--phone", help="Phones whose group contacts to read (with --group-customer and --group-service)."
+    ),
+    phones_query: Optional[str] = typer.Option(
+        None, help="SQL returning phone[, customer, group_service] for the group contacts to read..."
+    ),
+    phones_url: Optional[str] = typer.Option(None, help="...over this SQLAlchemy URL."),
+    group_customer: Optional[str] = typer.Option(None, help="Customer of the group service to read contacts from."),
+    group_service: Optional[str] = typer.Option(None, help="Group service to read contacts from."),
+    ledger: Optional[str] = typer.Option(None, help="Campaign ledger (default <data-dir>/campaigns.sqlite)."),
+) -> None:
+    """Pull inbound messages, delivery reports, account data, group contacts and sent messages.
+
+    Rows already loaded are merged on their keys, so a pull that was killed can simply be run again.
+    """
+    settings = settings_from(ctx)
+    options = PullOptions(
+        destination=destination,
+        dataset=dataset,
+        resources=[name.strip() for value in resources or [] for name in value.split(",") if name.strip()],
+        credentials=credentials,
+        journal_url=journal,
+        max_calls=max_calls,
+        source_options={
+            "customers": customer or None,
+            "group_phones": phone or None,
+            "group_phones_query": phones_query,
+            "group_phones_url": phones_url,
+            "group_customer": group_customer,
+            "group_service": group_service,
+            "ledger_path": ledger,
+        },
+    )
+    extracted: Counter[str] = Counter()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting")
+        step_name = ["starting"]
+
+        def on_step(step: str) -> None:
+            step_name[0] = step
+            progress.update(task, description=step)
+
+        def on_rows(resource: str, rows: int) -> None:
+            extracted[resource] += rows
+            summary = ", ".join(f"{name} {count:,}" for name, count in extracted.items())
+            progress.update(task, description=f"extract: {summary}")
+
+        try:
+            result = run_pull(options, settings, on_step, on_rows)
+        except ValueError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(EXIT_USAGE) from None
+        except PipelineStepFailed as exc:
+            console.print(f"[red]pull failed at step {exc.step}:[/red] {exc.exception}")
+            raise typer.Exit(EXIT_FAILURE) from None
+    table = Table(title=f"Rows loaded into {destination} dataset {dataset}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in sorted(result.rows.items()):
+        table.add_row(name, f"{rows:,}")
+    stdout.print(table if result.rows else "nothing new to load")

@@ -1,0 +1,243 @@
+"""Helpers of the `smartdialog` dlt source: journal rows as Arrow tables, group-contact targets, the ledger."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .settings import read_sql
+
+if TYPE_CHECKING:  # the receiver imports this package's settings: no import cycle at run time
+    from receiver.journal import JournalStore
+
+# --- the journal --------------------------------------------------------------------------------------
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+SEQUENCE_COLUMN = "journal_seq"
+
+INBOUND_SCHEMA = pa.schema(
+    [
+        pa.field(SEQUENCE_COLUMN, pa.int64(), nullable=False),
+        pa.field("message_id", pa.string(), nullable=False),
+        ("sender", pa.string()),
+        ("recipient", pa.string()),
+        ("content", pa.string()),
+        ("protocol", pa.string()),
+        ("timestamp", TIMESTAMP),
+        ("attachment_count", pa.int64()),
+        ("received_at", TIMESTAMP),
+    ]
+)
+ATTACHMENT_SCHEMA = pa.schema(
+    [
+        pa.field(SEQUENCE_COLUMN, pa.int64(), nullable=False),
+        pa.field("message_id", pa.string(), nullable=False),
+        pa.field("position", pa.int64(), nullable=False),
+        ("name", pa.string()),
+        ("mime_type", pa.string()),
+        ("resource_location", pa.string()),
+    ]
+)
+DLR_SCHEMA = pa.schema(
+    [
+        pa.field(SEQUENCE_COLUMN, pa.int64(), nullable=False),
+        pa.field("dlr_key", pa.string(), nullable=False),
+        pa.field("message_id", pa.string(), nullable=False),
+        ("recipient_id", pa.string()),
+        ("address", pa.string()),
+        ("status", pa.string()),
+        ("status_time", TIMESTAMP),
+        ("error_code", pa.string()),
+        ("query", pa.string()),
+        ("received_at", TIMESTAMP),
+    ]
+)
+
+
+def _timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column.cast(pa.int64()).cast(TIMESTAMP)
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column.cast(pa.string())
+
+
+def inbound_tables(raw: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Journal inbound rows (Arrow, journal column names) as (messages, attachments) Arrow tables."""
+    attachments_json = raw.column("attachments").cast(pa.string())
+    with_attachments = pc.indices_nonzero(pc.is_valid(attachments_json))
+    counts = np.zeros(raw.num_rows, dtype=np.int64)
+    attachment_rows: dict[str, list[Any]] = {name: [] for name in ATTACHMENT_SCHEMA.names}
+    for index, row_seq, row_id, text in zip(
+        with_attachments.to_pylist(),
+        raw.column("seq").take(with_attachments).to_pylist(),
+        raw.column("message_id").take(with_attachments).to_pylist(),
+        attachments_json.take(with_attachments).to_pylist(),
+    ):
+        items = json.loads(text)
+        counts[index] = len(items)
+        for position, item in enumerate(items):
+            values = (row_seq, row_id, position, item.get("name"), item.get("mimeType"), item.get("resourceLocation"))
+            for name, value in zip(ATTACHMENT_SCHEMA.names, values):
+                attachment_rows[name].append(value)
+    messages = pa.Table.from_arrays(
+        [
+            raw.column("seq").cast(pa.int64()),
+            _text(raw.column("message_id")),
+            _text(raw.column("sender")),
+            _text(raw.column("recipient")),
+            _text(raw.column("content")),
+            _text(raw.column("protocol")),
+            _timestamps(raw.column("sent_at_us")),
+            pa.array(counts),
+            _timestamps(raw.column("received_at_us")),
+        ],
+        schema=INBOUND_SCHEMA,
+    )
+    return messages, pa.Table.from_pydict(attachment_rows, schema=ATTACHMENT_SCHEMA)
+
+
+def dlr_table(raw: pa.Table) -> pa.Table:
+    """Journal delivery report rows (Arrow, journal column names) as an Arrow table."""
+    arrays = [
+        _timestamps(raw.column(source)) if field.type == TIMESTAMP else raw.column(source).cast(field.type)
+        for field, source in zip(DLR_SCHEMA, raw.column_names)
+    ]
+    return pa.Table.from_arrays(arrays, schema=DLR_SCHEMA)
+
+
+def keyset_pages(read: Callable[[int, int], Any], after: int, page_size: int, last_key: Callable[[Any], int]) -> Iterator[Any]:
+    """Pages from `read(after, limit)` until a short page; `last_key(page)` is the next `after`."""
+    while True:
+        page = read(after, page_size)
+        if not len(page):
+            return
+        yield page
+        if len(page) < page_size:
+            return
+        after = last_key(page)
+
+
+def _last_seq(table: pa.Table) -> int:
+    return int(table.column("seq")[-1].as_py())
+
+
+def read_inbound(store: JournalStore, after_seq: int, page_size: int) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """(messages, attachments) Arrow tables of the inbound messages journaled after `after_seq`."""
+    read = partial(store.read_arrow, "inbound")
+    for raw in keyset_pages(read, after_seq, page_size, _last_seq):
+        yield inbound_tables(raw)
+
+
+def read_delivery_reports(store: JournalStore, after_seq: int, page_size: int) -> Iterator[pa.Table]:
+    """Arrow tables of the delivery reports journaled after `after_seq`."""
+    for raw in keyset_pages(partial(store.read_arrow, "dlr"), after_seq, page_size, _last_seq):
+        yield dlr_table(raw)
+
+
+# --- group contacts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactTarget:
+    """A phone to read with GetGroupContact."""
+
+    customer: str
+    group_service: str
+    phone: str
+
+    @property
+    def key(self) -> str:
+        """The key of its last-read time in the resource state."""
+        return f"{self.customer}/{self.group_service}/{self.phone}"
+
+
+def targets_from_phones(phones: Sequence[str], customer: str | None, group_service: str | None) -> list[ContactTarget]:
+    """Targets for an explicit list of phones (all in one customer's group service)."""
+    if phones and not (customer and group_service):
+        raise ValueError("a list of phones needs the customer and the group service")
+    return [ContactTarget(customer, group_service, phone) for phone in phones]  # type: ignore[arg-type]
+
+
+def targets_from_query(url: str, query: str, customer: str | None, group_service: str | None) -> list[ContactTarget]:
+    """Targets from a SQL query over a SQLAlchemy URL.
+
+    The query returns a `phone` column, plus `customer` and `group_service` columns unless both are given.
+    """
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(sqlalchemy.text(query))]
+    finally:
+        engine.dispose()
+    targets = []
+    for row in rows:
+        row_customer = row.get("customer") or customer
+        row_group = row.get("group_service") or group_service
+        if not (row.get("phone") and row_customer and row_group):
+            raise ValueError("the phone query must return phone (and customer, group_service unless given)")
+        targets.append(ContactTarget(str(row_customer), str(row_group), str(row["phone"])))
+    return targets
+
+
+def targets_from_contact_state(path: Path, customer: str | None, group_service: str | None) -> list[ContactTarget]:
+    """The phones that `sdsync contacts sync` manages (its contact_state table), if its database exists."""
+    if not path.exists():
+        return []
+    import duckdb
+
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = conn.execute(read_sql("pull_contact_targets.sql")).fetchall()
+    finally:
+        conn.close()
+    return [
+        ContactTarget(*row)
+        for row in rows
+        if (customer is None or row[0] == customer) and (group_service is None or row[1] == group_service)
+    ]
+
+
+def stalest_first(targets: Sequence[ContactTarget], last_read: dict[str, str], budget: int | None) -> list[ContactTarget]:
+    """Never-read targets first, then by oldest read; at most `budget` of them (all when None)."""
+    unique = list(dict.fromkeys(targets))
+    ordered = sorted(unique, key=lambda target: last_read.get(target.key, ""))
+    return ordered if budget is None else ordered[: max(budget, 0)]
+
+
+def utc_now() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+# --- the campaign ledger ------------------------------------------------------------------------------
+
+def read_sent_messages(ledger_path: Path, after_rowid: int, page_size: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the campaign ledger's sent_messages rows after `after_rowid` (read-only)."""
+    if not ledger_path.exists():
+        return
+    query = read_sql("pull_sent_messages.sql")
+    conn = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sent_messages'").fetchone()
+        if not exists:
+            return
+        def read(after: int, limit: int) -> list[dict[str, Any]]:
+            return [dict(row) for row in conn.execute(query, (after, limit))]
+
+        yield from keyset_pages(read, after_rowid, page_size, lambda rows: rows[-1]["ledger_rowid"])
+    finally:
+        conn.close()
