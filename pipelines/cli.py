@@ -14,6 +14,7 @@ from .commands import api as api_commands
 from .commands import contacts as contacts_commands
 from .commands import emulator as emulator_command
 from .commands import send as send_commands
+from .commands import pull as pull_command
 from .commands import serve as serve_command
 from .runtime import EXIT_FAILURE, EXIT_USAGE, Overrides, configure_logging, console
 
@@ -56,6 +57,7 @@ app.add_typer(contacts_commands.app, name="contacts")
 app.command("emulator")(emulator_command.emulator)
 app.add_typer(send_commands.app)
 app.command("serve")(serve_command.serve)
+app.command("pull")(pull_command.pull)
 
 
 def main() -> None:
