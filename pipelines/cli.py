@@ -15,6 +15,7 @@ from .commands import contacts as contacts_commands
 from .commands import emulator as emulator_command
 from .commands import send as send_commands
 from .commands import pull as pull_command
+from .commands import report as report_command
 from .commands import serve as serve_command
 from .runtime import EXIT_FAILURE, EXIT_USAGE, Overrides, configure_logging, console
 
@@ -57,6 +58,7 @@ app.add_typer(contacts_commands.app, name="contacts")
 app.command("emulator")(emulator_command.emulator)
 app.add_typer(send_commands.app)
 app.command("serve")(serve_command.serve)
+app.command("report")(report_command.report)
 app.command("pull")(pull_command.pull)
 
 

@@ -1,0 +1,52 @@
+"""`sdsync report`: analytics over the pulled dataset, as tables on the terminal and optionally one HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from destinations.campaigns.config import OPT_OUT_DATASET_FILE, resolve_campaign_settings
+from destinations.campaigns.errors import CampaignError
+from pipelines.reporting import DatasetError, open_dataset, run_sections
+from pipelines.reporting.page import render_page
+from pipelines.reporting.tables import print_report
+
+from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, stdout
+from .serve import _data_dir_without_credentials
+
+DEFAULT_DATASET = "smartdialog"
+
+
+def report(
+    ctx: typer.Context,
+    duckdb_path: Optional[Path] = typer.Option(
+        None, "--duckdb", help=f"The pulled DuckDB file; default <data_dir>/{OPT_OUT_DATASET_FILE}."
+    ),
+    dataset: str = typer.Option(DEFAULT_DATASET, "--dataset", help="Dataset (schema) the pull loaded into."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write the report as one self-contained HTML page."),
+) -> None:
+    """Traffic per day, delivery funnel, reply and opt-out rates per campaign, contacts with failed messages."""
+    path = duckdb_path or _data_dir_without_credentials(ctx) / OPT_OUT_DATASET_FILE
+    try:
+        stop_keywords = resolve_campaign_settings().stop_keywords
+    except CampaignError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if html is not None and not html.parent.is_dir():
+        console.print(f"[red]error:[/red] no folder {html.parent} for the HTML file")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        with open_dataset(path, dataset) as opened:
+            results = run_sections(opened, stop_keywords)
+            page = render_page(opened, results) if html is not None else None
+            print_report(stdout, opened, results)
+    except DatasetError as exc:
+        console.print(f"[red]failed:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE if not path.exists() else EXIT_FAILURE) from None
+    if html is not None and page is not None:
+        temporary = html.with_name(html.name + ".tmp")
+        temporary.write_text(page, encoding="utf-8")
+        temporary.replace(html)
+        console.print(f"HTML report written to {html}")

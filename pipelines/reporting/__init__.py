@@ -1,0 +1,14 @@
+"""Analytics over the pulled dataset: the report's sections (SQL in sql/report_*.sql), console and HTML output."""
+
+from .dataset import DatasetError, ReportDataset, open_dataset
+from .sections import SECTIONS, Section, SectionResult, run_sections
+
+__all__ = [
+    "SECTIONS",
+    "DatasetError",
+    "ReportDataset",
+    "Section",
+    "SectionResult",
+    "open_dataset",
+    "run_sections",
+]

@@ -1,0 +1,91 @@
+"""The report as one self-contained HTML page: inline CSS and inline SVG charts, no scripts, no links out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html import escape
+from typing import Callable
+
+from .cells import cell_text, column_label, is_numeric_column
+from .charts import funnel_chart, rates_chart, traffic_chart
+from .dataset import ReportDataset
+from .sections import SectionResult
+
+CHARTS: dict[str, Callable[[list[dict]], str]] = {
+    "traffic_per_day": traffic_chart,
+    "delivery_funnel": funnel_chart,
+    "reply_rates": rates_chart,
+}
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px;
+       padding: 0 1rem; color: #222; background: #fafbfc; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.25rem; margin: 0 0 0.3rem; }
+header p, .question { color: #555; margin: 0.2rem 0 0.8rem; }
+section { background: #fff; border: 1px solid #e3e6ea; border-radius: 8px; padding: 1rem 1.2rem; margin: 1.2rem 0; }
+.notes { background: #fff8e1; border-left: 4px solid #f0b429; padding: 0.4rem 0.8rem; margin: 0.6rem 0; }
+.notes li { margin: 0.1rem 0; }
+.chart { overflow-x: auto; margin: 0.6rem 0 1rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #eceef1; text-align: left; }
+th { background: #f3f5f7; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.empty { color: #777; font-style: italic; }
+"""
+
+
+def render_page(report: ReportDataset, results: list[SectionResult]) -> str:
+    """The whole report as an HTML document."""
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>SmartDialog report</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<header><h1>SmartDialog report</h1>",
+        f"<p>Dataset <code>{escape(report.dataset)}</code> in <code>{escape(str(report.path))}</code>, "
+        f"generated {generated}.</p>",
+        _notes(report.notes),
+        "</header>",
+    ]
+    parts += [_section(result) for result in results]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _notes(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    return '<ul class="notes">' + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
+
+
+def _section(result: SectionResult) -> str:
+    section = result.section
+    chart = CHARTS.get(section.key)
+    parts = [
+        f'<section id="{section.key}"><h2>{escape(section.title)}</h2>',
+        f'<p class="question">{escape(section.question)}</p>',
+        _notes(result.notes),
+    ]
+    if result.rows and chart:
+        parts.append(f'<div class="chart">{chart(result.records())}</div>')
+    parts.append(_table(result) if result.rows else '<p class="empty">No data yet.</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _table(result: SectionResult) -> str:
+    numeric = [is_numeric_column([row[i] for row in result.rows]) for i in range(len(result.columns))]
+    head = "".join(
+        f'<th{" class=num" if is_num else ""}>{escape(column_label(column))}</th>'
+        for column, is_num in zip(result.columns, numeric)
+    )
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td{" class=num" if is_num else ""}>{escape(cell_text(value))}</td>' for value, is_num in zip(row, numeric)
+        ) + "</tr>"
+        for row in result.rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -1,0 +1,82 @@
+"""The report's sections: what each answers, its SQL file and the input tables it reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sources.smartdialog.settings import read_sql
+
+from .dataset import ReportDataset
+
+
+@dataclass(frozen=True)
+class Section:
+    """One question the report answers with one SQL file (sql/report_<key>.sql)."""
+
+    key: str
+    title: str
+    question: str
+    inputs: tuple[str, ...]
+    uses_keywords: bool = False
+
+    @property
+    def sql_file(self) -> str:
+        """The name of the section's SQL file."""
+        return f"report_{self.key}.sql"
+
+
+@dataclass
+class SectionResult:
+    """A section's rows, with notes on what data was missing."""
+
+    section: Section
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    notes: list[str] = field(default_factory=list)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as dicts keyed by column name."""
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "traffic_per_day", "Message traffic per day",
+        "How many messages came in and went out each day (UTC), by protocol and service.",
+        ("inbound_messages", "sent_messages"),
+    ),
+    Section(
+        "delivery_funnel", "Delivery funnel per campaign",
+        "Of each campaign's recipients, how many were delivered, failed or are still pending "
+        "(the latest delivery report per recipient wins).",
+        ("sent_messages", "delivery_reports"),
+    ),
+    Section(
+        "reply_rates", "Replies and opt-outs per campaign",
+        "Which share of each campaign's recipients replied after the send, and which share replied with a stop keyword.",
+        ("sent_messages", "inbound_messages"), uses_keywords=True,
+    ),
+    Section(
+        "failed_contacts", "Contacts with failed messages",
+        "Which addresses have at least one failed delivery report, in which campaigns, and their group contact.",
+        ("delivery_reports", "sent_messages", "group_contacts"),
+    ),
+)
+
+
+def run_sections(report: ReportDataset, stop_keywords: tuple[str, ...]) -> list[SectionResult]:
+    """Run every section's SQL on the dataset's input views."""
+    results = []
+    for section in SECTIONS:
+        params = {"keywords": list(stop_keywords)} if section.uses_keywords else {}
+        cursor = report.connection.execute(read_sql(section.sql_file), params)
+        columns = [description[0] for description in cursor.description]
+        result = SectionResult(section, columns, cursor.fetchall())
+        absent = [table for table in section.inputs if table in report.absent_tables]
+        if absent:
+            result.notes.append(f"not in the dataset yet: {', '.join(absent)}")
+        if not result.rows:
+            result.notes.append("no rows")
+        results.append(result)
+    return results

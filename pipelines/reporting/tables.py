@@ -1,0 +1,28 @@
+"""The report's sections as rich tables for the terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .cells import cell_text, column_label, is_numeric_column
+from .dataset import ReportDataset
+from .sections import SectionResult
+
+
+def print_report(console: Console, report: ReportDataset, results: list[SectionResult]) -> None:
+    """Print the dataset notes, then each section as a table (or a note when it has no rows)."""
+    console.print(f"[bold]SmartDialog report[/bold]: dataset {report.dataset} in {report.path}")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    for result in results:
+        console.print()
+        table = Table(title=result.section.title, caption=result.section.question, title_justify="left")
+        for index, column in enumerate(result.columns):
+            numeric = is_numeric_column([row[index] for row in result.rows])
+            table.add_column(column_label(column), justify="right" if numeric else "left")
+        for row in result.rows:
+            table.add_row(*(cell_text(value) for value in row))
+        console.print(table)
+        for note in result.notes:
+            console.print(f"  [yellow]note:[/yellow] {note}")

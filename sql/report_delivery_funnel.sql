@@ -1,0 +1,33 @@
+-- Delivery funnel per campaign: every recipient of sent_messages, by the latest delivery report for
+-- its (message id, recipient id). Delivered; failed = Failed, Expired, Rejected, Undeliverable;
+-- pending = no report yet or only an intermediate status (Sent, Scheduled, ...).
+WITH latest_report AS (
+    SELECT message_id, recipient_id, lower(status) AS status
+    FROM src_delivery_reports
+    QUALIFY row_number() OVER (
+        PARTITION BY message_id, recipient_id
+        ORDER BY status_time DESC NULLS LAST, received_at DESC NULLS LAST, journal_seq DESC NULLS LAST
+    ) = 1
+),
+outcome AS (
+    SELECT
+        sent.campaign_id,
+        CASE
+            WHEN report.status = 'delivered' THEN 'delivered'
+            WHEN report.status IN ('failed', 'expired', 'rejected', 'undeliverable', 'undelivered') THEN 'failed'
+            ELSE 'pending'
+        END AS outcome
+    FROM src_sent_messages AS sent
+    LEFT JOIN latest_report AS report
+        ON report.message_id = sent.message_id AND report.recipient_id = sent.recipient_id
+)
+SELECT
+    campaign_id,
+    count(*) AS sent,
+    count(*) FILTER (WHERE outcome = 'delivered') AS delivered,
+    count(*) FILTER (WHERE outcome = 'failed') AS failed,
+    count(*) FILTER (WHERE outcome = 'pending') AS pending,
+    round(100.0 * count(*) FILTER (WHERE outcome = 'delivered') / count(*), 1) AS delivered_pct
+FROM outcome
+GROUP BY campaign_id
+ORDER BY campaign_id

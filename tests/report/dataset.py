@@ -1,0 +1,123 @@
+"""Build a pulled dataset for the report tests with the project's own code paths.
+
+Webhook payloads go through the receiver's validation (receiver.payloads) into a real SQLite journal,
+sends into a real campaign ledger (destinations.campaigns.ledger), and the `smartdialog` dlt source
+loads the journal and the ledger into DuckDB: the tables have exactly the shapes `sdsync pull` writes.
+Group contacts are created in the emulator and read back by the source's group_contacts resource.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode, parse_qsl
+
+import dlt
+
+from destinations.campaigns.ledger import CampaignRecord, Ledger, SentRecipient
+from destinations.campaigns.planner import Batch, PlannedRecipient
+from receiver.journal import open_journal
+from receiver.payloads import dlr_row, inbound_row
+from sources.smartdialog import smartdialog
+from sources.smartdialog.api import ClientSettings, SmartDialogClient, models
+
+SERVICE_NUMBER = "+358401000001"
+CUSTOMER, GROUP_SERVICE = "demo-customer", "crm-group"
+DATASET = "smartdialog"
+JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages")
+
+
+def phone(i: int) -> str:
+    """A valid Finnish mobile number for each i < 100000."""
+    return f"+3584020{i:05d}"
+
+
+def iso(moment: datetime) -> str:
+    """An ISO 8601 UTC time with a Z suffix, as SmartDialog sends it."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class DatasetBuilder:
+    """Collect sends, delivery reports and inbound messages, then load them with the dlt source."""
+
+    work_dir: Path
+    settings: ClientSettings
+    inbound: list[bytes] = field(default_factory=list)
+    reports: list[list[tuple[str, str]]] = field(default_factory=list)
+    group_phones: list[str] = field(default_factory=list)
+
+    @property
+    def journal_path(self) -> Path:
+        return self.work_dir / "journal.sqlite"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.work_dir / "campaigns.sqlite"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.work_dir / "pulled.duckdb"  # a file named like the dataset makes DuckDB names ambiguous
+
+    def send(self, campaign_id: str, addresses: list[str], message_id: str) -> list[str]:
+        """Record a one-batch campaign as confirmed sent now; return the recipient ids."""
+        record = CampaignRecord(campaign_id, "sms", "fingerprint", CUSTOMER, "sms-twoway",
+                                {"sender": "Demo", "content": "hello"}, {}, "2026-11-01T00:00:00+00:00")
+        batch = Batch(1, f"{campaign_id}-1", tuple(PlannedRecipient(a, {}, 1) for a in addresses))
+        recipient_ids = [f"{message_id}-r{i}" for i in range(len(addresses))]
+        ledger = Ledger.open(self.ledger_path)
+        try:
+            ledger.create_campaign(record, [batch], [])
+            ledger.mark_sent(campaign_id, batch, message_id,
+                             [SentRecipient(a, r, 1) for a, r in zip(addresses, recipient_ids)])
+        finally:
+            ledger.close()
+        return recipient_ids
+
+    def report(self, message_id: str, recipient_id: str, address: str, status: str, at: datetime,
+               error_code: str | None = None) -> None:
+        """A delivery report callback (the query string SmartDialog appends to the DlrUrl)."""
+        params = {"campaign": "x", "messageId": message_id, "recipientId": recipient_id, "address": address,
+                  "status": status, "statusTime": iso(at)}
+        if error_code:
+            params["errorCode"] = error_code
+        self.reports.append(parse_qsl(urlencode(params)))
+
+    def reply(self, sender: str, content: str, at: datetime, message_id: str, protocol: str = "SMS") -> None:
+        """An inbound message (NewMessage webhook body) from `sender` to the two-way service."""
+        body = {"sender": sender, "recipient": SERVICE_NUMBER, "content": content, "timestamp": iso(at),
+                "protocol": protocol, "attachments": [], "messageId": message_id}
+        self.inbound.append(json.dumps(body).encode())
+
+    def group_contact(self, phone_number: str, first_name: str, last_name: str) -> None:
+        """Create a contact in the emulator's group service `crm-group`; the pull reads it back."""
+        with SmartDialogClient(self.settings) as api:
+            api.create_group_contact(CUSTOMER, GROUP_SERVICE, models.GroupContact(
+                phone=phone_number, first_name=first_name, last_name=last_name, active=True))
+        self.group_phones.append(phone_number)
+
+    def load(self) -> Path:
+        """Journal the webhooks, run the source into DuckDB and return the DuckDB file."""
+        journal = open_journal(str(self.journal_path))
+        try:
+            journal.write_batch([inbound_row(body) for body in self.inbound], [dlr_row(q) for q in self.reports])
+        finally:
+            journal.close()
+        pipeline = dlt.pipeline(
+            pipeline_name="report_test", pipelines_dir=str(self.work_dir / "pipelines"),
+            destination=dlt.destinations.duckdb(str(self.duckdb_path)), dataset_name=DATASET,
+        )
+        source = smartdialog(
+            journal_url=str(self.journal_path), settings=self.settings, ledger_path=str(self.ledger_path),
+            group_phones=self.group_phones, group_customer=CUSTOMER, group_service=GROUP_SERVICE,
+        )
+        resources = list(JOURNAL_RESOURCES) + (["group_contacts"] if self.group_phones else [])
+        pipeline.run(source.with_resources(*resources))
+        return self.duckdb_path
+
+
+def from_now(seconds: float) -> datetime:
+    """A UTC time `seconds` from now (negative: in the past)."""
+    return datetime.now(timezone.utc) + timedelta(seconds=seconds)

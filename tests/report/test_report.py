@@ -1,0 +1,132 @@
+"""`sdsync report` on datasets loaded by the real source: numbers, empty data, the HTML page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sources.smartdialog.api import ClientSettings
+
+from .dataset import DatasetBuilder, from_now, phone
+from .output import console_rows, html_rows, run_report
+
+FUNNEL, REPLIES, FAILED, TRAFFIC = (
+    "Delivery funnel per campaign", "Replies and opt-outs per campaign", "Contacts with failed messages",
+    "Message traffic per day",
+)
+
+
+def builder_for(emulator, tmp_path: Path) -> DatasetBuilder:
+    """A dataset builder in `tmp_path` whose client talks to `emulator`."""
+    settings = ClientSettings().with_overrides(
+        base_url=emulator.base_url, access_token=emulator.token, rate_limit="1000/1", data_dir=tmp_path
+    )
+    return DatasetBuilder(tmp_path, settings)
+
+
+@pytest.fixture(scope="module")
+def campaigns_dataset(_session_emulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Campaign `spring` to 10 (8 delivered, 1 failed, 1 pending; 2 replies, one STOP) and `autumn` to 4."""
+    _session_emulator.reset()
+    data = builder_for(_session_emulator, tmp_path_factory.mktemp("campaigns"))
+    spring = [phone(i) for i in range(10)]
+    ids = data.send("spring", spring, "msg-spring")
+    for address, recipient_id in zip(spring[:8], ids[:8]):
+        data.report("msg-spring", recipient_id, address, "Delivered", from_now(5))
+    data.report("msg-spring", ids[7], spring[7], "Failed", from_now(2), "UNDELIVERABLE")  # older: Delivered wins
+    data.report("msg-spring", ids[8], spring[8], "Failed", from_now(5), "UNDELIVERABLE")
+    data.reply(spring[0], "Thanks, see you!", from_now(60), "in-1")
+    data.reply(spring[1], "  stop \n", from_now(90), "in-2")
+    data.reply(spring[2], "STOP", from_now(-86400), "in-3")  # before the send: neither reply nor opt-out
+    data.reply(phone(99), "hello?", from_now(30), "in-4")  # not a recipient
+    autumn = [phone(i) for i in range(20, 24)]
+    autumn_ids = data.send("autumn", autumn, "msg-autumn")
+    for address, recipient_id in zip(autumn, autumn_ids):
+        data.report("msg-autumn", recipient_id, address, "Expired" if address == autumn[3] else "Delivered",
+                    from_now(5), "EXPIRED" if address == autumn[3] else None)
+    data.reply(autumn[0], "Lopeta.", from_now(60), "in-5")
+    data.group_contact(spring[8], "Maija", "Meikäläinen")
+    return data.load()
+
+
+def test_numbers_on_the_console_and_in_the_html_page(campaigns_dataset: Path, tmp_path: Path) -> None:
+    page_path = tmp_path / "report.html"
+    result = run_report("--duckdb", str(campaigns_dataset), "--html", str(page_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    funnel = [["autumn", "4", "3", "1", "0", "75.0"], ["spring", "10", "8", "1", "1", "80.0"]]
+    replies = [["autumn", "4", "1", "1", "25.0", "25.0"], ["spring", "10", "2", "1", "20.0", "10.0"]]
+    assert console_rows(result.stdout, FUNNEL) == funnel
+    assert console_rows(result.stdout, REPLIES) == replies
+    failed = console_rows(result.stdout, FAILED)
+    assert [row[:3] + [row[4], row[6]] for row in failed] == [
+        [phone(7), "1", "UNDELIVERABLE", "spring", "—"],
+        [phone(8), "1", "UNDELIVERABLE", "spring", "Maija Meikäläinen"],
+        [phone(23), "1", "EXPIRED", "autumn", "—"],
+    ]
+    traffic = console_rows(result.stdout, TRAFFIC)
+    totals = {direction: sum(int(row[4]) for row in traffic if row[1] == direction) for direction in ("inbound", "outbound")}
+    assert totals == {"inbound": 5, "outbound": 14}
+    assert {row[2] for row in traffic if row[1] == "inbound"} == {"SMS"}
+
+    page = page_path.read_text(encoding="utf-8")
+    tables = html_rows(page)
+    assert tables["delivery_funnel"] == funnel
+    assert tables["reply_rates"] == replies
+    assert len(tables["failed_contacts"]) == 3
+    assert "spring delivered: 8 of 10" in page and "spring pending: 1 of 10" in page
+    assert "autumn opt-out rate: 25 %" in page
+
+
+def test_html_page_is_self_contained(campaigns_dataset: Path, tmp_path: Path) -> None:
+    page_path = tmp_path / "report.html"
+    assert run_report("--duckdb", str(campaigns_dataset), "--html", str(page_path), cwd=tmp_path).returncode == 0
+    page = page_path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert not re.search(r"<script|<link|@import|url\(", page, re.IGNORECASE)
+    assert page.count("<svg") == 3  # traffic, funnel, rates
+    assert "<style>" in page
+
+
+def test_empty_dataset_gives_a_clean_report(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    page_path = tmp_path / "empty.html"
+    result = run_report("--duckdb", str(empty), "--html", str(page_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "has no tables" in result.stdout
+    assert result.stdout.count("note: no rows") == 4
+    assert console_rows(result.stdout, FUNNEL) == []
+    page = page_path.read_text(encoding="utf-8")
+    assert page.count("No data yet.") == 4 and "<svg" not in page
+    assert all(rows == [] for rows in html_rows(page).values())
+
+
+def test_dataset_with_only_inbound_messages(emulator, tmp_path: Path) -> None:
+    data = builder_for(emulator, tmp_path)
+    data.reply(phone(1), "hello", from_now(0), "in-1")
+    data.reply(phone(2), "STOP", from_now(0), "in-2")
+    result = run_report("--duckdb", str(data.load()), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [row[1:] for row in console_rows(result.stdout, TRAFFIC)] == [["inbound", "SMS", "+358401000001", "2", "2"]]
+    assert "not in the dataset yet: sent_messages, delivery_reports" in result.stdout
+    assert console_rows(result.stdout, REPLIES) == []
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_report("--duckdb", str(tmp_path / "nothing.duckdb"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no DuckDB file" in result.stderr
+
+
+def test_unreadable_file_fails_with_a_message(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.duckdb"
+    broken.write_text("not a database")
+    result = run_report("--duckdb", str(broken), "--html", str(tmp_path / "out.html"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "cannot read" in result.stderr
+    assert not (tmp_path / "out.html").exists()
