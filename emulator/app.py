@@ -39,6 +39,7 @@ def create_app(seed_path: Path | None = None, state_path: Path | None = None,
         await runtime.callbacks.start()
         yield
         await runtime.callbacks.stop()
+        runtime.commit()
 
     app = Starlette(
         routes=[

@@ -50,6 +50,19 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
 
 
+def _dlr_params(message_id: str, recipient: dict[str, Any]) -> dict[str, str]:
+    params = {
+        "messageId": message_id,
+        "recipientId": recipient["recipient_id"],
+        "address": recipient["address"],
+        "status": recipient["status"],
+        "statusTime": recipient["status_time"],
+    }
+    if recipient.get("error_code"):
+        params["errorCode"] = recipient["error_code"]
+    return params
+
+
 @dataclass
 class CallbackJob:
     """One callback to deliver, with its attempts so far."""
@@ -118,35 +131,29 @@ class CallbackWorker:
     # delivery reports -------------------------------------------------------------------------
 
     def schedule_delivery_reports(self, message_id: str) -> None:
-        """Arm the final status (and DlrUrl callback) of every recipient not yet final."""
+        """Arm the final statuses (and DlrUrl callbacks) of the message's recipients not yet final."""
         message = self.runtime.state.messages[message_id]
+        if all(r["status"] in FINAL_STATUSES for r in message["recipients"]):
+            return
         due = datetime.fromisoformat(message["send_at"]).timestamp() + self.runtime.settings.dlr_delay_seconds
-        for index, recipient in enumerate(message["recipients"]):
-            if recipient["status"] not in FINAL_STATUSES:
-                self._later(due - time.time(), self._finalize, message_id, index)
+        self._later(due - time.time(), self._finalize, message_id)
 
-    def _finalize(self, message_id: str, index: int) -> None:
+    def _finalize(self, message_id: str) -> None:
         message = self.runtime.state.messages.get(message_id)
         if message is None:
             return
-        recipient = message["recipients"][index]
-        recipient["status"] = recipient.pop("planned_status")
-        recipient["status_time"] = utc_now_iso()
-        error_code = recipient.pop("planned_error_code", None)
-        if error_code:
-            recipient["error_code"] = error_code
-        self.runtime.commit()
-        if message.get("dlr_url"):
-            params = {
-                "messageId": message_id,
-                "recipientId": recipient["recipient_id"],
-                "address": recipient["address"],
-                "status": recipient["status"],
-                "statusTime": recipient["status_time"],
-            }
+        for recipient in message["recipients"]:
+            if recipient["status"] in FINAL_STATUSES:
+                continue
+            recipient["status"] = recipient.pop("planned_status")
+            recipient["status_time"] = utc_now_iso()
+            error_code = recipient.pop("planned_error_code", None)
             if error_code:
-                params["errorCode"] = error_code
-            self._spawn(CallbackJob("dlr", "GET", append_query(message["dlr_url"], params), message_id))
+                recipient["error_code"] = error_code
+            if message.get("dlr_url"):
+                self._spawn(CallbackJob("dlr", "GET", append_query(message["dlr_url"], _dlr_params(message_id, recipient)),
+                                        message_id))
+        self.runtime.commit_soon()
 
     # webhooks ---------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 from pathlib import Path
@@ -13,6 +14,8 @@ from emulator.ratelimit import SlidingWindowLimiter
 from emulator.seed import Seed
 from emulator.state import Catalog, State, StateFile
 from emulator.stats import Stats
+
+SAVE_DELAY_SECONDS = 0.5
 
 
 class Runtime:
@@ -32,11 +35,22 @@ class Runtime:
         self.state = (self.state_file.load() if self.state_file else None) or State.from_seed(seed)
         self.dlr_random = random.Random(settings.dlr_seed)
         self.callbacks = CallbackWorker(self)
+        self._save_pending = False
 
     def commit(self) -> None:
-        """Persist the state after a change (when a state file is configured)."""
+        """Persist the state now, after a change made by an API call (when a state file is configured)."""
         if self.state_file:
             self.state_file.save(self.state)
+
+    def commit_soon(self) -> None:
+        """Persist the state within a second: for background changes (delivery reports), batching the writes."""
+        if self.state_file and not self._save_pending:
+            self._save_pending = True
+            asyncio.get_running_loop().call_later(SAVE_DELAY_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        self._save_pending = False
+        self.commit()
 
     def reset(self) -> None:
         """Back to the seed and the startup settings: state, counters, faults, rate limits, pending callbacks."""

@@ -40,8 +40,8 @@ class State:
         return cls(templates=templates, refresh_tokens=list(seed.refresh_tokens))
 
     def to_json(self) -> dict[str, Any]:
-        """The state as a JSON-serialisable dict."""
-        return asdict(self)
+        """The state as a JSON-serialisable dict (sharing, not copying, the nested values)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "State":
@@ -97,5 +97,5 @@ class StateFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state.to_json(), handle)
+            handle.write(json.dumps(state.to_json(), separators=(",", ":")))
         os.replace(tmp, self.path)
