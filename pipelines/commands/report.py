@@ -7,8 +7,9 @@ from typing import Optional
 
 import typer
 
-from destinations.campaigns.config import OPT_OUT_DATASET_FILE, resolve_campaign_settings
+from destinations.campaigns.config import resolve_campaign_settings
 from destinations.campaigns.errors import CampaignError
+from pipelines.pull_pipeline import DEFAULT_DATASET, DUCKDB_FILE_NAME
 from pipelines.reporting import DatasetError, open_dataset, run_sections
 from pipelines.reporting.page import render_page
 from pipelines.reporting.tables import print_report
@@ -16,19 +17,17 @@ from pipelines.reporting.tables import print_report
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, stdout
 from .serve import _data_dir_without_credentials
 
-DEFAULT_DATASET = "smartdialog"
-
 
 def report(
     ctx: typer.Context,
     duckdb_path: Optional[Path] = typer.Option(
-        None, "--duckdb", help=f"The pulled DuckDB file; default <data_dir>/{OPT_OUT_DATASET_FILE}."
+        None, "--duckdb", help=f"The pulled DuckDB file; default <data_dir>/{DUCKDB_FILE_NAME}."
     ),
     dataset: str = typer.Option(DEFAULT_DATASET, "--dataset", help="Dataset (schema) the pull loaded into."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the report as one self-contained HTML page."),
 ) -> None:
     """Traffic per day, delivery funnel, reply and opt-out rates per campaign, contacts with failed messages."""
-    path = duckdb_path or _data_dir_without_credentials(ctx) / OPT_OUT_DATASET_FILE
+    path = duckdb_path or _data_dir_without_credentials(ctx) / DUCKDB_FILE_NAME
     try:
         stop_keywords = resolve_campaign_settings().stop_keywords
     except CampaignError as exc:

@@ -1,8 +1,8 @@
 """Build a pulled dataset for the report tests with the project's own code paths.
 
 Webhook payloads go through the receiver's validation (receiver.payloads) into a real SQLite journal,
-sends into a real campaign ledger (destinations.campaigns.ledger), and the `smartdialog` dlt source
-loads the journal and the ledger into DuckDB: the tables have exactly the shapes `sdsync pull` writes.
+sends into a real campaign ledger (destinations.campaigns.ledger), and the pull pipeline (the code
+behind `sdsync pull`) loads the journal and the ledger into DuckDB.
 Group contacts are created in the emulator and read back by the source's group_contacts resource.
 """
 
@@ -14,18 +14,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, parse_qsl
 
-import dlt
-
 from destinations.campaigns.ledger import CampaignRecord, Ledger, SentRecipient
 from destinations.campaigns.planner import Batch, PlannedRecipient
 from receiver.journal import open_journal
 from receiver.payloads import dlr_row, inbound_row
-from sources.smartdialog import smartdialog
+from pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, run_pull
 from sources.smartdialog.api import ClientSettings, SmartDialogClient, models
 
 SERVICE_NUMBER = "+358401000001"
 CUSTOMER, GROUP_SERVICE = "demo-customer", "crm-group"
-DATASET = "smartdialog"
 JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages")
 
 
@@ -41,7 +38,7 @@ def iso(moment: datetime) -> str:
 
 @dataclass
 class DatasetBuilder:
-    """Collect sends, delivery reports and inbound messages, then load them with the dlt source."""
+    """Collect sends, delivery reports and inbound messages, then pull them into DuckDB."""
 
     work_dir: Path
     settings: ClientSettings
@@ -59,7 +56,7 @@ class DatasetBuilder:
 
     @property
     def duckdb_path(self) -> Path:
-        return self.work_dir / "pulled.duckdb"  # a file named like the dataset makes DuckDB names ambiguous
+        return self.work_dir / DUCKDB_FILE_NAME
 
     def send(self, campaign_id: str, addresses: list[str], message_id: str) -> list[str]:
         """Record a one-batch campaign as confirmed sent now; return the recipient ids."""
@@ -99,22 +96,19 @@ class DatasetBuilder:
         self.group_phones.append(phone_number)
 
     def load(self) -> Path:
-        """Journal the webhooks, run the source into DuckDB and return the DuckDB file."""
+        """Journal the webhooks, pull them and the ledger into DuckDB and return the DuckDB file."""
         journal = open_journal(str(self.journal_path))
         try:
             journal.write_batch([inbound_row(body) for body in self.inbound], [dlr_row(q) for q in self.reports])
         finally:
             journal.close()
-        pipeline = dlt.pipeline(
-            pipeline_name="report_test", pipelines_dir=str(self.work_dir / "pipelines"),
-            destination=dlt.destinations.duckdb(str(self.duckdb_path)), dataset_name=DATASET,
-        )
-        source = smartdialog(
-            journal_url=str(self.journal_path), settings=self.settings, ledger_path=str(self.ledger_path),
-            group_phones=self.group_phones, group_customer=CUSTOMER, group_service=GROUP_SERVICE,
-        )
         resources = list(JOURNAL_RESOURCES) + (["group_contacts"] if self.group_phones else [])
-        pipeline.run(source.with_resources(*resources))
+        options = PullOptions(
+            resources=resources, credentials=str(self.duckdb_path), journal_url=str(self.journal_path),
+            source_options={"ledger_path": str(self.ledger_path), "group_phones": self.group_phones or None,
+                            "group_customer": CUSTOMER, "group_service": GROUP_SERVICE},
+        )
+        run_pull(options, self.settings)
         return self.duckdb_path
 
 
