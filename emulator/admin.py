@@ -51,8 +51,11 @@ async def reset(request: Request) -> JSONResponse:
 
 
 async def inbound(request: Request) -> JSONResponse:
-    """POST /_emulator/inbound: simulate received messages (see emulator.inbound)."""
-    return JSONResponse(simulate_inbound(_runtime(request), await _json(request)))
+    """POST simulates received messages (see emulator.inbound); GET lists the received messages."""
+    runtime = _runtime(request)
+    if request.method == "GET":
+        return JSONResponse(list(runtime.state.inbound.values()))
+    return JSONResponse(simulate_inbound(runtime, await _json(request)))
 
 
 async def contacts(request: Request) -> JSONResponse:
@@ -131,7 +134,7 @@ async def callbacks(request: Request) -> JSONResponse:
 
 routes = [
     Route("/reset", _admin(reset), methods=["POST"]),
-    Route("/inbound", _admin(inbound), methods=["POST"]),
+    Route("/inbound", _admin(inbound), methods=["GET", "POST"]),
     Route("/contacts", _admin(contacts), methods=["GET"]),
     Route("/messages", _admin(messages), methods=["GET"]),
     Route("/webhooks", _admin(webhooks), methods=["GET"]),

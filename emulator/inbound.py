@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from emulator.runtime import Runtime
 
 STOP_WORDS = ("STOP",)
+MAX_COUNT = 10_000
 
 
 def _thread_id(runtime: "Runtime", customer_id: str, service_id: str, address: str) -> str:
@@ -37,8 +38,8 @@ def simulate_inbound(runtime: "Runtime", data: Any) -> dict[str, Any]:
         if not isinstance(data.get(name), str) or not data[name]:
             raise bad_request(f"{name} is required (a non-empty string)", name)
     count = data.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
-        raise bad_request("count must be an integer from 1 to 1000", "count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        raise bad_request(f"count must be an integer from 1 to {MAX_COUNT}", "count")
     customer, service = runtime.catalog.find_service(data["service"], data.get("customer"))
     if service.type != "TwoWay":
         raise bad_request(f"service {service.id!r} is not a TwoWay service", "service")

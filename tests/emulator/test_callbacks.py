@@ -164,3 +164,16 @@ def test_scheduled_message_reports_only_when_due(api, emulator) -> None:
         [report] = receiver.wait_for(1)
     assert datetime.now(timezone.utc) >= due
     assert report.query["status"][0] in ("Delivered", "Failed")
+
+
+def test_inbound_admin_validation_and_listing(emulator) -> None:
+    assert emulator.admin.post("/inbound", json={"service": "sms-oneway", "sender": "+358401234567",
+                                                 "content": "x"}).status_code == 400
+    assert emulator.admin.post("/inbound", json={"service": "nope", "sender": "+358401234567",
+                                                 "content": "x"}).status_code == 404
+    assert emulator.admin.post("/inbound", json={"service": "sms-twoway", "sender": "+358401234567",
+                                                 "content": "x", "count": 0}).status_code == 400
+    sent = emulator.inbound("sms-twoway", "+358401234567", "listed", recipient="+358401000009")["messages"]
+    listed = emulator.admin.get("/inbound").json()
+    assert [(m["messageId"], m["recipient"], m["threadId"]) for m in listed] == [
+        (sent[0]["messageId"], "+358401000009", sent[0]["threadId"])]
