@@ -91,7 +91,7 @@ class CallbackWorker:
 
     async def start(self) -> None:
         """Open the HTTP client and resume the delivery reports of messages not yet final."""
-        self._client = httpx.AsyncClient(timeout=self.runtime.settings.callback_timeout_seconds)
+        self._client = httpx.AsyncClient()
         for message_id in list(self.runtime.state.messages):
             self.schedule_delivery_reports(message_id)
 
@@ -169,7 +169,8 @@ class CallbackWorker:
         status: int | None = None
         error: str | None = None
         try:
-            response = await self._client.request(job.method, job.url, json=job.payload)
+            response = await self._client.request(job.method, job.url, json=job.payload,
+                                                  timeout=self.runtime.settings.callback_timeout_seconds)
             status = response.status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"

@@ -54,10 +54,10 @@ class Runtime:
 
     def reset(self) -> None:
         """Back to the seed and the startup settings: state, counters, faults, rate limits, pending callbacks."""
+        self.settings = dataclasses.replace(self.initial_settings)
         self.callbacks.reset()
         self.state = State.from_seed(self.seed)
         self.stats = Stats()
-        self.settings = dataclasses.replace(self.initial_settings)
         self.faults.configure(self.initial_faults)
         self.limiter.configure(self.settings.rate_limit)
         self.limiter.clear()
