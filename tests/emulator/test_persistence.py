@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.conftest import REPO_ROOT
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
 from tests.emulator.test_operations import SEND_HEADERS, send_body
 
 
@@ -44,14 +45,18 @@ def test_custom_seed(start_emulator, tmp_path) -> None:
         assert api.get("/customers").status_code == 401
 
 
-def test_bad_seed_or_rate_limit_exits_2(tmp_path) -> None:
-    bad = tmp_path / "seed.json"
-    bad.write_text('{"customers": []}')
-    for args in (["--seed", str(bad)], ["--rate-limit", "lots"]):
-        done = subprocess.run([sys.executable, "-m", "emulator", "--port", "0", *args], cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=30)
-        assert done.returncode == 2, done.stderr
-        assert "seed" in done.stderr or "rate" in done.stderr.lower()
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--seed", "{bad_seed}"], "seed"), (["--seed", "{missing}"], "cannot read seed"),
+     (["--rate-limit", "lots"], "N/SECONDS"), (["--error-statuses", "404"], "5xx")],
+)
+def test_bad_options_exit_2(tmp_path, args, message) -> None:
+    bad_seed = tmp_path / "seed.json"
+    bad_seed.write_text('{"customers": []}')
+    args = [a.format(bad_seed=bad_seed, missing=tmp_path / "missing.json") for a in args]
+    result = CliRunner().invoke(app, ["emulator", "--port", "0", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
 
 
 def test_pending_delivery_reports_resume_after_restart(start_emulator, tmp_path) -> None:
