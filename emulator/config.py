@@ -23,6 +23,7 @@ class EmulatorSettings:
     duplicate_rate: float = 0.0
     callback_retry_seconds: float = 30.0
     callback_timeout_seconds: float = 5.0
+    request_id_ttl_seconds: float = 7 * 24 * 3600
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON (the rate limit as "N/SECONDS")."""

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from emulator.callbacks import utc_now_iso
 from emulator.errors import ApiError, bad_request
 from emulator.seed import Customer, Service
-from emulator.state import REQUEST_ID_TTL_SECONDS
 from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
 from sources.smartdialog.sms_parts import count_parts
 
@@ -61,11 +60,11 @@ def _request_key(customer_id: str, request_id: str) -> str:
 
 
 def check_request_id(runtime: "Runtime", customer_id: str, request_id: str | None) -> None:
-    """A RequestId seen for this customer in the last 7 days cancels the send with a 409."""
+    """A RequestId seen for this customer within `request_id_ttl_seconds` (7 days) cancels the send with a 409."""
     if not request_id:
         return
     seen = runtime.state.request_ids.get(_request_key(customer_id, request_id))
-    if seen and seen["at"] > time.time() - REQUEST_ID_TTL_SECONDS:
+    if seen and seen["at"] > time.time() - runtime.settings.request_id_ttl_seconds:
         raise ApiError(409, "duplicate RequestId: the send was cancelled", "RequestId",
                        requestId=request_id, messageId=seen["message_id"])
 

@@ -12,7 +12,6 @@ from typing import Any
 from emulator.errors import not_found
 from emulator.seed import Customer, Seed, Service
 
-REQUEST_ID_TTL_SECONDS = 7 * 24 * 3600
 FINAL_STATUSES = ("Delivered", "Failed", "Expired")
 
 

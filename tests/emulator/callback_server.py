@@ -22,10 +22,11 @@ class Received:
 
 
 class CallbackServer:
-    """Records every request; the first `fail_first` requests are answered 503."""
+    """Records every request; the first `fail_first` requests are answered 503, each after `delay` seconds."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
         self.fail_first = fail_first
+        self.delay = delay
         self.received: list[Received] = []
         self._lock = threading.Lock()
         owner = self
@@ -35,6 +36,7 @@ class CallbackServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
+                time.sleep(owner.delay)
                 with owner._lock:
                     failing = owner.fail_first > 0
                     if failing:

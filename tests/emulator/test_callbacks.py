@@ -177,3 +177,23 @@ def test_inbound_admin_validation_and_listing(emulator) -> None:
     listed = emulator.admin.get("/inbound").json()
     assert [(m["messageId"], m["recipient"], m["threadId"]) for m in listed] == [
         (sent[0]["messageId"], "+358401000009", sent[0]["threadId"])]
+
+
+def test_failed_delivery_report_is_retried(api, emulator) -> None:
+    emulator.configure(dlr_delay_seconds=0.0)
+    with CallbackServer(fail_first=1) as receiver:
+        result = api.post("/messages", headers=SEND_HEADERS, json=send_body(DlrUrl=receiver.url + "/dlr")).json()
+        [report] = receiver.wait_for(1)
+    assert report.query["recipientId"] == [result["Recipients"][0]["Id"]]
+    assert [(e["kind"], e["outcome"]) for e in emulator.callbacks()] == [("dlr", "failed"), ("dlr", "delivered")]
+
+
+def test_slow_receivers_do_not_block_the_api(api, emulator) -> None:
+    with CallbackServer(delay=1.5) as receiver:
+        register(api, receiver.url + "/slow")
+        started = time.monotonic()
+        emulator.inbound("sms-twoway", "+358401234567", "slow", count=5)
+        assert api.get("/customers").status_code == 200
+        assert api.post("/messages", headers=SEND_HEADERS, json=send_body()).status_code == 200
+        assert time.monotonic() - started < 1.0
+        receiver.wait_for(5)

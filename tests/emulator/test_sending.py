@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -76,3 +77,15 @@ def test_future_send_is_scheduled(api, emulator) -> None:
 def test_past_or_malformed_send_time_is_400(api, when) -> None:
     response = api.post("/messages", headers=SEND_HEADERS, json=send_body(SendDateTime=when))
     assert (response.status_code, response.json()["field"]) == (400, "SendDateTime")
+
+
+def test_request_id_is_forgotten_after_its_ttl(api, emulator) -> None:
+    emulator.configure(request_id_ttl_seconds=0.5)
+    assert api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="ttl-1")).status_code == 200
+    assert api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="ttl-1")).status_code == 409
+    time.sleep(0.6)
+    assert api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="ttl-1")).status_code == 200
+
+
+def test_request_id_ttl_defaults_to_seven_days(emulator) -> None:
+    assert emulator.admin.get("/config").json()["request_id_ttl_seconds"] == 7 * 24 * 3600
