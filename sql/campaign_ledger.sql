@@ -106,7 +106,7 @@ WHERE campaign_id = :campaign_id AND batch_no = :batch_no;
 
 -- name: insert_sent_message
 INSERT INTO sent_messages (campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at)
-VALUES (:campaign_id, :batch_no, :request_id, :message_id, :recipient_id, :address, :parts, :now);
+VALUES (?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: status_counts
 SELECT status, count(*), sum(recipient_count) FROM campaign_batches WHERE campaign_id = :campaign_id GROUP BY status;

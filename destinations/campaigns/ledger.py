@@ -189,9 +189,7 @@ class Ledger:
             db.execute(sql["mark_sent"], {"campaign_id": campaign_id, "batch_no": batch.batch_no,
                                           "message_id": message_id, "now": now})
             db.executemany(sql["insert_sent_message"], (
-                {"campaign_id": campaign_id, "batch_no": batch.batch_no, "request_id": batch.request_id,
-                 "message_id": message_id, "recipient_id": row.recipient_id, "address": row.address,
-                 "parts": row.parts, "now": now}
+                (campaign_id, batch.batch_no, batch.request_id, message_id, row.recipient_id, row.address, row.parts, now)
                 for row in sent
             ))
 

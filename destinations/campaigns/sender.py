@@ -38,21 +38,27 @@ class RunOutcome:
     stopped: str | None = None
 
 
-def build_request(record: CampaignRecord, batch: Batch) -> models.SendMessageRequest | models.WhatsAppTemplateSendRequest:
-    """The request of one batch: the campaign's shared fields, the batch's recipients and RequestId."""
-    message: dict[str, Any] = dict(record.message)
+def build_request(record: CampaignRecord, batch: Batch) -> dict[str, Any]:
+    """The request fields of one batch: the campaign's shared fields, the batch's recipients and RequestId.
+
+    A plain mapping of the request model's fields: the client validates it into SendMessageRequest or
+    WhatsAppTemplateSendRequest once (building the models here too would double the work per call).
+    """
+    request: dict[str, Any] = {**record.message, "request_id": batch.request_id}
     if record.kind == "sms":
-        recipients = [models.Recipient(address=r.address, personalization=r.personalization or None) for r in batch.recipients]
-        return models.SendMessageRequest(**message, recipients=recipients, request_id=batch.request_id)
-    buttons = [models.SendButton(type=kind, data=data) for kind, data in message.pop("buttons", None) or []]
-    return models.WhatsAppTemplateSendRequest(
-        **message,
-        buttons=buttons or None,
-        recipients=[models.WhatsAppRecipient(address=r.address) for r in batch.recipients],
-        body_parameters=list(batch.body_parameters) if batch.body_parameters is not None else None,
-        header_parameters=list(batch.header_parameters) if batch.header_parameters is not None else None,
-        request_id=batch.request_id,
-    )
+        request["recipients"] = [
+            {"address": r.address, "personalization": r.personalization} if r.personalization else {"address": r.address}
+            for r in batch.recipients
+        ]
+        return request
+    request["recipients"] = [{"address": r.address} for r in batch.recipients]
+    if request.get("buttons"):
+        request["buttons"] = [{"type": kind, "data": data} for kind, data in request["buttons"]]
+    if batch.body_parameters is not None:
+        request["body_parameters"] = list(batch.body_parameters)
+    if batch.header_parameters is not None:
+        request["header_parameters"] = list(batch.header_parameters)
+    return request
 
 
 def check_not_stale(batches: Sequence[LedgerBatch], now: datetime | None = None) -> None:
@@ -105,7 +111,7 @@ class CampaignSender:
 
     def _call(self, batch: Batch) -> models.SendResult:
         request = build_request(self.record, batch)
-        if isinstance(request, models.SendMessageRequest):
+        if self.record.kind == "sms":
             return self.api.send_message(self.record.customer_id, self.record.service_id, request)
         return self.api.send_whatsapp_template_message(self.record.customer_id, self.record.service_id, request)
 
