@@ -2,8 +2,8 @@
 
 Runs the real `sdsync serve` on 127.0.0.1 twice, with group commit and with one commit per request
 (`--max-batch 1`), and drives each with a load generator of several processes, each keeping many
-HTTP/1.1 keep-alive connections busy (a minimal asyncio client: httpx itself would be the bottleneck
-on 2 cores). Prints messages acknowledged per second and checks the journal holds every one of them.
+HTTP/1.1 keep-alive connections busy (bench/http_load.py: httpx itself would be the bottleneck on
+2 cores). Prints messages acknowledged per second and checks the journal holds every one of them.
 
     python bench/receiver_throughput.py [--messages 40000] [--naive-messages 6000] [--connections 64]
 """
@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.http_load import KeepAliveConnection
 from receiver.journal import open_journal
 from receiver.secret import load_or_create_secret
 
@@ -45,22 +46,12 @@ def _wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 async def _connection(port: int, path: str, bodies: list[bytes]) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    connection = KeepAliveConnection(port)
     acknowledged = 0
     for body in bodies:
-        writer.write(
-            b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (path.encode(), len(body), body)
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        await reader.readexactly(length)
+        status, _ = await connection.request("POST", path, body)
         acknowledged += 200 <= status < 300
-    writer.close()
+    connection.close()
     return acknowledged
 
 

@@ -44,8 +44,19 @@ def _destination(options: PullOptions, data_dir: Path) -> Any:
     if options.destination == "duckdb":
         return dlt.destinations.duckdb(options.credentials or str(data_dir / DUCKDB_FILE_NAME))
     if options.destination == "postgres":
-        return dlt.destinations.postgres(credentials=options.credentials) if options.credentials else "postgres"
+        return dlt.destinations.postgres(credentials=_postgres_credentials(options.credentials)) if options.credentials else "postgres"
     return options.destination
+
+
+def _postgres_credentials(url: str) -> Any:
+    """dlt's credentials for a SQLAlchemy URL; a URL without a password (trust, .pgpass) is allowed."""
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+    scheme, rest = url.split("://", 1)
+    credentials = PostgresCredentials(scheme.split("+", 1)[0] + "://" + rest)
+    if credentials.password is None:
+        credentials.password = ""
+    return credentials
 
 
 def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:

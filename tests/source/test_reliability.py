@@ -1,0 +1,158 @@
+"""Reliability end to end: a receiver killed with SIGKILL under concurrent load, redeliveries, a killed pull.
+
+Every message that was answered 2xx must be at the destination after a pull, exactly once. Runs on
+SQLite + DuckDB, and on PostgreSQL (journal and destination) when SDSYNC_TEST_POSTGRES_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.http_load import ConnectionLost, KeepAliveConnection
+from bench.pull_million import fill_journal
+
+from tests.receiver.harness import REPO_ROOT, ReceiverProcess, postgres_database
+from tests.source.support import Destination, pull
+
+MESSAGES = 5_000
+CONCURRENCY = 64
+KILLS = 3
+
+
+@pytest.fixture(params=["sqlite+duckdb", "postgres+postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Destination]]:
+    """(journal URL, destination): SQLite journal into DuckDB, or PostgreSQL for both."""
+    data_dir = tmp_path / "data"
+    if request.param == "sqlite+duckdb":
+        yield str(data_dir / "journal.sqlite"), Destination("duckdb", data_dir)
+    else:
+        for journal in postgres_database():
+            for target in postgres_database():
+                yield journal, Destination("postgres", data_dir, target)
+
+
+def _body(index: int) -> dict:
+    return {"messageId": f"load-{index:05d}", "sender": f"+35840{index:07d}", "recipient": "+358401000000",
+            "content": f"message {index}", "timestamp": "2026-11-27T05:00:00Z", "protocol": "SMS",
+            "attachments": [{"name": "a.png", "mimeType": "image/png", "resourceLocation": "https://x/a.png"}]
+            if index % 10 == 0 else []}
+
+
+async def _post_until_acknowledged(receiver: ReceiverProcess, indexes: list[int], acknowledged: set[str]) -> None:
+    """Post each message until it is answered 2xx, like a sender that retries, over CONCURRENCY connections."""
+    pending = list(indexes)
+    path = receiver.inbound_url.removeprefix(receiver.root_url)
+
+    async def worker() -> None:
+        connection = KeepAliveConnection(receiver.port)
+        while pending:
+            index = pending.pop()
+            body = _body(index)
+            while True:
+                try:
+                    status, answer = await connection.request("POST", path, json.dumps(body).encode())
+                    if 200 <= status < 300:
+                        acknowledged.add(body["messageId"])
+                        break
+                    assert status >= 500, answer
+                except ConnectionLost:
+                    await asyncio.sleep(0.05)
+        connection.close()
+
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+
+def _kill_and_restart(receiver: ReceiverProcess, kills: int, stop: list[bool], restarts: list[float]) -> None:
+    rng = random.Random(7)
+    for _ in range(kills):
+        time.sleep(rng.uniform(0.5, 1.5))
+        if stop[0]:
+            return
+        receiver.kill()
+        receiver.start()
+        restarts.append(time.monotonic())
+
+
+def test_every_acknowledged_message_arrives_exactly_once_despite_sigkill(backend, receiver_factory, tmp_path) -> None:
+    journal_url, target = backend
+    receiver = receiver_factory(journal_url).start()
+    acknowledged: set[str] = set()
+    indexes = list(range(MESSAGES)) + list(range(0, MESSAGES, 7))  # redeliveries of every 7th message
+    random.Random(3).shuffle(indexes)
+    stop, restarts = [False], []
+
+    async def scenario() -> None:
+        killer = asyncio.get_running_loop().run_in_executor(None, _kill_and_restart, receiver, KILLS, stop, restarts)
+        try:
+            await _post_until_acknowledged(receiver, indexes, acknowledged)
+        finally:
+            stop[0] = True
+            await killer
+
+    started = time.monotonic()
+    asyncio.run(scenario())
+    assert len(restarts) >= 2, "the receiver should have been killed during the load"
+    assert time.monotonic() - started < 60
+    receiver.kill()
+
+    result = pull(target.data_dir, target.options(journal_url=journal_url, resources=["inbound_messages"]))
+    assert result.rows["inbound_messages"] >= MESSAGES
+    rows = target.query("SELECT message_id, count(*) FROM smartdialog.inbound_messages GROUP BY message_id")
+    counts = dict(rows)
+    assert set(counts) == acknowledged == {f"load-{i:05d}" for i in range(MESSAGES)}
+    assert set(counts.values()) == {1}, "no message is loaded twice"
+    attachments = target.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages__attachments")
+    assert attachments == [(MESSAGES // 10, MESSAGES // 10)]
+
+
+def test_emulator_redeliveries_create_no_duplicates(emulator, receiver_factory, destination) -> None:
+    receiver = receiver_factory(extra_args=["--customer", "demo-customer", "--service", "sms-twoway"],
+                                env={"SMARTDIALOG__BASE_URL": emulator.base_url})
+    receiver.extra_args += ["--public-url", receiver.root_url]
+    receiver.start()
+    assert len(emulator.webhooks()) == 1
+    emulator.configure(duplicate_rate=1.0)
+    emulator.inbound("sms-twoway", "+358401234567", "Yes please", count=20)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and emulator.stats()["callbacks"]["delivered"] < 40:
+        time.sleep(0.2)
+    assert emulator.stats()["callbacks"]["delivered"] >= 40, "every message was delivered twice"
+    pull(destination.data_dir, destination.options(resources=["inbound_messages"]), emulator.base_url)
+    rows = destination.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages")
+    assert rows == [(20, 20)]
+
+
+def _pull_command(data_dir: Path, target: Destination, journal_url: str) -> list[str]:
+    return [sys.executable, "-m", "pipelines.cli", "--data-dir", str(data_dir), "--base-url",
+            "http://127.0.0.1:9/api-integrations/v1", "pull", "--journal", journal_url,
+            "--resources", "inbound_messages", *target.cli_args()]
+
+
+def test_pull_killed_with_sigkill_loads_everything_once_when_run_again(destination, tmp_path) -> None:
+    target = destination
+    journal_url = str(tmp_path / "journal.sqlite")
+    fill_journal(Path(journal_url), 150_000)
+    for delay in (2.5, 4.5):
+        process = subprocess.Popen(_pull_command(target.data_dir, target, journal_url), cwd=REPO_ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finished = subprocess.run(_pull_command(target.data_dir, target, journal_url), cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    again = subprocess.run(_pull_command(target.data_dir, target, journal_url), cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "nothing new to load" in again.stdout
+    rows = target.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages")
+    assert rows == [(150_000, 150_000)]
