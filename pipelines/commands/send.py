@@ -112,6 +112,11 @@ def _show_outcome(ledger: Ledger, campaign_id: str, outcome: RunOutcome) -> None
     )
 
 
+def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings) -> Plan:
+    with console.status("Reading recipients, opt-outs and planning batches ..."):
+        return plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir))
+
+
 def _progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -155,7 +160,7 @@ def _run_campaign(
         ledger_file = ledger_path or client_settings.data_dir / LEDGER_FILE
         campaign_id = spec.resolved_campaign_id()
         if dry_run and not ledger_file.exists():
-            _show_plan(plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir)), client_settings, settings)
+            _show_plan(_plan(spec, settings, client_settings), client_settings, settings)
             stdout.print("Dry run: nothing sent, nothing written.")
             return
         ledger = Ledger.open(ledger_file)
@@ -179,7 +184,7 @@ def _plan_or_resume(
     check_existing(spec, existing)
     if existing is None:
         check_future(spec.message.get("send_date_time"))
-        plan = plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir))
+        plan = _plan(spec, settings, client_settings)
         _show_plan(plan, client_settings, settings)
         if dry_run:
             stdout.print("Dry run: nothing sent, nothing written.")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
+import uuid
 from pathlib import Path
 
 import dlt
 import pytest
+import sqlalchemy as sa
 
 from destinations.campaigns.campaign import CampaignSpec, Source, check_existing, parse_send_time, check_future
 from destinations.campaigns.errors import CampaignError, CampaignInputError, LedgerConflict
@@ -17,6 +20,37 @@ from destinations.campaigns.suppression import load_suppression, opted_out_numbe
 from tests.campaigns.helpers import make_crm, phone
 
 STOP = ("STOP", "STOPP", "SLUTA", "LOPETA")
+
+
+def _crm_url(kind: str, tmp_path: Path) -> tuple[str, str]:
+    """A CRM database of `kind` and the name of its customers table."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.sqlite'}", "customers"
+    if kind == "duckdb":
+        return f"duckdb:///{tmp_path / 'crm.duckdb'}", "customers"
+    url = os.environ.get("SDSYNC_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SDSYNC_TEST_POSTGRES_URL is not set")
+    return url, f"customers_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgresql"])
+def test_recipients_come_from_any_sqlalchemy_url(kind: str, tmp_path: Path) -> None:
+    url, table = _crm_url(kind, tmp_path)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"CREATE TABLE {table} (phone VARCHAR, first_name VARCHAR)"))
+        connection.execute(sa.text(f"INSERT INTO {table} VALUES (:p, :n)"),
+                           [{"p": phone(1), "n": "Aino"}, {"p": "0401000002", "n": None}, {"p": "x", "n": "Bad"}])
+    try:
+        selected = select_recipients(run_query(url, f"SELECT phone, first_name FROM {table}"), "PHONE", ["first_name"])
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP TABLE {table}"))
+        engine.dispose()
+    assert [(r.address, dict(r.values)) for r in selected.recipients] == [
+        (phone(1), {"first_name": "Aino"}), (phone(2), {"first_name": ""})]
+    assert [row.reason for row in selected.rejected] == ["invalid_phone"]
 
 
 def test_recipients_are_normalised_deduplicated_and_suppressed(tmp_path: Path) -> None:
