@@ -26,6 +26,19 @@ def _thread_id(runtime: "Runtime", customer_id: str, service_id: str, address: s
     return thread_id
 
 
+def _attachments(value: Any) -> list[dict[str, str]]:
+    """Validate the optional attachments: [{"name", "mimeType", "resourceLocation"}] (strings)."""
+    if value is None:
+        return []
+    keys = ("name", "mimeType", "resourceLocation")
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) and set(item) <= set(keys) and all(isinstance(v, str) for v in item.values())
+        for item in value
+    ):
+        raise bad_request("attachments must be a list of {name, mimeType, resourceLocation} strings", "attachments")
+    return value
+
+
 def simulate_inbound(runtime: "Runtime", data: Any) -> dict[str, Any]:
     """Receive `count` messages from `sender` on two-way `service` and call every webhook of the service.
 
@@ -40,6 +53,8 @@ def simulate_inbound(runtime: "Runtime", data: Any) -> dict[str, Any]:
     count = data.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         raise bad_request(f"count must be an integer from 1 to {MAX_COUNT}", "count")
+    protocol = data.get("protocol") or "SMS"
+    attachments = _attachments(data.get("attachments"))
     customer, service = runtime.catalog.find_service(data["service"], data.get("customer"))
     if service.type != "TwoWay":
         raise bad_request(f"service {service.id!r} is not a TwoWay service", "service")
@@ -54,7 +69,7 @@ def simulate_inbound(runtime: "Runtime", data: Any) -> dict[str, Any]:
     for _ in range(count):
         payload = {
             "sender": sender, "recipient": recipient, "content": data["content"], "timestamp": utc_now_iso(),
-            "protocol": "SMS", "attachments": [], "messageId": str(uuid.uuid4()),
+            "protocol": protocol, "attachments": attachments, "messageId": str(uuid.uuid4()),
         }
         runtime.state.inbound[payload["messageId"]] = {
             **payload, "customer": customer.id, "service": service.id, "threadId": thread_id}

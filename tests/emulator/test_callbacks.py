@@ -197,3 +197,19 @@ def test_slow_receivers_do_not_block_the_api(api, emulator) -> None:
         assert api.post("/messages", headers=SEND_HEADERS, json=send_body()).status_code == 200
         assert time.monotonic() - started < 1.0
         receiver.wait_for(5)
+
+
+def test_inbound_with_attachments_and_protocol(api, emulator) -> None:
+    attachment = {"name": "photo.jpg", "mimeType": "image/jpeg", "resourceLocation": "https://files.example/1"}
+    with CallbackServer() as receiver:
+        register(api, receiver.url + "/hook")
+        response = emulator.admin.post("/inbound", json={"service": "sms-twoway", "sender": "+358401234567",
+                                                         "content": "see photo", "protocol": "WhatsApp",
+                                                         "attachments": [attachment]})
+        assert response.status_code == 200, response.text
+        [delivered] = receiver.wait_for(1)
+    assert delivered.body["protocol"] == "WhatsApp"
+    assert delivered.body["attachments"] == [attachment]
+    bad = emulator.admin.post("/inbound", json={"service": "sms-twoway", "sender": "+358401234567",
+                                                "content": "x", "attachments": [{"size": 1}]})
+    assert (bad.status_code, bad.json()["field"]) == (400, "attachments")

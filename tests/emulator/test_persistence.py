@@ -30,17 +30,24 @@ def test_state_survives_restart(start_emulator, tmp_path) -> None:
 
 
 def test_custom_seed(start_emulator, tmp_path) -> None:
+    services = [{"id": "s1", "name": "S1", "type": "OneWay"}]
     seed = {
         "auth": {"static_tokens": ["my-token"]},
-        "customers": [{"id": "acme", "name": "Acme", "services": [{"id": "s1", "name": "S1", "type": "OneWay"}]}],
+        "customers": [{"id": "acme", "name": "Acme", "services": services},
+                      {"id": "globex", "name": "Globex", "services": services}],
         "phone_number_regions": [{"value": "SE", "name": "Sweden"}],
     }
     path = tmp_path / "seed.json"
     path.write_text(json.dumps(seed))
     emu = start_emulator(seed=path)
     with emu.api(token="my-token") as api:
-        assert api.get("/customers").json() == {"customerUsers": [{"customerId": "acme", "customerName": "Acme"}]}
+        assert api.get("/customers").json() == {"customerUsers": [{"customerId": "acme", "customerName": "Acme"},
+                                                                  {"customerId": "globex", "customerName": "Globex"}]}
         assert api.get("/phonenumberregions").json() == [{"value": "SE", "name": "Sweden"}]
+        for customer, status in (("acme", 200), ("globex", 200), ("acme", 409)):  # RequestIds are per customer
+            response = api.post("/messages", headers={"Customer-Id": customer, "Service-Id": "s1"},
+                                json=send_body(RequestId="same"))
+            assert response.status_code == status
     with emu.api() as api:
         assert api.get("/customers").status_code == 401
 
