@@ -8,7 +8,7 @@ from typing import Any, Callable
 import dlt
 import pytest
 
-from tests.campaigns.helpers import SEND, ledger_rows, phone
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone
 
 QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
 CONTENT = "Hei {{first_name}}, tervetuloa!"
@@ -117,3 +117,12 @@ def test_a_refused_batch_is_recorded_failed_and_stops_the_run(sdsync: Callable[.
     assert [(no, status) for no, status, _ in states] == [(1, "failed")] + [(n, "planned") for n in range(2, 6)]
     assert "no-such-service" in states[0][2]
     assert emulator.messages() == []
+
+
+def test_suppression_query_and_region_column(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
+    crm = make_crm(tmp_path / "regions.sqlite", 20, [(50, "070 123 45 67", "Sven", "Malmö", "SE")])
+    result = sdsync(*SEND, "--source", crm, "--query", "SELECT phone, region, first_name FROM customers", "--content", CONTENT,
+                    "--region-column", "region", "--suppression-query", "SELECT phone FROM customers WHERE id < 5", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "left out: 5 (suppressed 5)" in result.output
+    assert sorted(m["address"] for m in emulator.messages()) == sorted([phone(i) for i in range(5, 20)] + ["+46701234567"])
