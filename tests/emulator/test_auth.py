@@ -26,14 +26,14 @@ def test_missing_or_wrong_token_is_401(emulator) -> None:
 
 
 def test_client_credentials_token_works_and_expires(emulator) -> None:
-    emulator.configure(token_expires_in=1)
+    emulator.configure(token_expires_in=2)
     issued = httpx.post(token_url(emulator), data={"grant_type": "client_credentials", **CLIENT})
     assert issued.status_code == 200, issued.text
     body = issued.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 1
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 2
     with emulator.api(token=body["access_token"]) as api:
         assert api.get("/customers").status_code == 200
-        time.sleep(1.1)
+        time.sleep(2.1)
         assert api.get("/customers").status_code == 401
 
 

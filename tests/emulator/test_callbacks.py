@@ -154,11 +154,11 @@ def test_dlr_ratios_are_configurable(api, emulator) -> None:
 
 def test_scheduled_message_reports_only_when_due(api, emulator) -> None:
     emulator.configure(dlr_delay_seconds=0.0)
-    due = datetime.now(timezone.utc) + timedelta(seconds=1.5)
+    due = datetime.now(timezone.utc) + timedelta(seconds=3)
     with CallbackServer() as receiver:
         api.post("/messages", headers=SEND_HEADERS, json=send_body(SendDateTime=due.isoformat(),
                                                                   DlrUrl=receiver.url + "/dlr"))
-        time.sleep(0.7)
+        time.sleep(1.0)
         assert receiver.received == []
         assert emulator.messages()[0]["status"] == "Scheduled"
         [report] = receiver.wait_for(1)
@@ -189,13 +189,13 @@ def test_failed_delivery_report_is_retried(api, emulator) -> None:
 
 
 def test_slow_receivers_do_not_block_the_api(api, emulator) -> None:
-    with CallbackServer(delay=1.5) as receiver:
+    with CallbackServer(delay=3.0) as receiver:
         register(api, receiver.url + "/slow")
         started = time.monotonic()
         emulator.inbound("sms-twoway", "+358401234567", "slow", count=5)
         assert api.get("/customers").status_code == 200
         assert api.post("/messages", headers=SEND_HEADERS, json=send_body()).status_code == 200
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.0
         receiver.wait_for(5)
 
 

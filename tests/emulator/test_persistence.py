@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
+from tests.emulator.callback_server import CallbackServer
 from tests.emulator.test_operations import SEND_HEADERS, send_body
 
 
@@ -67,12 +69,8 @@ def test_bad_options_exit_2(tmp_path, args, message) -> None:
 
 
 def test_pending_delivery_reports_resume_after_restart(start_emulator, tmp_path) -> None:
-    from datetime import datetime, timedelta, timezone
-
-    from tests.emulator.callback_server import CallbackServer
-
     emu = start_emulator(state=tmp_path / "state.json", dlr_delay=0)
-    due = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+    due = (datetime.now(timezone.utc) + timedelta(seconds=4)).isoformat()
     with CallbackServer() as receiver:
         with emu.api() as api:
             sent = api.post("/messages", headers=SEND_HEADERS,
@@ -80,5 +78,5 @@ def test_pending_delivery_reports_resume_after_restart(start_emulator, tmp_path)
         emu.stop()
         assert receiver.received == []
         emu.start()
-        [report] = receiver.wait_for(1)
+        [report] = receiver.wait_for(1, timeout=20)
     assert report.query["messageId"] == [sent["MessageId"]]

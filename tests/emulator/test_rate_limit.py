@@ -28,13 +28,15 @@ def test_429_past_the_window_with_retry_after(start_emulator) -> None:
 
 
 def test_window_slides_instead_of_resetting(emulator) -> None:
-    emulator.configure(rate_limit="4/1")
+    emulator.configure(rate_limit="4/3")
     with emulator.api() as api:
         assert [api.get("/customers").status_code for _ in range(2)] == [200, 200]
-        time.sleep(0.6)
+        first_two_done = time.monotonic()
+        time.sleep(1.5)
         assert [api.get("/customers").status_code for _ in range(2)] == [200, 200]
         assert api.get("/customers").status_code == 429
-        time.sleep(0.5)  # the first two calls left the window, the last two did not
+        time.sleep(max(0.0, first_two_done + 3.05 - time.monotonic()))
+        # the first two calls left the window, the last two (1.5 s later) did not
         assert [api.get("/customers").status_code for _ in range(3)] == [200, 200, 429]
 
 

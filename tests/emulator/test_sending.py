@@ -80,10 +80,10 @@ def test_past_or_malformed_send_time_is_400(api, when) -> None:
 
 
 def test_request_id_is_forgotten_after_its_ttl(api, emulator) -> None:
-    emulator.configure(request_id_ttl_seconds=0.5)
+    emulator.configure(request_id_ttl_seconds=1.5)
     assert api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="ttl-1")).status_code == 200
     assert api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="ttl-1")).status_code == 409
-    time.sleep(0.6)
+    time.sleep(1.6)
     assert api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="ttl-1")).status_code == 200
 
 
