@@ -13,12 +13,13 @@ changes AS (
         v.phone,
         v.source_key,
         v.payload,
-        v.hash
+        v.hash,
+        v.raw_hash
     FROM contact_candidates v
     LEFT JOIN state s ON s.phone = v.phone
     WHERE v.reject_reason IS NULL AND s.hash IS DISTINCT FROM v.hash
     UNION ALL
-    SELECT 'delete' AS op, s.phone, NULL AS source_key, NULL AS payload, NULL AS hash
+    SELECT 'delete' AS op, s.phone, NULL AS source_key, NULL AS payload, NULL AS hash, NULL AS raw_hash
     FROM state s
     WHERE $mirror AND NOT EXISTS (SELECT 1 FROM contact_candidates c WHERE c.phone = s.phone)
 )
@@ -28,5 +29,6 @@ SELECT
     phone,
     source_key,
     payload,
-    hash
+    hash,
+    raw_hash
 FROM changes

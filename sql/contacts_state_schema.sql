@@ -7,6 +7,7 @@ CREATE TABLE IF NOT EXISTS contact_state (
     group_service VARCHAR NOT NULL,
     phone VARCHAR NOT NULL,
     hash VARCHAR,
+    raw_hash UBIGINT,                   -- hash of the CRM row it came from (the validation fast path)
     source_key VARCHAR,
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (customer, group_service, phone)
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS contact_ops (
     source_key VARCHAR,
     payload JSON,
     hash VARCHAR,
+    raw_hash UBIGINT,
     status VARCHAR NOT NULL,
     result VARCHAR,                     -- what happened (created, updated, existed->updated, ...)
     error VARCHAR,

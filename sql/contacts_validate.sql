@@ -1,31 +1,42 @@
--- Validate crm_cleaned (phones resolved through phone_cache) into contact_candidates: per CRM row its
--- E.164 phone, the JSON payload for the API (camelCase, as the definition spells it), the payload's
--- hash, and why it is rejected (NULL when it is valid).
+-- Validate the CRM rows (crm_rows) into contact_candidates: per CRM row its E.164 phone, the JSON
+-- payload for the API (camelCase, as the definition spells it), the payload's hash, the row's raw hash,
+-- and why it is rejected (NULL when it is valid).
+--
+-- Rows exactly as last applied (crm_rows.applied_phone set) reuse that contact's phone and payload hash
+-- and are not normalised, validated or serialised again (their payload stays NULL: they need no call).
+-- The fresh rows go through every check. Duplicates are counted over all rows.
 -- Parameters: $current_year, $customer, $group_service.
 CREATE OR REPLACE TEMP TABLE contact_candidates AS
-WITH typed AS (
+WITH applied AS (
+    SELECT row_no, source_key, raw_hash, applied_phone AS phone, applied_hash AS hash
+    FROM crm_rows
+    WHERE applied_phone IS NOT NULL
+),
+fresh AS (
+    SELECT unnest(fresh) FROM crm_rows WHERE fresh IS NOT NULL
+),
+typed AS (
     SELECT
-        c.*,
+        f.*,
         p.e164 AS phone,
         p.error AS phone_error,
-        CASE lower(c.gender_text)
+        CASE lower(f.gender_text)
             WHEN 'm' THEN 'Male' WHEN 'male' THEN 'Male'
             WHEN 'f' THEN 'Female' WHEN 'female' THEN 'Female'
             WHEN 'other' THEN 'Other'
         END AS gender,
-        try_cast(c.birth_year_text AS DOUBLE) AS birth_year_number,
+        try_cast(f.birth_year_text AS DOUBLE) AS birth_year_number,
         CASE
-            WHEN c.active_text IN ('true', 't', 'yes', 'y', '1') THEN true
-            WHEN c.active_text IN ('false', 'f', 'no', 'n', '0') THEN false
+            WHEN f.active_text IN ('true', 't', 'yes', 'y', '1') THEN true
+            WHEN f.active_text IN ('false', 'f', 'no', 'n', '0') THEN false
         END AS active
-    FROM crm_cleaned c
-    LEFT JOIN phone_cache p ON p.phone_raw = c.phone_text AND p.region = c.region
+    FROM fresh f
+    LEFT JOIN phone_cache p ON p.phone_raw = f.phone_text AND p.region = f.region
 ),
 checked AS (
     SELECT
         t.*,
         CASE WHEN birth_year_number = floor(birth_year_number) THEN CAST(birth_year_number AS INTEGER) END AS birth_year,
-        count(phone) OVER (PARTITION BY phone) AS phone_rows,
         nullif(concat_ws('; ',
             CASE
                 WHEN phone_text IS NULL THEN 'empty phone number'
@@ -56,8 +67,8 @@ payloads AS (
     SELECT
         row_no,
         source_key,
+        raw_hash,
         phone,
-        phone_rows,
         field_errors,
         json_object(
             'phone', phone,
@@ -76,20 +87,28 @@ payloads AS (
         ) AS payload
     FROM checked
 ),
-hashed AS (
-    SELECT *, md5(CAST(payload AS VARCHAR)) AS hash FROM payloads
+all_rows AS (
+    SELECT row_no, source_key, raw_hash, phone, CAST(NULL AS JSON) AS payload, hash, NULL AS field_errors FROM applied
+    UNION ALL
+    SELECT row_no, source_key, raw_hash, phone, payload, md5(CAST(payload AS VARCHAR)) AS hash, field_errors FROM payloads
+),
+duplicates AS (
+    SELECT phone AS duplicate_phone, count(*) AS phone_rows
+    FROM all_rows WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) > 1
 )
 SELECT
-    h.row_no,
-    h.source_key,
-    h.phone,
-    h.payload,
-    h.hash,
+    a.row_no,
+    a.source_key,
+    a.raw_hash,
+    a.phone,
+    a.payload,
+    a.hash,
     coalesce(
-        h.field_errors,
-        CASE WHEN h.phone_rows > 1 THEN 'duplicate phone ' || h.phone || ' (' || h.phone_rows || ' CRM rows)' END,
+        a.field_errors,
+        'duplicate phone ' || d.duplicate_phone || ' (' || d.phone_rows || ' CRM rows)',
         'refused by SmartDialog: ' || r.reason
     ) AS reject_reason
-FROM hashed h
+FROM all_rows a
+LEFT JOIN duplicates d ON d.duplicate_phone = a.phone
 LEFT JOIN server_rejections r
-    ON r.customer = $customer AND r.group_service = $group_service AND r.phone = h.phone AND r.hash = h.hash
+    ON r.customer = $customer AND r.group_service = $group_service AND r.phone = a.phone AND r.hash = a.hash

@@ -37,6 +37,7 @@ class Operation:
     source_key: str | None
     payload: dict[str, Any] | None
     hash: str | None
+    raw_hash: int | None
 
 
 def state_path(location: str | None, data_dir: Path) -> Path:
@@ -123,8 +124,8 @@ class ContactStateStore:
             [customer, group_service],
         )
         self.con.execute(
-            "INSERT INTO contact_ops (run_id, seq, customer, group_service, op, phone, source_key, payload, hash, status) "
-            "SELECT ?, seq, ?, ?, op, phone, source_key, payload, hash, 'planned' FROM contact_plan",
+            "INSERT INTO contact_ops (run_id, seq, customer, group_service, op, phone, source_key, payload, hash, raw_hash, "
+            "status) SELECT ?, seq, ?, ?, op, phone, source_key, payload, hash, raw_hash, 'planned' FROM contact_plan",
             [run_id, customer, group_service],
         )
         self.con.commit()
@@ -134,7 +135,7 @@ class ContactStateStore:
         last = 0
         while True:
             rows = self.con.execute(
-                "SELECT run_id, seq, op, phone, source_key, payload, hash FROM contact_ops "
+                f"SELECT {_OP_COLUMNS} FROM contact_ops "
                 "WHERE run_id = ? AND seq > ? AND status = 'planned' ORDER BY seq LIMIT ?",
                 [run_id, last, batch],
             ).fetchall()
@@ -147,7 +148,7 @@ class ContactStateStore:
     def inflight_ops(self, customer: str, group_service: str) -> list[Operation]:
         """Ops of earlier runs whose call started but whose outcome was never recorded."""
         rows = self.con.execute(
-            "SELECT run_id, seq, op, phone, source_key, payload, hash FROM contact_ops "
+            f"SELECT {_OP_COLUMNS} FROM contact_ops "
             "WHERE customer = ? AND group_service = ? AND status = 'inflight' ORDER BY run_id, seq",
             [customer, group_service],
         ).fetchall()
@@ -164,7 +165,7 @@ class ContactStateStore:
         if op.op == "delete":
             self._forget(customer, group_service, op.phone)
         else:
-            self._remember(customer, group_service, op.phone, op.hash, op.source_key)
+            self._remember(customer, group_service, op.phone, op.hash, op.raw_hash, op.source_key)
         self.con.execute(
             "DELETE FROM server_rejections WHERE customer = ? AND group_service = ? AND phone = ?",
             [customer, group_service, op.phone],
@@ -192,11 +193,12 @@ class ContactStateStore:
         `applied` says whether the op's call took effect; `exists` whether the contact is in the group now,
         with `content_hash` its known content (None = unknown, which makes the next plan update it).
         """
+        raw_hash = op.raw_hash if applied else None
         self.con.begin()
         self._set_status(op, "done" if applied else "superseded",
                          result="reconciled: " + ("applied" if applied else "not applied"))
         if exists:
-            self._remember(customer, group_service, op.phone, content_hash, op.source_key)
+            self._remember(customer, group_service, op.phone, content_hash, raw_hash, op.source_key)
         else:
             self._forget(customer, group_service, op.phone)
         self.con.commit()
@@ -227,11 +229,12 @@ class ContactStateStore:
             [status, result, error, op.run_id, op.seq],
         )
 
-    def _remember(self, customer: str, group_service: str, phone: str, content_hash: str | None, source_key: str | None) -> None:
+    def _remember(self, customer: str, group_service: str, phone: str, content_hash: str | None,
+                  raw_hash: int | None, source_key: str | None) -> None:
         self.con.execute(
-            "INSERT OR REPLACE INTO contact_state (customer, group_service, phone, hash, source_key, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, now())",
-            [customer, group_service, phone, content_hash, source_key],
+            "INSERT OR REPLACE INTO contact_state (customer, group_service, phone, hash, raw_hash, source_key, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, now())",
+            [customer, group_service, phone, content_hash, raw_hash, source_key],
         )
 
     def _forget(self, customer: str, group_service: str, phone: str) -> None:
@@ -241,6 +244,9 @@ class ContactStateStore:
         )
 
 
+_OP_COLUMNS = "run_id, seq, op, phone, source_key, payload, hash, raw_hash"
+
+
 def _operation(row: tuple[Any, ...]) -> Operation:
-    run_id, seq, op, phone, source_key, payload, content_hash = row
-    return Operation(run_id, seq, op, phone, source_key, json.loads(payload) if payload else None, content_hash)
+    run_id, seq, op, phone, source_key, payload, content_hash, raw_hash = row
+    return Operation(run_id, seq, op, phone, source_key, json.loads(payload) if payload else None, content_hash, raw_hash)

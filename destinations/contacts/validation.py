@@ -2,7 +2,8 @@
 
 Phones are normalised in Python with sources.smartdialog.phones (≈17 µs each), but only the raw
 (phone, region) pairs the state's `phone_cache` has not seen, so a nightly run over an unchanged CRM
-normalises nothing. Every other check runs vectorised in DuckDB (sql/contacts_validate.sql).
+normalises nothing. Every other check runs vectorised in DuckDB (sql/contacts_validate.sql), and only
+for rows whose raw content changed since their contact was last applied (the raw-hash fast path).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def check_region(region: str) -> str:
 
 
 def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
-    """Normalise the phones of crm_cleaned that phone_cache lacks and add them to it; return how many."""
+    """Normalise the phones of the rows to validate that phone_cache lacks, adding them to it; return how many."""
     pairs = con.execute(read_sql("contacts_new_phones.sql")).fetchall()
     if not pairs:
         return 0
@@ -55,12 +56,24 @@ def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
     return len(pairs)
 
 
-def validate_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> int:
-    """Build contact_candidates from the crm_source view; return how many phones had to be normalised."""
-    con.execute(read_sql("contacts_clean.sql"), {"default_region": default_region})
-    normalised = normalise_new_phones(con)
+def stage_rows(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> None:
+    """Scan the crm_source view once into crm_rows: trimmed, raw-hashed, matched with what was last applied."""
+    con.execute("SET VARIABLE contacts_default_region = ?", [default_region])
+    con.execute(read_sql("contacts_clean.sql"))
+    con.execute(read_sql("contacts_rows.sql"), {"customer": customer, "group_service": group_service})
+
+
+def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str) -> None:
+    """Validate crm_rows into contact_candidates (phone, payload, hash and reject reason per row)."""
     con.execute(
         read_sql("contacts_validate.sql"),
         {"current_year": dt.date.today().year, "customer": customer, "group_service": group_service},
     )
+
+
+def validate_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> int:
+    """Build contact_candidates from the crm_source view; return how many phones had to be normalised."""
+    stage_rows(con, customer, group_service, default_region)
+    normalised = normalise_new_phones(con)
+    build_candidates(con, customer, group_service)
     return normalised
