@@ -141,7 +141,7 @@ def _pull_command(data_dir: Path, target: Destination, journal_url: str) -> list
 def test_pull_killed_with_sigkill_loads_everything_once_when_run_again(destination, tmp_path) -> None:
     target = destination
     journal_url = str(tmp_path / "journal.sqlite")
-    fill_journal(Path(journal_url), 150_000)
+    fill_journal(Path(journal_url), 100_000)
     for delay in (2.5, 4.5):
         process = subprocess.Popen(_pull_command(target.data_dir, target, journal_url), cwd=REPO_ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -155,4 +155,4 @@ def test_pull_killed_with_sigkill_loads_everything_once_when_run_again(destinati
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "nothing new to load" in again.stdout
     rows = target.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages")
-    assert rows == [(150_000, 150_000)]
+    assert rows == [(100_000, 100_000)]

@@ -1,0 +1,77 @@
+"""Webhook registration against the emulator: idempotent across restarts, removable, secret-free records."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+
+from receiver.journal import open_journal
+from tests.receiver.harness import REPO_ROOT
+
+
+def _registering(receiver_factory, emulator, *more: str):
+    receiver = receiver_factory(env={"SMARTDIALOG__BASE_URL": emulator.base_url})
+    receiver.extra_args = ["--public-url", receiver.root_url, "--customer", "demo-customer", *more]
+    return receiver
+
+
+def test_registration_survives_restarts_without_a_second_webhook(emulator, receiver_factory, tmp_path) -> None:
+    receiver = _registering(receiver_factory, emulator).start()
+    (webhook,) = emulator.webhooks()
+    assert webhook["service"] == "sms-twoway", "all two-way services when no --service is given"
+    assert webhook["endpoint_url"] == receiver.inbound_url
+    receiver.kill()
+    receiver.start()
+    receiver.stop()
+    receiver.start()
+    assert [hook["action_id"] for hook in emulator.webhooks()] == [webhook["action_id"]]
+
+    emulator.inbound("sms-twoway", "+358401234567", "Kyllä kiitos", count=3)
+    store = open_journal(tmp_path / "data" / "journal.sqlite")
+    for _ in range(100):
+        if store.count_rows()[0] == 3:
+            break
+        import time
+
+        time.sleep(0.1)
+    assert store.count_rows()[0] == 3, "inbound messages reach the journal through the registered webhook"
+    (saved,) = store.list_registrations()
+    store.close()
+    assert (saved.pipeline_id, saved.action_id) == (webhook["pipeline_id"], webhook["action_id"])
+    assert receiver.secret not in saved.endpoint_url_masked and "/hooks/***/inbound" in saved.endpoint_url_masked
+    assert receiver.secret not in receiver.output()
+
+
+def test_unregister_removes_the_webhook(emulator, receiver_factory, tmp_path) -> None:
+    receiver = _registering(receiver_factory, emulator, "--service", "sms-twoway").start()
+    receiver.stop()
+    assert len(emulator.webhooks()) == 1
+    command = [sys.executable, "-m", "pipelines.cli", "--base-url", emulator.base_url, "--data-dir",
+               str(tmp_path / "data"), "serve", "--unregister"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "removed 1 webhook registration" in done.stderr
+    assert emulator.webhooks() == []
+    store = open_journal(tmp_path / "data" / "journal.sqlite")
+    assert store.list_registrations() == []
+    store.close()
+
+
+def test_unregister_on_exit(emulator, receiver_factory) -> None:
+    receiver = _registering(receiver_factory, emulator, "--unregister-on-exit").start()
+    assert len(emulator.webhooks()) == 1
+    assert receiver.stop() == 0
+    assert emulator.webhooks() == []
+
+
+def test_a_changed_public_url_replaces_the_registration(emulator, receiver_factory) -> None:
+    receiver = _registering(receiver_factory, emulator).start()
+    receiver.stop()
+    receiver.extra_args[1] = "http://127.0.0.1:1/elsewhere"
+    receiver.start()
+    (webhook,) = emulator.webhooks()
+    assert webhook["endpoint_url"].startswith("http://127.0.0.1:1/elsewhere/hooks/")
+    with httpx.Client() as client:
+        assert client.post(receiver.inbound_url, json={"messageId": "still-served"}).status_code == 200
