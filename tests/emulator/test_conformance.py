@@ -84,3 +84,58 @@ def seeded_headers(context: Any, headers: dict[str, Any] | None) -> st.SearchStr
 def test_definition_conformance(case, emulator) -> None:
     case.call_and_validate(base_url=emulator.base_url, headers={"Authorization": f"Bearer {emulator.token}"},
                            checks=CONFORMANCE_CHECKS)
+
+
+def test_every_operation_has_a_documented_success_answer(emulator) -> None:
+    """One valid call per operation: the documented status, headers and body schema (all checks)."""
+    auth = {"Authorization": f"Bearer {emulator.token}"}
+    customer = {"Customer-Id": "demo-customer"}
+    sends = {"Customer-Id": "demo-customer", "Service-Id": "sms-twoway"}
+    sms = {"Sender": "DemoOy", "Protocol": "SMS", "Content": "Hi {{name}}",
+           "Recipients": [{"Address": "+358401234567", "Personalization": {"name": "Aino"}}]}
+    contact = {"phone": "0401234567", "firstName": "Aino", "gender": "Female", "birthYear": 1990}
+    group = {"Customer": "demo-customer", "Group Service": "crm-group"}
+    webhook = {"name": "n", "actionType": "HttpRequest", "description": "d",
+               "options": {"endpointUrl": "http://127.0.0.1:9/hook", "httpVerb": "POST"}}
+    seen: set[str] = set()
+
+    def call(path: str, method: str, status: int, **case: Any) -> Any:
+        operation = schema[path][method]
+        response = operation.Case(**case).call_and_validate(base_url=emulator.base_url, headers=auth)
+        assert response.status_code == status, response.text
+        seen.add(operation.definition.raw["operationId"])
+        return response
+
+    received = emulator.inbound("sms-twoway", "+358401234567", "hello")["messages"][0]
+    call("/customers", "GET", 200)
+    call("/services/{Customer-Id}", "GET", 200, path_parameters=customer, headers={"ServiceType": "TwoWay"})
+    call("/phonenumberregions", "GET", 200)
+    call("/whatsapp/templates/categories", "GET", 200)
+    call("/whatsapp/templates/{Customer-Id}", "GET", 200, path_parameters=customer)
+    call("/whatsapp/identities/{Customer-Id}", "GET", 200, path_parameters=customer)
+    call("/whatsapp/templates/{Customer-Id}/{IdentityNumber}", "POST", 204,
+         path_parameters={**customer, "IdentityNumber": "+358401000000"},
+         body={"DisplayName": "t1", "Category": "UTILITY", "Language": "en", "RawContent": "Hi {{1}}"})
+    call("/messages", "POST", 200, headers=sends, body=sms)
+    call("/messages/reply/{ParentMessageId}", "POST", 200, headers=sends, body=sms,
+         path_parameters={"ParentMessageId": received["messageId"]})
+    call("/messages/discussion/reply", "POST", 200, headers={"CustomerId": "demo-customer"},
+         body={"ThreadId": received["threadId"], "Content": "Thanks"})
+    call("/messages/templates/whatsapp", "POST", 200, headers=sends,
+         body={"TemplateName": "order_ready", "BodyParameters": ["A1"], "Recipients": [{"Address": "+358401234567"}]})
+    opt = {"Sender": "+358401000000", "Recipient": "+358401234567"}
+    call("/whatsapp/opt-in/sender/{Sender}/recipient/{Recipient}", "POST", 204, path_parameters=opt)
+    call("/whatsapp/opt-in/sender/{Sender}/recipient/{Recipient}", "DELETE", 204, path_parameters=opt)
+    call("/groupcontact/{Customer}/{Group Service}", "POST", 200, path_parameters=group, body=contact)
+    one = {**group, "Phone": "+358401234567"}
+    call("/groupcontact/{Customer}/{Group Service}/{Phone}", "GET", 200, path_parameters=one)
+    call("/groupcontact/{Customer}/{Group Service}/{Phone}", "PUT", 200, path_parameters=one, body={"city": "Oulu"})
+    call("/groupcontact/{Customer}/{Group Service}/{Phone}", "DELETE", 200, path_parameters=one)
+    call("/groupcontact/{Customer}/{Group Service}", "DELETE", 200, path_parameters=group)
+    created = call("/service/{Service}/pipelines/actions", "POST", 201, path_parameters={"Service": "sms-twoway"},
+                   headers={"Customer": "demo-customer"}, body=webhook)
+    [location] = created.headers["location"]  # schemathesis.Response: lower-case names, lists of values
+    pipeline_id, action_id = location.split("/pipelines/")[1].split("/actions/")
+    call("/pipelines/{Pipeline-Id}/actions/{Action-Id}", "DELETE", 204,
+         path_parameters={"Pipeline-Id": pipeline_id, "Action-Id": action_id})
+    assert len(seen) == 20
