@@ -135,3 +135,27 @@ def test_phones_are_normalised_once_across_runs(store, crm):
     mapping = resolve_mapping(table.column_names)
     assert prepare_candidates(store, table, mapping, CUSTOMER, GROUP, "FI") == 20
     assert prepare_candidates(store, table, mapping, CUSTOMER, GROUP, "FI") == 0
+
+
+def test_rows_unchanged_since_applied_skip_validation_but_still_count_for_duplicates(store, crm):
+    crm.write([contact(n) for n in range(1, 4)])
+    plan(store, crm, mirror=True)
+    apply_plan_to_state(store)
+    assert plan(store, crm, mirror=True).unchanged == 3
+    assert store.con.execute("SELECT count(*) FROM contact_candidates WHERE payload IS NULL").fetchall() == [(3,)]
+
+    crm.write([contact(n) for n in range(1, 4)] + [contact(9, phone="040 100 0002")])
+    summary = plan(store, crm, mirror=True)
+    assert rejections(store) == {key: "duplicate phone +358401000002 (2 CRM rows)" for key in ("2", "9")}
+    assert (summary.creates, summary.updates, summary.deletes, summary.unchanged) == (0, 0, 0, 2)
+
+
+def test_a_new_default_region_revalidates_rows_without_changing_contacts(store, crm):
+    crm.write([contact(n, phone=f"+3584010{n:05d}") for n in range(1, 4)])
+    plan(store, crm)
+    apply_plan_to_state(store)
+    table = read_crm(crm.url, crm_statement(table=crm.table))
+    prepare_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "SE")
+    assert store.con.execute("SELECT count(*) FROM contact_candidates WHERE payload IS NULL").fetchall() == [(0,)]
+    # The phoneNumberRegions sent change with the default region, so the payloads do.
+    assert plan_changes(store, CUSTOMER, GROUP, mirror=True).updates == 3
