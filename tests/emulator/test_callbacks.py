@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.emulator.callback_server import CallbackServer
-from tests.emulator.test_operations import SEND_HEADERS, send_body
+from tests.emulator.helpers import SEND_HEADERS, send_body
 
 WEBHOOK_KEYS = {"sender", "recipient", "content", "timestamp", "protocol", "attachments", "messageId"}
 

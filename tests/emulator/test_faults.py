@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.emulator.test_operations import SEND_HEADERS, send_body
+from tests.emulator.helpers import SEND_HEADERS, send_body
 
 
 def test_injected_errors_happen_before_processing(emulator) -> None:

@@ -6,15 +6,7 @@ import uuid
 
 import pytest
 
-CUSTOMER = "demo-customer"
-SEND_HEADERS = {"Customer-Id": CUSTOMER, "Service-Id": "sms-oneway"}
-
-
-def send_body(**overrides):
-    body = {"Sender": "DemoOy", "Protocol": "SMS", "Content": "Hello",
-            "Recipients": [{"Address": "+358401234567"}]}
-    body.update(overrides)
-    return body
+from tests.emulator.helpers import CUSTOMER, SEND_HEADERS, send_body
 
 
 @pytest.fixture

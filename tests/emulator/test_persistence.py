@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from tests.emulator.callback_server import CallbackServer
-from tests.emulator.test_operations import SEND_HEADERS, send_body
+from tests.emulator.helpers import SEND_HEADERS, send_body
 
 
 def test_state_survives_restart(start_emulator, tmp_path) -> None:

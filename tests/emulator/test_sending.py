@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.emulator.test_operations import SEND_HEADERS, send_body
+from tests.emulator.helpers import SEND_HEADERS, send_body
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator.test_operations import SEND_HEADERS, send_body
+from tests.emulator.helpers import SEND_HEADERS, send_body
 
 
 @pytest.fixture
