@@ -70,10 +70,15 @@ def matches(record: models.GroupContactRecord, payload: dict[str, Any]) -> bool:
 
 
 def _is_rejection(exc: SmartDialogError) -> bool:
-    """A refusal of this one contact (the run goes on), as opposed to a reason to stop the run."""
+    """A refusal of this one contact (the run goes on), as opposed to a reason to stop the run.
+
+    A 404 that survives the create/update fallbacks means the customer or group service is unknown:
+    every other op would fail the same way, so it stops the run.
+    """
     if isinstance(exc, (BadRequest, RequestInvalid)):
         return True
-    return isinstance(exc, ApiError) and exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403, 429)
+    return (isinstance(exc, ApiError) and exc.status is not None and 400 <= exc.status < 500
+            and exc.status not in (401, 403, 404, 429))
 
 
 class ContactApplier:

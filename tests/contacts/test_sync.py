@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
 
 from sources.smartdialog.api import SmartDialogClient, resolve_settings
 
@@ -158,3 +164,32 @@ def test_bad_usage_exits_2_before_any_call(cli, emulator, crm, bad_args, message
     done = cli.run(*bad_args, expect=2)
     assert message in done
     assert emulator.stats()["calls_total"] == 0
+
+
+def test_an_unknown_group_service_stops_the_run_without_rejecting_rows(cli, emulator, crm):
+    crm.write([contact(n) for n in range(1, 4)])
+    arguments = cli.arguments()
+    arguments[arguments.index("--group-service") + 1] = "no-such-group"
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 1 and "404" in result.output
+    assert emulator.stats()["calls_by_operation"] == {"CreateGroupContact": 1}
+    assert cli.query("SELECT count(*) FROM server_rejections") == [(0,)]
+    cli.run()
+    assert len(cli.group()) == 3
+
+
+def test_mapping_from_dlt_config(emulator, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    crm = sqlite_crm(tmp_path)
+    cli = SyncCli(emulator, crm, tmp_path)
+    crm.write([contact(n) for n in range(1, 4)])
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "config.toml").write_text('[contacts.mapping]\nmobile = "phone"\nnick = "first_name"\n')
+    query = f"SELECT id, phone AS mobile, first_name AS nick, tier FROM {crm.table}"
+    arguments = cli.arguments()
+    del arguments[arguments.index("--table"):arguments.index("--table") + 2]
+    process = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", *arguments, "--query", query],
+                             cwd=tmp_path, env=cli.env(), capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert {phone: c["firstName"] for phone, c in cli.group().items()} == {
+        f"+3584010{n:05d}": f"First{n}" for n in range(1, 4)}
