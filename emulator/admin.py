@@ -28,7 +28,7 @@ async def _json(request: Request) -> Any:
     raw = await request.body()
     try:
         return json.loads(raw) if raw.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_request("request body is not valid JSON", "body") from None
 
 

@@ -73,7 +73,7 @@ async def json_body(request: Request, schema: dict[str, Any]) -> dict[str, Any]:
         raise bad_request("request body is required", "body")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise bad_request("request body is not valid JSON", "body") from None
     validate(schema, body)
     return body

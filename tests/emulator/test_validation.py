@@ -82,3 +82,9 @@ def test_other_operations_validate(api) -> None:
                         json={"TemplateName": "welcome", "Recipients": [{"Address": "+358401234567"}],
                               "Buttons": [{"Type": "Bogus"}]})
     assert (template.status_code, template.json()["field"]) == (400, "Buttons[0].Type")
+
+
+def test_deeply_nested_or_non_utf8_body_is_400(api) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    assert api.post("/messages", headers=SEND_HEADERS, content=nested).status_code == 400
+    assert api.post("/messages", headers=SEND_HEADERS, content=b"\xff\xfe{").status_code == 400
