@@ -172,7 +172,7 @@ class CallbackWorker:
             response = await self._client.request(job.method, job.url, json=job.payload,
                                                   timeout=self.runtime.settings.callback_timeout_seconds)
             status = response.status_code
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any failure to call the receiver is a failed attempt, retried later
             error = f"{type(exc).__name__}: {exc}"
         delivered = status is not None and 200 <= status < 300
         if delivered:

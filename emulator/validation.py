@@ -116,9 +116,13 @@ def parse_send_datetime(value: str | None, field: str = "SendDateTime") -> datet
 
 
 def check_http_url(value: str | None, field: str) -> None:
-    """`value` (when given) must be an absolute http(s) URL, else a 400 naming `field`."""
+    """`value` (when given) must be an absolute http(s) URL with a host (and a valid port), else a 400."""
     if value is None:
         return
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:
+        valid = False
+    if not valid:
         raise bad_request(f"{field} must be an absolute http(s) URL", field)

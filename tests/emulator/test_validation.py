@@ -28,6 +28,9 @@ def api(emulator):
         (SEND_HEADERS, send_body(CustomerData="x" * 256), "CustomerData"),
         (SEND_HEADERS, send_body(RequestId="r" * 1001), "RequestId"),
         (SEND_HEADERS, send_body(DlrUrl="ftp://example.com/dlr"), "DlrUrl"),
+        (SEND_HEADERS, send_body(DlrUrl="http://[bad/dlr"), "DlrUrl"),
+        (SEND_HEADERS, send_body(DlrUrl="http://127.0.0.1:99999/dlr"), "DlrUrl"),
+        (SEND_HEADERS, send_body(DlrUrl="http:///dlr"), "DlrUrl"),
         (SEND_HEADERS, send_body(Recipients=[]), "Recipients"),
     ],
 )
