@@ -2,7 +2,13 @@
 
 - `emulator`: one session-wide server with a generous rate limit, reset before each test.
 - `start_emulator(**options)`: a server of its own; options map to CLI flags
-  (rate_limit="10/2" -> --rate-limit 10/2, seed=path, state=path, error_rate=0.5, ...).
+  (rate_limit="10/2" -> --rate-limit 10/2, seed=path, state=path, error_rate=0.5, error_statuses=[500],
+  drop_after_processing_rate=0.1, fault_seed=1, dlr_delay=0, duplicate_rate=0.5, ...).
+
+`EmulatorHandle`: root_url, base_url, token, admin (httpx.Client on /_emulator); reset(), set_faults(**kw),
+configure(**kw), stats(), contacts(customer, group_service), messages(address=None),
+inbound(service, sender, content, count=1, recipient=None), webhooks(), callbacks(), stop()/start()/restart(),
+output() (the server's log). See emulator/README.md for the admin endpoints behind them.
 """
 
 from __future__ import annotations
