@@ -4,7 +4,7 @@ Fills a SQLite journal (as the receiver writes it) with N messages, one in 20 wi
 times the same pipeline `sdsync pull` runs (inbound_messages and delivery_reports into a DuckDB file),
 and checks the row counts in DuckDB.
 
-    python bench/pull_million.py [--messages 1000000] [--keep DIR]
+    python -m bench.pull_million [--messages 1000000] [--keep DIR]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Runs the real `sdsync serve` on 127.0.0.1 twice, with group commit and with one 
 HTTP/1.1 keep-alive connections busy (bench/http_load.py: httpx itself would be the bottleneck on
 2 cores). Prints messages acknowledged per second and checks the journal holds every one of them.
 
-    python bench/receiver_throughput.py [--messages 40000] [--naive-messages 6000] [--connections 64]
+    python -m bench.receiver_throughput [--messages 40000] [--naive-messages 6000] [--connections 64]
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=40_000)
     parser.add_argument("--naive-messages", type=int, default=6_000)
-    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--connections", type=int, default=64, help="connections per load generator process")
+    parser.add_argument("--processes", type=int, default=1, help="load generator processes")
+    parser.add_argument("--connections", type=int, default=128, help="connections per load generator process")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; SQLite WAL, synchronous=FULL; "
           f"{args.processes} load processes x {args.connections} connections")

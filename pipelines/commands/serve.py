@@ -9,10 +9,10 @@ import typer
 
 from receiver.app import MAX_BODY_BYTES
 from receiver.secret import MASK
-from receiver.server import ReceiverOptions, run_receiver, unregister
+from receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
 from sources.smartdialog.api.errors import ConfigurationError
 
-from ..runtime import console, settings_from
+from ..runtime import console, settings_from, stdout
 
 
 def serve(
@@ -35,6 +35,9 @@ def serve(
     unregister_on_exit: bool = typer.Option(False, help="Remove the webhook registrations on a clean shutdown."),
     max_batch: int = typer.Option(2000, min=1, help="Most rows per journal commit; 1 commits every request alone."),
     max_body_bytes: int = typer.Option(MAX_BODY_BYTES, min=1024, help="Largest accepted request body."),
+    print_dlr_url: bool = typer.Option(
+        False, "--print-dlr-url", help="Print the delivery report URL for `sdsync send --dlr-url` (needs --public-url) and exit."
+    ),
 ) -> None:
     """Receive NewMessage webhooks (POST) and delivery reports (GET) into a durable journal.
 
@@ -42,6 +45,11 @@ def serve(
     secret kept in <data-dir>/receiver_secret; the delivery report URL for sends is
     PUBLIC_URL/hooks/SECRET/dlr.
     """
+    if print_dlr_url:
+        if not public_url:
+            raise typer.BadParameter("--print-dlr-url needs --public-url", param_hint="--public-url")
+        stdout.print(webhook_urls(public_url, _data_dir_without_credentials(ctx))[1], soft_wrap=True)
+        return
     if (public_url or unregister_on_exit) and not customer and not unregister_now:
         raise typer.BadParameter("registering the webhook needs --customer", param_hint="--customer")
     wants_api = bool(unregister_now or (public_url and customer))
@@ -76,6 +84,7 @@ def serve(
 
 
 def _data_dir_without_credentials(ctx: typer.Context) -> Path:
+    """The data dir from the command line, config or default, without resolving API credentials."""
     import dlt
 
     from sources.smartdialog.settings import DEFAULT_DATA_DIR

@@ -44,3 +44,11 @@ def test_bad_usage_exits_2(tmp_path) -> None:
     assert done.returncode == 2 and "unknown resource" in done.stderr
     done = _sdsync(tmp_path, "serve", "--public-url", "http://127.0.0.1:1")
     assert done.returncode == 2 and "--customer" in done.stderr
+
+
+def test_serve_prints_the_delivery_report_url_for_sends(tmp_path) -> None:
+    from receiver.secret import load_or_create_secret
+
+    done = _sdsync(tmp_path, "serve", "--print-dlr-url", "--public-url", "https://hooks.example.com/")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"https://hooks.example.com/hooks/{load_or_create_secret(tmp_path)}/dlr"

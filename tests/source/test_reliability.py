@@ -66,7 +66,7 @@ async def _post_until_acknowledged(receiver: ReceiverProcess, indexes: list[int]
                         break
                     assert status >= 500, answer
                 except ConnectionLost:
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.2)
         connection.close()
 
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
@@ -75,7 +75,7 @@ async def _post_until_acknowledged(receiver: ReceiverProcess, indexes: list[int]
 def _kill_and_restart(receiver: ReceiverProcess, kills: int, stop: list[bool], restarts: list[float]) -> None:
     rng = random.Random(7)
     for _ in range(kills):
-        time.sleep(rng.uniform(0.5, 1.5))
+        time.sleep(rng.uniform(0.2, 0.6))
         if stop[0]:
             return
         receiver.kill()
