@@ -6,6 +6,7 @@ sent exactly once per recipient: rerun the same command after any interruption t
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from pathlib import Path
@@ -127,6 +128,8 @@ def _send(ledger: Ledger, plan_record: CampaignRecord, client_settings: ClientSe
     """Send every unsent batch of the campaign with a progress bar; exit 1 if the run stopped early."""
     campaign_id = plan_record.campaign_id
     unsent = ledger.unsent_batches(campaign_id)
+    gc.collect()
+    gc.freeze()  # the many long-lived objects of planning stay out of every later collection: steadier calls
     total = sum(len(item.batch.recipients) for item in unsent)
     with _progress_bar() as progress:
         task = progress.add_task(f"sending {campaign_id}", total=total)
