@@ -1,0 +1,1 @@
+"""Scheduling the project's commands: Dagster definitions (optional extra `orchestration`)."""

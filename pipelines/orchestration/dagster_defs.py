@@ -1,0 +1,190 @@
+"""Dagster definitions: nightly contact sync, hourly pull, campaign runs.
+
+Load with `dagster dev -m pipelines.orchestration.dagster_defs` (install the extra: `pip install
+'smartdialog-sync[orchestration]'`). Every job reads the same settings as the CLI: the environment
+(`SMARTDIALOG__...`, `CAMPAIGNS__...`) and `.dlt/` in the working directory of the Dagster code server.
+
+- `pull_job` calls the pull pipeline in-process (`pipelines.pull_pipeline.run_pull`).
+- `contacts_sync_job` and `campaign_job` run `sdsync contacts sync` / `sdsync send --yes` as child
+  processes: those commands exist only as CLI functions (planning, ledger, exit codes live there).
+  A CRM URL given as `env:NAME` is read from that environment variable when the run starts, so a
+  password never lands in Dagster's run storage.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the config classes from real annotations.
+
+import os
+from typing import Optional
+
+from dagster import (
+    Config,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    Definitions,
+    OpExecutionContext,
+    RetryRequested,
+    RunRequest,
+    RunsFilter,
+    ScheduleEvaluationContext,
+    SkipReason,
+    job,
+    op,
+    schedule,
+)
+from pydantic import Field
+
+from pipelines.pull_pipeline import DEFAULT_DATASET, PullOptions, run_pull
+from sources.smartdialog.api import resolve_settings
+
+from pipelines.runtime import EXIT_FAILURE
+
+from .sdsync_process import SdsyncFailed, resolve_env_reference, run_sdsync
+
+NIGHTLY_AT_TWO = "0 2 * * *"
+HOURLY = "0 * * * *"
+SEND_RETRIES, SEND_RETRY_SECONDS = 3, 60
+UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+# The nightly contact sync is configured by these environment variables of the Dagster daemon.
+CONTACTS_ENV = {
+    "source": "SDSYNC_CONTACTS_SOURCE",
+    "query": "SDSYNC_CONTACTS_QUERY",
+    "customer": "SDSYNC_CONTACTS_CUSTOMER",
+    "group_service": "SDSYNC_CONTACTS_GROUP_SERVICE",
+    "mode": "SDSYNC_CONTACTS_MODE",
+}
+
+
+class PullConfig(Config):
+    """Options of `sdsync pull`."""
+
+    destination: str = Field("duckdb", description="dlt destination: duckdb (default <data_dir>/sdsync.duckdb), postgres, ...")
+    dataset: str = Field(DEFAULT_DATASET, description="Dataset (schema) at the destination.")
+    resources: list[str] = Field(default_factory=list, description="Resources to pull; all when empty.")
+    credentials: Optional[str] = Field(None, description="Destination file or URL; `env:NAME` reads it from the environment.")
+    journal_url: Optional[str] = Field(None, description="The receiver's journal; `env:NAME` reads it from the environment.")
+    max_calls: Optional[int] = Field(None, description="Most GetGroupContact calls in one run.")
+
+
+class ContactSyncConfig(Config):
+    """Options of `sdsync contacts sync`."""
+
+    source: str = Field(description="SQLAlchemy URL of the CRM, or env:NAME to read it from an environment variable.")
+    query: str = Field(description="SQL selecting the contacts.")
+    customer: str = Field(description="Customer id.")
+    group_service: str = Field(description="Group service id.")
+    mode: str = Field("upsert", description="upsert, or mirror (also deletes contacts it manages).")
+    max_calls: Optional[int] = Field(None, description="Stop after about this many API calls; the next run resumes.")
+
+
+class CampaignConfig(Config):
+    """Options of `sdsync send` (an SMS campaign, sent exactly once per recipient; rerunning resumes it)."""
+
+    source: str = Field(description="SQLAlchemy URL of the CRM, or env:NAME to read it from an environment variable.")
+    query: str = Field(description="SELECT returning a phone column and the columns the message uses.")
+    content: str = Field(description="Message text; {{column}} is replaced per recipient.")
+    campaign_id: str = Field(description="Campaign id: the ledger key that makes reruns resume, never resend.")
+    customer: str = Field(description="Customer id.")
+    service: str = Field(description="Service id to send with.")
+    sender: str = Field(description="Sender name or number.")
+    dlr_url: Optional[str] = Field(None, description="Delivery report callback URL (the receiver's /dlr).")
+    phone_column: str = Field("phone", description="Column holding the phone numbers.")
+    batch_size: Optional[int] = Field(None, description="Recipients per call, 1-1000.")
+
+
+def _optional(flag: str, value: object) -> list[str]:
+    return [] if value is None else [flag, str(value)]
+
+
+@op(description="Pull inbound messages, delivery reports, account data, group contacts and sent messages.")
+def pull(context: OpExecutionContext, config: PullConfig) -> None:
+    """Run the pull pipeline in this process."""
+    options = PullOptions(
+        destination=config.destination, dataset=config.dataset, resources=list(config.resources),
+        credentials=resolve_env_reference(config.credentials) if config.credentials else None,
+        journal_url=resolve_env_reference(config.journal_url) if config.journal_url else None,
+        max_calls=config.max_calls,
+    )
+    result = run_pull(options, resolve_settings(), on_step=lambda step: context.log.info(f"pull: {step}"))
+    for table, rows in sorted(result.rows.items()):
+        context.log.info(f"loaded {rows:,} rows into {table}")
+
+
+@op(description="Make the group contacts match the CRM (sdsync contacts sync).")
+def contacts_sync(context: OpExecutionContext, config: ContactSyncConfig) -> None:
+    """Run `sdsync contacts sync` as a child process."""
+    run_sdsync(
+        ["contacts", "sync"],
+        ["--source", resolve_env_reference(config.source), "--query", config.query, "--customer", config.customer,
+         "--group-service", config.group_service, "--mode", config.mode, "--yes", *_optional("--max-calls", config.max_calls)],
+        context.log.info,
+    )
+
+
+@op(description="Send an SMS campaign exactly once per recipient (sdsync send --yes).")
+def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
+    """Run `sdsync send --yes` as a child process; a run that stopped part way (exit 1) is retried.
+
+    A retry resumes the campaign from its ledger with the same RequestIds, so nobody gets it twice.
+    Bad input or configuration (exit 2) fails at once.
+    """
+    try:
+        run_sdsync(
+            ["send"],
+            ["--source", resolve_env_reference(config.source), "--query", config.query, "--customer", config.customer,
+             "--service", config.service, "--sender", config.sender, "--content", config.content,
+             "--campaign", config.campaign_id, "--phone-column", config.phone_column, "--yes",
+             *_optional("--dlr-url", config.dlr_url), *_optional("--batch-size", config.batch_size)],
+            context.log.info,
+        )
+    except SdsyncFailed as exc:
+        if exc.exit_code == EXIT_FAILURE:
+            raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc
+        raise
+
+
+@job(description="Pull SmartDialog data and the receiver's journal into the dataset.", tags={"sdsync": "pull"})
+def pull_job() -> None:
+    pull()
+
+
+@job(description="Sync CRM contacts into a SmartDialog group.", tags={"sdsync": "contacts"})
+def contacts_sync_job() -> None:
+    contacts_sync()
+
+
+@job(description="Send one campaign (configure source, query, content and campaign id per run).", tags={"sdsync": "campaign"})
+def campaign_job() -> None:
+    send_campaign()
+
+
+def _still_running(context: ScheduleEvaluationContext, job_name: str) -> bool:
+    runs = context.instance.get_runs(filters=RunsFilter(job_name=job_name, statuses=UNFINISHED), limit=1)
+    return bool(runs)
+
+
+@schedule(cron_schedule=HOURLY, job=pull_job, execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED)
+def hourly_pull(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    """Pull every hour, unless the previous pull is still running."""
+    if _still_running(context, pull_job.name):
+        return SkipReason("the previous pull is still running")
+    return RunRequest(run_key=None, run_config={"ops": {"pull": {"config": {}}}})
+
+
+@schedule(cron_schedule=NIGHTLY_AT_TWO, job=contacts_sync_job, execution_timezone="UTC",
+          default_status=DefaultScheduleStatus.STOPPED)
+def nightly_contacts_sync(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    """Sync contacts at 02:00 UTC with the options in the SDSYNC_CONTACTS_* environment variables."""
+    values = {key: os.environ.get(name) for key, name in CONTACTS_ENV.items()}
+    missing = [CONTACTS_ENV[key] for key in ("source", "query", "customer", "group_service") if not values[key]]
+    if missing:
+        return SkipReason(f"set {', '.join(missing)} to configure the nightly contact sync")
+    if _still_running(context, contacts_sync_job.name):
+        return SkipReason("the previous contact sync is still running")
+    config = {key: value for key, value in values.items() if value}
+    return RunRequest(run_key=None, run_config={"ops": {"contacts_sync": {"config": config}}})
+
+
+defs = Definitions(
+    jobs=[pull_job, contacts_sync_job, campaign_job],
+    schedules=[hourly_pull, nightly_contacts_sync],
+)
