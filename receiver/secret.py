@@ -22,7 +22,7 @@ def load_or_create_secret(data_dir: str | Path) -> str:
         os.chmod(path, 0o600)
         secret = path.read_text(encoding="ascii").strip()
         if len(secret) < 22:  # 22 url-safe characters carry 128 bits
-            raise ValueError(f"{path} holds no usable secret; delete it to make a new one")
+            raise ValueError(f"{path} holds no usable secret; delete it to make a new one") from None
         return secret
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         secret = secrets.token_urlsafe(32)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_unopenable_journal_fails_at_start(tmp_path) -> None:
     async def start() -> None:
         journal.start(asyncio.get_running_loop())
 
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.OperationalError):
         asyncio.run(start())
 
 
