@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 import pyarrow as pa
 
@@ -177,7 +178,7 @@ class SQLiteJournal(JournalStore):
         if self._arrow_conn is None:
             import adbc_driver_sqlite.dbapi
 
-            self._arrow_conn = adbc_driver_sqlite.dbapi.connect(f"file:{self.path}?mode=ro")
+            self._arrow_conn = adbc_driver_sqlite.dbapi.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro")
         cursor = self._arrow_conn.cursor()
         try:
             # One batch per query: the driver infers each column's type from the whole result.
@@ -350,41 +351,57 @@ class GroupCommitJournal:
 
     def _run(self) -> None:
         try:
-            store = self._store_factory()
+            store: JournalStore | None = self._store_factory()
         except BaseException as exc:  # reported to start()
             self._startup_error = exc
             self._ready.set()
             return
         self._ready.set()
-        try:
-            stopping = False
-            while not stopping:
-                batch = [self._queue.get()]
-                while len(batch) < self.max_batch:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                if batch[-1] is _STOP or _STOP in batch:
-                    stopping = True
-                    batch = [item for item in batch if item is not _STOP]
-                if batch:
-                    self._commit(store, batch)
-        finally:
+        stopping = False
+        while not stopping:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in batch:
+                stopping = True
+                batch = [item for item in batch if item is not _STOP]
+            if batch:
+                store = self._commit(store, batch)
+        if store is not None:
             store.close()
 
-    def _commit(self, store: JournalStore, batch: list[tuple[Any, asyncio.Future[None]]]) -> None:
+    def _commit(self, store: JournalStore | None, batch: list[tuple[Any, asyncio.Future[None]]]) -> JournalStore | None:
+        """Write `batch` in one transaction and resolve its futures; returns the store for the next batch.
+
+        After a failed write the connection is replaced (a PostgreSQL server may have dropped it), so
+        the next batch works again once the database does.
+        """
         inbound = [row for row, _ in batch if isinstance(row, InboundRow)]
         dlr = [row for row, _ in batch if isinstance(row, DlrRow)]
         error: BaseException | None = None
         try:
+            if store is None:
+                store = self._store_factory()
             store.write_batch(inbound, dlr)
             self.commits += 1
             self.rows += len(batch)
         except Exception as exc:
             error = exc
+            store = _discard(store)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(_resolve, [future for _, future in batch], error)
+        return store
+
+
+def _discard(store: JournalStore | None) -> None:
+    if store is not None:
+        try:
+            store.close()
+        except Exception:  # the connection is broken already
+            pass
 
 
 def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:

@@ -82,3 +82,34 @@ def test_registrations_round_trip(journal_url: str) -> None:
 def test_unknown_journal_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported journal URL"):
         open_journal("mysql://localhost/x")
+
+
+def test_writer_reconnects_after_the_database_dropped_its_connection(postgres_url: str) -> None:
+    import sqlalchemy
+
+    journal = GroupCommitJournal(lambda: open_journal(postgres_url))
+
+    async def scenario() -> list[bool]:
+        journal.start(asyncio.get_running_loop())
+        try:
+            await journal.append(_row("before"))
+            engine = sqlalchemy.create_engine(postgres_url, poolclass=sqlalchemy.pool.NullPool)
+            with engine.connect() as conn:
+                conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                             " WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            engine.dispose()
+            outcomes = []
+            for message_id in ("during", "after"):
+                try:
+                    await journal.append(_row(message_id))
+                    outcomes.append(True)
+                except Exception:
+                    outcomes.append(False)
+            return outcomes
+        finally:
+            journal.stop()
+
+    assert asyncio.run(scenario()) == [False, True], "the write on the dropped connection fails, the next one works"
+    store = open_journal(postgres_url)
+    assert sorted(row[1] for row in store.read_inbound(0, 10)) == ["after", "before"]
+    store.close()
