@@ -156,3 +156,27 @@ def test_pull_killed_with_sigkill_loads_everything_once_when_run_again(destinati
     assert again.returncode == 0 and "nothing new to load" in again.stdout
     rows = target.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages")
     assert rows == [(100_000, 100_000)]
+
+
+def test_delivery_reports_of_a_send_reach_the_destination(emulator, receiver_factory, tmp_path) -> None:
+    from sources.smartdialog.api import SmartDialogClient, models, resolve_settings
+
+    receiver = receiver_factory().start()
+    data_dir = tmp_path / "data"
+    settings = resolve_settings(base_url=emulator.base_url, data_dir=str(data_dir))
+    recipients = [models.Recipient(address=f"+35840123456{i}") for i in range(3)]
+    request = models.SendMessageRequest(sender="Demo", content="Hello", recipients=recipients,
+                                        dlr_url=receiver.dlr_url + "?campaign=spring")
+    with SmartDialogClient(settings) as api:
+        sent = api.send_message("demo-customer", "sms-oneway", request)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and emulator.stats()["callbacks"]["delivered"] < 3:
+        time.sleep(0.2)
+    target = Destination("duckdb", data_dir)
+    pull(data_dir, target.options(resources=["delivery_reports"]), emulator.base_url)
+    rows = target.query("SELECT message_id, recipient_id, address, status, json_extract_string(query, '$.campaign')"
+                        " FROM smartdialog.delivery_reports ORDER BY address")
+    assert [row[2] for row in rows] == [recipient.address for recipient in recipients]
+    assert {row[0] for row in rows} == {sent.message_id}
+    assert {row[1] for row in rows} == {recipient.id for recipient in sent.recipients}
+    assert all(row[3] and row[4] == "spring" for row in rows), "status and the DlrUrl's own parameters"
