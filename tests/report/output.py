@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.campaigns.helpers import run_sdsync
 
 
-def run_report(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_report(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`sdsync report ARGS` as a subprocess with a wide terminal (so table rows never wrap)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "CAMPAIGNS__"))}
-    env.update({"COLUMNS": "250", "PYTHONPATH": str(REPO_ROOT)})
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "report", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )
+    if env is None:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "CAMPAIGNS__"))}
+    return run_sdsync({**env, "COLUMNS": "250"}, "report", *args)
 
 
 def console_rows(stdout: str, title: str) -> list[list[str]]:

@@ -54,7 +54,7 @@ def campaigns_dataset(_session_emulator, tmp_path_factory: pytest.TempPathFactor
 
 def test_numbers_on_the_console_and_in_the_html_page(campaigns_dataset: Path, tmp_path: Path) -> None:
     page_path = tmp_path / "report.html"
-    result = run_report("--duckdb", str(campaigns_dataset), "--html", str(page_path), cwd=tmp_path)
+    result = run_report("--duckdb", str(campaigns_dataset), "--html", str(page_path))
     assert result.returncode == 0, result.stderr
 
     funnel = [["autumn", "4", "3", "1", "0", "75.0"], ["spring", "10", "8", "1", "1", "80.0"]]
@@ -83,7 +83,7 @@ def test_numbers_on_the_console_and_in_the_html_page(campaigns_dataset: Path, tm
 
 def test_html_page_is_self_contained(campaigns_dataset: Path, tmp_path: Path) -> None:
     page_path = tmp_path / "report.html"
-    assert run_report("--duckdb", str(campaigns_dataset), "--html", str(page_path), cwd=tmp_path).returncode == 0
+    assert run_report("--duckdb", str(campaigns_dataset), "--html", str(page_path)).returncode == 0
     page = page_path.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
@@ -96,7 +96,7 @@ def test_empty_dataset_gives_a_clean_report(tmp_path: Path) -> None:
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     page_path = tmp_path / "empty.html"
-    result = run_report("--duckdb", str(empty), "--html", str(page_path), cwd=tmp_path)
+    result = run_report("--duckdb", str(empty), "--html", str(page_path))
     assert result.returncode == 0, result.stderr
     assert "has no tables" in result.stdout
     assert result.stdout.count("note: no rows") == 4
@@ -110,7 +110,7 @@ def test_dataset_with_only_inbound_messages(emulator, tmp_path: Path) -> None:
     data = builder_for(emulator, tmp_path)
     data.reply(phone(1), "hello", from_now(0), "in-1")
     data.reply(phone(2), "STOP", from_now(0), "in-2")
-    result = run_report("--duckdb", str(data.load()), cwd=tmp_path)
+    result = run_report("--duckdb", str(data.load()))
     assert result.returncode == 0, result.stderr
     assert [row[1:] for row in console_rows(result.stdout, TRAFFIC)] == [["inbound", "SMS", "+358401000001", "2", "2"]]
     assert "not in the dataset yet: sent_messages, delivery_reports" in result.stdout
@@ -118,7 +118,7 @@ def test_dataset_with_only_inbound_messages(emulator, tmp_path: Path) -> None:
 
 
 def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
-    result = run_report("--duckdb", str(tmp_path / "nothing.duckdb"), cwd=tmp_path)
+    result = run_report("--duckdb", str(tmp_path / "nothing.duckdb"))
     assert result.returncode == 2
     assert "no DuckDB file" in result.stderr
 
@@ -126,7 +126,7 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_unreadable_file_fails_with_a_message(tmp_path: Path) -> None:
     broken = tmp_path / "broken.duckdb"
     broken.write_text("not a database")
-    result = run_report("--duckdb", str(broken), "--html", str(tmp_path / "out.html"), cwd=tmp_path)
+    result = run_report("--duckdb", str(broken), "--html", str(tmp_path / "out.html"))
     assert result.returncode == 1
     assert "cannot read" in result.stderr
     assert not (tmp_path / "out.html").exists()

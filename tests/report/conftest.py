@@ -1,0 +1,1 @@
+from tests.receiver.harness import receiver_factory  # noqa: F401
