@@ -29,7 +29,7 @@ def _calls(emulator: Any, operation: str) -> int:
 def test_whatsapp_recipients_are_grouped_by_body_parameters(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
     crm = _orders_crm(tmp_path / "orders.sqlite", 30)
     result = sdsync(*WHATSAPP, "--source", crm, "--query", "SELECT msisdn, order_no FROM orders", "--phone-column", "msisdn",
-                    "--template", "order_ready", "--body-params", "order_no", "--buttons", "quickreply:OK",
+                    "--template", "order_ready", "--body-params", "order_no", "--buttons", "quickreply:OK", "--sms-fallback",
                     "--batch-size", "4", "--yes")
     assert result.exit_code == 0, result.output
     assert "API calls: 9 (up to 4 recipients each) instead of 30" in result.output
@@ -37,7 +37,7 @@ def test_whatsapp_recipients_are_grouped_by_body_parameters(sdsync: Callable[...
     messages = emulator.messages()
     assert Counter(m["address"] for m in messages) == Counter({phone(i): 1 for i in range(30)})
     assert {m["content"] for m in messages if m["address"] == phone(4)} == {"Hello! Your order A1 is ready for pickup."}
-    assert {m["template_name"] for m in messages} == {"order_ready"}
+    assert {(m["template_name"], m["use_sms_fallback"]) for m in messages} == {("order_ready", True)}
 
 
 def test_unknown_template_and_wrong_parameters_are_refused(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
