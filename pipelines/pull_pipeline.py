@@ -69,10 +69,16 @@ def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
     )
 
 
-def make_source(options: PullOptions, settings: ClientSettings) -> Any:
+def make_source(
+    options: PullOptions, settings: ClientSettings, on_wait: Optional[Callable[[float, str], None]] = None
+) -> Any:
     """The `smartdialog` source, restricted to `options.resources` when given."""
     source = smartdialog(
-        journal_url=options.journal_url, settings=settings, max_calls=options.max_calls, **options.source_options
+        journal_url=options.journal_url,
+        settings=settings,
+        max_calls=options.max_calls,
+        on_wait=on_wait,
+        **options.source_options,
     )
     if options.resources:
         unknown = set(options.resources) - set(source.resources)
@@ -105,10 +111,12 @@ def run_pull(
     settings: ClientSettings,
     on_step: Callable[[str], None] = lambda step: None,
     on_rows: Optional[Callable[[str, int], None]] = None,
+    on_wait: Optional[Callable[[float, str], None]] = None,
 ) -> PullResult:
     """Finish any load package a killed run left, then extract, normalize and load new data.
 
-    `on_step` hears each step as it starts, `on_rows` the rows each resource yields. Raises dlt's
+    `on_step` hears each step as it starts, `on_rows` the rows each resource yields, `on_wait` the API
+    client's waits for the rate limit. Raises dlt's
     PipelineStepFailed (its `.step` names the failing step).
     """
     pipeline = make_pipeline(options, settings.data_dir)
@@ -118,7 +126,7 @@ def run_pull(
         _count(result, pipeline.normalize())
         on_step("load")
         result.packages += _loaded(pipeline.load())
-    source = make_source(options, settings)
+    source = make_source(options, settings, on_wait)
     if on_rows is not None:
         _count_rows(source, on_rows)
     on_step("extract")

@@ -83,8 +83,12 @@ def pull(
             summary = ", ".join(f"{name} {count:,}" for name, count in extracted.items())
             progress.update(task, description=f"extract: {summary}")
 
+        def on_wait(seconds: float, reason: str) -> None:
+            if seconds >= 1:
+                progress.update(task, description=f"{step_name[0]}: waiting {seconds:.0f} s ({reason})")
+
         try:
-            result = run_pull(options, settings, on_step, on_rows)
+            result = run_pull(options, settings, on_step, on_rows, on_wait)
         except ValueError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(EXIT_USAGE) from None

@@ -9,7 +9,7 @@ first within a call budget. Sent messages come from the campaign ledger.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,7 @@ def smartdialog(
     max_calls: int | None = None,
     ledger_path: str | None = None,
     page_size: int = JOURNAL_PAGE_SIZE,
+    on_wait: Callable[[float, str], None] | None = None,
 ) -> list[DltResource]:
     """SmartDialog data for dlt.
 
@@ -102,13 +103,14 @@ def smartdialog(
         max_calls: most GetGroupContact calls in this run (each spends one of the rate limit's calls).
         ledger_path: the campaign ledger (SQLite); default <data_dir>/campaigns.sqlite.
         page_size: journal rows per Arrow table.
+        on_wait: told (seconds, reason) whenever the API client waits for the rate limit or a Retry-After.
     """
     client_settings = settings or resolve_settings()
     data_dir = Path(client_settings.data_dir)
     journal = _journal_url(journal_url, client_settings)
 
     def client() -> SmartDialogClient:
-        return SmartDialogClient(client_settings)
+        return SmartDialogClient(client_settings, on_wait=on_wait)
 
     def targets() -> list[ContactTarget]:
         if group_phones:
@@ -303,7 +305,10 @@ def group_contacts(client: Any, targets: Any, max_calls: int | None) -> DltResou
     )
     def read() -> Iterator[dict[str, Any]]:
         last_read: dict[str, str] = dlt.current.resource_state().setdefault("last_read_at", {})
-        chosen = stalest_first(targets(), last_read, max_calls)
+        wanted = targets()
+        for key in set(last_read) - {target.key for target in wanted}:
+            del last_read[key]  # phones no longer managed
+        chosen = stalest_first(wanted, last_read, max_calls)
         if not chosen:
             return
         with client() as api:

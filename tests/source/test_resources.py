@@ -183,3 +183,15 @@ def test_sent_messages_come_from_the_campaign_ledger(tmp_path) -> None:
 def test_a_list_of_phones_needs_the_group(tmp_path) -> None:
     with pytest.raises(Exception, match="customer and the group service"):
         pull(tmp_path, pull_options(["group_contacts"], group_phones=PHONES))
+
+
+def test_rate_limit_waits_are_reported(emulator, tmp_path) -> None:
+    from pipelines.pull_pipeline import run_pull
+
+    waits: list[tuple[float, str]] = []
+    settings = resolve_settings(base_url=emulator.base_url, data_dir=str(tmp_path / "data"), rate_limit="2/1.5")
+    options = pull_options(["group_contacts"], group_phones=PHONES, group_customer="demo-customer",
+                           group_service="crm-group")
+    result = run_pull(options, settings, on_wait=lambda seconds, reason: waits.append((seconds, reason)))
+    assert result.rows["group_contacts"] == 4
+    assert waits and all(seconds > 0 for seconds, _ in waits), "4 calls at 2 per 1.5 s must wait"
