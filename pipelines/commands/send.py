@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from destinations.campaigns.campaign import (
@@ -45,6 +46,8 @@ whatsapp_app.add_typer(template_app, name="template")
 app.add_typer(whatsapp_app, name="whatsapp")
 
 BUTTON_DATA_MAX = {"Url": 2000, "Call": 20, "QuickReply": 20}
+TEMPLATE_OPTIONS = {"display_name": "--name", "raw_content": "--content", "category": "--category",
+                    "language": "--language", "buttons": "--button", "attachment_url": "--attachment-url"}
 
 SOURCE_OPTION = typer.Option(..., "--source", help="SQLAlchemy URL of the CRM: postgresql://, sqlite:///, duckdb:///")
 QUERY_OPTION = typer.Option(..., "--query", help="SELECT returning a phone column and the columns the message uses.")
@@ -411,8 +414,9 @@ def template_create(
         )
     except CampaignError as exc:
         raise _fail(exc, exc.exit_code) from None
-    except ValueError as exc:  # pydantic's ValidationError
-        raise _fail(CampaignInputError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[-1].strip()), EXIT_USAGE) from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{TEMPLATE_OPTIONS.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors())
+        raise _fail(CampaignInputError(problems), EXIT_USAGE) from None
     with open_client(ctx) as api:
         categories = api.get_whatsapp_template_categories()
         if categories and category not in categories:

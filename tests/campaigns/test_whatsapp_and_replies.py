@@ -88,3 +88,6 @@ def test_template_create(sdsync: Callable[..., Any], emulator: Any) -> None:
     assert bad_button.exit_code == 2 and "the API allows 20" in bad_button.output
     bad_identity = sdsync(*base[:6], "+358409999999", *base[7:], "--category", "MARKETING")
     assert bad_identity.exit_code == 2 and "unknown identity" in bad_identity.output
+    bad_fields = sdsync(*base[:7], "--name", "n" * 101, "--language", "english", "--content", "x", "--category", "MARKETING")
+    assert bad_fields.exit_code == 2
+    assert "--name: String should have at most 100 characters" in bad_fields.output and "--language:" in bad_fields.output
