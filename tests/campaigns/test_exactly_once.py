@@ -95,12 +95,12 @@ def test_sigkill_at_random_points_then_rerun_sends_each_recipient_once(start_emu
 
 
 def test_faults_and_rate_limits_never_duplicate_or_lose_a_recipient(start_emulator: Any, tmp_path: Path) -> None:
-    emulator = start_emulator(rate_limit="8/1", error_rate=0.15, drop_after_processing_rate=0.15, fault_seed=11)
+    emulator = start_emulator(rate_limit="3/1", error_rate=0.15, drop_after_processing_rate=0.15, fault_seed=11)
     crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS, EXTRA_ROWS)
     env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "fault-test"
-    args = _args(crm, campaign, batch_size=200)
-    assert _run_until_killed(args, env, ledger, campaign, 20, None) is None  # one SIGKILL mid-way too
+    args = _args(crm, campaign, batch_size=250)
+    assert _run_until_killed(args, env, ledger, campaign, 10, None) is None  # one SIGKILL mid-way too
     for _ in range(8):
         result = run_sdsync(env, *args)
         if result.returncode == 0:
