@@ -1,6 +1,6 @@
 -- Delivery funnel per campaign: every recipient of sent_messages, by the latest delivery report for
 -- its (message id, recipient id). Delivered; failed = Failed, Expired, Rejected, Undeliverable;
--- pending = no report yet or only an intermediate status (Sent, Scheduled, ...).
+-- pending = no report yet or only an intermediate status (Sent, Scheduled, ...). Newest campaign first.
 WITH latest_report AS (
     SELECT message_id, recipient_id, lower(status) AS status
     FROM src_delivery_reports
@@ -12,6 +12,7 @@ WITH latest_report AS (
 outcome AS (
     SELECT
         sent.campaign_id,
+        sent.sent_at,
         CASE
             WHEN report.status = 'delivered' THEN 'delivered'
             WHEN report.status IN ('failed', 'expired', 'rejected', 'undeliverable', 'undelivered') THEN 'failed'
@@ -30,4 +31,4 @@ SELECT
     round(100.0 * count(*) FILTER (WHERE outcome = 'delivered') / count(*), 1) AS delivered_pct
 FROM outcome
 GROUP BY campaign_id
-ORDER BY campaign_id
+ORDER BY min(sent_at) DESC NULLS LAST, campaign_id

@@ -1,7 +1,7 @@
 -- Reply and opt-out rates per campaign. A reply: an inbound message from a recipient's address at or
 -- after the moment it was sent to (so a reply after two campaigns counts for both). An opt-out: a
 -- reply that is a stop keyword, compared upper-case with surrounding spaces and . ! ? trimmed (as
--- the campaign suppression does). Parameter $keywords: the upper-case stop keywords.
+-- the campaign suppression does). Newest campaign first. Parameter $keywords: the upper-case stop keywords.
 WITH replies AS (
     SELECT
         sent.campaign_id,
@@ -18,7 +18,7 @@ per_recipient AS (
     GROUP BY campaign_id, address
 ),
 recipients AS (
-    SELECT campaign_id, count(DISTINCT address) AS recipients
+    SELECT campaign_id, count(DISTINCT address) AS recipients, min(sent_at) AS first_sent_at
     FROM src_sent_messages
     GROUP BY campaign_id
 )
@@ -31,5 +31,5 @@ SELECT
     round(100.0 * count(per_recipient.address) FILTER (WHERE per_recipient.opted_out) / recipients.recipients, 1) AS opt_out_rate_pct
 FROM recipients
 LEFT JOIN per_recipient USING (campaign_id)
-GROUP BY recipients.campaign_id, recipients.recipients
-ORDER BY recipients.campaign_id
+GROUP BY recipients.campaign_id, recipients.recipients, recipients.first_sent_at
+ORDER BY recipients.first_sent_at DESC NULLS LAST, recipients.campaign_id

@@ -1,4 +1,4 @@
--- Message traffic per day (UTC), direction, protocol and service.
+-- Message traffic per day (UTC), direction, protocol and service; the newest day first.
 -- Inbound: one row per received message (src_inbound_messages); its service is the number it was sent to.
 -- Outbound: one row per campaign recipient (src_sent_messages); parts = SMS parts billed.
 WITH traffic AS (
@@ -28,4 +28,4 @@ SELECT
 FROM traffic
 WHERE day IS NOT NULL
 GROUP BY ALL
-ORDER BY day, direction, protocol, service
+ORDER BY day DESC, direction, protocol, service

@@ -17,6 +17,8 @@ from pipelines.reporting.tables import print_report
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, stdout
 from .serve import _data_dir_without_credentials
 
+DEFAULT_LIMIT = 100
+
 
 def report(
     ctx: typer.Context,
@@ -25,6 +27,7 @@ def report(
     ),
     dataset: str = typer.Option(DEFAULT_DATASET, "--dataset", help="Dataset (schema) the pull loaded into."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the report as one self-contained HTML page."),
+    limit: int = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="Most rows shown per section (table and chart)."),
 ) -> None:
     """Traffic per day, delivery funnel, reply and opt-out rates per campaign, contacts with failed messages."""
     path = duckdb_path or _data_dir_without_credentials(ctx) / DUCKDB_FILE_NAME
@@ -39,8 +42,8 @@ def report(
     try:
         with open_dataset(path, dataset) as opened:
             results = run_sections(opened, stop_keywords)
-            page = render_page(opened, results) if html is not None else None
-            print_report(stdout, opened, results)
+            page = render_page(opened, results, limit) if html is not None else None
+            print_report(stdout, opened, results, limit)
     except DatasetError as exc:
         console.print(f"[red]failed:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE if not path.exists() else EXIT_FAILURE) from None

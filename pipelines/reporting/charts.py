@@ -12,6 +12,7 @@ OUTCOME_COLOURS = {"delivered": "#2e9e5b", "failed": "#d64545", "pending": "#a0a
 RATE_COLOURS = {"reply_rate_pct": "#2f7ed8", "opt_out_rate_pct": "#d64545"}
 RATE_LABELS = {"reply_rate_pct": "reply rate", "opt_out_rate_pct": "opt-out rate"}
 MAX_DAYS = 60
+MIN_WIDTH = 360
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
 
@@ -21,6 +22,14 @@ def nice_ceiling(value: float) -> float:
         return 1
     power = 10 ** math.floor(math.log10(value))
     return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
+
+
+def compact(value: float) -> str:
+    """An axis label: 1500 → 1.5k, 2000000 → 2M, 2.5 → 2.5."""
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
 
 
 def _svg(width: float, height: float, label: str, body: list[str]) -> str:
@@ -56,14 +65,14 @@ def traffic_chart(records: list[dict[str, Any]]) -> str:
     days = sorted(per_day)[-MAX_DAYS:]
     top = nice_ceiling(max((count for day in days for count in per_day[day].values()), default=0))
     left, plot_height, slot = 48, 180, max(18, min(60, 640 // max(len(days), 1)))
-    width, height = left + slot * len(days) + 20, plot_height + 70
+    width, height = max(left + slot * len(days) + 20, MIN_WIDTH), plot_height + 70
     bar = (slot - 6) / 2
+    steps = 5 if top >= 5 else int(top)  # whole numbers on the axis: counts never fall between
     body = []
-    for step in range(5):
-        value = top * step / 4
-        y = 20 + plot_height * (1 - step / 4)
+    for step in range(steps + 1):
+        y = 20 + plot_height * (1 - step / steps)
         body += [f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>',
-                 _text(left - 6, y + 4, f"{value:g}", "end", "#666")]
+                 _text(left - 6, y + 4, compact(top * step / steps), "end", "#666")]
     for index, day in enumerate(days):
         x = left + index * slot + 3
         for offset, direction in enumerate(DIRECTION_COLOURS):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from html import escape
-from typing import Callable
+from typing import Any, Callable
 
 from .cells import cell_text, column_label, is_numeric_column
 from .charts import funnel_chart, rates_chart, traffic_chart
@@ -24,7 +24,7 @@ h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.25rem; margin: 0 0 0.3rem; }
 header p, .question { color: #555; margin: 0.2rem 0 0.8rem; }
 section { background: #fff; border: 1px solid #e3e6ea; border-radius: 8px; padding: 1rem 1.2rem; margin: 1.2rem 0; }
-.notes { background: #fff8e1; border-left: 4px solid #f0b429; padding: 0.4rem 0.8rem; margin: 0.6rem 0; }
+.notes { background: #fff8e1; border-left: 4px solid #f0b429; padding: 0.4rem 0.8rem; margin: 0.6rem 0; list-style: none; }
 .notes li { margin: 0.1rem 0; }
 .chart { overflow-x: auto; margin: 0.6rem 0 1rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
@@ -35,8 +35,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def render_page(report: ReportDataset, results: list[SectionResult]) -> str:
-    """The whole report as an HTML document."""
+def render_page(report: ReportDataset, results: list[SectionResult], limit: int) -> str:
+    """The whole report as an HTML document; tables and charts show at most `limit` rows of each section."""
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>",
@@ -50,7 +50,7 @@ def render_page(report: ReportDataset, results: list[SectionResult]) -> str:
         _notes(report.notes),
         "</header>",
     ]
-    parts += [_section(result) for result in results]
+    parts += [_section(result, limit) for result in results]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -61,31 +61,32 @@ def _notes(notes: list[str]) -> str:
     return '<ul class="notes">' + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
 
 
-def _section(result: SectionResult) -> str:
+def _section(result: SectionResult, limit: int) -> str:
     section = result.section
     chart = CHARTS.get(section.key)
+    rows, more = result.shown(limit)
     parts = [
         f'<section id="{section.key}"><h2>{escape(section.title)}</h2>',
         f'<p class="question">{escape(section.question)}</p>',
-        _notes(result.notes),
+        _notes(result.notes + ([more] if more else [])),
     ]
-    if result.rows and chart:
-        parts.append(f'<div class="chart">{chart(result.records())}</div>')
-    parts.append(_table(result) if result.rows else '<p class="empty">No data yet.</p>')
+    if rows and chart:
+        parts.append(f'<div class="chart">{chart([dict(zip(result.columns, row)) for row in rows])}</div>')
+    parts.append(_table(result.columns, rows) if rows else '<p class="empty">No data yet.</p>')
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _table(result: SectionResult) -> str:
-    numeric = [is_numeric_column([row[i] for row in result.rows]) for i in range(len(result.columns))]
+def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    numeric = [is_numeric_column([row[i] for row in rows]) for i in range(len(columns))]
     head = "".join(
         f'<th{" class=num" if is_num else ""}>{escape(column_label(column))}</th>'
-        for column, is_num in zip(result.columns, numeric)
+        for column, is_num in zip(columns, numeric)
     )
     body = "".join(
         "<tr>" + "".join(
             f'<td{" class=num" if is_num else ""}>{escape(cell_text(value))}</td>' for value, is_num in zip(row, numeric)
         ) + "</tr>"
-        for row in result.rows
+        for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -35,9 +35,11 @@ class SectionResult:
     rows: list[tuple[Any, ...]]
     notes: list[str] = field(default_factory=list)
 
-    def records(self) -> list[dict[str, Any]]:
-        """The rows as dicts keyed by column name."""
-        return [dict(zip(self.columns, row)) for row in self.rows]
+    def shown(self, limit: int) -> tuple[list[tuple[Any, ...]], str | None]:
+        """The first `limit` rows, and a note when there are more."""
+        if len(self.rows) <= limit:
+            return self.rows, None
+        return self.rows[:limit], f"showing the first {limit:,} of {len(self.rows):,} rows (--limit)"
 
 
 SECTIONS: tuple[Section, ...] = (

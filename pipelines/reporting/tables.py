@@ -10,19 +10,20 @@ from .dataset import ReportDataset
 from .sections import SectionResult
 
 
-def print_report(console: Console, report: ReportDataset, results: list[SectionResult]) -> None:
-    """Print the dataset notes, then each section as a table (or a note when it has no rows)."""
+def print_report(console: Console, report: ReportDataset, results: list[SectionResult], limit: int) -> None:
+    """Print the dataset notes, then each section as a table of at most `limit` rows."""
     console.print(f"[bold]SmartDialog report[/bold]: dataset {report.dataset} in {report.path}")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     for result in results:
         console.print()
+        rows, more = result.shown(limit)
         table = Table(title=result.section.title, caption=result.section.question, title_justify="left")
         for index, column in enumerate(result.columns):
-            numeric = is_numeric_column([row[index] for row in result.rows])
+            numeric = is_numeric_column([row[index] for row in rows])
             table.add_column(column_label(column), justify="right" if numeric else "left")
-        for row in result.rows:
+        for row in rows:
             table.add_row(*(cell_text(value) for value in row))
         console.print(table)
-        for note in result.notes:
+        for note in result.notes + ([more] if more else []):
             console.print(f"  [yellow]note:[/yellow] {note}")

@@ -29,7 +29,7 @@ def builder_for(emulator, tmp_path: Path) -> DatasetBuilder:
 
 @pytest.fixture(scope="module")
 def campaigns_dataset(_session_emulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Campaign `spring` to 10 (8 delivered, 1 failed, 1 pending; 2 replies, one STOP) and `autumn` to 4."""
+    """Campaign `spring` to 10 (8 delivered, 1 failed, 1 pending; 2 replies, one STOP) and `winter` to 4."""
     _session_emulator.reset()
     data = builder_for(_session_emulator, tmp_path_factory.mktemp("campaigns"))
     spring = [phone(i) for i in range(10)]
@@ -42,12 +42,12 @@ def campaigns_dataset(_session_emulator, tmp_path_factory: pytest.TempPathFactor
     data.reply(spring[1], "  stop \n", from_now(90), "in-2")
     data.reply(spring[2], "STOP", from_now(-86400), "in-3")  # before the send: neither reply nor opt-out
     data.reply(phone(99), "hello?", from_now(30), "in-4")  # not a recipient
-    autumn = [phone(i) for i in range(20, 24)]
-    autumn_ids = data.send("autumn", autumn, "msg-autumn")
-    for address, recipient_id in zip(autumn, autumn_ids):
-        data.report("msg-autumn", recipient_id, address, "Expired" if address == autumn[3] else "Delivered",
-                    from_now(5), "EXPIRED" if address == autumn[3] else None)
-    data.reply(autumn[0], "Lopeta.", from_now(60), "in-5")
+    winter = [phone(i) for i in range(20, 24)]
+    winter_ids = data.send("winter", winter, "msg-winter")
+    for address, recipient_id in zip(winter, winter_ids):
+        data.report("msg-winter", recipient_id, address, "Expired" if address == winter[3] else "Delivered",
+                    from_now(5), "EXPIRED" if address == winter[3] else None)
+    data.reply(winter[0], "Lopeta.", from_now(60), "in-5")
     data.group_contact(spring[8], "Maija", "Meikäläinen")
     return data.load()
 
@@ -57,15 +57,15 @@ def test_numbers_on_the_console_and_in_the_html_page(campaigns_dataset: Path, tm
     result = run_report("--duckdb", str(campaigns_dataset), "--html", str(page_path))
     assert result.returncode == 0, result.stderr
 
-    funnel = [["autumn", "4", "3", "1", "0", "75.0"], ["spring", "10", "8", "1", "1", "80.0"]]
-    replies = [["autumn", "4", "1", "1", "25.0", "25.0"], ["spring", "10", "2", "1", "20.0", "10.0"]]
+    funnel = [["winter", "4", "3", "1", "0", "75.0"], ["spring", "10", "8", "1", "1", "80.0"]]
+    replies = [["winter", "4", "1", "1", "25.0", "25.0"], ["spring", "10", "2", "1", "20.0", "10.0"]]
     assert console_rows(result.stdout, FUNNEL) == funnel
     assert console_rows(result.stdout, REPLIES) == replies
     failed = console_rows(result.stdout, FAILED)
     assert [row[:3] + [row[4], row[6]] for row in failed] == [
         [phone(7), "1", "UNDELIVERABLE", "spring", "—"],
         [phone(8), "1", "UNDELIVERABLE", "spring", "Maija Meikäläinen"],
-        [phone(23), "1", "EXPIRED", "autumn", "—"],
+        [phone(23), "1", "EXPIRED", "winter", "—"],
     ]
     traffic = console_rows(result.stdout, TRAFFIC)
     totals = {direction: sum(int(row[4]) for row in traffic if row[1] == direction) for direction in ("inbound", "outbound")}
@@ -78,7 +78,15 @@ def test_numbers_on_the_console_and_in_the_html_page(campaigns_dataset: Path, tm
     assert tables["reply_rates"] == replies
     assert len(tables["failed_contacts"]) == 3
     assert "spring delivered: 8 of 10" in page and "spring pending: 1 of 10" in page
-    assert "autumn opt-out rate: 25 %" in page
+    assert "winter opt-out rate: 25 %" in page
+
+
+def test_limit_caps_the_rows_of_each_section(campaigns_dataset: Path) -> None:
+    result = run_report("--duckdb", str(campaigns_dataset), "--limit", "1")
+    assert result.returncode == 0, result.stderr
+    assert console_rows(result.stdout, FUNNEL) == [["winter", "4", "3", "1", "0", "75.0"]]  # the newest campaign
+    assert len(console_rows(result.stdout, FAILED)) == 1
+    assert "showing the first 1 of 3 rows" in result.stdout
 
 
 def test_html_page_is_self_contained(campaigns_dataset: Path, tmp_path: Path) -> None:
