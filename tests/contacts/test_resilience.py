@@ -21,15 +21,15 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def kill_at_random_point(cli: SyncCli, rng: random.Random, args: tuple[str, ...]) -> int:
+def kill_at_random_point(cli: SyncCli, rng: random.Random, args: tuple[str, ...], first: bool) -> int:
     """Start a sync, SIGKILL it at a random moment (a random delay, or right after a random number of
-    API calls); return its exit code (-9 when killed)."""
+    API calls; the first run of a phase always after a few calls); return its exit code (-9 when killed)."""
     process = cli.start(*args)
     calls_before = cli.emulator.stats()["calls_total"]
-    if rng.random() < 0.3:
-        deadline, after_calls = time.monotonic() + rng.uniform(0.2, 4.0), None
+    if not first and rng.random() < 0.2:
+        deadline, after_calls = time.monotonic() + rng.uniform(0.2, 3.0), None
     else:
-        deadline, after_calls = time.monotonic() + 60, rng.randint(1, 60)
+        deadline, after_calls = time.monotonic() + 60, rng.randint(1, 20 if first else 60)
     while process.poll() is None and time.monotonic() < deadline:
         if after_calls is not None and cli.emulator.stats()["calls_total"] - calls_before >= after_calls:
             break
@@ -42,8 +42,8 @@ def kill_at_random_point(cli: SyncCli, rng: random.Random, args: tuple[str, ...]
 def sync_until_success(cli: SyncCli, rng: random.Random, *args: str) -> int:
     """Kill runs at random points until one exits 0; return how many were killed."""
     kills = 0
-    for _ in range(MAX_RUNS):
-        code = kill_at_random_point(cli, rng, args)
+    for attempt in range(MAX_RUNS):
+        code = kill_at_random_point(cli, rng, args, first=attempt == 0)
         if code == 0:
             return kills
         assert code == -signal.SIGKILL, (cli.workdir / "sdsync.log").read_text()[-3000:]
