@@ -26,7 +26,7 @@ from tests.source.support import Destination, pull
 
 MESSAGES = 5_000
 CONCURRENCY = 64
-KILLS = 3
+KILL_AT = (800, 2_000, 3_500)  # acknowledged messages at which the receiver is killed
 
 
 @pytest.fixture(params=["sqlite+duckdb", "postgres+postgres"])
@@ -72,10 +72,11 @@ async def _post_until_acknowledged(receiver: ReceiverProcess, indexes: list[int]
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
-def _kill_and_restart(receiver: ReceiverProcess, kills: int, stop: list[bool], restarts: list[float]) -> None:
-    rng = random.Random(7)
-    for _ in range(kills):
-        time.sleep(rng.uniform(0.2, 0.6))
+def _kill_and_restart(receiver: ReceiverProcess, acknowledged: set[str], stop: list[bool], restarts: list[float]) -> None:
+    """SIGKILL the receiver each time the acknowledged count passes a threshold, then start it again."""
+    for threshold in KILL_AT:
+        while len(acknowledged) < threshold and not stop[0]:
+            time.sleep(0.01)
         if stop[0]:
             return
         receiver.kill()
@@ -89,10 +90,13 @@ def test_every_acknowledged_message_arrives_exactly_once_despite_sigkill(backend
     acknowledged: set[str] = set()
     indexes = list(range(MESSAGES)) + list(range(0, MESSAGES, 7))  # redeliveries of every 7th message
     random.Random(3).shuffle(indexes)
-    stop, restarts = [False], []
+    stop: list[bool] = [False]
+    restarts: list[float] = []
 
     async def scenario() -> None:
-        killer = asyncio.get_running_loop().run_in_executor(None, _kill_and_restart, receiver, KILLS, stop, restarts)
+        killer = asyncio.get_running_loop().run_in_executor(
+            None, _kill_and_restart, receiver, acknowledged, stop, restarts
+        )
         try:
             await _post_until_acknowledged(receiver, indexes, acknowledged)
         finally:
@@ -101,7 +105,7 @@ def test_every_acknowledged_message_arrives_exactly_once_despite_sigkill(backend
 
     started = time.monotonic()
     asyncio.run(scenario())
-    assert len(restarts) >= 2, "the receiver should have been killed during the load"
+    assert len(restarts) == len(KILL_AT), "the receiver was killed three times during the load"
     assert time.monotonic() - started < 60
     receiver.kill()
 
