@@ -56,10 +56,6 @@ def _columns(**types: str) -> dict[str, dict[str, Any]]:
     return {name: dict(shapes[kind]) for name, kind in types.items()}
 
 
-DLR_COLUMNS = _columns(
-    journal_seq="seq", dlr_key="key", message_id="key", recipient_id="text", address="text", status="text",
-    status_time="ts", error_code="text", query="json", received_at="ts",
-)
 
 
 def _open_journal(url: str) -> Any:
@@ -166,13 +162,16 @@ def inbound_messages(
         store.close()
 
 
-@dlt.resource(name="delivery_reports", write_disposition="merge", primary_key="dlr_key", columns=DLR_COLUMNS)
+@dlt.resource(name="delivery_reports", write_disposition="merge", primary_key="dlr_key")
 def delivery_reports(
     journal_url: str,
     page_size: int = JOURNAL_PAGE_SIZE,
     cursor: dlt.sources.incremental[int] = dlt.sources.incremental(SEQUENCE_COLUMN, initial_value=0, range_start="open"),
 ) -> Iterator[Any]:
-    """Delivery reports (GET callbacks on a send's DlrUrl), keyed by (messageId, recipientId, status)."""
+    """Delivery reports (GET callbacks on a send's DlrUrl), keyed by (messageId, recipientId, status).
+
+    Column types come from helpers.DLR_SCHEMA; `query` holds every query parameter as JSON text.
+    """
     store = _open_journal(journal_url)
     try:
         yield from read_delivery_reports(store, cursor.last_value or 0, page_size)
