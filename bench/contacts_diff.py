@@ -28,7 +28,6 @@ from destinations.contacts.mapping import resolve_mapping
 from destinations.contacts.planner import plan_changes, stage_crm
 from destinations.contacts.state import ContactStateStore
 from destinations.contacts.validation import build_candidates, normalise_new_phones, stage_rows
-from sources.smartdialog.settings import read_sql
 
 CUSTOMER, GROUP = "bench-customer", "bench-group"
 GENDERS = np.array(["m", "f", "Other", "female", "MALE"])

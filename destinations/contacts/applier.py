@@ -51,7 +51,6 @@ class ApplyTally:
 
     done: int = 0
     rejected: int = 0
-    reconciled: int = 0
     results: Counter[str] = field(default_factory=Counter)
     call_budget_reached: bool = False
 

@@ -17,6 +17,7 @@ from destinations.contacts.reader import CrmReadError, crm_statement, read_crm
 from destinations.contacts.report import ApplyProgress, plan_table, rejected_table, run_table
 from destinations.contacts.state import ContactStateStore, StateStoreBusy, state_path
 from destinations.contacts.validation import check_region
+from sources.smartdialog.api import RateLimit
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, open_client, settings_from, stdout
 
@@ -89,6 +90,7 @@ def sync(
         mapping = resolve_mapping(crm.column_names, explicit, custom_properties, key)
     except (ValueError, CrmReadError) as exc:
         _fail(str(exc))
+    console.print(f"[dim]{crm.num_rows:,} CRM rows; mapping: {mapping.describe()}[/dim]")
     if mode is Mode.mirror and crm.num_rows == 0:
         _fail("the CRM returned no rows: refusing to mirror an empty source (use `contacts delete-all` to empty a group)")
 
@@ -103,7 +105,7 @@ def sync(
 
 
 def _dry_run(store: ContactStateStore, run_id: int, customer: str, group_service: str, mode: Mode,
-             limit: Any, started: float) -> None:
+             limit: RateLimit, started: float) -> None:
     plan = plan_changes(store, customer, group_service, mode is Mode.mirror)
     in_flight = len(store.inflight_ops(customer, group_service))
     store.write_dry_plan(run_id, customer, group_service)
@@ -117,7 +119,7 @@ def _dry_run(store: ContactStateStore, run_id: int, customer: str, group_service
 
 
 def _real_run(ctx: typer.Context, store: ContactStateStore, run_id: int, customer: str, group_service: str,
-              mode: Mode, max_calls: Optional[int], yes: bool, limit: Any, started: float) -> None:
+              mode: Mode, max_calls: Optional[int], yes: bool, limit: RateLimit, started: float) -> None:
     figures: dict[str, Any] = {}
     status, error = "failed", None
     with open_client(ctx) as api:
