@@ -134,9 +134,9 @@ def _real_run(ctx: typer.Context, store: ContactStateStore, run_id: int, custome
                 _confirm_deletes(plan.deletes)
             store.write_journal(run_id, customer, group_service)
             figures["rejected"] = store.save_rejected_rows(run_id, customer, group_service)
-            with ApplyProgress(console, plan.operations) as progress:
+            budget = None if max_calls is None else max(0, max_calls - api.stats.calls)  # reads count too
+            with ApplyProgress(console, plan.operations if budget is None else min(budget, plan.operations)) as progress:
                 api.on_wait = progress.waiting
-                budget = None if max_calls is None else max(0, max_calls - api.stats.calls)  # reads count too
                 tally = applier.apply(store.planned_ops(run_id), budget, progress.advance)
             figures.update(applied=tally.done, rejected=figures["rejected"] + tally.rejected, failed=0)
             status = "partial" if tally.call_budget_reached else "completed"
