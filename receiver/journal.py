@@ -66,6 +66,7 @@ class Registration(NamedTuple):
     registered_at_us: int
 
 
+JOURNAL_FILE_NAME = "journal.sqlite"  # in the data dir, when no journal URL is given
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
 

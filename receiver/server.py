@@ -12,11 +12,10 @@ from starlette.applications import Starlette
 from sources.smartdialog.api import ClientSettings, SmartDialogClient
 
 from .app import MAX_BODY_BYTES, create_app
-from .journal import GroupCommitJournal, open_journal
+from .journal import JOURNAL_FILE_NAME, GroupCommitJournal, open_journal
 from .registration import register_webhooks, two_way_services, unregister_webhooks
 from .secret import dlr_path, inbound_path, load_or_create_secret
 
-JOURNAL_FILE_NAME = "journal.sqlite"
 log = logging.getLogger("receiver")
 
 

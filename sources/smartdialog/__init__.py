@@ -31,12 +31,10 @@ from .helpers import (
 )
 from .settings import SERVICE_TYPES
 
-JOURNAL_FILE_NAME = "journal.sqlite"
 CONTACT_STATE_FILE_NAME = "contacts_state.duckdb"
 LEDGER_FILE_NAME = "campaigns.sqlite"
 JOURNAL_PAGE_SIZE = 100_000
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
-
 
 
 def _columns(**types: str) -> dict[str, dict[str, Any]]:
@@ -56,19 +54,19 @@ def _columns(**types: str) -> dict[str, dict[str, Any]]:
     return {name: dict(shapes[kind]) for name, kind in types.items()}
 
 
+# The receiver imports this package's settings, so its modules are imported late here (no import cycle).
 
 
 def _open_journal(url: str) -> Any:
-    from receiver.journal import open_journal  # imported late: the receiver imports this package's settings
+    from receiver.journal import open_journal
 
     return open_journal(url)
 
 
-def _journal_url(journal_url: str | None, settings: ClientSettings | None) -> str:
-    if journal_url:
-        return journal_url
-    data_dir = settings.data_dir if settings else resolve_settings().data_dir
-    return str(Path(data_dir) / JOURNAL_FILE_NAME)
+def _default_journal_url(data_dir: Path) -> str:
+    from receiver.journal import JOURNAL_FILE_NAME
+
+    return str(data_dir / JOURNAL_FILE_NAME)
 
 
 @dlt.source(name="smartdialog", max_table_nesting=1)
@@ -103,7 +101,7 @@ def smartdialog(
     """
     client_settings = settings or resolve_settings()
     data_dir = Path(client_settings.data_dir)
-    journal = _journal_url(journal_url, client_settings)
+    journal = journal_url or _default_journal_url(data_dir)
 
     def client() -> SmartDialogClient:
         return SmartDialogClient(client_settings, on_wait=on_wait)
