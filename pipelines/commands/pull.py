@@ -95,7 +95,7 @@ def pull(
         except PipelineStepFailed as exc:
             console.print(f"[red]pull failed at step {exc.step}:[/red] {exc.exception}")
             raise typer.Exit(EXIT_FAILURE) from None
-    table = Table(title=f"Rows loaded into {destination} dataset {dataset}")
+    table = Table(title="Rows loaded", caption=f"{destination} dataset {dataset}")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in sorted(result.rows.items()):
