@@ -5,7 +5,8 @@ Runs the real `sdsync serve` on 127.0.0.1 twice, with group commit and with one 
 HTTP/1.1 keep-alive connections busy (bench/http_load.py: httpx itself would be the bottleneck on
 2 cores). Prints messages acknowledged per second and checks the journal holds every one of them.
 
-    python -m bench.receiver_throughput [--messages 40000] [--naive-messages 6000] [--connections 64]
+    python -m bench.receiver_throughput [--messages 40000] [--naive-messages 6000] [--connections 128]
+        [--journal postgresql://...]
 """
 
 from __future__ import annotations
@@ -85,13 +86,19 @@ def _load_worker(port: int, path: str, start: int, count: int, connections: int,
     return asyncio.run(main())
 
 
-def measure(max_batch: int, messages: int, processes: int, connections: int) -> tuple[float, int, int]:
-    """(acknowledged per second, acknowledged, journal rows) for a receiver with `max_batch`."""
+def measure(
+    max_batch: int, messages: int, processes: int, connections: int, journal_url: str | None = None
+) -> tuple[float, int, int]:
+    """(acknowledged per second, acknowledged, new journal rows) for a receiver with `max_batch`."""
     with tempfile.TemporaryDirectory(prefix="sdsync-bench-") as data_dir:
+        journal = journal_url or str(Path(data_dir) / "journal.sqlite")
+        store = open_journal(journal)
+        rows_before, _ = store.count_rows()
+        store.close()
         port = _free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "pipelines.cli", "--data-dir", data_dir, "serve", "--port", str(port),
-             "--max-batch", str(max_batch)],
+             "--max-batch", str(max_batch), "--journal", journal],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -102,7 +109,7 @@ def measure(max_batch: int, messages: int, processes: int, connections: int) -> 
             with multiprocessing.Pool(processes) as pool:
                 started = time.perf_counter()
                 jobs = [
-                    pool.apply_async(_load_worker, (port, path, i * share, share, connections, f"b{max_batch}"))
+                    pool.apply_async(_load_worker, (port, path, i * share, share, connections, f"b{max_batch}-{os.getpid()}-{time.time_ns()}"))
                     for i in range(processes)
                 ]
                 acknowledged = sum(job.get() for job in jobs)
@@ -110,10 +117,10 @@ def measure(max_batch: int, messages: int, processes: int, connections: int) -> 
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(30)
-        store = open_journal(Path(data_dir) / "journal.sqlite")
+        store = open_journal(journal)
         rows, _ = store.count_rows()
         store.close()
-    return acknowledged / elapsed, acknowledged, rows
+    return acknowledged / elapsed, acknowledged, rows - rows_before
 
 
 def main() -> None:
@@ -122,11 +129,13 @@ def main() -> None:
     parser.add_argument("--naive-messages", type=int, default=6_000)
     parser.add_argument("--processes", type=int, default=1, help="load generator processes")
     parser.add_argument("--connections", type=int, default=128, help="connections per load generator process")
+    parser.add_argument("--journal", help="a postgresql:// journal instead of a fresh SQLite file")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores; SQLite WAL, synchronous=FULL; "
+    kind = "PostgreSQL" if args.journal else "SQLite WAL, synchronous=FULL"
+    print(f"machine: {os.cpu_count()} cores; journal {kind}; "
           f"{args.processes} load processes x {args.connections} connections")
     for label, max_batch, messages in (("group commit", 2000, args.messages), ("one commit per request", 1, args.naive_messages)):
-        rate, acknowledged, rows = measure(max_batch, messages, args.processes, args.connections)
+        rate, acknowledged, rows = measure(max_batch, messages, args.processes, args.connections, args.journal)
         status = "ok" if rows == acknowledged else f"MISMATCH: journal holds {rows}"
         print(f"{label:>24}: {rate:8.0f} acknowledged messages/s ({acknowledged} acknowledged, journal {status})")
 
