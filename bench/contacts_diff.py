@@ -6,7 +6,8 @@ Prints, for the project's path (DuckDB, sql/contacts_*.sql, through destinations
 - the nightly diff: trimming, validation, payload hashing and the plan with a warm phone cache,
   split into its steps, and the API calls planned (must equal the rows changed: no extra reads),
 and beside it, in the same run, a pandas baseline computing the same plan with the same payload hash
-(md5 of the payload JSON per row, then a merge against the state).
+(md5 of the payload JSON per row, then a merge against the state), and a leaner vectorised pandas
+variant (pandas' 64-bit row hash; produces no payload and no digest stable enough to store).
 
     python bench/contacts_diff.py [--rows 1000000] [--changed 0.01] [--normalise-rows 100000]
 """
@@ -112,6 +113,19 @@ def pandas_hashes(candidates: pd.DataFrame) -> pd.DataFrame:
     return candidates.assign(hash=[hashlib.md5(json.dumps(r, separators=(",", ":")).encode()).hexdigest() for r in records])
 
 
+def pandas_vectorised(candidates: pd.DataFrame, state: pd.DataFrame) -> dict[str, int]:
+    """A leaner pandas variant: pandas' own 64-bit row hash (vectorised, but no payload and no stable
+    digest to keep in a state store), then the same merge."""
+    columns = [c for c in candidates.columns if c not in ("phone", "source_key")]
+    hashed = candidates[["phone"]].assign(hash=pd.util.hash_pandas_object(candidates[columns], index=False).values)
+    merged = hashed.merge(state, on="phone", how="outer", suffixes=("", "_state"), indicator=True)
+    return {
+        "create": int((merged["_merge"] == "left_only").sum()),
+        "update": int(((merged["_merge"] == "both") & (merged["hash"] != merged["hash_state"])).sum()),
+        "delete": int((merged["_merge"] == "right_only").sum()),
+    }
+
+
 def pandas_baseline(candidates: pd.DataFrame, state: pd.DataFrame) -> dict[str, int]:
     """The same plan in pandas: md5 of each payload's JSON, then an outer merge with the state on phone."""
     candidates = pandas_hashes(candidates)
@@ -187,8 +201,17 @@ def main() -> None:
     print(f"\npandas baseline (md5 of payload JSON + merge), rows pre-validated: {baseline_seconds:.3f} s")
     print(f"  planned: {baseline}")
     assert baseline == expected, (baseline, expected)
+    previous = pandas_input(yesterday)
+    columns = [c for c in previous.columns if c not in ("phone", "source_key")]
+    lean_state = previous[["phone"]].assign(hash=pd.util.hash_pandas_object(previous[columns], index=False).values)
+    started = time.perf_counter()
+    lean = pandas_vectorised(candidates, lean_state)
+    lean_seconds = time.perf_counter() - started
+    assert lean == expected, (lean, expected)
+    print(f"pandas, vectorised 64-bit row hash + merge (no payloads, no stable digest): {lean_seconds:.3f} s")
     print(f"\nDuckDB diff {diff_seconds:.2f} s vs pandas {baseline_seconds:.2f} s: "
-          f"{baseline_seconds / diff_seconds:.1f}x faster (target: <= 10 s and >= 5x)")
+          f"{baseline_seconds / diff_seconds:.1f}x faster (target: <= 10 s and >= 5x); "
+          f"vs the vectorised variant {lean_seconds / diff_seconds:.1f}x")
 
 
 if __name__ == "__main__":
