@@ -10,11 +10,12 @@ import uvicorn
 from starlette.applications import Starlette
 
 from sources.smartdialog.api import ClientSettings, SmartDialogClient
+from sources.smartdialog.api.errors import SmartDialogError
 
 from .app import MAX_BODY_BYTES, create_app
 from .journal import JOURNAL_FILE_NAME, GroupCommitJournal, open_journal
 from .registration import register_webhooks, two_way_services, unregister_webhooks
-from .secret import dlr_path, inbound_path, load_or_create_secret
+from .secret import dlr_path, inbound_path, load_or_create_secret, mask_secret
 
 log = logging.getLogger("receiver")
 
@@ -52,6 +53,10 @@ def webhook_urls(public_url: str, data_dir: Path) -> tuple[str, str]:
     return base + inbound_path(secret), base + dlr_path(secret)
 
 
+class RegistrationFailed(RuntimeError):
+    """The webhook could not be registered (the message has the secret masked)."""
+
+
 def register(options: ReceiverOptions, settings: ClientSettings) -> None:
     """Register the NewMessage webhook of the configured services (idempotent)."""
     assert options.public_url and options.customer
@@ -61,6 +66,8 @@ def register(options: ReceiverOptions, settings: ClientSettings) -> None:
         with SmartDialogClient(settings) as api:
             services = options.services or two_way_services(api, options.customer)
             register_webhooks(api, store, options.customer, services, endpoint_url)
+    except SmartDialogError as exc:
+        raise RegistrationFailed(f"webhook registration failed: {mask_secret(str(exc))}") from None
     finally:
         store.close()
 

@@ -73,3 +73,16 @@ def test_a_changed_public_url_replaces_the_registration(emulator, receiver_facto
     assert webhook["endpoint_url"].startswith("http://127.0.0.1:1/elsewhere/hooks/")
     with httpx.Client() as client:
         assert client.post(receiver.inbound_url, json={"messageId": "still-served"}).status_code == 200
+
+
+def test_a_failed_registration_stops_the_receiver_without_showing_the_secret(emulator, receiver_factory) -> None:
+    receiver = receiver_factory(env={"SMARTDIALOG__BASE_URL": emulator.base_url})
+    receiver.extra_args = ["--public-url", receiver.root_url, "--customer", "no-such-customer", "--service", "x"]
+    try:
+        receiver.start()
+    except RuntimeError:
+        pass
+    assert receiver.process is not None and receiver.process.wait(30) != 0
+    assert "webhook registration failed" in receiver.output()
+    assert receiver.secret not in receiver.output()
+    assert emulator.webhooks() == []
