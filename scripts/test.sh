@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip >/dev/null
-python -m pip install -q -e '.[test]'
+python -m pip install -q -e '.[test,orchestration]'
 
 if [ -z "${SDSYNC_TEST_POSTGRES_URL:-}" ]; then
   # shellcheck source=scripts/postgres.sh

@@ -21,7 +21,7 @@ def _normalize(raw: str, region: str) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneNumber(f"unparseable phone number ({exc.error_type.name.lower()})") from None
+        raise InvalidPhoneNumber(f"unparseable phone number ({exc.args[0].rstrip('.')})") from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneNumber(f"invalid phone number for region {region}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
