@@ -12,6 +12,7 @@ from sources.smartdialog.api.errors import ConfigurationError, RequestInvalid, S
 
 from .commands import api as api_commands
 from .commands import contacts as contacts_commands
+from .commands import demo as demo_command
 from .commands import emulator as emulator_command
 from .commands import send as send_commands
 from .commands import pull as pull_command
@@ -53,6 +54,7 @@ def root(
     )
 
 
+app.command("demo")(demo_command.demo)
 app.add_typer(api_commands.app, name="api")
 app.add_typer(contacts_commands.app, name="contacts")
 app.command("emulator")(emulator_command.emulator)

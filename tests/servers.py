@@ -1,28 +1,5 @@
-"""Helpers for tests that run real servers on 127.0.0.1: a free port, and waiting for a port to answer."""
+"""The server helpers the tests share live in the product (the demo uses them too)."""
 
-from __future__ import annotations
+from pipelines.servers import free_port, wait_for_port
 
-import socket
-import subprocess
-import time
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on `host` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(host: str, port: int, timeout: float = 15.0, process: subprocess.Popen | None = None) -> None:
-    """Wait until `host:port` accepts TCP connections; fail early if `process` exits meanwhile."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server process exited with code {process.returncode} before listening")
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout} s")
+__all__ = ["free_port", "wait_for_port"]

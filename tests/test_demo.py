@@ -1,0 +1,31 @@
+"""`sdsync demo` runs every flow on embedded defaults and leaves a consistent dataset behind."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "demo", "--data-dir", str(data_dir), "--contacts", "150", "--recipients", "60"],
+        capture_output=True, text=True, timeout=400,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "demo finished" in result.stderr
+    with sqlite3.connect(data_dir / "crm.sqlite") as crm:
+        crm_phones = {row[0] for row in crm.execute("SELECT phone FROM contacts WHERE id <= 60")}
+    with duckdb.connect(str(data_dir / "sdsync.duckdb"), read_only=True) as db:
+        sent = db.sql("SELECT count(*), count(DISTINCT address) FROM smartdialog.sent_messages").fetchone()
+        inbound = db.sql("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages").fetchone()
+        reports = db.sql("SELECT count(DISTINCT recipient_id) FROM smartdialog.delivery_reports").fetchone()[0]
+    assert 0 < sent[0] == sent[1] <= len(crm_phones)  # each valid recipient once
+    assert inbound == (40, 40)
+    assert reports == sent[0]  # every recipient got its delivery report through the receiver
+    page = (data_dir / "report.html").read_text()
+    assert "demo-spring-sale" in page and "<svg" in page
