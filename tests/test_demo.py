@@ -21,9 +21,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     with sqlite3.connect(data_dir / "crm.sqlite") as crm:
         crm_phones = {row[0] for row in crm.execute("SELECT phone FROM contacts WHERE id <= 60")}
     with duckdb.connect(str(data_dir / "sdsync.duckdb"), read_only=True) as db:
-        sent = db.sql("SELECT count(*), count(DISTINCT address) FROM smartdialog.sent_messages").fetchone()
-        inbound = db.sql("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages").fetchone()
-        reports = db.sql("SELECT count(DISTINCT recipient_id) FROM smartdialog.delivery_reports").fetchone()[0]
+        sent = db.execute("SELECT count(*), count(DISTINCT address) FROM smartdialog.sent_messages").fetchone()
+        inbound = db.execute("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages").fetchone()
+        reports = db.execute("SELECT count(DISTINCT recipient_id) FROM smartdialog.delivery_reports").fetchone()[0]
     assert 0 < sent[0] == sent[1] <= len(crm_phones)  # each valid recipient once
     assert inbound == (40, 40)
     assert reports == sent[0]  # every recipient got its delivery report through the receiver
