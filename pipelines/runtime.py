@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
+import dlt
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
 from sources.smartdialog.api import ClientSettings, SmartDialogClient, resolve_settings
 from sources.smartdialog.api.limiter import WaitCallback
+from sources.smartdialog.settings import DEFAULT_DATA_DIR
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -57,3 +60,10 @@ def report_wait(seconds: float, reason: str) -> None:
     """Tell the user why nothing happens for a while (used where no progress bar is shown)."""
     if seconds >= 1:
         console.print(f"[dim]waiting {seconds:.1f}s ({reason})[/dim]")
+
+
+def data_dir_from(ctx: typer.Context) -> Path:
+    """The data dir from the command line, config or default, without resolving API credentials."""
+    overrides = ctx.find_object(Overrides)
+    chosen = overrides.values.get("data_dir") if overrides else None
+    return Path(chosen or dlt.config.get("smartdialog.data_dir") or DEFAULT_DATA_DIR)

@@ -14,8 +14,7 @@ from pipelines.reporting import DatasetError, open_dataset, run_sections
 from pipelines.reporting.page import render_page
 from pipelines.reporting.tables import print_report
 
-from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, stdout
-from .serve import _data_dir_without_credentials
+from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, data_dir_from, stdout
 
 DEFAULT_LIMIT = 100
 
@@ -30,7 +29,7 @@ def report(
     limit: int = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="Most rows shown per section (table and chart)."),
 ) -> None:
     """Traffic per day, delivery funnel, reply and opt-out rates per campaign, contacts with failed messages."""
-    path = duckdb_path or _data_dir_without_credentials(ctx) / DUCKDB_FILE_NAME
+    path = duckdb_path or data_dir_from(ctx) / DUCKDB_FILE_NAME
     try:
         stop_keywords = resolve_campaign_settings().stop_keywords
     except CampaignError as exc:

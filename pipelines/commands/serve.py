@@ -12,7 +12,7 @@ from receiver.secret import MASK
 from receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
 from sources.smartdialog.api.errors import ConfigurationError
 
-from ..runtime import console, settings_from, stdout
+from ..runtime import console, data_dir_from, settings_from, stdout
 
 
 def serve(
@@ -48,7 +48,7 @@ def serve(
     if print_dlr_url:
         if not public_url:
             raise typer.BadParameter("--print-dlr-url needs --public-url", param_hint="--public-url")
-        stdout.print(webhook_urls(public_url, _data_dir_without_credentials(ctx))[1], soft_wrap=True)
+        stdout.print(webhook_urls(public_url, data_dir_from(ctx))[1], soft_wrap=True)
         return
     if (public_url or unregister_on_exit) and not customer and not unregister_now:
         raise typer.BadParameter("registering the webhook needs --customer", param_hint="--customer")
@@ -60,7 +60,7 @@ def serve(
             raise
         settings = None
     options = ReceiverOptions(
-        data_dir=Path(settings.data_dir) if settings else _data_dir_without_credentials(ctx),
+        data_dir=Path(settings.data_dir) if settings else data_dir_from(ctx),
         host=host,
         port=port,
         journal_url=journal,
@@ -81,19 +81,6 @@ def serve(
     if not wants_api:
         console.print("[dim]no --public-url/--customer: no webhook is registered[/dim]")
     run_receiver(options, settings if wants_api else None)
-
-
-def _data_dir_without_credentials(ctx: typer.Context) -> Path:
-    """The data dir from the command line, config or default, without resolving API credentials."""
-    import dlt
-
-    from sources.smartdialog.settings import DEFAULT_DATA_DIR
-
-    from ..runtime import Overrides
-
-    overrides = ctx.find_object(Overrides)
-    chosen = overrides.values.get("data_dir") if overrides else None
-    return Path(chosen or dlt.config.get("smartdialog.data_dir") or DEFAULT_DATA_DIR)
 
 
 def _describe_journal(url: str) -> str:

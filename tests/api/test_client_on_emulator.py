@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sources.smartdialog.api import ClientSettings, SmartDialogClient, errors, models
+from sources.smartdialog.api import ClientSettings, SmartDialogClient, errors
 
 CUSTOMER, TWO_WAY, ONE_WAY, GROUP = "demo-customer", "sms-twoway", "sms-oneway", "crm-group"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, Mapping, Optional, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
