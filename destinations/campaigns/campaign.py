@@ -12,13 +12,14 @@ from typing import Any, Literal, Sequence
 from urllib.parse import urlsplit
 
 from sources.smartdialog.api import models
+from sources.smartdialog.api.config import hide_password
 from sources.smartdialog.settings import CUSTOMER_DATA_MAX
 
 from .config import CampaignSettings
 from .errors import CampaignInputError, LedgerConflict
 from .ledger import CampaignRecord, utc_now
 from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
-from .recipients import RecipientSet, redact_url, run_query, select_recipients
+from .recipients import RecipientSet, run_query, select_recipients
 from .suppression import load_suppression
 
 TEMPLATE_PARAMETER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
@@ -52,7 +53,7 @@ class CampaignSpec:
         """Everything that identifies the campaign (the source's password hidden)."""
         return {
             "kind": self.kind, "customer_id": self.customer_id, "service_id": self.service_id,
-            "source": redact_url(self.source.url), "query": self.source.query,
+            "source": hide_password(self.source.url), "query": self.source.query,
             "phone_column": self.source.phone_column, "region_column": self.source.region_column,
             "suppression_query": self.source.suppression_query, "message": self.message,
             "body_columns": list(self.body_columns), "header_columns": list(self.header_columns),

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from sources.smartdialog.api.config import hide_password
 from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
 
 from .errors import CampaignInputError
@@ -61,20 +61,12 @@ class QueryResult:
     rows: list[Sequence[Any]]
 
 
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
-
-
 def run_query(url: str, query: str) -> QueryResult:
     """Run `query` on the database at SQLAlchemy `url`; raise CampaignInputError on any failure."""
     try:
         engine = sa.create_engine(url)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise CampaignInputError(f"cannot open source {redact_url(url)}: {exc}") from None
+        raise CampaignInputError(f"cannot open source {hide_password(url)}: {exc}") from None
     try:
         with engine.connect() as connection:
             result = connection.execute(sa.text(query))
@@ -83,7 +75,7 @@ def run_query(url: str, query: str) -> QueryResult:
             return QueryResult(list(result.keys()), result.fetchall())
     except SQLAlchemyError as exc:
         message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CampaignInputError(f"the query failed on {redact_url(url)}: {message}") from None
+        raise CampaignInputError(f"the query failed on {hide_password(url)}: {message}") from None
     finally:
         engine.dispose()
 

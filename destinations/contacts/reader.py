@@ -13,19 +13,13 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from sources.smartdialog.api.config import hide_password
+
 FETCH_ROWS = 50_000
 
 
 class CrmReadError(RuntimeError):
     """The CRM could not be read as asked (bad URL, query, table or file)."""
-
-
-def safe_url(url: str) -> str:
-    """The URL with any password hidden, for messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except SQLAlchemyError:
-        return "<unparseable URL>"
 
 
 def crm_statement(query: str | None = None, table: str | None = None, sql_file: Path | None = None) -> sa.Executable | str:
@@ -60,7 +54,7 @@ def read_crm(url: str, statement: sa.Executable | str) -> pa.Table:
     try:
         engine = sa.create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise CrmReadError(f"cannot use --source {safe_url(url)}: {exc}") from None
+        raise CrmReadError(f"cannot use --source {hide_password(url)}: {exc}") from None
     try:
         with engine.connect() as connection:
             if isinstance(statement, str):

@@ -10,6 +10,7 @@ import typer
 from receiver.app import MAX_BODY_BYTES
 from receiver.secret import MASK
 from receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
+from sources.smartdialog.api.config import hide_password
 from sources.smartdialog.api.errors import ConfigurationError
 
 from ..runtime import console, data_dir_from, settings_from, stdout
@@ -77,15 +78,9 @@ def serve(
         console.print(f"removed {removed} webhook registration(s)")
         return
     where = f"http://{host}:{port}/hooks/{MASK}/inbound (POST) and /hooks/{MASK}/dlr (GET)"
-    console.print(f"receiving on {where}; journal {_describe_journal(options.journal)}")
+    console.print(f"receiving on {where}; journal {hide_password(options.journal)}")
     if not wants_api:
         console.print("[dim]no --public-url/--customer: no webhook is registered[/dim]")
     run_receiver(options, settings if wants_api else None)
 
 
-def _describe_journal(url: str) -> str:
-    """The journal location without a password."""
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return url

@@ -14,6 +14,8 @@ from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
@@ -132,6 +134,16 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if "base_url" in values:
         values["base_url"] = str(values["base_url"]).rstrip("/")
     return values
+
+
+def hide_password(url: str) -> str:
+    """A database URL with its password replaced by ***, for messages; a plain path as it is."""
+    if "://" not in url:
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparseable URL>"
 
 
 def _is_loopback(url: str) -> bool:
