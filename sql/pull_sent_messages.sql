@@ -1,6 +1,12 @@
--- The campaign ledger's sent messages after a rowid (the pull's cursor), in rowid order.
-SELECT rowid AS ledger_rowid, campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at
-FROM sent_messages
-WHERE rowid > ?
-ORDER BY rowid
+-- The campaign ledger's sent messages after a rowid (the pull's cursor), in rowid order,
+-- with the protocol and service of their campaign.
+SELECT
+    s.rowid AS ledger_rowid, s.campaign_id, s.batch_no, s.request_id, s.message_id, s.recipient_id,
+    s.address, s.parts, s.sent_at,
+    CASE c.kind WHEN 'whatsapp' THEN 'WhatsApp' ELSE 'SMS' END AS protocol,
+    c.service_id
+FROM sent_messages AS s
+LEFT JOIN campaigns AS c ON c.campaign_id = s.campaign_id
+WHERE s.rowid > ?
+ORDER BY s.rowid
 LIMIT ?

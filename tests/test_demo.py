@@ -23,8 +23,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     with duckdb.connect(str(data_dir / "sdsync.duckdb"), read_only=True) as db:
         sent = db.execute("SELECT count(*), count(DISTINCT address) FROM smartdialog.sent_messages").fetchone()
         inbound = db.execute("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages").fetchone()
+        channels = db.execute("SELECT DISTINCT protocol, service_id FROM smartdialog.sent_messages").fetchall()
         reports = db.execute("SELECT count(DISTINCT recipient_id) FROM smartdialog.delivery_reports").fetchone()[0]
     assert 0 < sent[0] == sent[1] <= len(crm_phones)  # each valid recipient once
+    assert channels == [("SMS", "sms-twoway")]
     assert inbound == (40, 40)
     assert reports == sent[0]  # every recipient got its delivery report through the receiver
     page = (data_dir / "report.html").read_text()
