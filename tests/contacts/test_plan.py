@@ -11,7 +11,7 @@ from destinations.contacts.planner import plan_changes, prepare_candidates
 from destinations.contacts.reader import crm_statement, read_crm
 from destinations.contacts.state import ContactStateStore
 
-from .crm import Crm, contact, postgres_crm, sqlite_crm
+from .crm import Crm, contact
 
 CUSTOMER, GROUP = "demo-customer", "crm-group"
 
@@ -40,18 +40,6 @@ def apply_plan_to_state(store: ContactStateStore, run_id: int = 1) -> None:
 def store(tmp_path):
     with ContactStateStore(tmp_path / "state.duckdb") as opened:
         yield opened
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def crm(request, tmp_path):
-    made = sqlite_crm(tmp_path) if request.param == "sqlite" else postgres_crm()
-    if made is None:
-        pytest.skip("SDSYNC_TEST_POSTGRES_URL is not set")
-    yield made
-    if request.param == "postgresql":
-        with made.engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {made.table}")
-    made.dispose()
 
 
 def test_messy_phones_normalise_to_e164_with_row_regions(store, crm):

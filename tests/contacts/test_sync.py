@@ -12,20 +12,8 @@ from pipelines.cli import app
 
 from sources.smartdialog.api import SmartDialogClient, resolve_settings
 
-from .crm import contact, postgres_crm, sqlite_crm
+from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def crm(request, tmp_path):
-    made = sqlite_crm(tmp_path) if request.param == "sqlite" else postgres_crm()
-    if made is None:
-        pytest.skip("SDSYNC_TEST_POSTGRES_URL is not set")
-    yield made
-    if request.param == "postgresql":
-        with made.engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {made.table}")
-    made.dispose()
 
 
 @pytest.fixture
