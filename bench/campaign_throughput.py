@@ -1,11 +1,11 @@
 """Campaign throughput: a 100,000-recipient personalised SMS campaign against the emulator.
 
-Starts the emulator with a scaled-down rate limit (default 20 calls per 2 s), runs the real
+Starts the emulator with a scaled-down rate limit (default 20 calls per 5 s), runs the real
 `sdsync send --yes` with the same client limit, and prints: API calls made beside one call per
 recipient, the send phase's duration, limiter utilisation (calls made / calls the limit allowed
 between the first and the last call, from the ledger's call times) and the 429s the service answered.
 
-    python -m bench.campaign_throughput [--recipients 100000] [--limit 20/2] [--workers 2] [--batch-size 1000]
+    python -m bench.campaign_throughput [--recipients 100000] [--limit 20/5] [--workers 2] [--batch-size 1000]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=100_000)
-    parser.add_argument("--limit", default="20/2", help="calls/seconds, for the emulator and the client")
+    parser.add_argument("--limit", default="20/5", help="calls/seconds, for the emulator and the client")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=1000)
     options = parser.parse_args()
