@@ -5,7 +5,7 @@ Starts the emulator with a scaled-down rate limit (default 20 calls per 5 s), ru
 recipient, the send phase's duration, limiter utilisation (calls made / calls the limit allowed
 between the first and the last call, from the ledger's call times) and the 429s the service answered.
 
-    python -m bench.campaign_throughput [--recipients 100000] [--limit 20/5] [--workers 2] [--batch-size 1000]
+    python -m bench.campaign_throughput [--recipients 100000] [--limit 20/5] [--workers 3] [--batch-size 1000]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--limit", default="20/5", help="calls/seconds, for the emulator and the client")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1000)
     options = parser.parse_args()
     limit = RateLimit.parse(options.limit)
