@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from sources.smartdialog.api import RateLimit
+from smartdialog_sync.api import RateLimit
 from tests.campaigns.helpers import make_crm, sdsync_command
 from tests.servers import free_port, wait_for_port
 
@@ -54,7 +54,7 @@ def main() -> None:
         crm = make_crm(work / "crm.sqlite", options.recipients)
         port = free_port()
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "--port", str(port), "--rate-limit", options.limit, "--dlr-delay", "3600"],
+            [sys.executable, "-m", "smartdialog_sync.emulator", "--port", str(port), "--rate-limit", options.limit, "--dlr-delay", "3600"],
             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:

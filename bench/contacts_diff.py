@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from destinations.contacts.mapping import resolve_mapping
-from destinations.contacts.planner import plan_changes, stage_crm
-from destinations.contacts.state import ContactStateStore
-from destinations.contacts.validation import build_candidates, normalise_new_phones, stage_rows
+from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
+from smartdialog_sync.destinations.contacts.planner import plan_changes, stage_crm
+from smartdialog_sync.destinations.contacts.state import ContactStateStore
+from smartdialog_sync.destinations.contacts.validation import build_candidates, normalise_new_phones, stage_rows
 
 CUSTOMER, GROUP = "bench-customer", "bench-group"
 GENDERS = np.array(["m", "f", "Other", "female", "MALE"])

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, run_pull
-from receiver.journal import InboundRow, SQLiteJournal
-from sources.smartdialog.api import resolve_settings
+from smartdialog_sync.pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, run_pull
+from smartdialog_sync.journal import InboundRow, SQLiteJournal
+from smartdialog_sync.api import resolve_settings
 
 BATCH = 50_000
 BASE_US = 1_795_000_000_000_000

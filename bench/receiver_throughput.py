@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from bench.http_load import KeepAliveConnection
-from receiver.journal import open_journal
-from receiver.secret import load_or_create_secret
+from smartdialog_sync.journal import open_journal
+from smartdialog_sync.receiver.secret import load_or_create_secret
 
 
 def _free_port() -> int:
@@ -97,7 +97,7 @@ def measure(
         store.close()
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.cli", "--data-dir", data_dir, "serve", "--port", str(port),
+            [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", data_dir, "serve", "--port", str(port),
              "--max-batch", str(max_batch), "--journal", journal],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -2,7 +2,7 @@
 
 import typer
 
-from emulator.cli import emulator
+from smartdialog_sync.emulator.cli import emulator
 
 if __name__ == "__main__":
     typer.run(emulator)

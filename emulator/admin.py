@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from emulator.callbacks import redact_url
-from emulator.errors import ApiError, bad_request
-from emulator.faults import parse_faults
-from emulator.inbound import simulate_inbound
-from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
+from smartdialog_sync.emulator.callbacks import redact_url
+from smartdialog_sync.emulator.errors import ApiError, bad_request
+from smartdialog_sync.emulator.faults import parse_faults
+from smartdialog_sync.emulator.inbound import simulate_inbound
+from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 
 def _runtime(request: Request) -> "Runtime":

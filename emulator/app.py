@@ -12,13 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from emulator import admin
-from emulator.auth import token_endpoint
-from emulator.config import EmulatorSettings
-from emulator.faults import FaultSettings
-from emulator.routes import catalog, contacts, messages, webhooks, whatsapp
-from emulator.runtime import Runtime
-from emulator.seed import load_seed
+from smartdialog_sync.emulator import admin
+from smartdialog_sync.emulator.auth import token_endpoint
+from smartdialog_sync.emulator.config import EmulatorSettings
+from smartdialog_sync.emulator.faults import FaultSettings
+from smartdialog_sync.emulator.routes import catalog, contacts, messages, webhooks, whatsapp
+from smartdialog_sync.emulator.runtime import Runtime
+from smartdialog_sync.emulator.seed import load_seed
 
 BASE_PATH = "/api-integrations/v1"
 API_ROUTES = catalog.routes + messages.routes + whatsapp.routes + contacts.routes + webhooks.routes

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from emulator.errors import ApiError
+from smartdialog_sync.emulator.errors import ApiError
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 WWW_AUTHENTICATE = 'Bearer realm="SmartDialog emulator"'
 

@@ -19,10 +19,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from emulator.state import FINAL_STATUSES
+from smartdialog_sync.emulator.state import FINAL_STATUSES
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 LOG_SIZE = 5000
 FIRST_BACKOFF_SECONDS = 0.25

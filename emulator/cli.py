@@ -7,10 +7,10 @@ from typing import Optional
 
 import typer
 
-from emulator.config import EmulatorSettings
-from emulator.faults import FaultSettings
-from emulator.ratelimit import RateLimit
-from emulator.seed import SeedError
+from smartdialog_sync.emulator.config import EmulatorSettings
+from smartdialog_sync.emulator.faults import FaultSettings
+from smartdialog_sync.emulator.ratelimit import RateLimit
+from smartdialog_sync.emulator.seed import SeedError
 
 
 def _rate_limit(value: str) -> RateLimit:
@@ -56,8 +56,8 @@ def emulator(
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
     """Run the SmartDialog emulator (API under /api-integrations/v1, admin under /_emulator)."""
-    from emulator.app import create_app
-    from emulator.server import serve
+    from smartdialog_sync.emulator.app import create_app
+    from smartdialog_sync.emulator.server import serve
 
     settings = EmulatorSettings(
         rate_limit=_rate_limit(rate_limit), token_expires_in=token_expires_in, dlr_delay_seconds=dlr_delay,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.errors import bad_request
-from emulator.ratelimit import RateLimit
+from smartdialog_sync.emulator.errors import bad_request
+from smartdialog_sync.emulator.ratelimit import RateLimit
 
 
 @dataclass

@@ -6,7 +6,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from emulator.errors import bad_request
+from smartdialog_sync.emulator.errors import bad_request
 
 
 @dataclass

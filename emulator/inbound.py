@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from emulator.callbacks import utc_now_iso
-from emulator.errors import bad_request
-from emulator.sending import e164_address
+from smartdialog_sync.emulator.callbacks import utc_now_iso
+from smartdialog_sync.emulator.errors import bad_request
+from smartdialog_sync.emulator.sending import e164_address
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 STOP_WORDS = ("STOP",)
 MAX_COUNT = 10_000

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from emulator.auth import authenticate
-from emulator.errors import ApiError
+from smartdialog_sync.emulator.auth import authenticate
+from smartdialog_sync.emulator.errors import ApiError
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 Handler = Callable[[Request, "Runtime"], Awaitable[Response]]
 

@@ -7,13 +7,13 @@ import dataclasses
 import random
 from pathlib import Path
 
-from emulator.callbacks import CallbackWorker
-from emulator.config import EmulatorSettings
-from emulator.faults import FaultInjector, FaultSettings
-from emulator.ratelimit import SlidingWindowLimiter
-from emulator.seed import Seed
-from emulator.state import Catalog, State, StateFile
-from emulator.stats import Stats
+from smartdialog_sync.emulator.callbacks import CallbackWorker
+from smartdialog_sync.emulator.config import EmulatorSettings
+from smartdialog_sync.emulator.faults import FaultInjector, FaultSettings
+from smartdialog_sync.emulator.ratelimit import SlidingWindowLimiter
+from smartdialog_sync.emulator.seed import Seed
+from smartdialog_sync.emulator.state import Catalog, State, StateFile
+from smartdialog_sync.emulator.stats import Stats
 
 SAVE_DELAY_SECONDS = 0.5
 

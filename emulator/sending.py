@@ -8,14 +8,14 @@ import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from emulator.callbacks import utc_now_iso
-from emulator.errors import ApiError, bad_request
-from emulator.seed import Customer, Service
-from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
-from sources.smartdialog.sms_parts import count_parts
+from smartdialog_sync.emulator.callbacks import utc_now_iso
+from smartdialog_sync.emulator.errors import ApiError, bad_request
+from smartdialog_sync.emulator.seed import Customer, Service
+from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
+from smartdialog_sync.sms_parts import count_parts
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 

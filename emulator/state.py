@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import not_found
-from emulator.seed import Customer, Seed, Service
+from smartdialog_sync.emulator.errors import not_found
+from smartdialog_sync.emulator.seed import Customer, Seed, Service
 
 FINAL_STATUSES = ("Delivered", "Failed", "Expired")
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from emulator.errors import bad_request
+from smartdialog_sync.emulator.errors import bad_request
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _TYPE_NAMES = {"string": str, "object": dict, "array": list, "boolean": bool}

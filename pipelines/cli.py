@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from sources.smartdialog.api.errors import ConfigurationError, RequestInvalid, SmartDialogError
+from smartdialog_sync.errors import EXIT_USAGE, SdsyncError
 
 from .commands import api as api_commands
 from .commands import contacts as contacts_commands
@@ -18,7 +18,7 @@ from .commands import send as send_commands
 from .commands import pull as pull_command
 from .commands import report as report_command
 from .commands import serve as serve_command
-from .runtime import EXIT_FAILURE, EXIT_USAGE, Overrides, configure_logging, console
+from .runtime import Overrides, configure_logging, console
 
 app = typer.Typer(
     name="sdsync",
@@ -65,15 +65,19 @@ app.command("pull")(pull_command.pull)
 
 
 def main() -> None:
-    """Console entry point: run the app and map errors to exit codes (1 failure, 2 usage/configuration)."""
+    """Console entry point: run the app; every error of ours ends as one line and its exit code.
+
+    This is the one place where errors become exit codes: 1 when the job failed, 2 for bad usage,
+    input or configuration (`SdsyncError.exit_code`). Our messages may quote servers and CRMs, so they
+    are printed as plain text, never as markup.
+    """
     try:
         app(standalone_mode=True)
-    except (ConfigurationError, RequestInvalid) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(EXIT_USAGE)
-    except SmartDialogError as exc:
-        console.print(f"[red]failed:[/red] {exc}")
-        sys.exit(EXIT_FAILURE)
+    except SdsyncError as exc:
+        label = "error" if exc.exit_code == EXIT_USAGE else "failed"
+        console.print(f"[red]{label}:[/red] ", end="")
+        console.print(str(exc), markup=False, highlight=False)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from receiver.server import webhook_urls
+from smartdialog_sync.receiver.server import webhook_urls
 
 from .demo_crm import create_crm
 from .runtime import console
@@ -67,7 +67,7 @@ def _stop(process: subprocess.Popen) -> None:
 def _sdsync(step: str, env: dict[str, str], *args: str) -> None:
     console.rule(f"[bold]{step}")
     console.print(f"[dim]$ sdsync {' '.join(args)}[/dim]")
-    result = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=env)
+    result = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", *args], env=env)
     if result.returncode != 0:
         raise DemoFailed(f"step '{step}' failed with exit code {result.returncode}")
 
@@ -105,9 +105,9 @@ def run_demo(plan: DemoPlan) -> None:
         f"{DEMO_RATE_LIMIT} calls/seconds instead of the real service's 100/60, so the demo fits in about a minute."
     )
     with ExitStack() as stack:
-        _start(stack, "emulator", [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(emulator_port),
+        _start(stack, "emulator", [sys.executable, "-m", "smartdialog_sync.emulator", "--host", "127.0.0.1", "--port", str(emulator_port),
                "--rate-limit", DEMO_RATE_LIMIT], env, emulator_port, plan.data_dir / "emulator.log")
-        _start(stack, "receiver", [sys.executable, "-m", "pipelines.cli", "serve", "--port", str(receiver_port),
+        _start(stack, "receiver", [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "serve", "--port", str(receiver_port),
                "--public-url", receiver_url, "--customer", CUSTOMER, "--service", TWO_WAY],
                env, receiver_port, plan.data_dir / "receiver.log")
         admin = stack.enter_context(httpx.Client(base_url=emulator_root + "/_emulator", timeout=10))

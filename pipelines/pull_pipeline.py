@@ -10,8 +10,8 @@ from typing import Any, Callable, Optional
 import dlt
 from dlt.common.pipeline import LoadInfo, NormalizeInfo
 
-from sources.smartdialog import smartdialog
-from sources.smartdialog.api import ClientSettings
+from smartdialog_sync.sources.smartdialog import smartdialog
+from smartdialog_sync.api import ClientSettings
 
 DEFAULT_DATASET = "smartdialog"
 DUCKDB_FILE_NAME = "sdsync.duckdb"  # not smartdialog.duckdb: DuckDB finds a catalog named like the dataset ambiguous

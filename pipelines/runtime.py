@@ -1,4 +1,8 @@
-"""What every CLI command shares: the connection overrides, the one client, the console and exit codes."""
+"""What every CLI command shares: the connection overrides, the one client, the console and exit codes.
+
+Kept light on purpose: the CLI imports it for every command, so dlt, the API client and the databases
+are imported only inside the functions that need them.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,19 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-import dlt
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 
-from sources.smartdialog.api import ClientSettings, SmartDialogClient, resolve_settings
-from sources.smartdialog.api.limiter import WaitCallback
-from sources.smartdialog.settings import DEFAULT_DATA_DIR
+from smartdialog_sync.constants import DEFAULT_DATA_DIR
+from smartdialog_sync.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from smartdialog_sync.api import ClientSettings, SmartDialogClient
+    from smartdialog_sync.api.limiter import WaitCallback
+
+__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "console", "stdout"]
 
 console = Console(stderr=True)
 stdout = Console()
@@ -32,16 +37,20 @@ class Overrides:
 
 def configure_logging(verbose: bool) -> None:
     """Log to stderr through rich; stamina's retry notices show as warnings."""
+    from rich.logging import RichHandler
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+        handlers=[RichHandler(console=console, show_path=False, show_time=False, markup=False)],
         force=True,
     )
 
 
 def settings_from(ctx: typer.Context, **more: Any) -> ClientSettings:
     """The resolved settings of this invocation: config, environment, then command-line overrides."""
+    from smartdialog_sync.api import resolve_settings
+
     overrides = ctx.find_object(Overrides)
     values = dict(overrides.values) if overrides else {}
     values.update({key: value for key, value in more.items() if value is not None})
@@ -51,6 +60,8 @@ def settings_from(ctx: typer.Context, **more: Any) -> ClientSettings:
 @contextmanager
 def open_client(ctx: typer.Context, on_wait: Optional[WaitCallback] = None, **more: Any) -> Iterator[SmartDialogClient]:
     """The one API client for a command; waits for the limiter are reported on the console by default."""
+    from smartdialog_sync.api import SmartDialogClient
+
     settings = settings_from(ctx, **more)
     with SmartDialogClient(settings, on_wait=on_wait or report_wait) as client:
         yield client
@@ -59,11 +70,13 @@ def open_client(ctx: typer.Context, on_wait: Optional[WaitCallback] = None, **mo
 def report_wait(seconds: float, reason: str) -> None:
     """Tell the user why nothing happens for a while (used where no progress bar is shown)."""
     if seconds >= 1:
-        console.print(f"[dim]waiting {seconds:.1f}s ({reason})[/dim]")
+        console.print(f"[dim]waiting {seconds:.1f}s ({reason})[/dim]", markup=True, highlight=False)
 
 
 def data_dir_from(ctx: typer.Context) -> Path:
     """The data dir from the command line, config or default, without resolving API credentials."""
+    import dlt
+
     overrides = ctx.find_object(Overrides)
     chosen = overrides.values.get("data_dir") if overrides else None
     return Path(chosen or dlt.config.get("smartdialog.data_dir") or DEFAULT_DATA_DIR)

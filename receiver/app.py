@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .journal import DlrRow, GroupCommitJournal, InboundRow
+from smartdialog_sync.journal import DlrRow, GroupCommitJournal, InboundRow
 from .payloads import InvalidPayload, dlr_row, inbound_row
 from .secret import mask_secret
 

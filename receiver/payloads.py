@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .journal import DlrRow, InboundRow
+from smartdialog_sync.journal import DlrRow, InboundRow
 
 MESSAGE_ID_MAX = 1000
 TEXT_FIELDS = ("sender", "recipient", "content", "protocol")

@@ -10,9 +10,10 @@ import hashlib
 import logging
 from typing import Protocol
 
-from sources.smartdialog.api import errors, models
+from smartdialog_sync import errors
+from smartdialog_sync.api import models
 
-from .journal import JournalStore, Registration
+from smartdialog_sync.journal import JournalStore, Registration
 from .payloads import now_us
 from .secret import mask_secret
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from sources.smartdialog.api import ClientSettings, SmartDialogClient
-from sources.smartdialog.api.errors import SmartDialogError
+from smartdialog_sync.api import ClientSettings, SmartDialogClient
+from smartdialog_sync.errors import SmartDialogError
 
 from .app import MAX_BODY_BYTES, create_app
-from .journal import JOURNAL_FILE_NAME, GroupCommitJournal, open_journal
+from smartdialog_sync.journal import JOURNAL_FILE_NAME, GroupCommitJournal, open_journal
 from .registration import register_webhooks, two_way_services, unregister_webhooks
 from .secret import dlr_path, inbound_path, load_or_create_secret, mask_secret
 

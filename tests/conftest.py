@@ -44,7 +44,7 @@ class EmulatorHandle:
 
     def command(self) -> list[str]:
         """The command line starting this emulator."""
-        args = [sys.executable, "-m", "emulator", "--host", self.host, "--port", str(self.port)]
+        args = [sys.executable, "-m", "smartdialog_sync.emulator", "--host", self.host, "--port", str(self.port)]
         for name, value in self.options.items():
             if value is None:
                 continue

@@ -13,7 +13,7 @@ import duckdb
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "demo", "--data-dir", str(data_dir), "--contacts", "150", "--recipients", "60"],
+        [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "demo", "--data-dir", str(data_dir), "--contacts", "150", "--recipients", "60"],
         capture_output=True, text=True, timeout=400,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

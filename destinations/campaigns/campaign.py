@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 from urllib.parse import urlsplit
 
-from sources.smartdialog.api import models
-from sources.smartdialog.api.config import hide_password
-from sources.smartdialog.settings import CUSTOMER_DATA_MAX
+from smartdialog_sync.api import models
+from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.constants import CUSTOMER_DATA_MAX
 
 from .config import CampaignSettings
 from .errors import CampaignInputError, LedgerConflict

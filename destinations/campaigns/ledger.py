@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.sqlfiles import read_sql
 
 from .errors import CampaignError
 from .planner import Batch, PlannedRecipient

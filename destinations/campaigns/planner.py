@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from sources.smartdialog.settings import REQUEST_ID_MAX
-from sources.smartdialog.sms_parts import count_parts
+from smartdialog_sync.constants import REQUEST_ID_MAX
+from smartdialog_sync.sms_parts import count_parts
 
 from .errors import CampaignInputError
 from .recipients import Recipient

@@ -13,8 +13,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from sources.smartdialog.api.config import hide_password
-from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
+from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 
 from .errors import CampaignInputError
 

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sources.smartdialog.api import errors, models
+from smartdialog_sync import errors
+from smartdialog_sync.api import models
 
 from .ledger import SentRecipient
 from .planner import Batch

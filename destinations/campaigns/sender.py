@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
-from sources.smartdialog.api import SmartDialogClient, errors, models
+from smartdialog_sync.api import SmartDialogClient, errors, models
 
 from .errors import CampaignError
 from .ledger import CampaignRecord, Ledger, LedgerBatch

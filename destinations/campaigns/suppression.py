@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
+from smartdialog_sync.sqlfiles import read_sql
 
 from .errors import CampaignError, CampaignInputError
 from .recipients import run_query

@@ -21,8 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from sources.smartdialog.api import SmartDialogClient, models
-from sources.smartdialog.api.errors import (
+from smartdialog_sync.api import SmartDialogClient, models
+from smartdialog_sync.errors import (
     ApiError,
     BadRequest,
     Conflict,

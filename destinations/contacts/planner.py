@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.sqlfiles import read_sql
 
 from .mapping import ContactMapping, source_view_sql
 from .state import ContactStateStore

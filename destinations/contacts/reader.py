@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from sources.smartdialog.api.config import hide_password
+from smartdialog_sync.api.config import hide_password
 
 FETCH_ROWS = 50_000
 

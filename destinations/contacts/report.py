@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sources.smartdialog.api import RateLimit
+from smartdialog_sync.api import RateLimit
 
 from .planner import PlanSummary
 from .state import ContactStateStore, Operation

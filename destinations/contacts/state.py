@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.sqlfiles import read_sql
 
 STATE_FILE_NAME = "contacts_state.duckdb"
 OPEN_STATUSES = ("planned", "inflight", "interrupted")

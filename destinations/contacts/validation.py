@@ -1,6 +1,6 @@
 """Validation of the mapped CRM rows, before any call: phones to E.164, enums, years, country codes, duplicates.
 
-Phones are normalised in Python with sources.smartdialog.phones (≈17 µs each), but only the raw
+Phones are normalised in Python with smartdialog_sync.phones (≈17 µs each), but only the raw
 (phone, region) pairs the state's `phone_cache` has not seen, so a nightly run over an unchanged CRM
 normalises nothing. Every other check runs vectorised in DuckDB (sql/contacts_validate.sql), and only
 for rows whose raw content changed since their contact was last applied (the raw-hash fast path).
@@ -14,8 +14,8 @@ import duckdb
 import phonenumbers
 import pyarrow as pa
 
-from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
+from smartdialog_sync.sqlfiles import read_sql
 
 
 def check_region(region: str) -> str:

@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from emulator.errors import bad_request
-from emulator.operations import operation
-from emulator.seed import SERVICE_TYPES
-from emulator.validation import header, header_bool
+from smartdialog_sync.emulator.errors import bad_request
+from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.seed import SERVICE_TYPES
+from smartdialog_sync.emulator.validation import header, header_bool
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 
 @operation("GetUserCustomers")

@@ -9,15 +9,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from emulator import schemas
-from emulator.callbacks import utc_now_iso
-from emulator.errors import ApiError, bad_request, not_found
-from emulator.operations import operation
-from emulator.validation import json_body
-from sources.smartdialog.phones import InvalidPhoneNumber, first_region, normalize_phone
+from smartdialog_sync.emulator import schemas
+from smartdialog_sync.emulator.callbacks import utc_now_iso
+from smartdialog_sync.emulator.errors import ApiError, bad_request, not_found
+from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.validation import json_body
+from smartdialog_sync.phones import InvalidPhoneNumber, first_region, normalize_phone
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 
 def _book(request: Request, runtime: "Runtime") -> dict[str, dict[str, Any]]:

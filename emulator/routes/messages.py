@@ -8,17 +8,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from emulator import schemas
-from emulator.errors import bad_request, not_found
-from emulator.operations import operation
-from emulator.sending import (
+from smartdialog_sync.emulator import schemas
+from smartdialog_sync.emulator.errors import bad_request, not_found
+from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.sending import (
     check_request_id, e164_address, personalization, placeholders, record_message, render,
     send_result,
 )
-from emulator.validation import check_http_url, header, json_body, parse_send_datetime
+from smartdialog_sync.emulator.validation import check_http_url, header, json_body, parse_send_datetime
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 SENDING_SERVICE_TYPES = ("OneWay", "TwoWay")
 

@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from emulator import schemas
-from emulator.callbacks import utc_now_iso
-from emulator.errors import bad_request, not_found
-from emulator.operations import operation
-from emulator.validation import check_http_url, header, json_body
+from smartdialog_sync.emulator import schemas
+from smartdialog_sync.emulator.callbacks import utc_now_iso
+from smartdialog_sync.emulator.errors import bad_request, not_found
+from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.validation import check_http_url, header, json_body
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 
 @operation("NewMessage")

@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import schemas
-from emulator.errors import ApiError, bad_request, not_found
-from emulator.operations import operation
-from emulator.sending import e164_address
-from emulator.validation import json_body
+from smartdialog_sync.emulator import schemas
+from smartdialog_sync.emulator.errors import ApiError, bad_request, not_found
+from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.sending import e164_address
+from smartdialog_sync.emulator.validation import json_body
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from smartdialog_sync.emulator.runtime import Runtime
 
 
 @operation("CreateWhatsappTemplate")

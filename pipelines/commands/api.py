@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 import typer
 from rich.table import Table
 
-from sources.smartdialog.settings import SERVICE_TYPES
+from smartdialog_sync.constants import SERVICE_TYPES
 
 from ..runtime import open_client, stdout
 

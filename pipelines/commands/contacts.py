@@ -10,14 +10,14 @@ from typing import Any, NoReturn, Optional
 import dlt
 import typer
 
-from destinations.contacts.applier import ContactApplier, StopRun
-from destinations.contacts.mapping import MappingError, parse_map_options, resolve_mapping
-from destinations.contacts.planner import plan_changes, prepare_candidates
-from destinations.contacts.reader import CrmReadError, crm_statement, read_crm
-from destinations.contacts.report import ApplyProgress, plan_table, rejected_table, run_table
-from destinations.contacts.state import ContactStateStore, StateStoreBusy, state_path
-from destinations.contacts.validation import check_region
-from sources.smartdialog.api import RateLimit
+from smartdialog_sync.destinations.contacts.applier import ContactApplier, StopRun
+from smartdialog_sync.destinations.contacts.mapping import MappingError, parse_map_options, resolve_mapping
+from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
+from smartdialog_sync.destinations.contacts.reader import CrmReadError, crm_statement, read_crm
+from smartdialog_sync.destinations.contacts.report import ApplyProgress, plan_table, rejected_table, run_table
+from smartdialog_sync.destinations.contacts.state import ContactStateStore, StateStoreBusy, state_path
+from smartdialog_sync.destinations.contacts.validation import check_region
+from smartdialog_sync.api import RateLimit
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, open_client, settings_from, stdout
 

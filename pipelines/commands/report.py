@@ -7,12 +7,12 @@ from typing import Optional
 
 import typer
 
-from destinations.campaigns.config import resolve_campaign_settings
-from destinations.campaigns.errors import CampaignError
-from pipelines.pull_pipeline import DEFAULT_DATASET, DUCKDB_FILE_NAME
-from pipelines.reporting import DatasetError, open_dataset, run_sections
-from pipelines.reporting.page import render_page
-from pipelines.reporting.tables import print_report
+from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
+from smartdialog_sync.destinations.campaigns.errors import CampaignError
+from smartdialog_sync.pipelines.pull_pipeline import DEFAULT_DATASET, DUCKDB_FILE_NAME
+from smartdialog_sync.pipelines.reporting import DatasetError, open_dataset, run_sections
+from smartdialog_sync.pipelines.reporting.page import render_page
+from smartdialog_sync.pipelines.reporting.tables import print_report
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, data_dir_from, stdout
 

@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from destinations.campaigns.campaign import (
+from smartdialog_sync.destinations.campaigns.campaign import (
     CampaignSpec,
     Plan,
     Source,
@@ -28,14 +28,14 @@ from destinations.campaigns.campaign import (
     plan_campaign,
     resolve_template,
 )
-from destinations.campaigns.config import LEDGER_FILE, CampaignSettings, resolve_campaign_settings
-from destinations.campaigns.errors import CampaignError, CampaignInputError, SendStopped
-from destinations.campaigns.ledger import CampaignRecord, Ledger
-from destinations.campaigns.planner import estimate
-from destinations.campaigns.sender import CampaignSender, RunOutcome
-from sources.smartdialog.api import ClientSettings, SmartDialogClient, errors, models
-from sources.smartdialog.phones import InvalidPhoneNumber, normalize_phone
-from sources.smartdialog.settings import BUTTON_TYPES
+from smartdialog_sync.destinations.campaigns.config import LEDGER_FILE, CampaignSettings, resolve_campaign_settings
+from smartdialog_sync.destinations.campaigns.errors import CampaignError, CampaignInputError, SendStopped
+from smartdialog_sync.destinations.campaigns.ledger import CampaignRecord, Ledger
+from smartdialog_sync.destinations.campaigns.planner import estimate
+from smartdialog_sync.destinations.campaigns.sender import CampaignSender, RunOutcome
+from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors, models
+from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
+from smartdialog_sync.constants import BUTTON_TYPES
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, open_client, settings_from, stdout
 

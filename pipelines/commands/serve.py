@@ -7,11 +7,11 @@ from typing import Optional
 
 import typer
 
-from receiver.app import MAX_BODY_BYTES
-from receiver.secret import MASK
-from receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
-from sources.smartdialog.api.config import hide_password
-from sources.smartdialog.api.errors import ConfigurationError
+from smartdialog_sync.receiver.app import MAX_BODY_BYTES
+from smartdialog_sync.receiver.secret import MASK
+from smartdialog_sync.receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
+from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.errors import ConfigurationError
 
 from ..runtime import console, data_dir_from, settings_from, stdout
 

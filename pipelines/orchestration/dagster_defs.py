@@ -1,6 +1,6 @@
 """Dagster definitions: nightly contact sync, hourly pull, campaign runs.
 
-Load with `dagster dev -m pipelines.orchestration.dagster_defs` (install the extra: `pip install
+Load with `dagster dev -m smartdialog_sync.pipelines.orchestration.dagster_defs` (install the extra: `pip install
 'smartdialog-sync[orchestration]'`). Every job reads the same settings as the CLI: the environment
 (`SMARTDIALOG__...`, `CAMPAIGNS__...`) and `.dlt/` in the working directory of the Dagster code server.
 
@@ -33,10 +33,10 @@ from dagster import (
 )
 from pydantic import Field
 
-from pipelines.pull_pipeline import DEFAULT_DATASET, PullOptions, run_pull
-from sources.smartdialog.api import resolve_settings
+from smartdialog_sync.pipelines.pull_pipeline import DEFAULT_DATASET, PullOptions, run_pull
+from smartdialog_sync.api import resolve_settings
 
-from pipelines.runtime import EXIT_FAILURE
+from smartdialog_sync.pipelines.runtime import EXIT_FAILURE
 
 from .sdsync_process import SdsyncFailed, resolve_env_reference, run_sdsync
 

@@ -33,7 +33,7 @@ def resolve_env_reference(value: str) -> str:
 def run_sdsync(command: Sequence[str], options: Sequence[str], log: Callable[[str], None], tail_lines: int = 20) -> None:
     """Run `python -m pipelines.cli COMMAND OPTIONS`, passing each output line to `log`; raise SdsyncFailed on failure."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", *command, *options],
+        [sys.executable, "-m", "smartdialog_sync.pipelines.cli", *command, *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
         env={**os.environ, "COLUMNS": os.environ.get("COLUMNS", "160")},
     )

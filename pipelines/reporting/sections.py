@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.sqlfiles import read_sql
 
 from .dataset import ReportDataset
 

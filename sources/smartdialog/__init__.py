@@ -16,7 +16,7 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from .api import ClientSettings, SmartDialogClient, resolve_settings
+from smartdialog_sync.api import ClientSettings, SmartDialogClient, resolve_settings
 from .helpers import (
     SEQUENCE_COLUMN,
     ContactTarget,
@@ -29,7 +29,7 @@ from .helpers import (
     targets_from_query,
     utc_now,
 )
-from .settings import SERVICE_TYPES
+from smartdialog_sync.constants import SERVICE_TYPES
 
 CONTACT_STATE_FILE_NAME = "contacts_state.duckdb"
 LEDGER_FILE_NAME = "campaigns.sqlite"
@@ -58,13 +58,13 @@ def _columns(**types: str) -> dict[str, dict[str, Any]]:
 
 
 def _open_journal(url: str) -> Any:
-    from receiver.journal import open_journal
+    from smartdialog_sync.journal import open_journal
 
     return open_journal(url)
 
 
 def _default_journal_url(data_dir: Path) -> str:
-    from receiver.journal import JOURNAL_FILE_NAME
+    from smartdialog_sync.journal import JOURNAL_FILE_NAME
 
     return str(data_dir / JOURNAL_FILE_NAME)
 

@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .settings import read_sql
+from smartdialog_sync.sqlfiles import read_sql
 
 if TYPE_CHECKING:  # the receiver imports this package's settings: no import cycle at run time
-    from receiver.journal import JournalStore
+    from smartdialog_sync.journal import JournalStore
 
 # --- the journal --------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from typing import Iterator
 
 import pytest
 
-from sources.smartdialog.api import ClientSettings, RetryPolicy, SmartDialogClient
+from smartdialog_sync.api import ClientSettings, RetryPolicy, SmartDialogClient
 from tests.api.wire_server import WireServer
 
 TOKEN = "tok-0123456789-secret"

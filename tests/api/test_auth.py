@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from sources.smartdialog.api import errors, resolve_settings
+from smartdialog_sync.api import errors, resolve_settings
 from tests.api.conftest import TOKEN, make_client
 from tests.api.wire_server import Reply, WireServer
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sources.smartdialog.api import ClientSettings, SmartDialogClient, errors
+from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors
 
 CUSTOMER, TWO_WAY, ONE_WAY, GROUP = "demo-customer", "sms-twoway", "sms-oneway", "crm-group"
 
@@ -111,7 +111,7 @@ def test_oauth_refresh_against_the_emulator_token_endpoint(emulator, tmp_path: P
 def test_limiter_keeps_three_processes_under_the_service_limit(start_emulator, tmp_path: Path) -> None:
     emulator = start_emulator(rate_limit="10/2")
     worker = (
-        "import sys; from pathlib import Path; from sources.smartdialog.api import ClientSettings, SmartDialogClient\n"
+        "import sys; from pathlib import Path; from smartdialog_sync.api import ClientSettings, SmartDialogClient\n"
         "s = ClientSettings().with_overrides(base_url=sys.argv[1], access_token='sandbox-token', rate_limit='10/2', data_dir=sys.argv[2])\n"
         "with SmartDialogClient(s) as api:\n"
         "    for _ in range(8): api.get_phone_number_regions()\n"
@@ -127,7 +127,7 @@ def test_limiter_keeps_three_processes_under_the_service_limit(start_emulator, t
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", *args], capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {})})
 
 

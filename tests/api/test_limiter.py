@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from sources.smartdialog.api import RateLimit, SlidingWindowLimiter
-from sources.smartdialog.api.limiter import SQLiteWindowStore, open_store
+from smartdialog_sync.api import RateLimit, SlidingWindowLimiter
+from smartdialog_sync.api.limiter import SQLiteWindowStore, open_store
 
 WORKER = """
 import json, sys, time
 from pathlib import Path
-from sources.smartdialog.api import RateLimit, SlidingWindowLimiter
-from sources.smartdialog.api.limiter import open_store
+from smartdialog_sync.api import RateLimit, SlidingWindowLimiter
+from smartdialog_sync.api.limiter import open_store
 limiter = SlidingWindowLimiter(open_store(Path(sys.argv[1]), sys.argv[3] or None), sys.argv[4], RateLimit(10, 2.0))
 stamps = []
 for _ in range(int(sys.argv[2])):

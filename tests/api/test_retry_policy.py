@@ -7,8 +7,8 @@ from email.utils import formatdate
 
 import pytest
 
-from sources.smartdialog.api import errors
-from sources.smartdialog.api.retry import parse_retry_after
+from smartdialog_sync import errors
+from smartdialog_sync.api.retry import parse_retry_after
 from tests.api.conftest import make_client
 from tests.api.wire_server import Reply, WireServer
 

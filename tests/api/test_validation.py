@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sources.smartdialog.api import errors
+from smartdialog_sync import errors
 from tests.api.wire_server import WireServer
 
 RECIPIENTS = [{"address": "+358401234567"}]

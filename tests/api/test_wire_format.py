@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sources.smartdialog.api import models
+from smartdialog_sync.api import models
 from tests.api.conftest import TOKEN
 from tests.api.wire_server import Reply, WireServer
 

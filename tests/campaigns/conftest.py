@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from smartdialog_sync.pipelines.cli import app
 from tests.campaigns.helpers import make_crm, sdsync_env
 
 CliResult = Any

@@ -45,7 +45,7 @@ def sdsync_env(emulator: Any, data_dir: Path, rate_limit: str = "100000/60") -> 
 
 def sdsync_command(*args: str) -> list[str]:
     """The sdsync command line (through the interpreter of this test run)."""
-    return [sys.executable, "-c", "from pipelines.cli import main; main()", *args]
+    return [sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *args]
 
 
 def run_sdsync(env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -11,12 +11,12 @@ import dlt
 import pytest
 import sqlalchemy as sa
 
-from destinations.campaigns.campaign import CampaignSpec, Source, check_existing, parse_send_time, check_future
-from destinations.campaigns.errors import CampaignError, CampaignInputError, LedgerConflict
-from destinations.campaigns.ledger import Ledger
-from destinations.campaigns.planner import estimate, placeholders, plan_sms, plan_whatsapp, render
-from destinations.campaigns.recipients import Recipient, run_query, select_recipients
-from destinations.campaigns.suppression import load_suppression, opted_out_numbers
+from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source, check_existing, parse_send_time, check_future
+from smartdialog_sync.destinations.campaigns.errors import CampaignError, CampaignInputError, LedgerConflict
+from smartdialog_sync.destinations.campaigns.ledger import Ledger
+from smartdialog_sync.destinations.campaigns.planner import estimate, placeholders, plan_sms, plan_whatsapp, render
+from smartdialog_sync.destinations.campaigns.recipients import Recipient, run_query, select_recipients
+from smartdialog_sync.destinations.campaigns.suppression import load_suppression, opted_out_numbers
 from tests.campaigns.helpers import make_crm, phone
 
 STOP = ("STOP", "STOPP", "SLUTA", "LOPETA")

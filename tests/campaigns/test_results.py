@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from destinations.campaigns.planner import Batch, PlannedRecipient
-from destinations.campaigns.results import duplicate_of, sent_recipients
-from sources.smartdialog.api import errors, models
+from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient
+from smartdialog_sync.destinations.campaigns.results import duplicate_of, sent_recipients
+from smartdialog_sync import errors
+from smartdialog_sync.api import models
 
 
 def test_a_409_names_the_original_message() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from smartdialog_sync.pipelines.cli import app
 
 from .crm import Crm
 
@@ -47,7 +47,7 @@ class SyncCli:
 
     def start(self, *args: str, subcommand: str = "sync") -> subprocess.Popen[str]:
         """Start `sdsync` as a real process (its output goes to a file in the workdir)."""
-        command = [sys.executable, "-c", "from pipelines.cli import main; main()", *self.arguments(*args, subcommand=subcommand)]
+        command = [sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *self.arguments(*args, subcommand=subcommand)]
         with open(self.workdir / "sdsync.log", "a") as log:
             return subprocess.Popen(command, cwd=self.workdir, env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True)
 

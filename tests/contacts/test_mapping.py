@@ -2,7 +2,7 @@
 
 import pytest
 
-from destinations.contacts.mapping import MappingError, parse_map_options, resolve_mapping
+from smartdialog_sync.destinations.contacts.mapping import MappingError, parse_map_options, resolve_mapping
 
 
 def test_names_match_case_insensitively_and_in_snake_case():

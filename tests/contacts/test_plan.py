@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from destinations.contacts.mapping import resolve_mapping
-from destinations.contacts.planner import plan_changes, prepare_candidates
-from destinations.contacts.reader import crm_statement, read_crm
-from destinations.contacts.state import ContactStateStore
+from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
+from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
+from smartdialog_sync.destinations.contacts.reader import crm_statement, read_crm
+from smartdialog_sync.destinations.contacts.state import ContactStateStore
 
 from .crm import Crm, contact
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from destinations.contacts.mapping import resolve_mapping
-from destinations.contacts.planner import plan_changes, prepare_candidates
-from destinations.contacts.reader import crm_statement, read_crm
-from destinations.contacts.state import ContactStateStore
-from sources.smartdialog.api import SmartDialogClient, resolve_settings
+from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
+from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
+from smartdialog_sync.destinations.contacts.reader import crm_statement, read_crm
+from smartdialog_sync.destinations.contacts.state import ContactStateStore
+from smartdialog_sync.api import SmartDialogClient, resolve_settings
 
 from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group

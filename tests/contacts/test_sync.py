@@ -8,9 +8,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from smartdialog_sync.pipelines.cli import app
 
-from sources.smartdialog.api import SmartDialogClient, resolve_settings
+from smartdialog_sync.api import SmartDialogClient, resolve_settings
 
 from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group
@@ -176,7 +176,7 @@ def test_mapping_from_dlt_config(emulator, tmp_path, monkeypatch):
     query = f"SELECT id, phone AS mobile, first_name AS nick, tier FROM {crm.table}"
     arguments = cli.arguments()
     del arguments[arguments.index("--table"):arguments.index("--table") + 2]
-    process = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", *arguments, "--query", query],
+    process = subprocess.run([sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *arguments, "--query", query],
                              cwd=tmp_path, env=cli.env(), capture_output=True, text=True, timeout=120)
     assert process.returncode == 0, process.stdout + process.stderr
     assert {phone: c["firstName"] for phone, c in cli.group().items()} == {

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
+from smartdialog_sync.pipelines.cli import app
 from tests.emulator.callback_server import CallbackServer
 from tests.emulator.helpers import SEND_HEADERS, send_body
 

@@ -20,9 +20,9 @@ from dagster import (  # noqa: E402
     validate_run_config,
 )
 
-from pipelines.orchestration.dagster_defs import CONTACTS_ENV, defs  # noqa: E402
-from receiver.journal import open_journal  # noqa: E402
-from receiver.payloads import inbound_row  # noqa: E402
+from smartdialog_sync.pipelines.orchestration.dagster_defs import CONTACTS_ENV, defs  # noqa: E402
+from smartdialog_sync.journal import open_journal  # noqa: E402
+from smartdialog_sync.receiver.payloads import inbound_row  # noqa: E402
 
 CUSTOMER = "demo-customer"
 PHONES = ["+358401110001", "+358401110002", "+358401110003"]

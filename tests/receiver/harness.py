@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from receiver.secret import dlr_path, inbound_path, load_or_create_secret
+from smartdialog_sync.receiver.secret import dlr_path, inbound_path, load_or_create_secret
 from tests.servers import free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ class ReceiverProcess:
 
     def command(self) -> list[str]:
         """The command line of the receiver."""
-        args = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(self.data_dir), "serve", "--port", str(self.port)]
+        args = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(self.data_dir), "serve", "--port", str(self.port)]
         if self.journal_url:
             args += ["--journal", self.journal_url]
         return args + self.extra_args

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from receiver.journal import GroupCommitJournal, InboundRow, Registration, open_journal
-from receiver.payloads import dlr_row, inbound_row
+from smartdialog_sync.journal import GroupCommitJournal, InboundRow, Registration, open_journal
+from smartdialog_sync.receiver.payloads import dlr_row, inbound_row
 
 
 def _row(message_id: str) -> InboundRow:

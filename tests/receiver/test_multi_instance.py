@@ -7,7 +7,7 @@ import json
 import threading
 
 from bench.http_load import ConnectionLost, KeepAliveConnection
-from receiver.journal import open_journal
+from smartdialog_sync.journal import open_journal
 
 MESSAGES = 6_000
 CONNECTIONS = 32

@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from receiver.journal import open_journal
-from receiver.secret import SECRET_FILE_NAME
+from smartdialog_sync.journal import open_journal
+from smartdialog_sync.receiver.secret import SECRET_FILE_NAME
 from tests.receiver.harness import ReceiverProcess
 
 

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from receiver.journal import open_journal
+from smartdialog_sync.journal import open_journal
 from tests.receiver.harness import REPO_ROOT
 
 
@@ -46,7 +46,7 @@ def test_unregister_removes_the_webhook(emulator, receiver_factory, tmp_path) ->
     receiver = _registering(receiver_factory, emulator, "--service", "sms-twoway").start()
     receiver.stop()
     assert len(emulator.webhooks()) == 1
-    command = [sys.executable, "-m", "pipelines.cli", "--base-url", emulator.base_url, "--data-dir",
+    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--base-url", emulator.base_url, "--data-dir",
                str(tmp_path / "data"), "serve", "--unregister"]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -14,12 +14,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, parse_qsl
 
-from destinations.campaigns.ledger import CampaignRecord, Ledger, SentRecipient
-from destinations.campaigns.planner import Batch, PlannedRecipient
-from receiver.journal import open_journal
-from receiver.payloads import dlr_row, inbound_row
-from pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, run_pull
-from sources.smartdialog.api import ClientSettings, SmartDialogClient, models
+from smartdialog_sync.destinations.campaigns.ledger import CampaignRecord, Ledger, SentRecipient
+from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient
+from smartdialog_sync.journal import open_journal
+from smartdialog_sync.receiver.payloads import dlr_row, inbound_row
+from smartdialog_sync.pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, run_pull
+from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 
 SERVICE_NUMBER = "+358401000001"
 CUSTOMER, GROUP_SERVICE = "demo-customer", "crm-group"

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sources.smartdialog.api import ClientSettings
+from smartdialog_sync.api import ClientSettings
 
 from .dataset import DatasetBuilder, from_now, phone
 from .output import console_rows, html_rows, run_report

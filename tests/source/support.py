@@ -10,8 +10,8 @@ import duckdb
 import pytest
 import sqlalchemy
 
-from pipelines.pull_pipeline import PullOptions, PullResult, run_pull
-from sources.smartdialog.api import resolve_settings
+from smartdialog_sync.pipelines.pull_pipeline import PullOptions, PullResult, run_pull
+from smartdialog_sync.api import resolve_settings
 from tests.receiver.harness import postgres_database
 
 UNREACHABLE_API = "http://127.0.0.1:9/api-integrations/v1"

@@ -6,12 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from receiver.journal import InboundRow, SQLiteJournal
+from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from tests.receiver.harness import REPO_ROOT
 
 
 def _sdsync(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "pipelines.cli", "--data-dir", str(data_dir), "--base-url",
+    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "--base-url",
                "http://127.0.0.1:9/api-integrations/v1", *args]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
 
@@ -47,7 +47,7 @@ def test_bad_usage_exits_2(tmp_path) -> None:
 
 
 def test_serve_prints_the_delivery_report_url_for_sends(tmp_path) -> None:
-    from receiver.secret import load_or_create_secret
+    from smartdialog_sync.receiver.secret import load_or_create_secret
 
     done = _sdsync(tmp_path, "serve", "--print-dlr-url", "--public-url", "https://hooks.example.com/")
     assert done.returncode == 0, done.stderr

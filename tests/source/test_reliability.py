@@ -137,7 +137,7 @@ def test_emulator_redeliveries_create_no_duplicates(emulator, receiver_factory, 
 
 
 def _pull_command(data_dir: Path, target: Destination, journal_url: str) -> list[str]:
-    return [sys.executable, "-m", "pipelines.cli", "--data-dir", str(data_dir), "--base-url",
+    return [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "--base-url",
             "http://127.0.0.1:9/api-integrations/v1", "pull", "--journal", journal_url,
             "--resources", "inbound_messages", *target.cli_args()]
 
@@ -163,7 +163,7 @@ def test_pull_killed_with_sigkill_loads_everything_once_when_run_again(destinati
 
 
 def test_delivery_reports_of_a_send_reach_the_destination(emulator, receiver_factory, tmp_path) -> None:
-    from sources.smartdialog.api import SmartDialogClient, models, resolve_settings
+    from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
 
     receiver = receiver_factory().start()
     data_dir = tmp_path / "data"

@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from destinations.campaigns.ledger import Ledger
-from receiver.journal import InboundRow, SQLiteJournal
-from receiver.payloads import dlr_row
-from sources.smartdialog import smartdialog
-from sources.smartdialog.api import SmartDialogClient, models, resolve_settings
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.destinations.campaigns.ledger import Ledger
+from smartdialog_sync.journal import InboundRow, SQLiteJournal
+from smartdialog_sync.receiver.payloads import dlr_row
+from smartdialog_sync.sources.smartdialog import smartdialog
+from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
+from smartdialog_sync.sqlfiles import read_sql
 from tests.source.support import pull
 
 ATTACHMENTS = [{"name": "a.jpg", "mimeType": "image/jpeg", "resourceLocation": "https://files/a.jpg"},
@@ -99,7 +99,7 @@ def test_account_resources_are_replaced(emulator, tmp_path) -> None:
 
 
 def pull_options(resources: list[str], **source_options):
-    from pipelines.pull_pipeline import PullOptions
+    from smartdialog_sync.pipelines.pull_pipeline import PullOptions
 
     max_calls = source_options.pop("max_calls", None)
     return PullOptions(resources=resources, max_calls=max_calls, source_options=source_options)
@@ -186,7 +186,7 @@ def test_a_list_of_phones_needs_the_group(tmp_path) -> None:
 
 
 def test_rate_limit_waits_are_reported(emulator, tmp_path) -> None:
-    from pipelines.pull_pipeline import run_pull
+    from smartdialog_sync.pipelines.pull_pipeline import run_pull
 
     waits: list[tuple[float, str]] = []
     settings = resolve_settings(base_url=emulator.base_url, data_dir=str(tmp_path / "data"), rate_limit="2/1.5")

@@ -20,8 +20,8 @@ from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
 from dlt.common.typing import TSecretStrValue
 
-from .. import settings
-from .errors import ConfigurationError
+from .. import constants as settings
+from ..errors import ConfigurationError
 
 
 class Secret:

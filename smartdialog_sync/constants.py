@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 API_BASE_PATH = "/api-integrations/v1"
 PRODUCTION_BASE_URL = "https://api.arena.fi" + API_BASE_PATH
 TOKEN_URL = (
@@ -44,10 +41,3 @@ SERVICE_TYPES = ("OneWay", "TwoWay", "Group")
 GENDERS = ("Male", "Female", "Other")
 BUTTON_TYPES = ("Call", "QuickReply", "Url")
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-
-
-@cache
-def read_sql(name: str) -> str:
-    """The text of `sql/<name>`, the project's SQL folder."""
-    return (SQL_DIR / name).read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from typing import Optional
 
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
-from .errors import SmartDialogError
+from ..errors import SmartDialogError
 
 log = logging.getLogger("smartdialog_sync.retry")
 

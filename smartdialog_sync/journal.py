@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from sources.smartdialog.settings import read_sql
+from smartdialog_sync.sqlfiles import read_sql
 
 
 class InboundRow(NamedTuple):

@@ -1,6 +1,7 @@
 """The one SmartDialog API client of smartdialog-sync, with its settings, limiter, retry policy and models."""
 
-from . import errors, models
+from .. import errors
+from . import models
 from .client import SmartDialogClient
 from .config import ClientSettings, RateLimit, Secret, resolve_settings
 from .limiter import SlidingWindowLimiter

@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from . import models
 from .auth import token_source
 from .config import ClientSettings
-from .errors import (
+from ..errors import (
     OutcomeUnknown,
     RateLimited,
     RequestInvalid,

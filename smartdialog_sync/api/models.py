@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel, to_pascal
 
-from ..settings import CUSTOMER_DATA_MAX, REQUEST_ID_MAX, TEMPLATE_DISPLAY_NAME_MAX
+from ..constants import CUSTOMER_DATA_MAX, REQUEST_ID_MAX, TEMPLATE_DISPLAY_NAME_MAX
 
 ButtonType = Literal["Call", "QuickReply", "Url"]
 Gender = Literal["Male", "Female", "Other"]

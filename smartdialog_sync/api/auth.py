@@ -18,9 +18,9 @@ from typing import Iterator, Optional, Protocol
 
 import httpx
 
-from ..settings import OAUTH_SCOPES
+from ..constants import OAUTH_SCOPES
 from .config import ClientSettings, Secret
-from .errors import ConfigurationError, Unauthorized
+from ..errors import ConfigurationError, Unauthorized
 
 REFRESH_MARGIN_S = 60.0
 

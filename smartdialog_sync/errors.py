@@ -1,10 +1,30 @@
-"""Errors raised by the SmartDialog client. Each names the operation, the status and what the server said."""
+"""The one error tree of smartdialog-sync.
+
+Every error of ours derives from `SdsyncError`, which carries the exit code the CLI ends with
+(1: the job failed, rerun or fix the service side; 2: bad usage, input or configuration). The CLI
+maps them in one place (`smartdialog_sync.pipelines.cli.main`). API errors name the operation, the
+status and what the server said.
+"""
 
 from __future__ import annotations
 
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
-class SmartDialogError(Exception):
-    """Base of every error the client raises."""
+
+class SdsyncError(Exception):
+    """Base of every error smartdialog-sync raises; `exit_code` is what the CLI exits with."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(SdsyncError):
+    """Bad input, options or configuration found before any work was done."""
+
+    exit_code = EXIT_USAGE
+
+
+class SmartDialogError(SdsyncError):
+    """Base of every error the API client raises."""
 
     def __init__(self, operation: str, message: str, status: int | None = None, detail: str = "") -> None:
         self.operation = operation
@@ -21,12 +41,16 @@ class SmartDialogError(Exception):
 class ConfigurationError(SmartDialogError):
     """Settings are missing or inconsistent."""
 
+    exit_code = EXIT_USAGE
+
     def __init__(self, message: str) -> None:
         super().__init__("configuration", message)
 
 
 class RequestInvalid(SmartDialogError):
     """The request failed local validation; no API call was made."""
+
+    exit_code = EXIT_USAGE
 
 
 class ApiError(SmartDialogError):
