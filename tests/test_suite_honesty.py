@@ -1,4 +1,5 @@
-"""A skip for a missing test service fails the run under CI and is counted in one line locally."""
+"""The suite's own honesty: a skip for a missing test service fails the run under CI and is counted in one
+line locally; an emulator started for one test that logged a traceback fails that test."""
 
 from __future__ import annotations
 
@@ -50,3 +51,29 @@ def test_locally_they_stay_skips_counted_in_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stdout
     assert "1 for PostgreSQL" in lines[0] and "1 for the official API definition" in lines[0]
     assert "only on Windows" not in lines[0]
+
+
+EMULATOR_500_PROBE = '''
+import httpx
+
+
+def test_a_real_emulator_500(start_emulator, tmp_path):
+    folder = tmp_path / "state"
+    folder.mkdir()
+    emulator = start_emulator(state=folder / "state.json")
+    folder.rmdir()
+    folder.write_text("")  # the state can no longer be written: the next change fails inside the emulator
+    with emulator.api() as api:
+        answer = api.post("/groupcontact/demo-customer/crm-group", json={"phone": "+358401234567"})
+    assert answer.status_code == 500  # looks just like an injected fault to the test itself
+'''
+
+
+def test_an_emulator_that_logged_a_traceback_fails_the_test_at_teardown(tmp_path: Path) -> None:
+    (tmp_path / "test_probe.py").write_text(EMULATOR_500_PROBE)
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {"PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider",
+                             str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert "1 passed, 1 error" in result.stdout, result.stdout
+    assert "ERROR at teardown of test_a_real_emulator_500" in result.stdout
+    assert "logged an exception" in result.stdout and "FileExistsError" in result.stdout
