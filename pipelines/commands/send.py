@@ -36,6 +36,7 @@ from smartdialog_sync.destinations.campaigns.sender import CampaignSender, RunOu
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors, models
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.constants import BUTTON_TYPES
+from smartdialog_sync.errors import SdsyncError
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, open_client, settings_from, stdout
 
@@ -70,7 +71,8 @@ WORKERS_OPTION = typer.Option(2, "--workers", min=1, max=8, help="Calls in fligh
 
 
 def _fail(exc: Exception, code: int) -> typer.Exit:
-    console.print(f"[red]{'error' if code == EXIT_USAGE else 'failed'}:[/red] {exc}")
+    console.print(f"[red]{'error' if code == EXIT_USAGE else 'failed'}:[/red] ", end="")
+    console.print(str(exc), markup=False, highlight=False)
     return typer.Exit(code)
 
 
@@ -177,7 +179,7 @@ def _run_campaign(
                     _send(ledger, record, client_settings, workers)
         finally:
             ledger.close()
-    except CampaignError as exc:
+    except SdsyncError as exc:  # campaign errors, and the CRM query refused or unreadable
         raise _fail(exc, exc.exit_code) from None
 
 
