@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from smartdialog_sync.constants import DEFAULT_DATA_DIR
 from smartdialog_sync.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
@@ -70,7 +71,7 @@ def open_client(ctx: typer.Context, on_wait: Optional[WaitCallback] = None, **mo
 def report_wait(seconds: float, reason: str) -> None:
     """Tell the user why nothing happens for a while (used where no progress bar is shown)."""
     if seconds >= 1:
-        console.print(f"[dim]waiting {seconds:.1f}s ({reason})[/dim]", markup=True, highlight=False)
+        console.print(f"[dim]waiting {seconds:.1f}s ({escape(reason)})[/dim]", markup=True, highlight=False)
 
 
 def data_dir_from(ctx: typer.Context) -> Path:

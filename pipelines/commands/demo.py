@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from ..demo import DemoFailed, DemoPlan, run_demo
 from ..runtime import EXIT_FAILURE, console
@@ -19,5 +20,5 @@ def demo(
     try:
         run_demo(DemoPlan(data_dir=data_dir, contacts=contacts, recipients=recipients))
     except DemoFailed as exc:
-        console.print(f"[red]demo failed:[/red] {exc}")
+        console.print(f"[red]demo failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILURE) from None

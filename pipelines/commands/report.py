@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import CampaignError
@@ -33,10 +34,10 @@ def report(
     try:
         stop_keywords = resolve_campaign_settings().stop_keywords
     except CampaignError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     if html is not None and not html.parent.is_dir():
-        console.print(f"[red]error:[/red] no folder {html.parent} for the HTML file")
+        console.print(f"[red]error:[/red] no folder {escape(str(html.parent))} for the HTML file")
         raise typer.Exit(EXIT_USAGE)
     try:
         with open_dataset(path, dataset) as opened:
@@ -44,10 +45,10 @@ def report(
             page = render_page(opened, results, limit) if html is not None else None
             print_report(stdout, opened, results, limit)
     except DatasetError as exc:
-        console.print(f"[red]failed:[/red] {exc}")
+        console.print(f"[red]failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE if not path.exists() else EXIT_FAILURE) from None
     if html is not None and page is not None:
         temporary = html.with_name(html.name + ".tmp")
         temporary.write_text(page, encoding="utf-8")
         temporary.replace(html)
-        console.print(f"HTML report written to {html}")
+        console.print(f"HTML report written to {html}", markup=False)

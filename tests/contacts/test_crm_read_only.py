@@ -139,3 +139,27 @@ def test_plain_selects_pass_the_check(query):
 def test_everything_else_is_refused(query):
     with pytest.raises(CrmUsageError):
         check_select(query, "postgres")
+
+
+def test_crm_text_is_printed_literally_never_as_markup(emulator, tmp_path):
+    """A phone `[/red]` and a name `[bold]x` are data: the sync succeeds and shows the rejected row as it is."""
+    crm = Crm(f"sqlite:///{tmp_path / 'crm.sqlite'}")
+    crm.write([contact(1, first_name="[bold]x"), contact(2, phone="[/red]", first_name="[bold]x")])
+    try:
+        result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+                        "--source", crm.url, "--table", crm.table, "--key", "id")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "[/red]" in result.stdout
+        assert [c["firstName"] for c in emulator.contacts(CUSTOMER, GROUP)] == ["[bold]x"]
+        dry = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", "[/red]",
+                     "--source", crm.url, "--query", f"SELECT id, phone AS \"[/x]\" FROM {crm.table}", "--dry-run")
+        assert "Traceback" not in dry.stderr and "MarkupError" not in dry.stderr, dry.stderr
+    finally:
+        crm.dispose()
+
+
+def test_a_bad_rate_limit_is_one_line_and_exit_2(emulator, tmp_path):
+    result = sdsync(emulator, tmp_path / "data", "--rate-limit", "[/x]", "contacts", "sync", "--customer", CUSTOMER,
+                    "--group-service", GROUP, "--source", "sqlite:///crm.sqlite", "--table", "contacts", "--dry-run")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: configuration: rate_limit must look like CALLS/SECONDS, e.g. 100/60, not '[/x]'"]
