@@ -12,6 +12,7 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 
 from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import ClientSettings
+from smartdialog_sync.datadir import private_data_dir
 
 DEFAULT_DATASET = "smartdialog"
 DUCKDB_FILE_NAME = "sdsync.duckdb"  # not smartdialog.duckdb: DuckDB finds a catalog named like the dataset ambiguous
@@ -60,7 +61,8 @@ def _postgres_credentials(url: str) -> Any:
 
 
 def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
-    """The dlt pipeline for a destination and dataset; its state lives in <data_dir>/pipelines."""
+    """The dlt pipeline for a destination and dataset; its state and load packages live in <data_dir>/pipelines (private)."""
+    private_data_dir(data_dir)
     return dlt.pipeline(
         pipeline_name=f"smartdialog_pull_{options.destination}_{options.dataset}",
         destination=_destination(options, data_dir),

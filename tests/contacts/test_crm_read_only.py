@@ -7,30 +7,18 @@ Every command that takes a query runs as a real `sdsync` process against the emu
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from smartdialog_sync.crm_query import CrmUsageError, check_select
 
+from .cli_process import sdsync
 from .crm import Crm, contact
 from .sync_cli import CUSTOMER, GROUP
 
 SEND = ["send", "--customer", "demo-customer", "--service", "sms-oneway", "--sender", "DemoOy", "--content", "hi"]
-
-
-def sdsync(emulator, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real CLI as a process (its own data dir, the emulator, no developer settings)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMARTDIALOG__", "CONTACTS__", "CAMPAIGNS__"))}
-    env.update({"SMARTDIALOG__BASE_URL": emulator.base_url, "SMARTDIALOG__ACCESS_TOKEN": emulator.token,
-                "SMARTDIALOG__DATA_DIR": str(data_dir), "COLUMNS": "200"})
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", *args]
-    return subprocess.run(command, cwd=data_dir.parent, env=env, capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
 
 
 def rows_in(crm: Crm) -> int:
