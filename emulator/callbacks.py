@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ LOG_SIZE = 5000
 FIRST_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 5.0
 SECRET_QUERY_NAMES = ("token", "secret", "apikey", "api_key", "signature", "password")
+# A path segment that looks like a random token (a receiver's webhook secret): 20+ url-safe characters
+# with both cases. UUIDs (lowercase hex) and ordinary words are left alone.
+SECRET_SEGMENT = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9_-]{20,}$")
 
 
 class CallbackHost(Protocol):
@@ -57,11 +61,15 @@ def append_query(url: str, params: dict[str, str]) -> str:
 
 
 def redact_url(url: str) -> str:
-    """`url` with the values of secret-looking query parameters replaced by ***."""
+    """`url` with its password, secret-looking path segments and secret-looking query values replaced by ***."""
     parts = urlsplit(url)
     pairs = [(k, "***" if any(s in k.lower() for s in SECRET_QUERY_NAMES) else v)
              for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
+    path = "/".join("***" if SECRET_SEGMENT.match(segment) else segment for segment in parts.path.split("/"))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return urlunsplit((parts.scheme, netloc, path, urlencode(pairs), parts.fragment))
 
 
 def _dlr_params(message_id: str, recipient: dict[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from rich.markup import escape
 
 from smartdialog_sync.receiver.server import webhook_urls
 
@@ -68,7 +69,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _sdsync(step: str, env: dict[str, str], *args: str) -> None:
     console.rule(f"[bold]{step}")
-    console.print(f"[dim]$ sdsync {' '.join(args)}[/dim]")
+    console.print(f"[dim]$ sdsync {escape(' '.join(args))}[/dim]")
     result = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", *args], env=env)
     if result.returncode != 0:
         raise DemoFailed(f"step '{step}' failed with exit code {result.returncode}")

@@ -13,6 +13,7 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import ClientSettings
 from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
+from smartdialog_sync.datadir import private_data_dir
 
 PIPELINES_DIR_NAME = "pipelines"
 STEPS = ("extract", "normalize", "load")
@@ -59,7 +60,8 @@ def _postgres_credentials(url: str) -> Any:
 
 
 def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
-    """The dlt pipeline for a destination and dataset; its state lives in <data_dir>/pipelines."""
+    """The dlt pipeline for a destination and dataset; its state and load packages live in <data_dir>/pipelines (private)."""
+    private_data_dir(data_dir)
     return dlt.pipeline(
         pipeline_name=f"smartdialog_pull_{options.destination}_{options.dataset}",
         destination=_destination(options, data_dir),

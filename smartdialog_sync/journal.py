@@ -9,7 +9,6 @@ only after its future resolved, i.e. after its row is durable.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import queue
 import sqlite3
 import threading
@@ -22,6 +21,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import pyarrow as pa
+from filelock import FileLock
 
 from smartdialog_sync.sqlfiles import read_sql
 
@@ -208,12 +208,8 @@ class SQLiteJournal(JournalStore):
 
     @contextmanager
     def registration_lock(self) -> Iterator[None]:
-        with open(self.path.with_name(self.path.name + ".register.lock"), "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with FileLock(self.path.with_name(self.path.name + ".register.lock")):
+            yield
 
     def close(self) -> None:
         if self._arrow_conn is not None:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from dlt.pipeline.exceptions import PipelineStepFailed
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -71,7 +72,7 @@ def pull(
         },
     )
     extracted: Counter[str] = Counter()
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("starting")
         step_name = ["starting"]
@@ -92,14 +93,14 @@ def pull(
         try:
             result = run_pull(options, settings, on_step, on_rows, on_wait)
         except ValueError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(EXIT_USAGE) from None
         except PipelineStepFailed as exc:
-            console.print(f"[red]pull failed at step {exc.step}:[/red] {exc.exception}")
+            console.print(f"[red]pull failed at step {exc.step}:[/red] {escape(str(exc.exception))}")
             raise typer.Exit(EXIT_FAILURE) from None
-    table = Table(title="Rows loaded", caption=f"{destination} dataset {dataset}")
+    table = Table(title="Rows loaded", caption=escape(f"{destination} dataset {dataset}"))
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in sorted(result.rows.items()):
-        table.add_row(name, f"{rows:,}")
+        table.add_row(escape(name), f"{rows:,}")
     stdout.print(table if result.rows else "nothing new to load")

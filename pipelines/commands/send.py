@@ -14,6 +14,7 @@ from typing import List, Optional
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from smartdialog_sync.destinations.campaigns.campaign import (
@@ -36,6 +37,7 @@ from smartdialog_sync.destinations.campaigns.sender import CampaignSender, RunOu
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors, models
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.constants import BUTTON_TYPES
+from smartdialog_sync.errors import SdsyncError
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, open_client, settings_from, stdout
 
@@ -96,12 +98,13 @@ def _show_plan(plan: Plan, client_settings: ClientSettings, settings: CampaignSe
     content = record.message.get("content") if record.kind == "sms" else None
     figures = estimate(plan.batches, content, limit.calls, limit.seconds)
     rejected = plan.recipients.rejected_by_reason()
-    stdout.print(f"[bold]Campaign {record.campaign_id}[/bold] ({record.kind}) for customer {record.customer_id}, service {record.service_id}")
+    stdout.print(f"[bold]Campaign {escape(record.campaign_id)}[/bold] ({record.kind}) for customer {escape(record.customer_id)}, "
+                 f"service {escape(record.service_id)}")
     stdout.print(f"  recipients: {figures.recipients:,}")
     left_out = ", ".join(f"{reason} {count:,}" for reason, count in sorted(rejected.items())) or "none"
     stdout.print(f"  left out: {sum(rejected.values()):,} ({left_out})")
     for line in plan.suppression_sources:
-        stdout.print(f"  suppression: {line}")
+        stdout.print(f"  suppression: {line}", markup=False)
     if figures.total_parts is not None:
         per_recipient = ", ".join(f"{parts} part(s) × {count:,}" for parts, count in figures.parts_histogram.items())
         encodings = ", ".join(f"{name} {count:,}" for name, count in sorted(figures.encodings.items()))
@@ -131,7 +134,7 @@ def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: Clien
 
 def _progress_bar() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
 
 
@@ -186,7 +189,7 @@ def _run_campaign(
                     _send(ledger, record, client_settings, workers)
         finally:
             ledger.close()
-    except CampaignError as exc:
+    except SdsyncError as exc:  # campaign errors, and the CRM query refused or unreadable
         raise _fail(exc, exc.exit_code) from None
 
 
@@ -213,7 +216,8 @@ def _plan_or_resume(
     left = {state: value for state, value in counts.items() if state != "sent"}
     stdout.print(
         f"Campaign {campaign_id} (planned {existing.created_at}): "
-        + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items()))
+        + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items())),
+        markup=False,
     )
     if not left:
         stdout.print("Every batch is confirmed sent; nothing to do.")
@@ -392,7 +396,7 @@ def reply(
                 try:
                     result = api.send_reply_message(parent_message_id, customer, service, request)
                 except errors.Conflict as exc:
-                    console.print(f"Already sent (the service recognised the RequestId): {exc.detail}")
+                    console.print(f"Already sent (the service recognised the RequestId): {exc.detail}", markup=False)
                     return
     except InvalidPhoneNumber as exc:
         raise _fail(CampaignInputError(f"--to: {exc}"), EXIT_USAGE) from None
@@ -437,4 +441,4 @@ def template_create(
         if identity not in identities:
             raise _fail(CampaignInputError(f"unknown identity {identity!r}; the customer has: {', '.join(identities) or 'none'}"), EXIT_USAGE)
         api.create_whatsapp_template(customer, identity, request)
-    stdout.print(f"Template {name!r} submitted for {identity}.")
+    stdout.print(f"Template {name!r} submitted for {identity}.", markup=False)

@@ -7,7 +7,6 @@ connection) and preferred over the configured one on the next start.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Protocol
 
 import httpx
+from filelock import FileLock
 
 from ..constants import OAUTH_SCOPES
 from .config import ClientSettings, Secret
@@ -58,12 +58,8 @@ class RefreshTokenStore:
     def locked(self) -> Iterator[None]:
         """Serialise refreshes across processes, so a rotated token is never used twice."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with FileLock(self.path.with_suffix(".lock")):
+            yield
 
     def _read(self) -> dict[str, str]:
         try:

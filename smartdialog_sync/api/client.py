@@ -20,6 +20,7 @@ from ..constants import EMULATOR_BASE_URL
 from . import models
 from .auth import token_source
 from .config import ClientSettings
+from ..datadir import private_data_dir
 from ..errors import (
     OutcomeUnknown,
     RateLimited,
@@ -69,6 +70,7 @@ class SmartDialogClient:
             transport=transport or httpx.HTTPTransport(retries=0),
             headers={"Accept": "application/json", "User-Agent": "smartdialog-sync"},
         )
+        private_data_dir(settings.data_dir)  # the limiter window and rotated tokens live there
         self._tokens = token_source(settings, self._http)
         self.limiter = SlidingWindowLimiter(
             open_store(settings.data_dir, settings.limiter_url), settings.connection_key, settings.rate_limit

@@ -22,6 +22,7 @@ from dlt.common.typing import TSecretStrValue
 
 from .. import constants as settings
 from ..errors import ConfigurationError
+from ..rate_limit import RateLimit
 
 
 class Secret:
@@ -66,29 +67,6 @@ class SmartDialogConfiguration(BaseConfiguration):
     data_dir: str = settings.DEFAULT_DATA_DIR
     timeout: float = settings.DEFAULT_TIMEOUT_S
     limiter_url: Optional[TSecretStrValue] = None
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most `calls` API calls in any window of `seconds`."""
-
-    calls: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str) -> "RateLimit":
-        """Parse "CALLS/SECONDS", for example "100/60"."""
-        try:
-            calls_text, seconds_text = str(text).split("/")
-            limit = cls(int(calls_text), float(seconds_text))
-        except ValueError:
-            raise ConfigurationError(f"rate_limit must look like CALLS/SECONDS, e.g. 100/60, not {text!r}") from None
-        if limit.calls < 1 or limit.seconds <= 0:
-            raise ConfigurationError(f"rate_limit must be positive, not {text!r}")
-        return limit
-
-    def __str__(self) -> str:
-        return f"{self.calls}/{self.seconds:g}"
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,10 @@ def smartdialog(
         page_size: journal rows per Arrow table.
         on_wait: told (seconds, reason) whenever the API client waits for the rate limit or a Retry-After.
     """
+    if group_phones_query and group_phones_url:
+        from smartdialog_sync.crm_query import check_crm_query
+
+        check_crm_query(group_phones_url, group_phones_query, "the phones query")  # refused before any run
     client_settings = settings or resolve_settings()
     data_dir = Path(client_settings.data_dir)
     journal = journal_url or _default_journal_url(data_dir)

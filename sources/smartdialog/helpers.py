@@ -170,25 +170,22 @@ def targets_from_phones(phones: Sequence[str], customer: str | None, group_servi
 
 
 def targets_from_query(url: str, query: str, customer: str | None, group_service: str | None) -> list[ContactTarget]:
-    """Targets from a SQL query over a SQLAlchemy URL.
+    """Targets from the user's read-only SQL query over a SQLAlchemy URL (see smartdialog_sync.crm_query).
 
     The query returns a `phone` column, plus `customer` and `group_service` columns unless both are given.
     """
-    import sqlalchemy
+    from smartdialog_sync.crm_query import read_crm_rows
 
-    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            rows = [dict(row._mapping) for row in conn.execute(sqlalchemy.text(query))]
-    finally:
-        engine.dispose()
+    columns, rows = read_crm_rows(url, query, what="the phones query")
+    lowered = [column.lower() for column in columns]
     targets = []
     for row in rows:
-        row_customer = row.get("customer") or customer
-        row_group = row.get("group_service") or group_service
-        if not (row.get("phone") and row_customer and row_group):
+        values = dict(zip(lowered, row))
+        row_customer = values.get("customer") or customer
+        row_group = values.get("group_service") or group_service
+        if not (values.get("phone") and row_customer and row_group):
             raise ValueError("the phone query must return phone (and customer, group_service unless given)")
-        targets.append(ContactTarget(str(row_customer), str(row_group), str(row["phone"])))
+        targets.append(ContactTarget(str(row_customer), str(row_group), str(values["phone"])))
     return targets
 
 

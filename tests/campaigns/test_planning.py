@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source, check_existing, parse_send_time, check_future
+from smartdialog_sync.crm_query import CrmReadError, CrmUsageError
 from smartdialog_sync.destinations.campaigns.errors import CampaignError, CampaignInputError, LedgerConflict
 from smartdialog_sync.destinations.campaigns.ledger import Ledger
 from smartdialog_sync.destinations.campaigns.planner import estimate, placeholders, plan_sms, plan_whatsapp, render
@@ -64,17 +65,17 @@ def test_recipients_are_normalised_deduplicated_and_suppressed(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
-    ("query", "message"),
+    ("query", "error", "message"),
     [
-        ("SELECT phone FROM customers WHERE id < 0", "no rows"),
-        ("SELECT phone FROM nowhere", "the query failed"),
-        ("SELECT first_name FROM customers", "no phone column 'phone'"),
-        ("DELETE FROM customers", "no result set"),
+        ("SELECT phone FROM customers WHERE id < 0", CampaignInputError, "no rows"),
+        ("SELECT phone FROM nowhere", CrmReadError, "the query failed"),
+        ("SELECT first_name FROM customers", CampaignInputError, "no phone column 'phone'"),
+        ("DELETE FROM customers", CrmUsageError, "must be a single SELECT"),
     ],
 )
-def test_bad_queries_are_clear_errors(tmp_path: Path, query: str, message: str) -> None:
+def test_bad_queries_are_clear_errors(tmp_path: Path, query: str, error: type[Exception], message: str) -> None:
     url = make_crm(tmp_path / "crm.sqlite", 3)
-    with pytest.raises(CampaignInputError, match=message):
+    with pytest.raises(error, match=message):
         select_recipients(run_query(url, query), "phone")
 
 
