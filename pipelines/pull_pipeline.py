@@ -12,6 +12,9 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 
 from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import ClientSettings
+from smartdialog_sync.journal import default_journal_url
+
+from .journal_marks import record_pull_marks
 
 DEFAULT_DATASET = "smartdialog"
 DUCKDB_FILE_NAME = "sdsync.duckdb"  # not smartdialog.duckdb: DuckDB finds a catalog named like the dataset ambiguous
@@ -134,7 +137,10 @@ def run_pull(
     on_step("normalize")
     _count(result, pipeline.normalize())
     on_step("load")
-    result.packages += _loaded(pipeline.load())
+    info = pipeline.load()
+    result.packages += _loaded(info)
+    if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
+        record_pull_marks(pipeline, source, options.journal_url or default_journal_url(settings.data_dir))
     return result
 
 

@@ -19,7 +19,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,9 +28,9 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from smartdialog_sync.constants import RECEIVER_BODY_TIMEOUT_S, RECEIVER_MAX_BODY_BYTES
-from smartdialog_sync.journal import DeadLetter, DlrRow, GroupCommitJournal, InboundRow, JournalStore, RowRejected
+from smartdialog_sync.journal import DeadLetter, GroupCommitJournal, JournalStore, RowRejected
 from .metrics import CONTENT_TYPE_LATEST, ReceiverMetrics
-from .payloads import InvalidPayload, dlr_row, inbound_row, now_us
+from .payloads import InvalidPayload, now_us, row_from_raw
 from .secret import mask_secret
 
 MAX_BODY_BYTES = RECEIVER_MAX_BODY_BYTES
@@ -108,7 +107,7 @@ class _WebhookEndpoint:
         raw = b""
         try:
             raw = self._raw_query(scope) if self._kind == "dlr" else await self._body(scope, receive)
-            row = self._row(raw)
+            row = row_from_raw(self._kind, raw)
         except ConnectionAbortedError:
             return None
         except _Refused as exc:
@@ -143,11 +142,6 @@ class _WebhookEndpoint:
     @staticmethod
     def _raw_query(scope: Scope) -> bytes:
         return bytes(scope["query_string"])[:DEAD_LETTER_MAX_BYTES]
-
-    def _row(self, raw: bytes) -> InboundRow | DlrRow:
-        if self._kind == "inbound":
-            return inbound_row(raw)
-        return dlr_row(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
 
     async def _dead_letter(
         self, scope: Scope, send: Send, status: int, reason_code: str, reason: str, body: bytes, body_size: int

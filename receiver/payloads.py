@@ -18,6 +18,7 @@ import json
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from smartdialog_sync.journal import DlrRow, InboundRow
 from smartdialog_sync.timestamps import is_storable_us, parse_timestamp_us
@@ -186,3 +187,10 @@ def dlr_row(params: list[tuple[str, str]], received_at_us: int | None = None) ->
         storable_text(json.dumps(raw, ensure_ascii=False, separators=(",", ":"))),
         received_at_us or now_us(),
     )
+
+
+def row_from_raw(kind: str, raw: bytes, received_at_us: int | None = None) -> InboundRow | DlrRow:
+    """The journal row of a webhook as received: `raw` is the body ("inbound") or the query string ("dlr")."""
+    if kind == "inbound":
+        return inbound_row(raw, received_at_us)
+    return dlr_row(parse_qsl(raw.decode("latin-1"), keep_blank_values=True), received_at_us)

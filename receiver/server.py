@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from smartdialog_sync.api import ClientSettings, SmartDialogClient
 from smartdialog_sync.api.config import hide_password
 from smartdialog_sync.errors import SdsyncError, SmartDialogError
-from smartdialog_sync.journal import JOURNAL_FILE_NAME, GroupCommitJournal, JournalError, open_journal
+from smartdialog_sync.journal import GroupCommitJournal, JournalError, default_journal_url, open_journal
 
 from .app import BODY_TIMEOUT_S, MAX_BODY_BYTES, ExpectedRegistration, ReceiverSettings, create_app
 from .errors import ReceiverError, ReceiverStopped, RegistrationFailed
@@ -53,11 +53,6 @@ class ReceiverOptions:
     def journal(self) -> str:
         """The journal URL or path; a SQLite file in the data dir by default."""
         return self.journal_url or default_journal_url(self.data_dir)
-
-
-def default_journal_url(data_dir: Path) -> str:
-    """Where `serve` and `pull` keep the journal when no --journal is given."""
-    return str(Path(data_dir) / JOURNAL_FILE_NAME)
 
 
 def webhook_urls(public_url: str, data_dir: Path) -> tuple[str, str]:

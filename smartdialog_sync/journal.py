@@ -497,6 +497,11 @@ class PostgresJournal(JournalStore):
         self._engine.dispose()
 
 
+def default_journal_url(data_dir: str | Path) -> str:
+    """Where `serve` and `pull` keep the journal when no journal URL is given: a SQLite file in the data dir."""
+    return str(Path(data_dir) / JOURNAL_FILE_NAME)
+
+
 def open_journal(url: str | Path) -> JournalStore:
     """Open the journal at `url`: a `postgresql://` SQLAlchemy URL, a `sqlite:///PATH` URL or a file path."""
     text = str(url)
