@@ -14,6 +14,7 @@ from .commands import api as api_commands
 from .commands import contacts as contacts_commands
 from .commands import demo as demo_command
 from .commands import emulator as emulator_command
+from .commands import journal as journal_commands
 from .commands import send as send_commands
 from .commands import pull as pull_command
 from .commands import report as report_command
@@ -60,6 +61,7 @@ app.add_typer(contacts_commands.app, name="contacts")
 app.command("emulator")(emulator_command.emulator)
 app.add_typer(send_commands.app)
 app.command("serve")(serve_command.serve)
+app.add_typer(journal_commands.app, name="journal")
 app.command("report")(report_command.report)
 app.command("pull")(pull_command.pull)
 

@@ -14,6 +14,9 @@ from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import ClientSettings
 from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
 from smartdialog_sync.datadir import private_data_dir
+from smartdialog_sync.journal import default_journal_url
+
+from .journal_marks import record_pull_marks
 
 PIPELINES_DIR_NAME = "pipelines"
 STEPS = ("extract", "normalize", "load")
@@ -135,7 +138,10 @@ def run_pull(
     on_step("normalize")
     _count(result, pipeline.normalize())
     on_step("load")
-    result.packages += _loaded(pipeline.load())
+    info = pipeline.load()
+    result.packages += _loaded(info)
+    if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
+        record_pull_marks(pipeline, source, options.journal_url or default_journal_url(settings.data_dir))
     return result
 
 

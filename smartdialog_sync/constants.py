@@ -46,3 +46,6 @@ SERVICE_TYPES = ("OneWay", "TwoWay", "Group")
 GENDERS = ("Male", "Female", "Other")
 BUTTON_TYPES = ("Call", "QuickReply", "Url")
 
+
+RECEIVER_MAX_BODY_BYTES = 256 * 1024  # largest webhook body `sdsync serve` accepts by default
+RECEIVER_BODY_TIMEOUT_S = 30.0  # seconds a webhook body may take to arrive
