@@ -41,3 +41,7 @@ SERVICE_TYPES = ("OneWay", "TwoWay", "Group")
 GENDERS = ("Male", "Female", "Other")
 BUTTON_TYPES = ("Call", "QuickReply", "Url")
 
+
+# the pull (`sdsync pull`); DuckDB finds a catalog named like the dataset ambiguous, hence sdsync.duckdb
+DEFAULT_DATASET = "smartdialog"
+DUCKDB_FILE_NAME = "sdsync.duckdb"
