@@ -49,3 +49,7 @@ BUTTON_TYPES = ("Call", "QuickReply", "Url")
 
 RECEIVER_MAX_BODY_BYTES = 256 * 1024  # largest webhook body `sdsync serve` accepts by default
 RECEIVER_BODY_TIMEOUT_S = 30.0  # seconds a webhook body may take to arrive
+
+# the pull (`sdsync pull`); DuckDB finds a catalog named like the dataset ambiguous, hence sdsync.duckdb
+DEFAULT_DATASET = "smartdialog"
+DUCKDB_FILE_NAME = "sdsync.duckdb"

@@ -134,10 +134,10 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def resolve_settings(**overrides: Any) -> ClientSettings:
+def read_settings(**overrides: Any) -> ClientSettings:
     """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`.
 
-    Without any credentials, a loopback base URL (the local emulator) gets the emulator's sandbox token.
+    Credentials are not checked: use this where no API call is made (the data dir, the journal).
     """
     try:
         config = resolve_configuration(SmartDialogConfiguration(), sections=("smartdialog",))
@@ -145,7 +145,12 @@ def resolve_settings(**overrides: Any) -> ClientSettings:
         raise ConfigurationError(f"cannot read the [smartdialog] settings: {exc}") from None
     values = {name: getattr(config, name) for name in SmartDialogConfiguration.__annotations__}
     values.update({key: value for key, value in overrides.items() if value is not None})
-    resolved = ClientSettings(**_coerce(values))
+    return ClientSettings(**_coerce(values))
+
+
+def check_credentials(resolved: ClientSettings) -> ClientSettings:
+    """`resolved` when its credentials are usable; without any, a loopback base URL (the local
+    emulator) gets the emulator's sandbox token."""
     if resolved.client_id and not (resolved.refresh_token or resolved.client_secret) and not resolved.access_token:
         raise ConfigurationError("client_id is set but neither refresh_token nor client_secret is")
     if not resolved.access_token and not resolved.client_id:
@@ -156,3 +161,9 @@ def resolve_settings(**overrides: Any) -> ClientSettings:
             )
         resolved = replace(resolved, access_token=Secret(settings.EMULATOR_SANDBOX_TOKEN))
     return resolved
+
+
+def resolve_settings(**overrides: Any) -> ClientSettings:
+    """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`, and check
+    the credentials (see `check_credentials`)."""
+    return check_credentials(read_settings(**overrides))
