@@ -51,7 +51,7 @@ def test_refresh_flow_rotates_and_persists(wire: WireServer, tmp_path: Path, cap
     assert form(token2)["refresh_token"] == "refresh-2"
     assert call2.headers["Authorization"] == "Bearer access-2"
     store = tmp_path / "oauth_tokens.json"
-    assert list(json.loads(store.read_text()).values()) == ["refresh-3"]
+    assert [entry["refresh_token"] for entry in json.loads(store.read_text()).values()] == ["refresh-3"]
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     for secret in (CLIENT_SECRET, REFRESH, "refresh-2", "refresh-3", "access-1", "access-2"):
         assert secret not in caplog.text and secret not in text
