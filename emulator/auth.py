@@ -96,7 +96,7 @@ def _issue(runtime: "Runtime", request: Request, client_id: str, scope: str, use
                             "refresh_token": refresh_token, "refresh_token_expires_in": REFRESH_TOKEN_EXPIRES_IN,
                             "scope": scope}
     if user and "openid" in scope.split():
-        body["id_token"] = _jwt({**claims, "scp": None, "jti": secrets.token_hex(8)})
+        body["id_token"] = _jwt({key: value for key, value in claims.items() if key not in ("scp", "jti")})
     runtime.commit()
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 

@@ -203,3 +203,10 @@ def test_definition_paths_and_registered_redirect_uris(start_emulator, tmp_path)
         "grant_type": "authorization_code", "client_id": PUBLIC, "code": code,
         "redirect_uri": "http://localhost:8400/callback", "code_verifier": VERIFIER})
     assert issued.status_code == 200, issued.text
+
+
+def test_openid_scope_adds_an_id_token_with_the_user(emulator) -> None:
+    code = decide(emulator, scope=SCOPE + " openid")["code"]
+    body = redeem(emulator, code).json()
+    assert claims(body["id_token"])["name"] == "Sandbox User" and "scp" not in claims(body["id_token"])
+    assert "id_token" not in redeem(emulator, decide(emulator)["code"]).json()
