@@ -82,7 +82,8 @@ class RedirectListener:
             self._server = _Server((bind_host, chosen), _Handler, listener=self)
         except OSError as exc:
             raise SignInPortBusy(f"cannot listen on {bind_host}:{chosen} for the sign-in redirect "
-                                 f"({exc.strerror or exc}): choose another --port") from None
+                                 f"({exc.strerror or exc}): free it or choose another with --port "
+                                 f"(one that the app registration allows)") from None
         netloc = f"[{host}]" if ":" in host else host
         self.path = parts.path or "/"
         self.redirect_uri = urlunsplit(("http", f"{netloc}:{self._server.server_port}", self.path, "", ""))

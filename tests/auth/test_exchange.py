@@ -72,3 +72,4 @@ def test_store_reads_tokens_saved_before_dates_were_kept(tmp_path) -> None:
     entry = store.entry("conn")
     assert entry is not None and entry.refresh_token.reveal() == "legacy-token" and entry.expires_at is None
     assert store.delete("conn") and not store.delete("conn") and store.load("conn") is None
+

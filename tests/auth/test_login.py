@@ -132,3 +132,14 @@ def test_bad_settings_are_usage_errors(sdsync, emulator, tmp_path, settings) -> 
         del env["SMARTDIALOG__CLIENT_ID"]
     result = sdsync("auth", "login", "--no-browser", "--timeout", "5", env=env)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_status_names_a_client_id_from_dlt_secrets(sdsync, emulator, tmp_path) -> None:
+    env = sdsync_env(emulator, tmp_path)
+    del env["SMARTDIALOG__CLIENT_ID"]
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text('[smartdialog]\nclient_id = "sandbox-public-client"\n')
+    status = sdsync("auth", "status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert "client id: sandbox-public-client (.dlt/secrets.toml)" in status.stdout
+    assert "signed in: no (run `sdsync auth login`)" in status.stdout
