@@ -4,10 +4,9 @@ from __future__ import annotations
 
 API_BASE_PATH = "/api-integrations/v1"
 PRODUCTION_BASE_URL = "https://api.arena.fi" + API_BASE_PATH
-TOKEN_URL = (
-    "https://arenafi.b2clogin.com/arenafi.onmicrosoft.com/"
-    "B2C_1A_SmartDialog_Integrations/oauth2/v2.0/token"
-)
+OAUTH_BASE_URL = "https://arenafi.b2clogin.com/arenafi.onmicrosoft.com/B2C_1A_SmartDialog_Integrations/oauth2/v2.0"
+AUTHORIZE_URL = OAUTH_BASE_URL + "/authorize"
+TOKEN_URL = OAUTH_BASE_URL + "/token"
 OAUTH_SCOPES = " ".join(
     ["offline_access"]
     + [

@@ -107,7 +107,7 @@ def test_oauth_refresh_against_the_emulator_token_endpoint(emulator, tmp_path: P
     with SmartDialogClient(settings) as api:  # the configured refresh token was rotated away; the stored one works
         assert api.get_user_customers()
     stored = json.loads((tmp_path / "oauth_tokens.json").read_text())
-    assert list(stored.values())[0] != "sandbox-refresh-token"
+    assert list(stored.values())[0]["refresh_token"] != "sandbox-refresh-token"
 
 
 def test_limiter_keeps_three_processes_under_the_service_limit(start_emulator, tmp_path: Path) -> None:
