@@ -47,7 +47,10 @@ LEDGER_FILE_NAME = "campaigns.sqlite"
 JOURNAL_PAGE_SIZE = 100_000
 DEFAULT_MAX_CALLS = 50
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
-SETTING_NAMES = tuple(setting.name for setting in dataclasses.fields(ClientSettings))
+# The connection settings the source takes as arguments: all of the client's but the interactive
+# sign-in's (`sdsync auth login` reads those from [smartdialog]).
+SIGN_IN_ONLY = ("authorize_url", "redirect_uri")
+SETTING_NAMES = tuple(setting.name for setting in dataclasses.fields(ClientSettings) if setting.name not in SIGN_IN_ONLY)
 
 
 def _columns(**types: str) -> dict[str, dict[str, Any]]:
