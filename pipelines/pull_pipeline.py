@@ -71,13 +71,15 @@ class PullResult:
 
 
 class PullFailed(SdsyncError):
-    """A step of the pull failed; `step` names it. Exits like the error that caused it (1 by default)."""
+    """A step of the pull failed; `step` names it. Exits like the error that caused it (1 by default);
+    a failure that is not a usage error names the `dlt pipeline` command that shows what happened."""
 
-    def __init__(self, step: str, cause: BaseException) -> None:
+    def __init__(self, step: str, cause: BaseException, inspect: str) -> None:
         lines = [line for line in str(cause).splitlines() if line.strip()]
-        super().__init__(f"pull failed at step {step}: {lines[0] if lines else type(cause).__name__}")
-        self.step = step
         self.exit_code = getattr(cause, "exit_code", EXIT_FAILURE)
+        hint = f" (details: {inspect})" if self.exit_code == EXIT_FAILURE else ""
+        super().__init__(f"pull failed at step {step}: {lines[0] if lines else type(cause).__name__}{hint}")
+        self.step = step
 
 
 def _destination(options: PullOptions, data_dir: Path) -> Destination:
@@ -235,7 +237,7 @@ def run_pull(
         result.packages += _loaded(pipeline.load())
     except PipelineStepFailed as exc:
         ours = _our_error(exc.exception)
-        raise PullFailed(exc.step, ours or exc.exception) from exc
+        raise PullFailed(exc.step, ours or exc.exception, result.dlt_command("trace")) from exc
     return result
 
 

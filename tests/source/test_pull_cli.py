@@ -45,6 +45,7 @@ def test_a_failing_load_names_the_step_and_exits_1(tmp_path) -> None:
                    "--credentials", "postgresql://nobody:secret-pw@127.0.0.1:1/nothing")
     assert done.returncode == 1
     assert "pull failed at step load" in done.stderr
+    assert "dlt pipeline --pipelines-dir" in done.stderr and " trace" in done.stderr, "where to look"
     assert "secret-pw" not in done.stderr + done.stdout
 
 
