@@ -87,6 +87,8 @@ def _destination(options: PullOptions, data_dir: Path) -> Destination:
     credentials: Any = options.credentials
     try:
         if options.destination == "duckdb" and (credentials is None or "://" not in credentials):
+            if credentials and not Path(credentials).resolve().parent.is_dir():
+                raise UsageError(f"no folder for the DuckDB file {credentials}")
             return dlt.destinations.duckdb(str(Path(credentials or data_dir / DUCKDB_FILE_NAME).resolve()))
         if options.destination == "postgres" and credentials:
             credentials = _postgres_credentials(credentials)
@@ -102,6 +104,8 @@ def _postgres_credentials(url: str) -> Any:
     """dlt's credentials for a SQLAlchemy URL; a URL without a password (trust, .pgpass) is allowed."""
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
+    if "://" not in url:
+        raise UsageError("--credentials for postgres is a URL: postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
     scheme, rest = url.split("://", 1)
     credentials = PostgresCredentials(scheme.split("+", 1)[0] + "://" + rest)
     if credentials.password is None:
@@ -120,7 +124,8 @@ def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> st
     except ConfigFieldMissingException as exc:
         name = destination.destination_name
         keys = ", ".join(f"DESTINATION__{name.upper()}__{missing.upper()}" for missing in exc.fields)
-        raise UsageError(f"destination {name} is missing {', '.join(exc.fields)}: set {keys} (or --credentials)") from None
+        flag = " (or --credentials)" if "credentials" in exc.fields else ""
+        raise UsageError(f"destination {name} is missing {', '.join(exc.fields)}: set {keys}{flag}") from None
     except ConfigurationException as exc:
         first = str(exc).strip().splitlines()[0]
         raise UsageError(f"destination {destination.destination_name}: {first}") from None
