@@ -70,14 +70,14 @@ def _columns(**types: str) -> dict[str, dict[str, Any]]:
     return {name: {"name": name, **shapes[kind]} for name, kind in types.items()}
 
 
-def _model_columns(model: type[BaseModel], exclude: Sequence[str] = (), **types: str) -> dict[str, dict[str, Any]]:
-    """Column hints of an API model's fields (snake_case, as `model_dump()` names them), then `types`."""
+def _model_columns(model: type[BaseModel], exclude: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """Column hints of an API model's fields, named in snake_case as `model_dump()` names them."""
     by_alias = pydantic_to_table_schema_columns(model)
-    columns = {}
-    for name, field in model.model_fields.items():
-        if name not in exclude:
-            columns[name] = {**by_alias[field.alias or name], "name": name}
-    return {**columns, **_columns(**types)}
+    return {
+        name: {**by_alias[field.alias or name], "name": name}
+        for name, field in model.model_fields.items()
+        if name not in exclude
+    }
 
 
 class _QueryIsJsonOnPurpose(logging.Filter):
@@ -370,7 +370,7 @@ def group_contacts(client: Any, targets: Any, max_calls: int) -> DltResource:
         write_disposition="merge",
         primary_key=["customer", "group_service", "phone"],
         columns=_columns(customer="key", group_service="key", phone="key", present="bool", read_at="ts")
-        | _model_columns(models.GroupContactRecord, exclude=["phone"], custom_contact_properties="json"),
+        | _model_columns(models.GroupContactRecord, exclude=["phone"]),
     )
     def read() -> Iterator[dict[str, Any]]:
         last_read: dict[str, str] = dlt.current.resource_state().setdefault("last_read_at", {})
