@@ -127,7 +127,7 @@ def test_campaign_job_sends_once_and_a_rerun_resumes_without_resending(
     assert {row["content"] for row in sent} == {"Hi Name0", "Hi Name1", "Hi Name2"}
 
 
-def test_campaign_job_fails_with_the_commands_message(instance: DagsterInstance, sdsync_env: Path) -> None:
+def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, sdsync_env: Path) -> None:
     config = {"ops": {"send_campaign": {"config": {
         "source": "sqlite:///" + str(sdsync_env / "missing.sqlite"), "query": "SELECT phone FROM nowhere",
         "content": "x", "campaign_id": "broken", "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy",
@@ -138,8 +138,7 @@ def test_campaign_job_fails_with_the_commands_message(instance: DagsterInstance,
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error.cause
-    assert error.cls_name == "SdsyncFailed" and "sdsync send exited with 2" in error.message
-    assert "no such table: nowhere" in error.message
+    assert error.cls_name == "CampaignInputError" and "no such table: nowhere" in error.message
     assert not [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
