@@ -71,6 +71,13 @@ class PlanReport:
             per_recipient = ", ".join(f"{parts} part(s) × {count:,}" for parts, count in figures.parts_histogram.items())
             encodings = ", ".join(f"{name} {count:,}" for name, count in sorted(figures.encodings.items()))
             lines.append(f"  SMS parts: {figures.total_parts:,} in total ({encodings}); per recipient: {per_recipient}")
+        timing = record.description.get("timing")
+        if timing:
+            when = f"at {timing['local_time']} in each recipient's zone, " if timing.get("local_time") else ""
+            when += f"on the date of {timing['at']}" if timing.get("at") and timing.get("local_time") else (
+                f"from {timing['at']}" if timing.get("at") else ("at its next occurrence" if when else "now"))
+            quiet = f"; quiet hours {timing['quiet_hours']} local time" if timing.get("quiet_hours") else ""
+            lines.append(f"  timing: {when}{quiet}")
         if self.zone_sources:
             lines.append("  time zones from: " + ", ".join(f"{source} {count:,}" for source, count in self.zone_sources.items()))
         learned = f"; the service was found to take at most {self.learned_max}" if self.learned_max else ""

@@ -171,9 +171,9 @@ def schedule_rows(batches: Sequence[Batch]) -> list[ScheduleRow]:
     return rows
 
 
-def _local_times(send_at: str | None, zones: Iterable[str]) -> tuple[str, ...]:
+def _local_times(send_at: str | None, zones: Sequence[str]) -> tuple[str, ...]:
     if send_at is None:
-        return ("at once",)
+        return (f"at once ({', '.join(zones)})" if zones else "at once",)
     moment = datetime.fromisoformat(send_at)
     by_clock: dict[str, list[str]] = {}
     for name in zones:
