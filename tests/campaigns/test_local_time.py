@@ -162,3 +162,14 @@ def test_sigkill_between_scheduled_batches_sends_each_recipient_once_at_its_time
     assert batches == [("sent",)]
     per_time = ledger_rows(ledger, "SELECT send_date_time, count(*) FROM campaign_batches GROUP BY send_date_time ORDER BY 1")
     assert per_time == [("2027-06-01T07:00:00+00:00", 12), ("2027-06-01T08:00:00+00:00", 6), ("2027-06-01T14:00:00+00:00", 6)]
+
+
+def test_whatsapp_campaigns_take_the_local_time_too(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
+    crm = _crm(tmp_path / "crm.sqlite", [(FI, None, None), (SE, None, None), ("+358401000002", None, None)])
+    result = sdsync("send-whatsapp", "--customer", "demo-customer", "--service", "sms-oneway", "--source", crm,
+                    "--query", "SELECT phone, first_name FROM people", "--template", "order_ready", "--body-params", "first_name",
+                    "--at", "2027-01-15", "--local-time", "09:00", "--yes")
+    assert result.exit_code == 0, result.output
+    assert _send_times(emulator) == {FI: datetime(2027, 1, 15, 7, 0, tzinfo=UTC), "+358401000002": datetime(2027, 1, 15, 7, 0, tzinfo=UTC),
+                                     SE: datetime(2027, 1, 15, 8, 0, tzinfo=UTC)}
+    assert emulator.stats()["calls_by_operation"]["SendWhatsappTemplateMessage"] == 3  # a parameter set per name
