@@ -121,7 +121,7 @@ class CampaignSender:
         """Send `batches` (from `ledger.unsent_batches`) until done or until a batch stops the run."""
         check_not_stale(batches)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="campaign-send") as pool:
-            futures = [pool.submit(self._send_batch, item.batch) for item in batches]
+            futures = [pool.submit(self._send_batch, item.batch, item.status == "in_flight") for item in batches]
             try:
                 for future in futures:
                     future.result()
@@ -136,11 +136,12 @@ class CampaignSender:
             return self.api.send_message(self.record.customer_id, self.record.service_id, request)
         return self.api.send_whatsapp_template_message(self.record.customer_id, self.record.service_id, request)
 
-    def _send_batch(self, batch: Batch) -> None:
+    def _send_batch(self, batch: Batch, maybe_sent: bool = False) -> None:
+        """Send one batch; `maybe_sent`: an earlier attempt's outcome is unknown, so it is repeated whole."""
         if self._stop.is_set():
             return
         campaign_id = self.record.campaign_id
-        if len(batch.recipients) > self.max_recipients:
+        if len(batch.recipients) > self.max_recipients and not maybe_sent:
             self._split_and_send(batch, self.max_recipients, f"the connection takes at most {self.max_recipients} recipients per call")
             return
         with self._lock:

@@ -4,6 +4,7 @@ learned per connection and used for the rest of the campaign and for later plans
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -97,3 +98,22 @@ def test_sigkill_while_splitting_and_sending_still_sends_each_recipient_once(sta
     final = run_sdsync(env, *args)
     assert final.returncode == 0, final.stderr + final.stdout
     _assert_each_once(emulator, ledger, campaign)
+
+
+def test_a_batch_that_may_have_been_sent_is_repeated_whole_not_split(
+    sdsync: Callable[..., Any], emulator: Any, tmp_path: Path
+) -> None:
+    crm = make_crm(tmp_path / "crm.sqlite", 1000)
+    assert sdsync(*_args(crm, "unknown")).exit_code == 0
+    ledger = tmp_path / "data" / "campaigns.sqlite"
+    with sqlite3.connect(ledger) as connection:  # as if killed after the call, before its answer was recorded
+        connection.execute("UPDATE campaign_batches SET status = 'in_flight'")
+        connection.execute("DELETE FROM sent_messages")
+        # and a lower maximum learned meanwhile (by another campaign, say)
+        connection.execute("INSERT INTO connection_limits VALUES (?, 'demo-customer', ?, 'learned', '2026-12-01')",
+                           (emulator.base_url, LIMIT))
+    finished = sdsync(*_args(crm, "unknown"))
+    assert finished.exit_code == 0, finished.output
+    assert Counter(Counter(m["address"] for m in emulator.messages()).values()) == {1: 1000}
+    assert emulator.stats()["responses_by_status"].get("409") == 1  # repeated with its RequestId: recognised
+    assert ledger_rows(ledger, "SELECT count(*) FROM campaign_batch_splits") == [(0,)]
