@@ -90,7 +90,7 @@ class PlanReport:
     def schedule_lines(self) -> list[str]:
         """The scheduled times as text lines (for logs; the CLI draws a table)."""
         return [
-            f"  {row.send_at or 'at once'} UTC = {'; '.join(row.local_times)}: {row.recipients:,} recipient(s), "
+            f"  {row.send_at or 'at once'}{' (passed: at once)' if row.passed else ''} UTC = {'; '.join(row.local_times)}: {row.recipients:,} recipient(s), "
             f"{row.calls:,} call(s)" + (f", {row.parts:,} SMS part(s)" if row.parts is not None else "")
             for row in self.schedule
         ]
@@ -212,8 +212,8 @@ def _plan_or_resume(
     existing = ledger.campaign(campaign_id)
     check_existing(spec, existing)
     if existing is None:
-        if not spec.timing.scheduled:
-            check_future(spec.message.get("send_date_time"))
+        if spec.timing.local_time is None and spec.timing.at is not None:  # with --local-time, --at gives the date
+            check_future(spec.timing.at.isoformat())
         plan, report = _plan(spec, settings, client_settings, learned, progress)
         result = CampaignResult(campaign_id, report, dry_run=dry_run)
         if dry_run:

@@ -156,10 +156,12 @@ class ScheduleRow:
     recipients: int
     calls: int
     parts: int | None
+    passed: bool = False  # the time is already past: these go out at once (unless in quiet hours)
 
 
-def schedule_rows(batches: Sequence[Batch]) -> list[ScheduleRow]:
+def schedule_rows(batches: Sequence[Batch], now: datetime | None = None) -> list[ScheduleRow]:
     """The plan per scheduled time, earliest first (at once before all)."""
+    now = now or datetime.now(timezone.utc)
     grouped: dict[str | None, list[Batch]] = {}
     for batch in batches:
         grouped.setdefault(batch.send_at, []).append(batch)
@@ -167,7 +169,7 @@ def schedule_rows(batches: Sequence[Batch]) -> list[ScheduleRow]:
     for send_at, members in sorted(grouped.items(), key=lambda item: item[0] or ""):
         zones = sorted({name for batch in members for name in batch.time_zones})
         rows.append(ScheduleRow(send_at, _local_times(send_at, zones), sum(len(b.recipients) for b in members),
-                                len(members), _parts(members)))
+                                len(members), _parts(members), send_at is not None and datetime.fromisoformat(send_at) <= now))
     return rows
 
 

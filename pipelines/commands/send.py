@@ -80,7 +80,8 @@ def _show_plan(report: PlanReport) -> None:
     if report.schedule:
         table = Table("UTC", "local time (zones)", "recipients", "calls", "SMS parts", title="Scheduled sends")
         for row in report.schedule:
-            table.add_row(row.send_at or "at once", "\n".join(row.local_times), f"{row.recipients:,}", f"{row.calls:,}",
+            when = (row.send_at or "at once") + (" (passed: at once)" if row.passed else "")
+            table.add_row(when, "\n".join(row.local_times), f"{row.recipients:,}", f"{row.calls:,}",
                           "" if row.parts is None else f"{row.parts:,}")
         stdout.print(table)
 

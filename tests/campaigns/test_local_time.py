@@ -133,6 +133,7 @@ def test_quiet_hours_from_the_config_and_a_passed_time_goes_out_at_once(
                     "--at", yesterday, "--local-time", "12:00", "--yes", CAMPAIGNS__QUIET_HOURS=quiet)
     assert result.exit_code == 0, result.output
     assert "sent at once" in result.output and "would fall in quiet hours" in result.output
+    assert "(passed: at once)" in result.output  # the plan said so before sending
     messages = {m["address"]: m for m in emulator.messages()}
     assert messages[FI]["scheduled"] is False
     end = datetime.fromisoformat(messages[NO_ZONE]["send_at"]).astimezone(UTC)
@@ -162,6 +163,14 @@ def test_sigkill_between_scheduled_batches_sends_each_recipient_once_at_its_time
     assert batches == [("sent",)]
     per_time = ledger_rows(ledger, "SELECT send_date_time, count(*) FROM campaign_batches GROUP BY send_date_time ORDER BY 1")
     assert per_time == [("2027-06-01T07:00:00+00:00", 12), ("2027-06-01T08:00:00+00:00", 6), ("2027-06-01T14:00:00+00:00", 6)]
+
+
+def test_a_past_at_is_refused_unless_it_only_gives_the_date(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
+    crm = _crm(tmp_path / "crm.sqlite", [(FI, None, None)])
+    refused = sdsync(*SEND, "--source", crm, "--query", "SELECT phone FROM people", "--content", "Hi",
+                     "--at", "2020-01-01T10:00:00Z", "--quiet-hours", "21:00-08:00", "--yes")
+    assert refused.exit_code == 2 and "in the past" in refused.output
+    assert emulator.messages() == []
 
 
 def test_whatsapp_campaigns_take_the_local_time_too(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
