@@ -117,3 +117,21 @@ def test_a_batch_that_may_have_been_sent_is_repeated_whole_not_split(
     assert Counter(Counter(m["address"] for m in emulator.messages()).values()) == {1: 1000}
     assert emulator.stats()["responses_by_status"].get("409") == 1  # repeated with its RequestId: recognised
     assert ledger_rows(ledger, "SELECT count(*) FROM campaign_batch_splits") == [(0,)]
+
+
+def test_faults_and_rate_limits_with_a_lower_limit_never_duplicate(start_emulator: Any, tmp_path: Path) -> None:
+    emulator = start_emulator(rate_limit="5/1", max_recipients=LIMIT, error_rate=0.2, drop_after_processing_rate=0.2,
+                              fault_seed=7)
+    crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS)
+    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
+    ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "faulty"
+    args = _args(crm, campaign)
+    for _ in range(10):
+        result = run_sdsync(env, *args)
+        if result.returncode == 0:
+            break
+        assert result.returncode == 1 and "Run the same command again" in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    _assert_each_once(emulator, ledger, campaign)
+    stats = emulator.stats()
+    assert stats["faults_injected"]["errors"] > 0 and stats["faults_injected"]["dropped"] > 0
