@@ -142,7 +142,8 @@ class CampaignSender:
             return
         campaign_id = self.record.campaign_id
         if len(batch.recipients) > self.max_recipients and not maybe_sent:
-            self._split_and_send(batch, self.max_recipients, f"the connection takes at most {self.max_recipients} recipients per call")
+            limit = self.max_recipients
+            self._split_and_send(batch, limit, f"the connection takes at most {limit} recipients per call")
             return
         with self._lock:
             self.ledger.mark_in_flight(campaign_id, batch.batch_no)
@@ -152,26 +153,30 @@ class CampaignSender:
             self._halt(f"batch {batch.batch_no} left in flight: {exc}")
             return
         except errors.ApiError as exc:
-            duplicate = duplicate_of(exc)
-            if duplicate is None and (exc.status is None or exc.status >= 500):  # e.g. a 200 it could not read
-                self._halt(f"batch {batch.batch_no} left in flight: {exc}")
-                return
-            limit = recipient_limit(exc, len(batch.recipients)) if duplicate is None else None
-            if limit is not None:
-                self._learn(limit, str(exc))
-                self._split_and_send(batch, limit, f"refused for its size: {exc}")
-                return
-            if duplicate is None:
-                self._refused(batch, str(exc))
-                return
-            self._record_sent(batch, duplicate.message_id, None)
-            with self._lock:
-                self.outcome.duplicates += 1
+            self._answered_with_error(batch, exc)
             return
         except errors.RequestInvalid as exc:
             self._refused(batch, str(exc))
             return
         self._record_sent(batch, result.message_id, result)
+
+    def _answered_with_error(self, batch: Batch, exc: errors.ApiError) -> None:
+        """A duplicate is recorded sent; a refusal for the batch's size splits it; other 4xx refuse it."""
+        duplicate = duplicate_of(exc)
+        if duplicate is not None:
+            self._record_sent(batch, duplicate.message_id, None)
+            with self._lock:
+                self.outcome.duplicates += 1
+            return
+        if exc.status is None or exc.status >= 500:  # e.g. a 200 it could not read
+            self._halt(f"batch {batch.batch_no} left in flight: {exc}")
+            return
+        limit = recipient_limit(exc, len(batch.recipients))
+        if limit is not None:
+            self._learn(limit, str(exc))
+            self._split_and_send(batch, limit, f"refused for its size: {exc}")
+            return
+        self._refused(batch, str(exc))
 
     def _call_in_time(self, batch: Batch) -> models.SendResult:
         """Call with the batch's send time; once more at once if its time passed while waiting (a 400 on SendDateTime)."""
