@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -22,12 +22,26 @@ import httpx
 from smartdialog_sync.emulator.state import FINAL_STATUSES
 
 if TYPE_CHECKING:
-    from smartdialog_sync.emulator.runtime import Runtime
+    from smartdialog_sync.emulator.config import EmulatorSettings
+    from smartdialog_sync.emulator.state import State
+    from smartdialog_sync.emulator.stats import Stats
+
 
 LOG_SIZE = 5000
 FIRST_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 5.0
 SECRET_QUERY_NAMES = ("token", "secret", "apikey", "api_key", "signature", "password")
+
+
+class CallbackHost(Protocol):
+    """What the worker needs of the emulator's runtime (kept as a protocol: no import of the runtime)."""
+
+    settings: EmulatorSettings
+    state: State
+    stats: Stats
+
+    def commit_soon(self) -> None:
+        """Persist the state soon."""
 
 
 def utc_now_iso() -> str:
@@ -80,7 +94,7 @@ class CallbackJob:
 class CallbackWorker:
     """Schedules delivery-report transitions and delivers callbacks with retries."""
 
-    def __init__(self, runtime: "Runtime") -> None:
+    def __init__(self, runtime: CallbackHost) -> None:
         self.runtime = runtime
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self._ids = itertools.count(1)

@@ -12,9 +12,8 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 
 from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import ClientSettings
+from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
 
-DEFAULT_DATASET = "smartdialog"
-DUCKDB_FILE_NAME = "sdsync.duckdb"  # not smartdialog.duckdb: DuckDB finds a catalog named like the dataset ambiguous
 PIPELINES_DIR_NAME = "pipelines"
 STEPS = ("extract", "normalize", "load")
 

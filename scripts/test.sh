@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh machine: installs the project and its test extra into .venv,
 # starts a throwaway PostgreSQL (installing it with apt-get when missing and running as root),
-# runs pytest, and stops PostgreSQL again. Extra arguments go to pytest.
+# runs the compatibility subset on Python 3.10 and the newest Python under pyenv (scripts/compat.sh),
+# then the whole suite with pytest, and stops PostgreSQL again. Extra arguments go to the whole suite's pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,9 @@ if [ -z "${SDSYNC_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
-python -m pytest "$@"
+# The compatibility subset on the oldest supported and the newest available Python first, then the whole
+# suite on this one; both always run, and either failing fails the script.
+status=0
+bash scripts/compat.sh -q || status=1
+python -m pytest "$@" || status=1
+exit $status

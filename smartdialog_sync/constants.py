@@ -34,6 +34,11 @@ DEFAULT_RATE_LIMIT = "100/60"
 DEFAULT_DATA_DIR = "data"
 DEFAULT_TIMEOUT_S = 30.0
 
+# The pull: dataset (schema) name and the default DuckDB file in the data dir (not smartdialog.duckdb:
+# DuckDB finds a catalog named like the dataset ambiguous).
+DEFAULT_DATASET = "smartdialog"
+DUCKDB_FILE_NAME = "sdsync.duckdb"
+
 CUSTOMER_DATA_MAX = 255
 REQUEST_ID_MAX = 1000
 TEMPLATE_DISPLAY_NAME_MAX = 100

@@ -10,7 +10,9 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..pull_pipeline import DEFAULT_DATASET, DUCKDB_FILE_NAME, PullOptions, run_pull
+from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
+
+from ..pull_pipeline import PullOptions, run_pull
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, settings_from, stdout
 
 

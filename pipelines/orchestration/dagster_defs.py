@@ -35,11 +35,12 @@ from dagster import (
 from pydantic import Field
 
 from smartdialog_sync.api import resolve_settings
+from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, check_common_fields, parse_timing
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
 from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport, run_campaign
-from smartdialog_sync.pipelines.pull_pipeline import DEFAULT_DATASET, PullOptions, run_pull
+from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 
 from .sdsync_process import resolve_env_reference, run_sdsync
 
