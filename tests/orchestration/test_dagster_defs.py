@@ -150,3 +150,14 @@ def test_contacts_sync_job_creates_the_group_contacts(
     }}}}
     assert REPOSITORY.get_job("contacts_sync_job").execute_in_process(run_config=config, instance=instance).success
     assert sorted(contact["phone"] for contact in emulator.contacts()) == PHONES
+
+
+def test_campaign_job_sends_at_each_recipients_local_time(
+    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+) -> None:
+    config = {"ops": {"send_campaign": {"config": {
+        "source": crm, "query": "SELECT phone FROM people", "content": "Hi", "campaign_id": "dagster-local",
+        "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy", "at": "2027-01-15", "local_time": "09:00",
+    }}}}
+    assert REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance).success
+    assert {row["send_at"] for row in emulator.messages()} == {"2027-01-15T07:00:00+00:00"}  # 09:00 in Helsinki
