@@ -4,7 +4,7 @@ Load with `dagster dev -m smartdialog_sync.pipelines.orchestration.dagster_defs`
 'smartdialog-sync[orchestration]'`). Every job reads the same settings as the CLI: the environment
 (`SMARTDIALOG__...`, `CAMPAIGNS__...`) and `.dlt/` in the working directory of the Dagster code server.
 
-- `pull_job` calls the pull pipeline in-process (`pipelines.pull_pipeline.run_pull`).
+- `pull_job` calls the pull pipeline in-process (`smartdialog_sync.pipelines.pull_pipeline.run_pull`).
 - `campaign_job` calls the campaign library in-process (`destinations.campaigns.run.run_campaign`);
   a run that stopped part way is retried and resumes from the ledger with the same RequestIds.
 - `contacts_sync_job` runs `sdsync contacts sync` as a child process.
@@ -112,7 +112,7 @@ def pull(context: OpExecutionContext, config: PullConfig) -> None:
         journal_url=resolve_env_reference(config.journal_url) if config.journal_url else None,
         max_calls=config.max_calls,
     )
-    result = run_pull(options, resolve_settings(), on_step=lambda step: context.log.info(f"pull: {step}"))
+    result = run_pull(options, on_step=lambda step: context.log.info(f"pull: {step}"))  # settings the dlt way
     for table, rows in sorted(result.rows.items()):
         context.log.info(f"loaded {rows:,} rows into {table}")
 
