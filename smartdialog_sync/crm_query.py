@@ -168,10 +168,10 @@ def open_crm(url: str, query: str | None = None, table: str | None = None, what:
                     result = connection.execute(sa.select(reflected))
                 else:
                     result = connection.execute(sa.text(query))  # type: ignore[arg-type]
-            except sa.exc.NoSuchTableError:
-                raise CrmReadError(f"the CRM at {where} has no table {table}") from None
+            except sa.exc.NoSuchTableError:  # the user's table or query is wrong: usage, not a failure of the CRM
+                raise CrmUsageError(f"the CRM at {where} has no table {table}") from None
             except sa.exc.SQLAlchemyError as exc:
-                raise CrmReadError(f"{what} failed on the CRM at {where}: {_first_line(exc)}") from None
+                raise CrmUsageError(f"{what} failed on the CRM at {where}: {_first_line(exc)}") from None
             if not result.returns_rows:
                 raise CrmUsageError(f"{what} returned no result set (is it a SELECT?)")
 
