@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from smartdialog_sync.emulator.errors import bad_request
-from smartdialog_sync.emulator.ratelimit import RateLimit
+from smartdialog_sync.errors import ConfigurationError
+from smartdialog_sync.rate_limit import RateLimit
 
 
 @dataclass
@@ -24,6 +25,7 @@ class EmulatorSettings:
     callback_retry_seconds: float = 30.0
     callback_timeout_seconds: float = 5.0
     request_id_ttl_seconds: float = 7 * 24 * 3600
+    max_recipients: int = 1000  # most Recipients one send accepts; more is a 400 naming Recipients
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON (the rate limit as "N/SECONDS")."""
@@ -51,12 +53,12 @@ def _checked(name: str, value: Any) -> Any:
     if name == "rate_limit":
         try:
             return RateLimit.parse(value)
-        except ValueError as exc:
+        except ConfigurationError as exc:
             raise bad_request(str(exc), name) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad_request(f"{name} must be a number", name)
-    if name in ("token_expires_in", "dlr_seed"):
-        if not isinstance(value, int) or (name == "token_expires_in" and value < 1):
+    if name in ("token_expires_in", "dlr_seed", "max_recipients"):
+        if not isinstance(value, int) or (name != "dlr_seed" and value < 1):
             raise bad_request(f"{name} must be a positive integer", name)
         return value
     if name.endswith("_ratio") or name == "duplicate_rate":

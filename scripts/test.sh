@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh machine: installs the project and its test extra into .venv,
 # starts a throwaway PostgreSQL (installing it with apt-get when missing and running as root),
-# runs pytest, and stops PostgreSQL again. Extra arguments go to pytest. With the CI variable set, a
-# PostgreSQL that cannot start or a missing API definition fails the run instead of skipping tests.
+# installs Chromium and chromedriver the same way (for the browser sign-in test), runs the compatibility
+# subset on Python 3.10 and the newest Python under pyenv (scripts/compat.sh), then the whole suite with
+# pytest, and stops PostgreSQL again. Extra arguments go to the whole suite's pytest. With the CI
+# variable set, a PostgreSQL that cannot start or a missing API definition fails the run instead of
+# skipping tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,4 +39,13 @@ if [ -z "${SDSYNC_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
-python -m pytest "$@"
+# shellcheck source=scripts/chromium.sh
+. scripts/chromium.sh
+install_test_chromium || echo "Chromium is not available: the browser sign-in test fails on CI, is skipped elsewhere." >&2
+
+# The compatibility subset on the oldest supported and the newest available Python first, then the whole
+# suite on this one; both always run, and either failing fails the script.
+status=0
+bash scripts/compat.sh -q || status=1
+python -m pytest "$@" || status=1
+exit $status

@@ -109,7 +109,7 @@ class EmulatorHandle:
 
     def reset(self) -> None:
         """Back to the seed and the startup settings."""
-        self._ok(self.admin.post("/reset"))
+        self._ok(self.admin.post("/reset", json={}))
 
     def set_faults(self, **faults: Any) -> dict[str, Any]:
         """Replace the fault settings (error_rate, error_statuses, latency_ms, drop_after_processing_rate, seed)."""

@@ -155,7 +155,7 @@ def opted_out_numbers(source: OptOutSource, stop_keywords: tuple[str, ...]) -> s
 
 def query_suppressed_numbers(source_url: str, query: str, phone_column: str | None = None) -> set[str]:
     """Numbers returned by a user's suppression query (its `phone_column` if it has one, else its first column)."""
-    result = run_query(source_url, query)
+    result = run_query(source_url, query, "the suppression query")
     if not result.columns:
         raise CampaignInputError("the suppression query returned no columns")
     lowered = [column.lower() for column in result.columns]

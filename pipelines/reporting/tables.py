@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from .cells import cell_text, column_label, is_numeric_column
 from .dataset import ReportDataset
@@ -25,7 +24,7 @@ def print_report(console: Console, report: ReportDataset, results: list[SectionR
             numeric = is_numeric_column([row[index] for row in rows])
             table.add_column(column_label(column), justify="right" if numeric else "left")
         for row in rows:
-            table.add_row(*(Text(cell_text(value)) for value in row))  # CRM and service values: never markup
+            table.add_row(*(escape(cell_text(value)) for value in row))
         console.print(table)
         for note in result.notes + ([more] if more else []):
             console.print(f"  [yellow]note:[/yellow] {escape(note)}")
