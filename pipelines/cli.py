@@ -80,7 +80,7 @@ def main() -> None:
     except SdsyncError as exc:
         label = "error" if exc.exit_code == EXIT_USAGE else "failed"
         console.print(f"[red]{label}:[/red] ", end="")
-        console.print(str(exc), markup=False, highlight=False)
+        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)  # one line, however long
         sys.exit(exc.exit_code)
 
 

@@ -15,6 +15,7 @@ Skips for a missing test service (PostgreSQL, the official API definition) fail 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -60,7 +61,8 @@ class EmulatorHandle:
 
     def start(self) -> "EmulatorHandle":
         """Start the process and wait until it answers."""
-        self.process = subprocess.Popen(self.command(), cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(self.command(), cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})  # output() is current
         try:
             wait_for_port(self.host, self.port, process=self.process)
         except (RuntimeError, TimeoutError) as exc:

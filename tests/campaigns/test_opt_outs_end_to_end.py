@@ -99,9 +99,9 @@ def test_unreadable_opt_outs_refuse_the_send_until_a_url_is_given(emulator, jour
 
     refused = send(env, crm, "pg-refused")
     assert refused.returncode == 2, refused.stderr + refused.stdout
-    assert "cannot read opt-outs: the pull loaded into postgres dataset smartdialog" in refused.stderr
-    errors = [line for line in refused.stderr.splitlines() if line.startswith(("error:", "failed:"))]
-    assert len(errors) == 1 and "cannot read opt-outs" in errors[0], "the refusal is one line"
+    [error] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+    assert error.startswith("error: cannot read opt-outs: the pull loaded into postgres dataset smartdialog")
+    assert error.endswith("set them or --opt-outs-url / [campaigns] opt_outs_url"), "one whole line"
     closed = sqlalchemy.make_url(postgres).set(port=9).render_as_string(hide_password=False)
     down = send(env | {"CAMPAIGNS__OPT_OUTS_URL": closed}, crm, "pg-down")
     assert down.returncode == 2 and "cannot read opt-outs from postgresql://postgres:***@127.0.0.1:9/" in down.stderr

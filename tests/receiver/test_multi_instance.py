@@ -11,6 +11,7 @@ from smartdialog_sync.journal import open_journal
 
 MESSAGES = 6_000
 CONNECTIONS = 32
+MAX_ATTEMPTS = 20  # per message: a receiver that keeps refusing fails the test instead of hanging it
 
 
 async def _post_all(receiver, indexes: list[int], acknowledged: set[str]) -> None:
@@ -21,15 +22,22 @@ async def _post_all(receiver, indexes: list[int], acknowledged: set[str]) -> Non
         connection = KeepAliveConnection(receiver.port)
         while pending:
             message_id = f"multi-{pending.pop()}"
-            while True:
+            answers = []
+            while len(answers) < MAX_ATTEMPTS:
                 try:
-                    status, _ = await connection.request("POST", path, json.dumps({"messageId": message_id}).encode())
+                    status, answer = await connection.request("POST", path, json.dumps({"messageId": message_id}).encode())
                 except ConnectionLost:
+                    answers.append("connection lost")
                     await asyncio.sleep(0.1)
                     continue
                 if status == 200:
                     acknowledged.add(message_id)
                     break
+                assert status >= 500, f"{message_id}: {status} {answer!r}"  # only a server error is worth repeating
+                answers.append(f"{status} {answer!r}")
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"{message_id} never accepted in {MAX_ATTEMPTS} attempts: {answers}")
         connection.close()
 
     await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))

@@ -1,0 +1,104 @@
+"""OAuth2 under concurrency against the emulator's token endpoint: three processes share one data dir (and so
+one rotating refresh token), tokens expire quickly, and the service revokes every access token mid-session."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+WORKERS = 3
+SHORT_LIFETIME = 65  # seconds: the client renews 60 s before expiry, so such a token serves about 5 s
+
+WORKER = """
+import json, sys, time
+from pathlib import Path
+from smartdialog_sync.api import ClientSettings, SmartDialogClient
+from smartdialog_sync.errors import SdsyncError
+
+base_url, root_url, data_dir, control, me = sys.argv[1:6]
+control = Path(control)
+settings = ClientSettings().with_overrides(
+    base_url=base_url, client_id="sandbox-client", client_secret="sandbox-secret",
+    refresh_token="sandbox-refresh-token", token_url=root_url + "/oauth2/v2.0/token",
+    rate_limit="100000/60", data_dir=data_dir)
+calls, failures = 0, []
+with SmartDialogClient(settings) as api:
+    while not (control / "stop").exists():
+        if (control / "pause").exists():
+            (control / f"paused-{me}").touch()
+            time.sleep(0.02)
+            continue
+        try:
+            api.get_phone_number_regions()
+            calls += 1
+        except SdsyncError as exc:
+            failures.append(str(exc))
+        (control / f"calls-{me}.tmp").write_text(str(calls))
+        (control / f"calls-{me}.tmp").replace(control / f"calls-{me}")
+        time.sleep(0.05)
+print(json.dumps({"calls": calls, "failures": failures}))
+"""
+
+TOKEN_ANSWER = re.compile(r'"POST /oauth2/v2\.0/token HTTP/1\.1" (\d{3})')
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def token_answers(emulator: Any) -> list[str]:
+    """The statuses the token endpoint answered, from the emulator's access log (all its runs)."""
+    return TOKEN_ANSWER.findall(emulator.output())
+
+
+def test_three_processes_share_a_rotating_refresh_token_through_expiry_and_revocation(start_emulator, tmp_path: Path) -> None:
+    state = tmp_path / "emulator-state.json"
+    emulator = start_emulator(state=state, log_level="info", rate_limit="100000/60")  # tokens live an hour first
+    data_dir, control = tmp_path / "data", tmp_path / "control"
+    control.mkdir()
+
+    def calls(me: int) -> int:
+        path = control / f"calls-{me}"
+        return int(path.read_text()) if path.exists() else 0
+
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, emulator.base_url, emulator.root_url, str(data_dir),
+                                 str(control), str(me)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for me in range(WORKERS)]
+    try:
+        wait_until(lambda: all(calls(me) >= 5 for me in range(WORKERS)), "every worker to make calls")
+        (control / "pause").touch()
+        wait_until(lambda: all((control / f"paused-{me}").exists() for me in range(WORKERS)), "the workers to pause")
+        # The service revokes every access token: restart it with the issued tokens forgotten (refresh tokens kept).
+        emulator.stop()
+        saved = json.loads(state.read_text())
+        assert saved["access_tokens"], "the workers hold issued tokens"
+        state.write_text(json.dumps({**saved, "access_tokens": {}}))
+        emulator.start()
+        emulator.configure(token_expires_in=SHORT_LIFETIME)
+        before = {me: calls(me) for me in range(WORKERS)}
+        (control / "pause").unlink()
+        wait_until(lambda: emulator.stats()["unauthorized"] >= WORKERS, "each worker's 401")
+        # then run on until the short-lived tokens got from the renewals were replaced before they expired
+        wait_until(lambda: len(token_answers(emulator)) >= 3 * WORKERS, "refreshes before expiry")
+        wait_until(lambda: all(calls(me) > before[me] + 5 for me in range(WORKERS)), "calls after the renewal")
+    finally:
+        (control / "stop").touch()
+        results = [worker.communicate(timeout=60) for worker in workers]
+    for worker, (out, err) in zip(workers, results):
+        assert worker.returncode == 0, err
+        assert json.loads(out)["failures"] == [], out
+    answers = token_answers(emulator)
+    assert set(answers) == {"200"}, f"the token endpoint refused a refresh (invalid_grant): {answers}"
+    assert emulator.stats()["unauthorized"] == WORKERS, "one 401 per worker, renewed once"
+    emulator.stop()
+    stored = list(json.loads((data_dir / "oauth_tokens.json").read_text()).values())
+    # every refresh used the newest refresh token exactly once: only the last one issued is still valid
+    assert json.loads(state.read_text())["refresh_tokens"] == stored
