@@ -15,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -23,7 +23,10 @@ import httpx
 from smartdialog_sync.emulator.state import FINAL_STATUSES
 
 if TYPE_CHECKING:
-    from smartdialog_sync.emulator.runtime import Runtime
+    from smartdialog_sync.emulator.config import EmulatorSettings
+    from smartdialog_sync.emulator.state import State
+    from smartdialog_sync.emulator.stats import Stats
+
 
 LOG_SIZE = 5000
 FIRST_BACKOFF_SECONDS = 0.25
@@ -32,6 +35,17 @@ SECRET_QUERY_NAMES = ("token", "secret", "apikey", "api_key", "signature", "pass
 # A path segment that looks like a random token (a receiver's webhook secret): 20+ url-safe characters
 # with both cases. UUIDs (lowercase hex) and ordinary words are left alone.
 SECRET_SEGMENT = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9_-]{20,}$")
+
+
+class CallbackHost(Protocol):
+    """What the worker needs of the emulator's runtime (kept as a protocol: no import of the runtime)."""
+
+    settings: EmulatorSettings
+    state: State
+    stats: Stats
+
+    def commit_soon(self) -> None:
+        """Persist the state soon."""
 
 
 def utc_now_iso() -> str:
@@ -88,7 +102,7 @@ class CallbackJob:
 class CallbackWorker:
     """Schedules delivery-report transitions and delivers callbacks with retries."""
 
-    def __init__(self, runtime: "Runtime") -> None:
+    def __init__(self, runtime: CallbackHost) -> None:
         self.runtime = runtime
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self._ids = itertools.count(1)

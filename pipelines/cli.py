@@ -11,9 +11,11 @@ import typer
 from smartdialog_sync.errors import EXIT_USAGE, SdsyncError
 
 from .commands import api as api_commands
+from .commands import auth as auth_commands
 from .commands import contacts as contacts_commands
 from .commands import demo as demo_command
 from .commands import emulator as emulator_command
+from .commands import journal as journal_commands
 from .commands import send as send_commands
 from .commands import pull as pull_command
 from .commands import report as report_command
@@ -56,10 +58,12 @@ def root(
 
 app.command("demo")(demo_command.demo)
 app.add_typer(api_commands.app, name="api")
+app.add_typer(auth_commands.app, name="auth")
 app.add_typer(contacts_commands.app, name="contacts")
 app.command("emulator")(emulator_command.emulator)
 app.add_typer(send_commands.app)
 app.command("serve")(serve_command.serve)
+app.add_typer(journal_commands.app, name="journal")
 app.command("report")(report_command.report)
 app.command("pull")(pull_command.pull)
 

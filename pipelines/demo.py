@@ -23,6 +23,8 @@ from rich.markup import escape
 from smartdialog_sync.receiver.server import webhook_urls
 
 from .demo_crm import create_crm
+from smartdialog_sync.errors import SdsyncError
+
 from .runtime import console
 from .servers import free_port, wait_for_port
 
@@ -32,7 +34,7 @@ CONTENT = "Hi {{first_name}}, our spring sale starts today at Demo Oy! Reply STO
 REPLIES = ["Thanks!", "What time do you open?", "STOP", "Great, see you", "stop", "Is it online too?"]
 
 
-class DemoFailed(RuntimeError):
+class DemoFailed(SdsyncError):
     """A step of the demo failed; the message names it."""
 
 

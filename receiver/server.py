@@ -1,19 +1,32 @@
-"""Running the receiver on uvicorn, with webhook registration at start (and optionally removal at exit)."""
+"""Running the receiver on uvicorn, with webhook registration at start (and optionally removal at exit).
+
+Start-up fails with one line, never a traceback: an unusable secret file, a journal that cannot be
+opened, a port that is taken, a registration SmartDialog refused. SIGTERM or SIGINT while the webhook
+is being registered stops the process at once.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
 
 from smartdialog_sync.api import ClientSettings, SmartDialogClient
-from smartdialog_sync.errors import SmartDialogError
+from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.errors import SdsyncError, SmartDialogError
+from smartdialog_sync.journal import GroupCommitJournal, JournalError, default_journal_url, open_journal
 
-from .app import MAX_BODY_BYTES, create_app
-from smartdialog_sync.journal import JOURNAL_FILE_NAME, GroupCommitJournal, open_journal
+from .app import BODY_TIMEOUT_S, MAX_BODY_BYTES, ExpectedRegistration, ReceiverSettings, create_app
+from .errors import ReceiverError, ReceiverStopped, RegistrationFailed
+from .metrics import ReceiverMetrics
 from .registration import register_webhooks, two_way_services, unregister_webhooks
 from .secret import dlr_path, inbound_path, load_or_create_secret, mask_secret
 
@@ -34,6 +47,7 @@ class ReceiverOptions:
     unregister_on_exit: bool = False
     max_batch: int = 2000
     max_body_bytes: int = MAX_BODY_BYTES
+    body_timeout_s: float = BODY_TIMEOUT_S
 
     @property
     def journal(self) -> str:
@@ -41,20 +55,11 @@ class ReceiverOptions:
         return self.journal_url or default_journal_url(self.data_dir)
 
 
-def default_journal_url(data_dir: Path) -> str:
-    """Where `serve` and `pull` keep the journal when no --journal is given."""
-    return str(Path(data_dir) / JOURNAL_FILE_NAME)
-
-
 def webhook_urls(public_url: str, data_dir: Path) -> tuple[str, str]:
     """(inbound URL, delivery report URL) under `public_url`; they contain the secret: never log them."""
     secret = load_or_create_secret(data_dir)
     base = public_url.rstrip("/")
     return base + inbound_path(secret), base + dlr_path(secret)
-
-
-class RegistrationFailed(RuntimeError):
-    """The webhook could not be registered (the message has the secret masked)."""
 
 
 def register(options: ReceiverOptions, settings: ClientSettings) -> None:
@@ -82,40 +87,108 @@ def unregister(options: ReceiverOptions, settings: ClientSettings) -> int:
         store.close()
 
 
-def build_app(options: ReceiverOptions, settings: ClientSettings | None = None) -> Starlette:
-    """The receiver app for `options`; registers at start-up when a public URL, customer and settings are given."""
-    secret = load_or_create_secret(options.data_dir)
+def build_app(
+    options: ReceiverOptions,
+    settings: ClientSettings | None = None,
+    expected_registration: ExpectedRegistration | None = None,
+) -> Starlette:
+    """The receiver app for `options` (registration is done before, by `run_receiver`)."""
+    metrics = ReceiverMetrics()
     journal_url = options.journal
-    journal = GroupCommitJournal(lambda: open_journal(journal_url), max_batch=options.max_batch)
-    if settings is None or not (options.public_url and options.customer):
-        return create_app(journal, secret, max_body_bytes=options.max_body_bytes)
-    client_settings = settings
-
-    def on_startup() -> None:
-        register(options, client_settings)
-
-    def on_shutdown() -> None:
-        unregister(options, client_settings)
-
-    return create_app(
-        journal,
-        secret,
-        max_body_bytes=options.max_body_bytes,
-        on_startup=on_startup,
-        on_shutdown=on_shutdown if options.unregister_on_exit else None,
+    journal = GroupCommitJournal(lambda: open_journal(journal_url), max_batch=options.max_batch,
+                                 on_commit=metrics.on_commit)
+    receiver_settings = ReceiverSettings(
+        load_or_create_secret(options.data_dir), options.max_body_bytes, options.body_timeout_s
     )
+    on_shutdown = None
+    if settings is not None and options.unregister_on_exit:
+        client_settings = settings
+
+        def on_shutdown() -> None:
+            unregister(options, client_settings)
+
+    return create_app(journal, receiver_settings, metrics, expected_registration=expected_registration,
+                      on_shutdown=on_shutdown)
+
+
+def check_journal(url: str) -> None:
+    """Open and close the journal once (creating its tables); JournalError with one line if that fails."""
+    try:
+        open_journal(url).close()
+    except SdsyncError:
+        raise
+    except Exception as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise JournalError(f"cannot open the journal {hide_password(url)}: {detail}") from None
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), not listening yet (uvicorn listens once the app has started)."""
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(info[0], socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ReceiverError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+    except OSError as exc:
+        sock.close()
+        raise ReceiverError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def run_interruptibly(function: Callable[[], None], what: str) -> None:
+    """Run `function` in a helper thread; SIGTERM or SIGINT meanwhile raise ReceiverStopped at once.
+
+    A call to SmartDialog can block for a long time (timeouts, retries); a process manager's SIGTERM
+    must not wait for it. The helper thread is a daemon: it ends with the process.
+    """
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            function()
+        except BaseException as exc:  # handed to the main thread
+            failure.append(exc)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise ReceiverStopped(f"stopped by {signal.Signals(signum).name} during {what}")
+
+    worker = threading.Thread(target=target, name=what, daemon=True)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.start()
+        worker.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failure:
+        raise failure[0]
 
 
 def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = None) -> None:
     """Serve until interrupted. uvicorn's access log is off: it would print the secret paths."""
-    app = build_app(options, settings)
-    uvicorn.run(
-        app,
-        host=options.host,
-        port=options.port,
-        access_log=False,
-        log_level="warning",
-        server_header=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
-    )
+    load_or_create_secret(options.data_dir)
+    check_journal(options.journal)
+    sock = bind_socket(options.host, options.port)
+    try:
+        expected = None
+        if settings is not None and options.public_url and options.customer:
+            client_settings = settings
+            run_interruptibly(lambda: register(options, client_settings), "webhook registration")
+            expected = ExpectedRegistration(options.customer, tuple(options.services))
+        config = uvicorn.Config(
+            build_app(options, settings, expected),
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,
+        )
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again after a clean shutdown
+            pass
+    finally:
+        sock.close()

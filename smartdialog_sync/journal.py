@@ -3,7 +3,9 @@
 A store is synchronous and owned by one thread. `GroupCommitJournal` puts a single writer thread in front
 of a store: request handlers enqueue rows and await a future; the writer drains everything pending, writes
 it in ONE transaction (one fsync), and then resolves all those futures at once. A request is answered
-only after its future resolved, i.e. after its row is durable.
+only after its future resolved, i.e. after its row is durable. One row the database refuses never fails
+the others of its batch: the batch is then written row by row and only that row is rejected (RowRejected).
+Payloads the receiver refuses are kept in a dead-letter table, to be listed and replayed.
 """
 
 from __future__ import annotations
@@ -12,18 +14,34 @@ import asyncio
 import queue
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import pyarrow as pa
 from filelock import FileLock
 
+from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_sql
+
+T = TypeVar("T")
+
+
+class JournalError(SdsyncError):
+    """The journal cannot be opened or used."""
+
+
+class JournalUrlError(UsageError):
+    """A journal URL of a kind we do not support."""
+
+
+class RowRejected(SdsyncError):
+    """The database refused this one row (its value cannot be stored); the rest of its batch was written."""
 
 
 class InboundRow(NamedTuple):
@@ -37,6 +55,7 @@ class InboundRow(NamedTuple):
     sent_at_us: int | None
     attachments: str | None  # JSON array, None when there are none
     received_at_us: int
+    raw_values: str | None = None  # JSON object of the values normalised on the way in, as received
 
 
 class DlrRow(NamedTuple):
@@ -66,6 +85,56 @@ class Registration(NamedTuple):
     registered_at_us: int
 
 
+class DeadLetter(NamedTuple):
+    """A payload the receiver refused after authentication: why, and its raw body (cut at a bound)."""
+
+    kind: str  # "inbound" (the body) or "dlr" (the query string)
+    reason: str
+    status_code: int
+    body: bytes
+    body_size: int
+    received_at_us: int
+
+
+class StoredDeadLetter(NamedTuple):
+    """A dead letter as stored, with its id and replay state."""
+
+    id: int
+    kind: str
+    reason: str
+    status_code: int
+    body: bytes
+    body_size: int
+    received_at_us: int
+    replayed_at_us: int | None
+    replay_error: str | None
+
+
+class PullMark(NamedTuple):
+    """How far a pull pipeline has loaded a journal table (`table_name` "inbound" or "dlr")."""
+
+    pipeline: str
+    table_name: str
+    seq: int
+    updated_at_us: int
+
+
+class WriteResult(NamedTuple):
+    """Rows a batch added; the rest of its inbound and delivery report rows were there already."""
+
+    inbound_new: int
+    dlr_new: int
+
+
+class PruneResult(NamedTuple):
+    """Rows removed by `JournalStore.prune`."""
+
+    inbound: int
+    dlr: int
+    dead_letters: int
+
+
+JournalItem = InboundRow | DlrRow | DeadLetter
 JOURNAL_FILE_NAME = "journal.sqlite"  # in the data dir, when no journal URL is given
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
@@ -89,10 +158,50 @@ class JournalStore(ABC):
     """A journal database connection, used from one thread at a time."""
 
     url: str
+    row_errors: tuple[type[BaseException], ...]  # what a refused value raises (not a broken database)
 
     @abstractmethod
-    def write_batch(self, inbound: list[InboundRow], dlr: list[DlrRow]) -> None:
+    def write_batch(
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+    ) -> WriteResult:
         """Write all rows in one transaction; rows whose key exists already are skipped."""
+
+    @abstractmethod
+    def check_writable(self) -> None:
+        """Raise unless a write transaction can start now."""
+
+    @abstractmethod
+    def list_dead_letters(self, include_replayed: bool = False) -> list[StoredDeadLetter]:
+        """Dead letters in arrival order (only those not replayed yet, unless `include_replayed`)."""
+
+    @abstractmethod
+    def count_dead_letters(self) -> int:
+        """Dead letters not replayed yet."""
+
+    @abstractmethod
+    def mark_replayed(self, dead_letter_id: int, at_us: int) -> None:
+        """Record that a replay journaled this dead letter."""
+
+    @abstractmethod
+    def set_replay_error(self, dead_letter_id: int, reason: str) -> None:
+        """Record why the last replay refused this dead letter again."""
+
+    @abstractmethod
+    def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
+        """Record that `pipeline` has loaded every row of `table_name` up to `seq`."""
+
+    @abstractmethod
+    def list_pull_marks(self) -> list[PullMark]:
+        """Every pipeline's marks."""
+
+    @abstractmethod
+    def delete_pull_marks(self, pipeline: str) -> int:
+        """Forget a pipeline (it no longer holds back pruning); returns how many marks were removed."""
+
+    @abstractmethod
+    def prune(self, older_than_us: int) -> PruneResult:
+        """Delete rows received before `older_than_us` that every pipeline with a mark has pulled,
+        and replayed dead letters received before it. Without any mark no journal row is deleted."""
 
     @abstractmethod
     def read_inbound(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
@@ -144,6 +253,8 @@ class JournalStore(ABC):
 class SQLiteJournal(JournalStore):
     """The journal in a SQLite file: WAL mode, synchronous=FULL (a commit survives power loss)."""
 
+    row_errors = (ValueError, sqlite3.DataError, sqlite3.IntegrityError)
+
     def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
@@ -153,20 +264,65 @@ class SQLiteJournal(JournalStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.executescript(self._sql["schema"])
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal_inbound)")}
+        if "raw_values" not in columns:  # a journal made before the column existed
+            self._conn.execute("ALTER TABLE journal_inbound ADD COLUMN raw_values TEXT")
         self._arrow_conn: Any = None
 
-    def write_batch(self, inbound: list[InboundRow], dlr: list[DlrRow]) -> None:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            if inbound:
-                conn.executemany(self._sql["insert_inbound"], inbound)
-            if dlr:
-                conn.executemany(self._sql["insert_dlr"], dlr)
-            conn.execute("COMMIT")
+            yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
+
+    def write_batch(
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+    ) -> WriteResult:
+        inbound_new = dlr_new = 0
+        with self._transaction() as conn:
+            if inbound:
+                inbound_new = conn.executemany(self._sql["insert_inbound"], inbound).rowcount
+            if dlr:
+                dlr_new = conn.executemany(self._sql["insert_dlr"], dlr).rowcount
+            if dead_letters:
+                conn.executemany(self._sql["insert_dead_letter"], dead_letters)
+        return WriteResult(inbound_new, dlr_new)
+
+    def check_writable(self) -> None:
+        with self._transaction():
+            pass
+
+    def list_dead_letters(self, include_replayed: bool = False) -> list[StoredDeadLetter]:
+        rows = self._conn.execute(self._sql["list_dead_letters"], (include_replayed,))
+        return [StoredDeadLetter(*row) for row in rows]
+
+    def count_dead_letters(self) -> int:
+        return int(self._conn.execute(self._sql["count_dead_letters"]).fetchone()[0])
+
+    def mark_replayed(self, dead_letter_id: int, at_us: int) -> None:
+        self._conn.execute(self._sql["mark_replayed"], (at_us, dead_letter_id))
+
+    def set_replay_error(self, dead_letter_id: int, reason: str) -> None:
+        self._conn.execute(self._sql["set_replay_error"], (reason, dead_letter_id))
+
+    def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
+        self._conn.execute(self._sql["save_pull_mark"], (pipeline, table_name, seq, at_us))
+
+    def list_pull_marks(self) -> list[PullMark]:
+        return [PullMark(*row) for row in self._conn.execute(self._sql["list_pull_marks"])]
+
+    def delete_pull_marks(self, pipeline: str) -> int:
+        return self._conn.execute(self._sql["delete_pull_marks"], (pipeline,)).rowcount
+
+    def prune(self, older_than_us: int) -> PruneResult:
+        with self._transaction() as conn:
+            counts = [conn.execute(self._sql[f"prune_{name}"], (older_than_us,)).rowcount
+                      for name in ("inbound", "dlr", "dead_letters")]
+        return PruneResult(*counts)
 
     def read_inbound(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
         return self._conn.execute(self._sql["read_inbound"], (after_seq, limit)).fetchall()
@@ -226,6 +382,8 @@ class PostgresJournal(JournalStore):
         self.url = url
         self._sql = journal_statements("postgres")
         self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        dbapi = self._engine.dialect.dbapi
+        self.row_errors = (ValueError, dbapi.DataError, dbapi.IntegrityError)
         self._conn = self._engine.raw_connection()
         with self._transaction() as cursor:
             cursor.execute(self._sql["schema"])
@@ -242,13 +400,57 @@ class PostgresJournal(JournalStore):
         finally:
             cursor.close()
 
-    def write_batch(self, inbound: list[InboundRow], dlr: list[DlrRow]) -> None:
+    def write_batch(
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+    ) -> WriteResult:
+        inbound_new = dlr_new = 0
         with self._transaction() as cursor:
             cursor.execute(self._sql["writer_lock"])
             if inbound:
                 cursor.execute(self._sql["insert_inbound"], [list(column) for column in zip(*inbound)])
+                inbound_new = cursor.rowcount
             if dlr:
                 cursor.execute(self._sql["insert_dlr"], [list(column) for column in zip(*dlr)])
+                dlr_new = cursor.rowcount
+            if dead_letters:
+                cursor.executemany(self._sql["insert_dead_letter"], dead_letters)
+        return WriteResult(inbound_new, dlr_new)
+
+    def check_writable(self) -> None:
+        if self._query("check_writable")[0][0]:
+            raise JournalError("the PostgreSQL journal is read-only (a standby or a read-only transaction)")
+
+    def list_dead_letters(self, include_replayed: bool = False) -> list[StoredDeadLetter]:
+        rows = self._query("list_dead_letters", (include_replayed,))
+        return [StoredDeadLetter(*row[:4], bytes(row[4]), *row[5:]) for row in rows]
+
+    def count_dead_letters(self) -> int:
+        return int(self._query("count_dead_letters")[0][0])
+
+    def mark_replayed(self, dead_letter_id: int, at_us: int) -> None:
+        self._query("mark_replayed", (at_us, dead_letter_id))
+
+    def set_replay_error(self, dead_letter_id: int, reason: str) -> None:
+        self._query("set_replay_error", (reason, dead_letter_id))
+
+    def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
+        self._query("save_pull_mark", (pipeline, table_name, seq, at_us))
+
+    def list_pull_marks(self) -> list[PullMark]:
+        return [PullMark(*row) for row in self._query("list_pull_marks")]
+
+    def delete_pull_marks(self, pipeline: str) -> int:
+        with self._transaction() as cursor:
+            cursor.execute(self._sql["delete_pull_marks"], (pipeline,))
+            return cursor.rowcount
+
+    def prune(self, older_than_us: int) -> PruneResult:
+        counts = []
+        with self._transaction() as cursor:
+            for name in ("inbound", "dlr", "dead_letters"):
+                cursor.execute(self._sql[f"prune_{name}"], (older_than_us,))
+                counts.append(cursor.rowcount)
+        return PruneResult(*counts)
 
     def _query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._transaction() as cursor:
@@ -291,6 +493,11 @@ class PostgresJournal(JournalStore):
         self._engine.dispose()
 
 
+def default_journal_url(data_dir: str | Path) -> str:
+    """Where `serve` and `pull` keep the journal when no journal URL is given: a SQLite file in the data dir."""
+    return str(Path(data_dir) / JOURNAL_FILE_NAME)
+
+
 def open_journal(url: str | Path) -> JournalStore:
     """Open the journal at `url`: a `postgresql://` SQLAlchemy URL, a `sqlite:///PATH` URL or a file path."""
     text = str(url)
@@ -299,22 +506,47 @@ def open_journal(url: str | Path) -> JournalStore:
     if text.startswith("sqlite:///"):
         return SQLiteJournal(text[len("sqlite:///") :])
     if "://" in text:
-        raise ValueError(f"unsupported journal URL scheme: {text.split('://', 1)[0]!r} (use sqlite or postgresql)")
+        raise JournalUrlError(f"unsupported journal URL scheme: {text.split('://', 1)[0]!r} (use sqlite or postgresql)")
     return SQLiteJournal(text)
 
 
 _STOP = object()
 
 
+class CommitStats(NamedTuple):
+    """One journal transaction as the writer saw it (for metrics)."""
+
+    rows: int  # inbound rows, delivery reports and dead letters written together
+    inbound: int
+    inbound_new: int
+    dlr: int
+    dlr_new: int
+    dead_letters: int
+    seconds: float
+
+
+class _Call(NamedTuple):
+    """Work run on the store in the writer thread, between batches."""
+
+    function: Callable[[JournalStore], Any]
+
+
 class GroupCommitJournal:
     """Async front of a journal store: concurrent appends share one transaction and one fsync.
 
-    `max_batch=1` gives the naive one-commit-per-request behaviour (for benchmarks).
+    `max_batch=1` gives the naive one-commit-per-request behaviour (for benchmarks). `on_commit` hears
+    every transaction written (from the writer thread).
     """
 
-    def __init__(self, store_factory: Callable[[], JournalStore], max_batch: int = 2000) -> None:
+    def __init__(
+        self,
+        store_factory: Callable[[], JournalStore],
+        max_batch: int = 2000,
+        on_commit: Callable[[CommitStats], None] | None = None,
+    ) -> None:
         self._store_factory = store_factory
         self.max_batch = max_batch
+        self._on_commit = on_commit
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -339,12 +571,25 @@ class GroupCommitJournal:
             self._thread.join()
             self._thread = None
 
-    async def append(self, row: InboundRow | DlrRow) -> None:
-        """Return once `row` is committed (or was there already); raise if the commit failed."""
+    async def append(self, row: JournalItem) -> None:
+        """Return once `row` is committed (or was there already).
+
+        Raises RowRejected when the database refused this row alone, another error when the write failed.
+        """
+        await self._submit(row)
+
+    async def run(self, function: Callable[[JournalStore], T]) -> T:
+        """`function(store)` run in the writer thread (the store is not thread-safe), between batches."""
+        result: T = await self._submit(_Call(function))
+        return result
+
+    async def _submit(self, item: Any) -> Any:
         assert self._loop is not None, "GroupCommitJournal.start() was not called"
+        if self._thread is None or not self._thread.is_alive():
+            raise JournalError("the journal writer is not running")
         future = self._loop.create_future()
-        self._queue.put((row, future))
-        await future
+        self._queue.put((item, future))
+        return await future
 
     def _run(self) -> None:
         try:
@@ -365,31 +610,72 @@ class GroupCommitJournal:
             if _STOP in batch:
                 stopping = True
                 batch = [item for item in batch if item is not _STOP]
-            if batch:
-                store = self._commit(store, batch)
+            calls = [entry for entry in batch if isinstance(entry[0], _Call)]
+            rows = [entry for entry in batch if not isinstance(entry[0], _Call)]
+            if rows:
+                store = self._commit(store, rows)
+            for call, future in calls:
+                store = self._call(store, call, future)
         if store is not None:
             store.close()
 
-    def _commit(self, store: JournalStore | None, batch: list[tuple[Any, asyncio.Future[None]]]) -> JournalStore | None:
+    def _commit(self, store: JournalStore | None, batch: list[tuple[Any, asyncio.Future[Any]]]) -> JournalStore | None:
         """Write `batch` in one transaction and resolve its futures; returns the store for the next batch.
 
-        After a failed write the connection is replaced (a PostgreSQL server may have dropped it), so
-        the next batch works again once the database does.
+        When the database refuses a value (`store.row_errors`), the rows are written one by one and only
+        those refused fail, with RowRejected. After any other failure the connection is replaced (a
+        PostgreSQL server may have dropped it), so the next batch works again once the database does.
         """
-        inbound = [row for row, _ in batch if isinstance(row, InboundRow)]
-        dlr = [row for row, _ in batch if isinstance(row, DlrRow)]
+        outcomes: list[tuple[asyncio.Future[Any], BaseException | None]]
+        try:
+            if store is None:
+                store = self._store_factory()
+            self._write(store, [row for row, _ in batch])
+            outcomes = [(future, None) for _, future in batch]
+        except Exception as exc:
+            if store is not None and isinstance(exc, store.row_errors):
+                outcomes = [(future, self._write_alone(store, row)) for row, future in batch]
+            else:
+                outcomes = [(future, exc) for _, future in batch]
+                store = _discard(store)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(_resolve, outcomes)
+        return store
+
+    def _write(self, store: JournalStore, rows: list[JournalItem]) -> None:
+        inbound = [row for row in rows if isinstance(row, InboundRow)]
+        dlr = [row for row in rows if isinstance(row, DlrRow)]
+        dead = [row for row in rows if isinstance(row, DeadLetter)]
+        started = time.perf_counter()
+        written = store.write_batch(inbound, dlr, dead)
+        seconds = time.perf_counter() - started
+        self.commits += 1
+        self.rows += len(rows)
+        if self._on_commit is not None:
+            self._on_commit(CommitStats(len(rows), len(inbound), written.inbound_new, len(dlr), written.dlr_new,
+                                        len(dead), seconds))
+
+    def _write_alone(self, store: JournalStore, row: JournalItem) -> BaseException | None:
+        try:
+            self._write(store, [row])
+        except store.row_errors as exc:
+            return RowRejected(f"the journal cannot store this payload ({type(exc).__name__})")
+        except Exception as exc:
+            return exc
+        return None
+
+    def _call(self, store: JournalStore | None, call: _Call, future: asyncio.Future[Any]) -> JournalStore | None:
+        result: Any = None
         error: BaseException | None = None
         try:
             if store is None:
                 store = self._store_factory()
-            store.write_batch(inbound, dlr)
-            self.commits += 1
-            self.rows += len(batch)
+            result = call.function(store)
         except Exception as exc:
             error = exc
             store = _discard(store)
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(_resolve, [future for _, future in batch], error)
+        self._loop.call_soon_threadsafe(_resolve_one, future, result, error)
         return store
 
 
@@ -401,11 +687,15 @@ def _discard(store: JournalStore | None) -> None:
             pass
 
 
-def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for future in futures:
-        if future.done():
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)
+def _resolve(outcomes: list[tuple[asyncio.Future[Any], BaseException | None]]) -> None:
+    for future, error in outcomes:
+        _resolve_one(future, None, error)
+
+
+def _resolve_one(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)

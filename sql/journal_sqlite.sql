@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS journal_inbound (
     protocol TEXT,
     sent_at_us INTEGER,
     attachments TEXT,
-    received_at_us INTEGER NOT NULL
+    received_at_us INTEGER NOT NULL,
+    raw_values TEXT  -- JSON (ASCII) of the values normalised on the way in, as received
 );
 CREATE TABLE IF NOT EXISTS journal_dlr (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -33,11 +34,29 @@ CREATE TABLE IF NOT EXISTS journal_registrations (
     registered_at_us INTEGER NOT NULL,
     PRIMARY KEY (customer, service)
 );
+CREATE TABLE IF NOT EXISTS journal_dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,  -- inbound | dlr
+    reason TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    body BLOB NOT NULL,  -- the request body (inbound) or query string (dlr), cut at a bound
+    body_size INTEGER NOT NULL,  -- the size received or announced; more than the body when it was cut
+    received_at_us INTEGER NOT NULL,
+    replayed_at_us INTEGER,  -- set once a replay journaled it
+    replay_error TEXT  -- why the last replay refused it
+);
+CREATE TABLE IF NOT EXISTS journal_pull_marks (
+    pipeline TEXT NOT NULL,
+    table_name TEXT NOT NULL,  -- inbound | dlr
+    seq INTEGER NOT NULL,  -- every row up to this sequence is loaded at the pipeline's destination
+    updated_at_us INTEGER NOT NULL,
+    PRIMARY KEY (pipeline, table_name)
+);
 
 -- name: insert_inbound
 INSERT INTO journal_inbound
-    (message_id, sender, recipient, content, protocol, sent_at_us, attachments, received_at_us)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    (message_id, sender, recipient, content, protocol, sent_at_us, attachments, received_at_us, raw_values)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (message_id) DO NOTHING;
 
 -- name: insert_dlr
@@ -47,7 +66,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (dlr_key) DO NOTHING;
 
 -- name: read_inbound
-SELECT seq, message_id, sender, recipient, content, protocol, sent_at_us, attachments, received_at_us
+SELECT seq, message_id, sender, recipient, content, protocol, sent_at_us, attachments, received_at_us, raw_values
 FROM journal_inbound WHERE seq > ? ORDER BY seq LIMIT ?;
 
 -- name: read_dlr
@@ -79,3 +98,45 @@ ON CONFLICT (customer, service) DO UPDATE SET
 
 -- name: delete_registration
 DELETE FROM journal_registrations WHERE customer = ? AND service = ?;
+
+-- name: count_dead_letters
+SELECT COUNT(*) FROM journal_dead_letters WHERE replayed_at_us IS NULL;
+
+-- name: insert_dead_letter
+INSERT INTO journal_dead_letters (kind, reason, status_code, body, body_size, received_at_us)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: list_dead_letters
+SELECT id, kind, reason, status_code, body, body_size, received_at_us, replayed_at_us, replay_error
+FROM journal_dead_letters WHERE ? OR replayed_at_us IS NULL ORDER BY id;
+
+-- name: mark_replayed
+UPDATE journal_dead_letters SET replayed_at_us = ?, replay_error = NULL WHERE id = ?;
+
+-- name: set_replay_error
+UPDATE journal_dead_letters SET replay_error = ? WHERE id = ?;
+
+-- name: save_pull_mark
+INSERT INTO journal_pull_marks (pipeline, table_name, seq, updated_at_us) VALUES (?, ?, ?, ?)
+ON CONFLICT (pipeline, table_name) DO UPDATE SET seq = excluded.seq, updated_at_us = excluded.updated_at_us;
+
+-- name: list_pull_marks
+SELECT pipeline, table_name, seq, updated_at_us FROM journal_pull_marks ORDER BY pipeline, table_name;
+
+-- name: delete_pull_marks
+DELETE FROM journal_pull_marks WHERE pipeline = ?;
+
+-- name: prune_inbound
+-- Only rows older than the cutoff that every pipeline that pulls the journal has loaded.
+DELETE FROM journal_inbound
+WHERE received_at_us < ?
+  AND seq <= (SELECT MIN(seq) FROM journal_pull_marks WHERE table_name = 'inbound');
+
+-- name: prune_dlr
+DELETE FROM journal_dlr
+WHERE received_at_us < ?
+  AND seq <= (SELECT MIN(seq) FROM journal_pull_marks WHERE table_name = 'dlr');
+
+-- name: prune_dead_letters
+-- Only dead letters that a replay journaled already.
+DELETE FROM journal_dead_letters WHERE received_at_us < ? AND replayed_at_us IS NOT NULL;

@@ -7,13 +7,12 @@ from typing import Optional
 
 import typer
 
-from smartdialog_sync.receiver.app import MAX_BODY_BYTES
-from smartdialog_sync.receiver.secret import MASK
-from smartdialog_sync.receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
-from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.constants import RECEIVER_BODY_TIMEOUT_S, RECEIVER_MAX_BODY_BYTES
 from smartdialog_sync.errors import ConfigurationError
 
 from ..runtime import console, data_dir_from, settings_from, stdout
+
+# The receiver (starlette, uvicorn, the API client) is imported inside the command: `sdsync --help` stays fast.
 
 
 def serve(
@@ -35,7 +34,10 @@ def serve(
     ),
     unregister_on_exit: bool = typer.Option(False, help="Remove the webhook registrations on a clean shutdown."),
     max_batch: int = typer.Option(2000, min=1, help="Most rows per journal commit; 1 commits every request alone."),
-    max_body_bytes: int = typer.Option(MAX_BODY_BYTES, min=1024, help="Largest accepted request body."),
+    max_body_bytes: int = typer.Option(RECEIVER_MAX_BODY_BYTES, min=1024, help="Largest accepted request body."),
+    body_timeout: float = typer.Option(
+        RECEIVER_BODY_TIMEOUT_S, min=0.1, help="Seconds a request body may take to arrive; a slower one is answered 408."
+    ),
     print_dlr_url: bool = typer.Option(
         False, "--print-dlr-url", help="Print the delivery report URL for `sdsync send --dlr-url` (needs --public-url) and exit."
     ),
@@ -44,8 +46,13 @@ def serve(
 
     Every request is answered 2xx only after its row is committed. The webhook URLs carry a random
     secret kept in <data-dir>/receiver_secret; the delivery report URL for sends is
-    PUBLIC_URL/hooks/SECRET/dlr.
+    PUBLIC_URL/hooks/SECRET/dlr. A refused payload is kept in the journal's dead-letter table
+    (`sdsync journal dead-letters`). GET /healthz, /readyz and /metrics (Prometheus) need no secret.
     """
+    from smartdialog_sync.api.config import hide_password
+    from smartdialog_sync.receiver.secret import MASK
+    from smartdialog_sync.receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
+
     if print_dlr_url:
         if not public_url:
             raise typer.BadParameter("--print-dlr-url needs --public-url", param_hint="--public-url")
@@ -71,6 +78,7 @@ def serve(
         unregister_on_exit=unregister_on_exit,
         max_batch=max_batch,
         max_body_bytes=max_body_bytes,
+        body_timeout_s=body_timeout,
     )
     if unregister_now:
         assert settings is not None

@@ -16,6 +16,7 @@ import httpx
 import stamina
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ..constants import EMULATOR_BASE_URL
 from . import models
 from .auth import token_source
 from .config import ClientSettings
@@ -408,6 +409,9 @@ class SmartDialogClient:
                 self.stats.calls += 1
                 response = self._http.request(method, url, headers=request_headers, params=params, json=wire)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if isinstance(exc, httpx.ConnectError) and self.settings.base_url == EMULATOR_BASE_URL:
+                raise TransportError(operation, f"no emulator is running at {EMULATOR_BASE_URL}: start one with "
+                                                "`sdsync emulator`, or set SMARTDIALOG__BASE_URL to the service") from None
             raise RetryableFailure(TransportError(operation, f"cannot connect to {self.settings.base_url} ({type(exc).__name__})"))
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             unknown = OutcomeUnknown(

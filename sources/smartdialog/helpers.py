@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from smartdialog_sync.errors import UsageError
 from smartdialog_sync.sqlfiles import read_sql
 
 if TYPE_CHECKING:  # the receiver imports this package's settings: no import cycle at run time
@@ -165,7 +166,7 @@ class ContactTarget:
 def targets_from_phones(phones: Sequence[str], customer: str | None, group_service: str | None) -> list[ContactTarget]:
     """Targets for an explicit list of phones (all in one customer's group service)."""
     if phones and not (customer and group_service):
-        raise ValueError("a list of phones needs the customer and the group service")
+        raise UsageError("a list of phones needs the customer and the group service")
     return [ContactTarget(customer, group_service, phone) for phone in phones]  # type: ignore[arg-type]
 
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from smartdialog_sync.journal import GroupCommitJournal, InboundRow, Registration, open_journal
+from smartdialog_sync.journal import GroupCommitJournal, InboundRow, JournalUrlError, Registration, open_journal
 from smartdialog_sync.receiver.payloads import dlr_row, inbound_row
 
 
@@ -80,7 +80,7 @@ def test_registrations_round_trip(journal_url: str) -> None:
 
 
 def test_unknown_journal_scheme_is_refused() -> None:
-    with pytest.raises(ValueError, match="unsupported journal URL"):
+    with pytest.raises(JournalUrlError, match="unsupported journal URL"):
         open_journal("mysql://localhost/x")
 
 

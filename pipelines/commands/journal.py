@@ -1,0 +1,144 @@
+"""`sdsync journal`: the receiver's journal: dead letters (list, replay), pull marks and pruning."""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from smartdialog_sync.errors import UsageError
+
+from ..runtime import console, data_dir_from, stdout
+
+if TYPE_CHECKING:
+    from smartdialog_sync.journal import JournalStore
+
+app = typer.Typer(help="The receiver's journal: dead letters, pull marks, pruning.", no_args_is_help=True)
+
+JOURNAL_HELP = "The journal: a SQLite path or sqlite:/// URL (default <data-dir>/journal.sqlite) or postgresql://..."
+_AGE = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+PREVIEW_CHARS = 60
+
+
+def parse_age(text: str) -> int:
+    """An age like `30d`, `12h`, `90m`, `2w` or `45s` in seconds; UsageError otherwise."""
+    match = _AGE.fullmatch(text.strip().lower())
+    if match is None:
+        raise UsageError(f"--older-than: not an age like 30d, 12h or 90m: {text!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@contextmanager
+def _journal(ctx: typer.Context, journal: Optional[str]) -> Iterator[JournalStore]:
+    from smartdialog_sync.journal import default_journal_url, open_journal
+
+    url = journal or default_journal_url(data_dir_from(ctx))
+    if "://" not in url and not Path(url).exists():
+        raise UsageError(f"no journal at {url} (give --journal or --data-dir)")
+    store = open_journal(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _time(us: Optional[int]) -> str:
+    if us is None:
+        return ""
+    return datetime.fromtimestamp(us / 1_000_000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _preview(body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    shown = text[:PREVIEW_CHARS].encode("unicode_escape").decode("ascii")
+    return shown + ("…" if len(text) > PREVIEW_CHARS else "")
+
+
+@app.command("dead-letters")
+def dead_letters(
+    ctx: typer.Context,
+    journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
+    replay: bool = typer.Option(False, "--replay", help="Validate them again; journal and mark those that pass now."),
+    include_replayed: bool = typer.Option(False, "--all", help="List replayed ones too."),
+) -> None:
+    """List the payloads the receiver refused (kept with their raw body and the reason), or replay them.
+
+    A replay validates each dead letter not replayed yet with this version's rules; those that pass are
+    journaled (keeping their first receive time) and marked replayed, so the next pull loads them.
+    """
+    from smartdialog_sync.receiver.dead_letters import replay_dead_letters
+
+    with _journal(ctx, journal) as store:
+        if replay:
+            result = replay_dead_letters(store)
+            console.print(f"replayed {len(result.replayed)}, still refused {len(result.refused)}")
+            for letter_id, reason in result.refused:
+                console.print(f"  #{letter_id}: {reason}", markup=False, highlight=False)
+            return
+        letters = store.list_dead_letters(include_replayed)
+    if not letters:
+        stdout.print("no dead letters" + ("" if include_replayed else " waiting for a replay"))
+        return
+    table = Table(title="Dead letters")
+    for column in ("id", "kind", "received (UTC)", "status", "reason", "bytes", "body", "replayed (UTC)"):
+        table.add_column(column, justify="right" if column in ("id", "status", "bytes") else "left")
+    for letter in letters:
+        size = f"{letter.body_size:,}" + ("" if len(letter.body) == letter.body_size else f" (kept {len(letter.body):,})")
+        replayed = _time(letter.replayed_at_us) or (Text(f"refused again: {letter.replay_error}") if letter.replay_error else "")
+        table.add_row(str(letter.id), letter.kind, _time(letter.received_at_us), str(letter.status_code),
+                      Text(letter.reason), size, Text(_preview(letter.body)), replayed)
+    stdout.print(table)
+
+
+@app.command("marks")
+def marks(
+    ctx: typer.Context,
+    journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
+    forget: Optional[str] = typer.Option(None, help="Forget this pipeline's marks (it no longer holds back pruning)."),
+) -> None:
+    """Show how far each pull pipeline has loaded the journal (pruning stays below the lowest mark)."""
+    with _journal(ctx, journal) as store:
+        if forget:
+            removed = store.delete_pull_marks(forget)
+            if not removed:
+                raise UsageError(f"no marks of a pipeline named {forget!r}")
+            console.print(f"forgot {removed} mark(s) of {forget}", markup=False, highlight=False)
+            return
+        pull_marks = store.list_pull_marks()
+    if not pull_marks:
+        stdout.print("no pull has recorded a mark yet: prune removes nothing")
+        return
+    table = Table(title="Pull marks")
+    for column in ("pipeline", "table", "loaded up to seq", "updated (UTC)"):
+        table.add_column(column)
+    for mark in pull_marks:
+        table.add_row(Text(mark.pipeline), mark.table_name, f"{mark.seq:,}", _time(mark.updated_at_us))
+    stdout.print(table)
+
+
+@app.command("prune")
+def prune(
+    ctx: typer.Context,
+    older_than: str = typer.Option(..., help="Age of the rows to delete: 30d, 12h, 90m, 2w, ..."),
+    journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
+) -> None:
+    """Delete journal rows older than an age that every pull pipeline has loaded already.
+
+    Only rows at or below the lowest pull mark (`sdsync journal marks`) go: nothing unpulled is ever
+    removed, and nothing at all before a pull has recorded a mark. Dead letters go only once replayed.
+    """
+    cutoff_us = time.time_ns() // 1000 - parse_age(older_than) * 1_000_000
+    with _journal(ctx, journal) as store:
+        removed = store.prune(cutoff_us)
+    console.print(
+        f"removed {removed.inbound:,} inbound message(s), {removed.dlr:,} delivery report(s), "
+        f"{removed.dead_letters:,} replayed dead letter(s) received before {_time(cutoff_us)} UTC"
+    )
