@@ -6,6 +6,7 @@ recipient, the send phase's duration, limiter utilisation (calls made / calls th
 between the first and the last call, from the ledger's call times) and the 429s the service answered.
 
     python -m bench.campaign_throughput [--recipients 100000] [--limit 20/5] [--workers 3] [--batch-size 1000]
+        [--max-recipients 1000]   # the service's own per-call maximum: lower it to measure batch splitting
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--limit", default="20/5", help="calls/seconds, for the emulator and the client")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--max-recipients", type=int, default=1000, help="the emulator's per-call recipient maximum")
     options = parser.parse_args()
     limit = RateLimit.parse(options.limit)
     with tempfile.TemporaryDirectory(prefix="campaign-bench-") as folder:
@@ -54,7 +56,8 @@ def main() -> None:
         crm = make_crm(work / "crm.sqlite", options.recipients)
         port = free_port()
         emulator = subprocess.Popen(
-            [sys.executable, "-m", "smartdialog_sync.emulator", "--port", str(port), "--rate-limit", options.limit, "--dlr-delay", "3600"],
+            [sys.executable, "-m", "smartdialog_sync.emulator", "--port", str(port), "--rate-limit", options.limit, "--dlr-delay", "3600",
+             "--max-recipients", str(options.max_recipients)],
             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:
@@ -93,6 +96,8 @@ def main() -> None:
     print(f"send phase (first→last call): {span:.2f} s; whole command {wall:.1f} s (planning included)")
     print(f"calls the limit allowed:    {allowed} in that span -> limiter utilisation {calls / allowed:.1%}")
     print(f"429 answers:                {stats['rate_limited']}")
+    print(f"400 answers (batch too big): {stats['responses_by_status'].get('400', 0)} "
+          f"(service maximum {options.max_recipients} recipients per call)")
     print(f"mean call (in flight->sent): {call_ms:.0f} ms; the limit allows one call per "
           f"{limit.seconds / limit.calls * 1000:.0f} ms, so {options.workers} worker(s) keep up while a call takes "
           f"under {options.workers * limit.seconds / limit.calls * 1000:.0f} ms")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 COMMANDS = [
-    [], ["api"], ["contacts", "sync"], ["send"], ["send-whatsapp"], ["pull"], ["serve"], ["report"],
+    [], ["api"], ["auth"], ["auth", "login"], ["contacts", "sync"], ["send"], ["send-whatsapp"], ["pull"], ["serve"], ["report"],
     ["emulator"], ["demo"],
 ]
 TARGET_S = 0.5

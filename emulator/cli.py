@@ -54,6 +54,8 @@ def emulator(
     drop_after_processing_rate: float = typer.Option(
         0.0, callback=_ratio, help="Share of API calls processed, then answered by closing the connection."),
     fault_seed: Optional[int] = typer.Option(None, help="Seed of the fault draws."),
+    max_recipients: int = typer.Option(
+        1000, min=1, max=1000, help="Most recipients one send accepts; more is a 400 naming Recipients."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
     """Run the SmartDialog emulator (API under /api-integrations/v1, admin under /_emulator)."""
@@ -63,6 +65,7 @@ def emulator(
     settings = EmulatorSettings(
         rate_limit=_rate_limit(rate_limit), token_expires_in=token_expires_in, dlr_delay_seconds=dlr_delay,
         dlr_seed=dlr_seed, duplicate_rate=duplicate_rate, callback_retry_seconds=callback_retry_seconds,
+        max_recipients=max_recipients,
     )
     faults = FaultSettings(error_rate=error_rate, error_statuses=_statuses(error_statuses), latency_ms=latency_ms,
                            drop_after_processing_rate=drop_after_processing_rate, seed=fault_seed)

@@ -25,6 +25,7 @@ class EmulatorSettings:
     callback_retry_seconds: float = 30.0
     callback_timeout_seconds: float = 5.0
     request_id_ttl_seconds: float = 7 * 24 * 3600
+    max_recipients: int = 1000  # most Recipients one send accepts; more is a 400 naming Recipients
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON (the rate limit as "N/SECONDS")."""
@@ -56,8 +57,8 @@ def _checked(name: str, value: Any) -> Any:
             raise bad_request(str(exc), name) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad_request(f"{name} must be a number", name)
-    if name in ("token_expires_in", "dlr_seed"):
-        if not isinstance(value, int) or (name == "token_expires_in" and value < 1):
+    if name in ("token_expires_in", "dlr_seed", "max_recipients"):
+        if not isinstance(value, int) or (name != "dlr_seed" and value < 1):
             raise bad_request(f"{name} must be a positive integer", name)
         return value
     if name.endswith("_ratio") or name == "duplicate_rate":

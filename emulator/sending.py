@@ -55,6 +55,13 @@ def e164_address(address: str, field: str) -> str:
         raise bad_request(f"{field} is not a valid phone number: {exc}", field) from None
 
 
+def check_recipient_count(runtime: "Runtime", recipients: list[Any]) -> None:
+    """More recipients than the service takes in one call (`max_recipients`) is a 400 naming Recipients."""
+    limit = runtime.settings.max_recipients
+    if len(recipients) > limit:
+        raise bad_request(f"too many recipients (max {limit})", "Recipients")
+
+
 def _request_key(customer_id: str, request_id: str) -> str:
     return f"{customer_id}\n{request_id}"
 

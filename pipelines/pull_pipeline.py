@@ -75,13 +75,15 @@ class PullResult:
 
 
 class PullFailed(SdsyncError):
-    """A step of the pull failed; `step` names it. Exits like the error that caused it (1 by default)."""
+    """A step of the pull failed; `step` names it. Exits like the error that caused it (1 by default);
+    a failure that is not a usage error names the `dlt pipeline` command that shows what happened."""
 
-    def __init__(self, step: str, cause: BaseException) -> None:
+    def __init__(self, step: str, cause: BaseException, inspect: str) -> None:
         lines = [line for line in str(cause).splitlines() if line.strip()]
-        super().__init__(f"pull failed at step {step}: {lines[0] if lines else type(cause).__name__}")
-        self.step = step
         self.exit_code = getattr(cause, "exit_code", EXIT_FAILURE)
+        hint = f" (details: {inspect})" if self.exit_code == EXIT_FAILURE else ""
+        super().__init__(f"pull failed at step {step}: {lines[0] if lines else type(cause).__name__}{hint}")
+        self.step = step
 
 
 def _destination(options: PullOptions, data_dir: Path) -> Destination:
@@ -89,6 +91,8 @@ def _destination(options: PullOptions, data_dir: Path) -> Destination:
     credentials: Any = options.credentials
     try:
         if options.destination == "duckdb" and (credentials is None or "://" not in credentials):
+            if credentials and not Path(credentials).resolve().parent.is_dir():
+                raise UsageError(f"no folder for the DuckDB file {credentials}")
             return dlt.destinations.duckdb(str(Path(credentials or data_dir / DUCKDB_FILE_NAME).resolve()))
         if options.destination == "postgres" and credentials:
             credentials = _postgres_credentials(credentials)
@@ -104,6 +108,8 @@ def _postgres_credentials(url: str) -> Any:
     """dlt's credentials for a SQLAlchemy URL; a URL without a password (trust, .pgpass) is allowed."""
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 
+    if "://" not in url:
+        raise UsageError("--credentials for postgres is a URL: postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
     scheme, rest = url.split("://", 1)
     credentials = PostgresCredentials(scheme.split("+", 1)[0] + "://" + rest)
     if credentials.password is None:
@@ -122,7 +128,8 @@ def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> st
     except ConfigFieldMissingException as exc:
         name = destination.destination_name
         keys = ", ".join(f"DESTINATION__{name.upper()}__{missing.upper()}" for missing in exc.fields)
-        raise UsageError(f"destination {name} is missing {', '.join(exc.fields)}: set {keys} (or --credentials)") from None
+        flag = " (or --credentials)" if "credentials" in exc.fields else ""
+        raise UsageError(f"destination {name} is missing {', '.join(exc.fields)}: set {keys}{flag}") from None
     except ConfigurationException as exc:
         first = str(exc).strip().splitlines()[0]
         raise UsageError(f"destination {destination.destination_name}: {first}") from None
@@ -241,7 +248,7 @@ def run_pull(
         result.packages += _loaded(info)
     except PipelineStepFailed as exc:
         ours = _our_error(exc.exception)
-        raise PullFailed(exc.step, ours or exc.exception) from exc
+        raise PullFailed(exc.step, ours or exc.exception, result.dlt_command("trace")) from exc
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
         record_pull_marks(pipeline, source, options.journal_url or default_journal_url(data_dir))
     return result

@@ -54,6 +54,22 @@ def storable_text(value: str) -> str:
     return _UNSTORABLE.sub(lambda match: "" if match.group() == "\x00" else "\ufffd", value)
 
 
+def storable_json(value: Any) -> str:
+    """`value` as JSON that any destination stores in a JSON column (PostgreSQL refuses the escapes of
+    NUL and of lone surrogates there): such characters in strings are written as their escape text."""
+    return json.dumps(_visible(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _visible(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
+    if isinstance(value, list):
+        return [_visible(item) for item in value]
+    if isinstance(value, dict):
+        return {_visible(key): _visible(item) for key, item in value.items()}
+    return value
+
+
 def storable_timestamp_us(value: str | None) -> int | None:
     """An ISO 8601 timestamp as microseconds since the epoch; None when absent or out of the storable range.
 
@@ -80,7 +96,7 @@ class _Normaliser:
         return cleaned
 
     def raw_json(self) -> str | None:
-        return json.dumps(self.raw, separators=(",", ":")) if self.raw else None  # ASCII: storable
+        return json.dumps(self.raw, separators=(",", ":")) if self.raw else None  # ASCII text: storable, exact
 
 
 def _optional_text(payload: dict[str, Any], key: str) -> str | None:
@@ -157,7 +173,8 @@ def dlr_key(message_id: str, recipient_id: str | None, status: str | None) -> st
 def dlr_row(params: list[tuple[str, str]], received_at_us: int | None = None) -> DlrRow:
     """Validate delivery report query parameters into a journal row; raise InvalidPayload if wrong.
 
-    `query` keeps every parameter as received (JSON escapes NUL); the columns hold storable values.
+    `query` keeps every parameter as received (NUL and lone surrogates as escape text); the columns hold
+    storable values.
     """
     raw: dict[str, Any] = {}
     for key, value in params:
@@ -184,7 +201,7 @@ def dlr_row(params: list[tuple[str, str]], received_at_us: int | None = None) ->
         status,
         status_time_us,
         error_code,
-        storable_text(json.dumps(raw, ensure_ascii=False, separators=(",", ":"))),
+        storable_json(raw),
         received_at_us or now_us(),
     )
 

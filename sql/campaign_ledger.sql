@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS campaign_batches (
     attempts INTEGER NOT NULL DEFAULT 0,
     first_attempt_at TEXT,
     updated_at TEXT NOT NULL,
+    send_date_time TEXT,         -- ISO 8601 UTC SendDateTime when scheduled (NULL: at once)
+    time_zones TEXT,             -- JSON array: the recipients' zones (quiet hours at send time)
     PRIMARY KEY (campaign_id, batch_no)
 );
 CREATE TABLE IF NOT EXISTS campaign_recipients (
@@ -58,8 +60,29 @@ CREATE TABLE IF NOT EXISTS sent_messages (
     sent_at TEXT NOT NULL,       -- ISO 8601 UTC
     PRIMARY KEY (campaign_id, address)
 );
+CREATE TABLE IF NOT EXISTS campaign_batch_splits (
+    campaign_id TEXT NOT NULL,
+    batch_no INTEGER NOT NULL,   -- the refused batch (never sent); its row is replaced by into_batches
+    request_id TEXT NOT NULL,
+    into_batches TEXT NOT NULL,  -- JSON array of the new batch numbers
+    reason TEXT NOT NULL,
+    split_at TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, batch_no)
+);
+CREATE TABLE IF NOT EXISTS connection_limits (
+    base_url TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    max_recipients INTEGER NOT NULL, -- the most recipients one send call may carry, learned from a refusal
+    detail TEXT NOT NULL,
+    learned_at TEXT NOT NULL,
+    PRIMARY KEY (base_url, customer_id)
+);
 CREATE INDEX IF NOT EXISTS sent_messages_by_message ON sent_messages (message_id);
 CREATE INDEX IF NOT EXISTS sent_messages_by_recipient ON sent_messages (recipient_id);
+
+-- name: migrate_batches
+ALTER TABLE campaign_batches ADD COLUMN send_date_time TEXT;
+ALTER TABLE campaign_batches ADD COLUMN time_zones TEXT;
 
 -- name: campaign
 SELECT campaign_id, kind, fingerprint, customer_id, service_id, message, description, created_at
@@ -71,8 +94,9 @@ VALUES (:campaign_id, :kind, :fingerprint, :customer_id, :service_id, :message, 
 
 -- name: insert_batch
 INSERT INTO campaign_batches (campaign_id, batch_no, request_id, status, recipient_count, body_parameters,
-                              header_parameters, updated_at)
-VALUES (:campaign_id, :batch_no, :request_id, 'planned', :recipient_count, :body_parameters, :header_parameters, :now);
+                              header_parameters, updated_at, send_date_time, time_zones)
+VALUES (:campaign_id, :batch_no, :request_id, 'planned', :recipient_count, :body_parameters, :header_parameters, :now,
+        :send_date_time, :time_zones);
 
 -- name: insert_recipient
 INSERT INTO campaign_recipients (campaign_id, batch_no, position, address, personalization, parts)
@@ -83,7 +107,7 @@ INSERT INTO campaign_rejected (campaign_id, row_number, raw_phone, address, reas
 VALUES (:campaign_id, :row_number, :raw_phone, :address, :reason, :detail);
 
 -- name: unsent_batches
-SELECT batch_no, request_id, status, body_parameters, header_parameters, first_attempt_at
+SELECT batch_no, request_id, status, body_parameters, header_parameters, first_attempt_at, send_date_time, time_zones
 FROM campaign_batches WHERE campaign_id = :campaign_id AND status <> 'sent' ORDER BY batch_no;
 
 -- name: batch_recipients
@@ -113,3 +137,25 @@ SELECT status, count(*), sum(recipient_count) FROM campaign_batches WHERE campai
 
 -- name: rejected_counts
 SELECT reason, count(*) FROM campaign_rejected WHERE campaign_id = :campaign_id GROUP BY reason ORDER BY reason;
+
+-- name: max_batch_no
+SELECT coalesce(max(batch_no), 0) FROM campaign_batches WHERE campaign_id = :campaign_id;
+
+-- name: delete_unsent_batch
+DELETE FROM campaign_batches WHERE campaign_id = :campaign_id AND batch_no = :batch_no AND status <> 'sent';
+
+-- name: delete_batch_recipients
+DELETE FROM campaign_recipients WHERE campaign_id = :campaign_id AND batch_no = :batch_no;
+
+-- name: insert_split
+INSERT INTO campaign_batch_splits (campaign_id, batch_no, request_id, into_batches, reason, split_at)
+VALUES (:campaign_id, :batch_no, :request_id, :into_batches, :reason, :now);
+
+-- name: learned_max
+SELECT max_recipients FROM connection_limits WHERE base_url = :base_url AND customer_id = :customer_id;
+
+-- name: learn_max
+INSERT INTO connection_limits (base_url, customer_id, max_recipients, detail, learned_at)
+VALUES (:base_url, :customer_id, :max_recipients, :detail, :now)
+ON CONFLICT (base_url, customer_id) DO UPDATE
+SET max_recipients = min(max_recipients, excluded.max_recipients), detail = excluded.detail, learned_at = excluded.learned_at;

@@ -14,12 +14,14 @@ from smartdialog_sync.api import models
 from smartdialog_sync.api.config import hide_password
 from smartdialog_sync.constants import CUSTOMER_DATA_MAX
 
-from .config import CampaignSettings
+from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, LedgerConflict
 from .ledger import CampaignRecord, utc_now
 from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
 from .recipients import RecipientSet, run_query, select_recipients
+from .schedule import QuietHours, Timing, parse_clock, plan_schedule, zone_sources
 from .suppression import OptOutSource, load_suppression
+from .timezones import zone_of
 
 TEMPLATE_PARAMETER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 
@@ -33,6 +35,7 @@ class Source:
     phone_column: str = "phone"
     region_column: str | None = None
     suppression_query: str | None = None
+    timezone_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,20 @@ class CampaignSpec:
     body_columns: tuple[str, ...] = ()
     header_columns: tuple[str, ...] = ()
     campaign_id: str | None = None
+    timing: Timing = Timing()
 
     def description(self) -> dict[str, Any]:
-        """Everything that identifies the campaign (the source's password hidden)."""
-        return {
+        """Everything that identifies the campaign (the source's password hidden).
+
+        The per-recipient timing and the time-zone column appear only when used, so campaigns planned
+        before they existed keep their fingerprint.
+        """
+        extra: dict[str, Any] = {}
+        if self.source.timezone_column:
+            extra["timezone_column"] = self.source.timezone_column
+        if self.timing.scheduled:
+            extra["timing"] = {"at": self.timing.at.isoformat() if self.timing.at else None, **self.timing.describe()}
+        return {**extra,
             "kind": self.kind, "customer_id": self.customer_id, "service_id": self.service_id,
             "source": hide_password(self.source.url), "query": self.source.query,
             "phone_column": self.source.phone_column, "region_column": self.source.region_column,
@@ -88,6 +101,47 @@ class Plan:
     batches: list[Batch]
     recipients: RecipientSet
     suppression_sources: list[str] = field(default_factory=list)
+    batch_size: int = MAX_RECIPIENTS_PER_CALL
+    zone_sources: dict[str, int] = field(default_factory=dict)
+
+
+def timing_of(record: CampaignRecord) -> Timing:
+    """The timing a campaign was planned with (quiet hours apply again at send time)."""
+    described = record.description.get("timing") or {}
+    quiet = described.get("quiet_hours")
+    return Timing(quiet_hours=QuietHours.parse(quiet) if quiet else None)
+
+
+def parse_timing(at: str | None, local_time: str | None, quiet_hours: str | None) -> Timing:
+    """--at, --local-time and --quiet-hours (or [campaigns] quiet_hours; "off" turns it off) as a Timing."""
+    send_time = parse_send_time(at)
+    return Timing(
+        at=datetime.fromisoformat(send_time) if send_time else None,
+        local_time=parse_clock(local_time, "--local-time") if local_time else None,
+        quiet_hours=QuietHours.parse(quiet_hours) if quiet_hours and quiet_hours.strip().lower() != "off" else None,
+    )
+
+
+def build_spec(
+    kind: Literal["sms", "whatsapp"],
+    customer_id: str,
+    service_id: str,
+    source: Source,
+    message: dict[str, Any],
+    timing: Timing,
+    campaign_id: str | None = None,
+    body_columns: Sequence[str] = (),
+    header_columns: Sequence[str] = (),
+) -> CampaignSpec:
+    """A campaign from its options: `message` holds the request fields (None values dropped).
+
+    Without per-recipient timing, --at is the message's SendDateTime; with it, each batch carries its own.
+    """
+    fields = {key: value for key, value in message.items() if value is not None}
+    if not timing.scheduled and timing.at is not None:
+        fields["send_date_time"] = timing.at.isoformat()
+    return CampaignSpec(kind, customer_id, service_id, source, fields, tuple(body_columns), tuple(header_columns),
+                        campaign_id, timing)
 
 
 def parse_send_time(text: str | None) -> str | None:
@@ -151,8 +205,13 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
         )
 
 
-def plan_campaign(spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource]) -> Plan:
-    """Run the query, leave out invalid/duplicate/suppressed numbers and plan the batches."""
+def plan_campaign(
+    spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None
+) -> Plan:
+    """Run the query, leave out invalid/duplicate/suppressed numbers, find send times and plan the batches.
+
+    `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
+    """
     if spec.kind == "sms" and not spec.message.get("content", "").strip():
         raise CampaignInputError("--content is empty")
     campaign_id = spec.resolved_campaign_id()
@@ -160,14 +219,23 @@ def plan_campaign(spec: CampaignSpec, settings: CampaignSettings, opt_outs: list
     suppression = load_suppression(
         opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column
     )
-    recipients = select_recipients(
-        result, spec.source.phone_column, spec.value_columns(), spec.source.region_column, suppression.numbers
-    )
+    zone_columns = [name for name in (spec.source.timezone_column, spec.source.region_column) if name]
+    columns = list(dict.fromkeys(spec.value_columns() + (zone_columns if spec.timing.scheduled else [])))
+    recipients = select_recipients(result, spec.source.phone_column, columns, spec.source.region_column, suppression.numbers)
     if not recipients.recipients:
         counts = ", ".join(f"{n} {reason}" for reason, n in recipients.rejected_by_reason().items())
         raise CampaignInputError(f"no recipient left to send to ({counts})")
+    schedule, sources = None, {}
+    if spec.timing.scheduled:
+        choices = {
+            r.address: zone_of(r.address, r.values.get(spec.source.timezone_column or ""), r.values.get(spec.source.region_column or ""))
+            for r in recipients.recipients
+        }
+        schedule = plan_schedule(spec.timing, {address: choice.zone for address, choice in choices.items()})
+        sources = zone_sources(choice.source for choice in choices.values())
+    batch_size = min(settings.batch_size, max_recipients or settings.batch_size)
     if spec.kind == "sms":
-        batches = plan_sms(campaign_id, recipients.recipients, spec.message["content"], settings.batch_size, settings.max_parts)
+        batches = plan_sms(campaign_id, recipients.recipients, spec.message["content"], batch_size, settings.max_parts, schedule)
     else:
-        batches = plan_whatsapp(campaign_id, recipients.recipients, spec.body_columns, spec.header_columns, settings.batch_size)
-    return Plan(spec.record(), batches, recipients, suppression.sources)
+        batches = plan_whatsapp(campaign_id, recipients.recipients, spec.body_columns, spec.header_columns, batch_size, schedule)
+    return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources)

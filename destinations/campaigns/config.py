@@ -27,6 +27,7 @@ class CampaignsConfiguration(BaseConfiguration):
     batch_size: int = MAX_RECIPIENTS_PER_CALL
     max_parts: int = DEFAULT_MAX_PARTS
     opt_out_dataset: Optional[str] = None
+    quiet_hours: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class CampaignSettings:
     batch_size: int
     max_parts: int
     opt_out_dataset: Path | None
+    quiet_hours: str | None = None  # HH:MM-HH:MM in each recipient's local time; None: off
 
     def opt_out_path(self, data_dir: Path) -> Path:
         """The pulled DuckDB dataset opt-outs are read from: [campaigns] opt_out_dataset, else in `data_dir`."""
@@ -57,6 +59,7 @@ def resolve_campaign_settings(batch_size: int | None = None, max_parts: int | No
         batch_size=batch_size or config.batch_size,
         max_parts=max_parts or config.max_parts,
         opt_out_dataset=Path(config.opt_out_dataset) if config.opt_out_dataset else None,
+        quiet_hours=config.quiet_hours or None,
     )
     if not 1 <= resolved.batch_size <= MAX_RECIPIENTS_PER_CALL:
         raise CampaignInputError(f"batch size must be between 1 and {MAX_RECIPIENTS_PER_CALL}, not {resolved.batch_size}")

@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 from smartdialog_sync.sqlfiles import read_sql
 
 from .errors import CampaignError
-from .planner import Batch, PlannedRecipient
+from .planner import Batch, PlannedRecipient, split_batch
 from .recipients import Rejected
 
 BATCH_STATES = ("planned", "in_flight", "sent", "failed")
@@ -88,6 +88,7 @@ class Ledger:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.executescript(statements()["schema"])
+            _migrate(connection)
         except sqlite3.DatabaseError as exc:
             raise CampaignError(f"cannot open the campaign ledger {path}: {exc}") from None
         return cls(path, connection)
@@ -142,38 +143,75 @@ class Ledger:
                 "message": json.dumps(record.message, ensure_ascii=False),
                 "description": json.dumps(record.description, ensure_ascii=False), "now": now,
             })
-            db.executemany(sql["insert_batch"], (
-                {"campaign_id": campaign_id, "batch_no": batch.batch_no, "request_id": batch.request_id,
-                 "recipient_count": len(batch.recipients), "now": now,
-                 "body_parameters": _json_or_none(batch.body_parameters),
-                 "header_parameters": _json_or_none(batch.header_parameters)}
-                for batch in batches
-            ))
-            db.executemany(sql["insert_recipient"], (
-                {"campaign_id": campaign_id, "batch_no": batch.batch_no, "position": position,
-                 "address": r.address, "personalization": json.dumps(r.personalization, ensure_ascii=False),
-                 "parts": r.parts}
-                for batch in batches for position, r in enumerate(batch.recipients)
-            ))
+            self._insert_batches(db, campaign_id, batches, now)
             db.executemany(sql["insert_rejected"], (
                 {"campaign_id": campaign_id, "row_number": row.row_number, "raw_phone": row.raw_phone,
                  "address": row.address, "reason": row.reason, "detail": row.detail}
                 for row in rejected
             ))
 
+    @staticmethod
+    def _insert_batches(db: sqlite3.Connection, campaign_id: str, batches: Sequence[Batch], now: str) -> None:
+        sql = statements()
+        db.executemany(sql["insert_batch"], (
+            {"campaign_id": campaign_id, "batch_no": batch.batch_no, "request_id": batch.request_id,
+             "recipient_count": len(batch.recipients), "now": now,
+             "body_parameters": _json_or_none(batch.body_parameters),
+             "header_parameters": _json_or_none(batch.header_parameters),
+             "send_date_time": batch.send_at, "time_zones": _json_or_none(batch.time_zones or None)}
+            for batch in batches
+        ))
+        db.executemany(sql["insert_recipient"], (
+            {"campaign_id": campaign_id, "batch_no": batch.batch_no, "position": position,
+             "address": r.address, "personalization": json.dumps(r.personalization, ensure_ascii=False),
+             "parts": r.parts}
+            for batch in batches for position, r in enumerate(batch.recipients)
+        ))
+
+    def split_batch(self, kind: str, campaign_id: str, batch: Batch, size: int, reason: str) -> list[Batch]:
+        """Replace an unsent (refused) batch by batches of at most `size` recipients, in one commit.
+
+        The new batches are numbered after the campaign's last batch and get their own deterministic
+        RequestIds, so a run killed before this commit splits the same way again.
+        """
+        sql, now = statements(), utc_now()
+        key = {"campaign_id": campaign_id, "batch_no": batch.batch_no}
+        with self._transaction() as db:
+            last = db.execute(sql["max_batch_no"], {"campaign_id": campaign_id}).fetchone()[0]
+            parts = split_batch(kind, campaign_id, batch, size, last + 1)
+            if db.execute(sql["delete_unsent_batch"], key).rowcount != 1:
+                raise CampaignError(f"batch {batch.batch_no} of {campaign_id} is not an unsent batch: not split")
+            db.execute(sql["delete_batch_recipients"], key)
+            self._insert_batches(db, campaign_id, parts, now)
+            db.execute(sql["insert_split"], {**key, "request_id": batch.request_id, "reason": reason, "now": now,
+                                             "into_batches": json.dumps([part.batch_no for part in parts])})
+        return parts
+
+    def learned_max(self, base_url: str, customer_id: str) -> int | None:
+        """The most recipients per call this connection was found to accept (None: not learned)."""
+        row = self._db.execute(statements()["learned_max"], {"base_url": base_url, "customer_id": customer_id}).fetchone()
+        return row[0] if row else None
+
+    def learn_max(self, base_url: str, customer_id: str, max_recipients: int, detail: str) -> None:
+        """Remember that the connection accepts at most `max_recipients` per call (only ever lowered)."""
+        with self._transaction() as db:
+            db.execute(statements()["learn_max"], {"base_url": base_url, "customer_id": customer_id,
+                                                   "max_recipients": max_recipients, "detail": detail, "now": utc_now()})
+
     def unsent_batches(self, campaign_id: str) -> list[LedgerBatch]:
         """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds)."""
         sql = statements()
         rows = self._db.execute(sql["unsent_batches"], {"campaign_id": campaign_id}).fetchall()
         unsent = []
-        for batch_no, request_id, status, body, header, first_attempt_at in rows:
+        for batch_no, request_id, status, body, header, first_attempt_at, send_at, zones in rows:
             recipients = tuple(
                 PlannedRecipient(address, json.loads(personalization), parts)
                 for _, address, personalization, parts in self._db.execute(
                     sql["batch_recipients"], {"campaign_id": campaign_id, "batch_no": batch_no}
                 )
             )
-            batch = Batch(batch_no, request_id, recipients, _tuple_or_none(body), _tuple_or_none(header))
+            batch = Batch(batch_no, request_id, recipients, _tuple_or_none(body), _tuple_or_none(header),
+                          send_at, _tuple_or_none(zones) or ())
             unsent.append(LedgerBatch(batch, status, first_attempt_at))
         return unsent
 
@@ -207,6 +245,13 @@ class Ledger:
     def rejected_counts(self, campaign_id: str) -> dict[str, int]:
         """How many rows were left out for each reason."""
         return dict(self._db.execute(statements()["rejected_counts"], {"campaign_id": campaign_id}).fetchall())
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Add the columns newer versions use to a ledger written by an older one."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(campaign_batches)")}
+    if "send_date_time" not in columns:
+        connection.executescript(statements()["migrate_batches"])
 
 
 def _json_or_none(values: tuple[str, ...] | None) -> str | None:

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from smartdialog_sync.constants import REQUEST_ID_MAX
 from smartdialog_sync.sms_parts import count_parts
@@ -44,6 +44,16 @@ class Batch:
     recipients: tuple[PlannedRecipient, ...]
     body_parameters: tuple[str, ...] | None = None
     header_parameters: tuple[str, ...] | None = None
+    send_at: str | None = None  # SendDateTime (ISO 8601 UTC) when scheduled; None: at once
+    time_zones: tuple[str, ...] = ()  # the recipients' zones (for quiet hours at send time)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """When one recipient is sent to (None: at once) and the zone its local time is read in."""
+
+    send_at: str | None
+    zone: str
 
 
 @dataclass(frozen=True)
@@ -99,30 +109,89 @@ def _chunks(items: Sequence[PlannedRecipient], size: int) -> Iterable[tuple[Plan
         yield tuple(items[start : start + size])
 
 
-def plan_sms(campaign_id: str, recipients: Sequence[Recipient], content: str, batch_size: int, max_parts: int) -> list[Batch]:
-    """Batches of an SMS campaign; each recipient carries only the placeholders the content uses.
+def make_batch(
+    kind: str,
+    campaign_id: str,
+    batch_no: int,
+    recipients: tuple[PlannedRecipient, ...],
+    body: tuple[str, ...] | None = None,
+    header: tuple[str, ...] | None = None,
+    send_at: str | None = None,
+    time_zones: tuple[str, ...] = (),
+) -> Batch:
+    """A batch with its deterministic RequestId (the same for the same campaign, number and content)."""
+    parameters: object = None if kind == "sms" else [list(body or ()), list(header or ())]
+    if send_at is not None:
+        parameters = {"send_at": send_at} if parameters is None else [*parameters, send_at]  # type: ignore[list-item]
+    return Batch(batch_no, request_id(campaign_id, batch_no, recipients, parameters), recipients, body, header,
+                 send_at, time_zones)
+
+
+def split_batch(kind: str, campaign_id: str, batch: Batch, size: int, first_no: int) -> list[Batch]:
+    """`batch` cut into batches of at most `size` recipients, numbered from `first_no`."""
+    return [
+        make_batch(kind, campaign_id, first_no + index, chunk, batch.body_parameters, batch.header_parameters,
+                   batch.send_at, batch.time_zones)
+        for index, chunk in enumerate(_chunks(batch.recipients, size))
+    ]
+
+
+GroupKey = tuple[str, tuple[str, ...], tuple[str, ...]]
+
+
+def _batches(
+    kind: str,
+    campaign_id: str,
+    groups: dict[GroupKey, list[PlannedRecipient]],
+    batch_size: int,
+    schedule: Mapping[str, Scheduled] | None,
+    has_body: bool = False,
+    has_header: bool = False,
+) -> list[Batch]:
+    """Each group (send time, parameters) cut into batches, earliest send time first (at once before all)."""
+    batches: list[Batch] = []
+    for (send_at, body, header), members in sorted(groups.items(), key=lambda item: item[0][0]):
+        for chunk in _chunks(members, batch_size):
+            zones = tuple(sorted({schedule[r.address].zone for r in chunk})) if schedule else ()
+            batches.append(make_batch(kind, campaign_id, len(batches) + 1, chunk, body if has_body else None,
+                                      header if has_header else None, send_at or None, zones))
+    return batches
+
+
+def _send_key(schedule: Mapping[str, Scheduled] | None, address: str) -> str:
+    """The send time as a sortable group key ("" = at once)."""
+    return (schedule[address].send_at or "") if schedule else ""
+
+
+def plan_sms(
+    campaign_id: str,
+    recipients: Sequence[Recipient],
+    content: str,
+    batch_size: int,
+    max_parts: int,
+    schedule: Mapping[str, Scheduled] | None = None,
+) -> list[Batch]:
+    """Batches of an SMS campaign, per send time; each recipient carries only the placeholders the content uses.
 
     Raises CampaignInputError when a recipient's rendered content takes more than `max_parts` parts.
     """
     keys = placeholders(content)
-    planned = []
+    groups: dict[GroupKey, list[PlannedRecipient]] = {}
     too_long: list[tuple[str, int]] = []
     for recipient in recipients:
         personalization = {key: recipient.values[key] for key in keys}
         parts, _ = _parts(render(content, personalization))
         if parts > max_parts:
             too_long.append((recipient.address, parts))
-        planned.append(PlannedRecipient(recipient.address, personalization, parts))
+        key = (_send_key(schedule, recipient.address), (), ())
+        groups.setdefault(key, []).append(PlannedRecipient(recipient.address, personalization, parts))
     if too_long:
         worst = max(too_long, key=lambda item: item[1])
         raise CampaignInputError(
             f"{len(too_long)} recipient(s) would get more than {max_parts} SMS parts (up to {worst[1]} for {worst[0]}); "
             "shorten the content or raise --max-parts"
         )
-    return [
-        Batch(number, request_id(campaign_id, number, chunk), chunk)
-        for number, chunk in enumerate(_chunks(planned, batch_size), start=1)
-    ]
+    return _batches("sms", campaign_id, groups, batch_size, schedule)
 
 
 def plan_whatsapp(
@@ -131,22 +200,15 @@ def plan_whatsapp(
     body_columns: Sequence[str],
     header_columns: Sequence[str],
     batch_size: int,
+    schedule: Mapping[str, Scheduled] | None = None,
 ) -> list[Batch]:
-    """Batches of a WhatsApp template campaign: recipients grouped by identical parameters, then chunked."""
-    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[PlannedRecipient]] = {}
+    """Batches of a WhatsApp template campaign: recipients grouped by send time and identical parameters, then chunked."""
+    groups: dict[GroupKey, list[PlannedRecipient]] = {}
     for recipient in recipients:
-        key = (tuple(recipient.values[c] for c in body_columns), tuple(recipient.values[c] for c in header_columns))
+        key = (_send_key(schedule, recipient.address), tuple(recipient.values[c] for c in body_columns),
+               tuple(recipient.values[c] for c in header_columns))
         groups.setdefault(key, []).append(PlannedRecipient(recipient.address, {}, None))
-    batches = []
-    for (body, header), members in groups.items():
-        for chunk in _chunks(members, batch_size):
-            number = len(batches) + 1
-            parameters = [list(body), list(header)]
-            batches.append(
-                Batch(number, request_id(campaign_id, number, chunk, parameters), chunk,
-                      body if body_columns else None, header if header_columns else None)
-            )
-    return batches
+    return _batches("whatsapp", campaign_id, groups, batch_size, schedule, bool(body_columns), bool(header_columns))
 
 
 def seconds_for_calls(calls: int, limit_calls: int, limit_seconds: float) -> float:

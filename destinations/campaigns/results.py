@@ -66,6 +66,33 @@ def duplicate_of(error: errors.ApiError) -> Duplicate | None:
     return Duplicate(message_id)
 
 
+_SIZE_WORDS = re.compile(r"too many|max|more than|at most|limit|exceed", re.IGNORECASE)
+_MAX_IN_TEXT = re.compile(r"(?:max(?:imum)?|at most|more than|limit(?: is| of)?|up to)\D{0,12}(\d+)", re.IGNORECASE)
+
+
+def recipient_limit(error: errors.ApiError, sent: int) -> int | None:
+    """The per-call recipient maximum when a 400 refused a batch of `sent` recipients for its size, else None.
+
+    The refusal must name the `Recipients` field as a whole (not `Recipients[3].Address`) and speak of a
+    limit; the maximum is the number it gives, or half the batch when it gives none (always below `sent`).
+    """
+    if not isinstance(error, errors.BadRequest) or sent <= 1:
+        return None
+    detail = error.detail or ""
+    try:
+        body = json.loads(detail)
+    except ValueError:
+        body = None
+    field = body.get("field") if isinstance(body, dict) else None
+    text = str(body.get("error") or detail) if isinstance(body, dict) else detail
+    names_recipients = field == "Recipients" or (field is None and re.search(r"\brecipients\b(?!\[)", text, re.IGNORECASE))
+    if not names_recipients or not _SIZE_WORDS.search(text):
+        return None
+    found = _MAX_IN_TEXT.search(text)
+    limit = int(found.group(1)) if found else sent // 2
+    return max(1, min(limit, sent - 1))
+
+
 def sent_recipients(batch: Batch, result: models.SendResult | None) -> list[SentRecipient]:
     """The sent_messages rows of a confirmed batch, with the recipient ids the answer gave (if any)."""
     ids = {}

@@ -12,7 +12,7 @@ from smartdialog_sync.emulator import schemas
 from smartdialog_sync.emulator.errors import bad_request, not_found
 from smartdialog_sync.emulator.operations import operation
 from smartdialog_sync.emulator.sending import (
-    check_request_id, e164_address, personalization, placeholders, record_message, render,
+    check_recipient_count, check_request_id, e164_address, personalization, placeholders, record_message, render,
     send_result,
 )
 from smartdialog_sync.emulator.validation import check_http_url, header, json_body, parse_send_datetime
@@ -27,6 +27,7 @@ async def _send_sms(request: Request, runtime: "Runtime", operation_id: str,
                     parent_id: str | None = None) -> JSONResponse:
     customer_id, service_id = header(request, "Customer-Id"), header(request, "Service-Id")
     body = await json_body(request, schemas.SEND_MESSAGE)
+    check_recipient_count(runtime, body["Recipients"])
     customer = runtime.catalog.customer(customer_id)
     service = runtime.catalog.service(customer, service_id, types=SENDING_SERVICE_TYPES)
     extra: dict[str, Any] = {}
@@ -86,6 +87,7 @@ async def send_whatsapp_template(request: Request, runtime: "Runtime") -> JSONRe
     """POST /messages/templates/whatsapp: renders {{1}}.. from BodyParameters; answers camelCase."""
     customer_id, service_id = header(request, "Customer-Id"), header(request, "Service-Id")
     body = await json_body(request, schemas.WHATSAPP_TEMPLATE_SEND)
+    check_recipient_count(runtime, body["Recipients"])
     customer = runtime.catalog.customer(customer_id)
     service = runtime.catalog.service(customer, service_id, types=SENDING_SERVICE_TYPES)
     template = next((t for t in runtime.state.templates.get(customer.id, [])

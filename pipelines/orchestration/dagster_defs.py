@@ -4,11 +4,12 @@ Load with `dagster dev -m smartdialog_sync.pipelines.orchestration.dagster_defs`
 'smartdialog-sync[orchestration]'`). Every job reads the same settings as the CLI: the environment
 (`SMARTDIALOG__...`, `CAMPAIGNS__...`) and `.dlt/` in the working directory of the Dagster code server.
 
-- `pull_job` calls the pull pipeline in-process (`pipelines.pull_pipeline.run_pull`).
-- `contacts_sync_job` and `campaign_job` run `sdsync contacts sync` / `sdsync send --yes` as child
-  processes: those commands exist only as CLI functions (planning, ledger, exit codes live there).
+- `pull_job` calls the pull pipeline in-process (`smartdialog_sync.pipelines.pull_pipeline.run_pull`).
+- `campaign_job` calls the campaign library in-process (`destinations.campaigns.run.run_campaign`);
+  a run that stopped part way is retried and resumes from the ledger with the same RequestIds.
+- `contacts_sync_job` runs `sdsync contacts sync` as a child process.
   A CRM URL given as `env:NAME` is read from that environment variable when the run starts, so a
-  password never lands in Dagster's run storage.
+  password never lands in Dagster's run storage (nor on a command line).
 """
 
 # No `from __future__ import annotations`: Dagster reads the config classes from real annotations.
@@ -33,13 +34,15 @@ from dagster import (
 )
 from pydantic import Field
 
-from smartdialog_sync.constants import DEFAULT_DATASET
-from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 from smartdialog_sync.api import resolve_settings
+from smartdialog_sync.constants import DEFAULT_DATASET
+from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, check_common_fields, parse_timing
+from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
+from smartdialog_sync.destinations.campaigns.errors import SendStopped
+from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport, run_campaign
+from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 
-from smartdialog_sync.pipelines.runtime import EXIT_FAILURE
-
-from .sdsync_process import SdsyncFailed, resolve_env_reference, run_sdsync
+from .sdsync_process import resolve_env_reference, run_sdsync
 
 NIGHTLY_AT_TWO = "0 2 * * *"
 HOURLY = "0 * * * *"
@@ -90,6 +93,10 @@ class CampaignConfig(Config):
     dlr_url: Optional[str] = Field(None, description="Delivery report callback URL (the receiver's /dlr).")
     phone_column: str = Field("phone", description="Column holding the phone numbers.")
     batch_size: Optional[int] = Field(None, description="Recipients per call, 1-1000.")
+    at: Optional[str] = Field(None, description="Send time, ISO 8601; with local_time only its date counts.")
+    local_time: Optional[str] = Field(None, description="HH:MM: send at this time in each recipient's zone.")
+    quiet_hours: Optional[str] = Field(None, description="HH:MM-HH:MM local time nothing is sent in; default [campaigns] quiet_hours.")
+    timezone_column: Optional[str] = Field(None, description="Column with each row's IANA time zone.")
 
 
 def _optional(flag: str, value: object) -> list[str]:
@@ -105,7 +112,7 @@ def pull(context: OpExecutionContext, config: PullConfig) -> None:
         journal_url=resolve_env_reference(config.journal_url) if config.journal_url else None,
         max_calls=config.max_calls,
     )
-    result = run_pull(options, resolve_settings(), on_step=lambda step: context.log.info(f"pull: {step}"))
+    result = run_pull(options, on_step=lambda step: context.log.info(f"pull: {step}"))  # settings the dlt way
     for table, rows in sorted(result.rows.items()):
         context.log.info(f"loaded {rows:,} rows into {table}")
 
@@ -121,26 +128,32 @@ def contacts_sync(context: OpExecutionContext, config: ContactSyncConfig) -> Non
     )
 
 
-@op(description="Send an SMS campaign exactly once per recipient (sdsync send --yes).")
+@op(description="Send an SMS campaign exactly once per recipient (the library behind sdsync send).")
 def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
-    """Run `sdsync send --yes` as a child process; a run that stopped part way (exit 1) is retried.
+    """Plan or resume the campaign and send it in this process; a run that stopped part way is retried.
 
     A retry resumes the campaign from its ledger with the same RequestIds, so nobody gets it twice.
-    Bad input or configuration (exit 2) fails at once.
+    Bad input or configuration fails at once.
     """
+    settings = resolve_campaign_settings(config.batch_size)
+    check_common_fields(None, config.dlr_url)
+    timing = parse_timing(config.at, config.local_time, config.quiet_hours if config.quiet_hours is not None else settings.quiet_hours)
+    source = Source(resolve_env_reference(config.source), config.query, config.phone_column,
+                    timezone_column=config.timezone_column)
+    message = {"sender": config.sender, "content": config.content, "dlr_url": config.dlr_url}
+    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id)
+
+    def log_plan(report: PlanReport) -> None:
+        for line in report.lines() + report.schedule_lines():
+            context.log.info(line)
+
+    progress = CampaignProgress(on_info=context.log.info, on_plan=log_plan)
     try:
-        run_sdsync(
-            ["send"],
-            ["--source", resolve_env_reference(config.source), "--query", config.query, "--customer", config.customer,
-             "--service", config.service, "--sender", config.sender, "--content", config.content,
-             "--campaign", config.campaign_id, "--phone-column", config.phone_column, "--yes",
-             *_optional("--dlr-url", config.dlr_url), *_optional("--batch-size", config.batch_size)],
-            context.log.info,
-        )
-    except SdsyncFailed as exc:
-        if exc.exit_code == EXIT_FAILURE:
-            raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc
-        raise
+        result = run_campaign(resolve_settings(), spec, settings, progress=progress)
+    except SendStopped as exc:
+        raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc
+    if result.ran:
+        context.log.info(result.summary())
 
 
 @job(description="Pull SmartDialog data and the receiver's journal into the dataset.", tags={"sdsync": "pull"})

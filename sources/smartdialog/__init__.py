@@ -47,7 +47,10 @@ LEDGER_FILE_NAME = "campaigns.sqlite"
 JOURNAL_PAGE_SIZE = 100_000
 DEFAULT_MAX_CALLS = 50
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
-SETTING_NAMES = tuple(setting.name for setting in dataclasses.fields(ClientSettings))
+# The connection settings the source takes as arguments: all of the client's but the interactive
+# sign-in's (`sdsync auth login` reads those from [smartdialog]).
+SIGN_IN_ONLY = ("authorize_url", "redirect_uri")
+SETTING_NAMES = tuple(setting.name for setting in dataclasses.fields(ClientSettings) if setting.name not in SIGN_IN_ONLY)
 
 
 def _columns(**types: str) -> dict[str, dict[str, Any]]:
@@ -67,14 +70,14 @@ def _columns(**types: str) -> dict[str, dict[str, Any]]:
     return {name: {"name": name, **shapes[kind]} for name, kind in types.items()}
 
 
-def _model_columns(model: type[BaseModel], exclude: Sequence[str] = (), **types: str) -> dict[str, dict[str, Any]]:
-    """Column hints of an API model's fields (snake_case, as `model_dump()` names them), then `types`."""
+def _model_columns(model: type[BaseModel], exclude: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    """Column hints of an API model's fields, named in snake_case as `model_dump()` names them."""
     by_alias = pydantic_to_table_schema_columns(model)
-    columns = {}
-    for name, field in model.model_fields.items():
-        if name not in exclude:
-            columns[name] = {**by_alias[field.alias or name], "name": name}
-    return {**columns, **_columns(**types)}
+    return {
+        name: {**by_alias[field.alias or name], "name": name}
+        for name, field in model.model_fields.items()
+        if name not in exclude
+    }
 
 
 class _QueryIsJsonOnPurpose(logging.Filter):
@@ -367,7 +370,7 @@ def group_contacts(client: Any, targets: Any, max_calls: int) -> DltResource:
         write_disposition="merge",
         primary_key=["customer", "group_service", "phone"],
         columns=_columns(customer="key", group_service="key", phone="key", present="bool", read_at="ts")
-        | _model_columns(models.GroupContactRecord, exclude=["phone"], custom_contact_properties="json"),
+        | _model_columns(models.GroupContactRecord, exclude=["phone"]),
     )
     def read() -> Iterator[dict[str, Any]]:
         last_read: dict[str, str] = dlt.current.resource_state().setdefault("last_read_at", {})

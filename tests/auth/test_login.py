@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import stat
+import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -43,7 +44,10 @@ def test_login_in_headless_chromium_then_api_works(start_login, chromium, sdsync
     chromium.get(login.url)
     assert chromium.find_element("id", "client").text == "Sandbox public app"
     chromium.find_element("id", "approve").click()
-    assert chromium.find_element("id", "result").text == "Sign-in received."
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    (result,) = WebDriverWait(chromium, 60).until(lambda driver: driver.find_elements("id", "result"))
+    assert result.text == "Sign-in received."
     code, out, err = login.finish()
     assert_signed_in(code, out, err, tmp_path)
     customers = sdsync("api", "customers", "--json")
@@ -143,3 +147,25 @@ def test_status_names_a_client_id_from_dlt_secrets(sdsync, emulator, tmp_path) -
     assert status.returncode == 0, status.stderr
     assert "client id: sandbox-public-client (.dlt/secrets.toml)" in status.stdout
     assert "signed in: no (run `sdsync auth login`)" in status.stdout
+
+
+APPROVER = """
+import sys
+from urllib.parse import parse_qsl, urlsplit
+import httpx
+url = sys.argv[1]
+form = dict(parse_qsl(urlsplit(url).query), decision="approve")
+landed = httpx.post(url.split("?")[0], data=form, follow_redirects=True)
+sys.exit(0 if "Sign-in received." in landed.text else 3)
+"""
+
+
+def test_login_opens_the_browser_named_by_BROWSER(sdsync, emulator, tmp_path) -> None:
+    """Without --no-browser the URL goes to python's webbrowser (here $BROWSER: a script that approves)."""
+    approver = tmp_path / "approver.py"
+    approver.write_text(APPROVER)
+    env = sdsync_env(emulator, tmp_path)
+    env["BROWSER"] = f"{sys.executable} {approver} %s"
+    result = sdsync("auth", "login", "--timeout", "60", env=env)
+    assert "Opened your browser" in result.stderr
+    assert_signed_in(result.returncode, result.stdout, result.stderr, tmp_path)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner, Result
 
-from smartdialog_sync.pipelines.cli import app
+from smartdialog_sync.pipelines.cli import main
 from tests.campaigns.helpers import make_crm, sdsync_env
-
-CliResult = Any
 
 
 @pytest.fixture
@@ -20,12 +19,29 @@ def crm(tmp_path: Path) -> str:
     return make_crm(tmp_path / "crm.sqlite", 250, [(900, "12", "Bad", "X", "FI"), (901, "0401000007", "Dup", "X", "FI")])
 
 
+def invoke_main(args: list[str], env: dict[str, str], stdin: str | None = None) -> Result:
+    """Run the CLI's `main` in-process (its error-to-exit-code mapping included), capturing its output."""
+    runner = CliRunner()
+    with runner.isolation(input=stdin, env=env) as (out, err, mixed):
+        argv, sys.argv = sys.argv, ["sdsync", *args]
+        exit_code, exception = 0, None
+        try:
+            main()
+        except SystemExit as exc:
+            exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception as exc:  # a bug: keep it for the test's message
+            exit_code, exception = 1, exc
+        finally:
+            sys.argv = argv
+        return Result(runner, out.getvalue(), err.getvalue(), mixed.getvalue(), None, exit_code, exception)
+
+
 @pytest.fixture
-def sdsync(emulator: Any, tmp_path: Path) -> Callable[..., CliResult]:
+def sdsync(emulator: Any, tmp_path: Path) -> Callable[..., Result]:
     """Run `sdsync ARGS` in-process against the shared emulator with its own data dir."""
     env = sdsync_env(emulator, tmp_path / "data")
 
-    def run(*args: str, stdin: str | None = None, **extra_env: str) -> CliResult:
-        return CliRunner().invoke(app, list(args), env={**env, **extra_env}, input=stdin)
+    def run(*args: str, stdin: str | None = None, **extra_env: str) -> Result:
+        return invoke_main(list(args), {**env, **extra_env}, stdin)
 
     return run

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -63,3 +65,32 @@ def ledger_rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return connection.execute(sql, params).fetchall()
     finally:
         connection.close()
+
+
+def sent_batches(ledger: Path, campaign: str) -> int:
+    """Batches of `campaign` confirmed sent in the ledger (0 before it exists)."""
+    if not ledger.exists():
+        return 0
+    try:
+        return ledger_rows(ledger, "SELECT count(*) FROM campaign_batches WHERE campaign_id = ? AND status = 'sent'", campaign)[0][0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+
+
+def run_until_killed(args: list[str], env: dict[str, str], ledger: Path, campaign: str, kill_after_sent: int | None,
+                     kill_after_s: float | None) -> int | None:
+    """Run sdsync; SIGKILL it once `kill_after_sent` batches are sent or `kill_after_s` passed. None if killed."""
+    process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    while process.poll() is None and time.monotonic() - started < 120:
+        reached = kill_after_sent is not None and sent_batches(ledger, campaign) >= kill_after_sent
+        if reached or (kill_after_s is not None and time.monotonic() - started >= kill_after_s):
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return None
+        time.sleep(0.01)
+    if process.poll() is None:
+        process.kill()
+        raise AssertionError("sdsync send did not finish within 120 s")
+    return process.returncode

@@ -5,16 +5,11 @@ every valid recipient holds exactly one message in the emulator, and the ledger 
 from __future__ import annotations
 
 import random
-import signal
-import sqlite3
-import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_sdsync, sdsync_command, sdsync_env
-from tests.conftest import REPO_ROOT
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_sdsync, run_until_killed, sdsync_env, sent_batches
 
 RECIPIENTS = 10_000
 EXTRA_ROWS = [(20_000, "000", "Bad", "X", "FI"), (20_001, phone(17), "Dup", "X", "FI"), (20_002, "0401000018", "Dup", "X", "FI")]
@@ -24,34 +19,6 @@ QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
 def _args(crm: str, campaign: str, batch_size: int = 100) -> list[str]:
     return [*SEND, "--source", crm, "--query", QUERY, "--content", "Hei {{first_name}}!", "--campaign", campaign,
             "--batch-size", str(batch_size), "--yes"]
-
-
-def _sent_batches(ledger: Path, campaign: str) -> int:
-    if not ledger.exists():
-        return 0
-    try:
-        return ledger_rows(ledger, "SELECT count(*) FROM campaign_batches WHERE campaign_id = ? AND status = 'sent'", campaign)[0][0]
-    except sqlite3.OperationalError:  # tables not created yet
-        return 0
-
-
-def _run_until_killed(args: list[str], env: dict[str, str], ledger: Path, campaign: str, kill_after_sent: int | None,
-                      kill_after_s: float | None) -> int | None:
-    """Run sdsync; SIGKILL it once `kill_after_sent` batches are sent or `kill_after_s` passed. None if killed."""
-    process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    started = time.monotonic()
-    while process.poll() is None and time.monotonic() - started < 120:
-        reached = kill_after_sent is not None and _sent_batches(ledger, campaign) >= kill_after_sent
-        if reached or (kill_after_s is not None and time.monotonic() - started >= kill_after_s):
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            return None
-        time.sleep(0.01)
-    if process.poll() is None:
-        process.kill()
-        raise AssertionError("sdsync send did not finish within 120 s")
-    return process.returncode
 
 
 def _assert_exactly_once(emulator: Any, ledger: Path, campaign: str) -> None:
@@ -84,8 +51,8 @@ def test_sigkill_at_random_points_then_rerun_sends_each_recipient_once(start_emu
     kill_points += [(target, None) for target in sorted(rng.sample(range(1, 99), 4))]
     progress = []
     for kill_after_sent, kill_after_s in kill_points:
-        assert _run_until_killed(_args(crm, campaign), env, ledger, campaign, kill_after_sent, kill_after_s) is None
-        progress.append(_sent_batches(ledger, campaign))
+        assert run_until_killed(_args(crm, campaign), env, ledger, campaign, kill_after_sent, kill_after_s) is None
+        progress.append(sent_batches(ledger, campaign))
     assert 0 < progress[-1] < 100, progress  # the kills landed while sending
     final = run_sdsync(env, *_args(crm, campaign))
     assert final.returncode == 0, final.stderr + final.stdout
@@ -100,7 +67,7 @@ def test_faults_and_rate_limits_never_duplicate_or_lose_a_recipient(start_emulat
     env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "fault-test"
     args = _args(crm, campaign, batch_size=250)
-    assert _run_until_killed(args, env, ledger, campaign, 10, None) is None  # one SIGKILL mid-way too
+    assert run_until_killed(args, env, ledger, campaign, 10, None) is None  # one SIGKILL mid-way too
     for _ in range(8):
         result = run_sdsync(env, *args)
         if result.returncode == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -189,3 +190,22 @@ def test_only_one_process_sends_a_campaign_at_a_time(tmp_path: Path) -> None:
             pass
     with second.campaign_lock("c1"):
         pass
+
+
+def test_a_ledger_written_before_scheduled_batches_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.sqlite"
+    connection = sqlite3.connect(path)  # campaign_batches as older versions created it
+    connection.execute("""CREATE TABLE campaign_batches (
+        campaign_id TEXT NOT NULL, batch_no INTEGER NOT NULL, request_id TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('planned', 'in_flight', 'sent', 'failed')), recipient_count INTEGER NOT NULL,
+        body_parameters TEXT, header_parameters TEXT, message_id TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+        first_attempt_at TEXT, updated_at TEXT NOT NULL, PRIMARY KEY (campaign_id, batch_no))""")
+    connection.execute("INSERT INTO campaign_batches (campaign_id, batch_no, request_id, status, recipient_count, updated_at) "
+                       "VALUES ('old', 1, 'sdsync:old:1:x', 'planned', 0, 'then')")
+    connection.commit()
+    connection.close()
+    ledger = Ledger.open(path)
+    [unsent] = ledger.unsent_batches("old")
+    assert (unsent.batch.request_id, unsent.batch.send_at, unsent.batch.time_zones) == ("sdsync:old:1:x", None, ())
+    ledger.close()
+    Ledger.open(path).close()  # opening again does not migrate twice

@@ -127,7 +127,7 @@ def test_campaign_job_sends_once_and_a_rerun_resumes_without_resending(
     assert {row["content"] for row in sent} == {"Hi Name0", "Hi Name1", "Hi Name2"}
 
 
-def test_campaign_job_fails_with_the_commands_message(instance: DagsterInstance, sdsync_env: Path) -> None:
+def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, sdsync_env: Path) -> None:
     config = {"ops": {"send_campaign": {"config": {
         "source": "sqlite:///" + str(sdsync_env / "missing.sqlite"), "query": "SELECT phone FROM nowhere",
         "content": "x", "campaign_id": "broken", "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy",
@@ -138,8 +138,7 @@ def test_campaign_job_fails_with_the_commands_message(instance: DagsterInstance,
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error.cause
-    assert error.cls_name == "SdsyncFailed" and "sdsync send exited with 2" in error.message
-    assert "no such table: nowhere" in error.message
+    assert error.cls_name == "CampaignInputError" and "no such table: nowhere" in error.message
     assert not [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
@@ -151,3 +150,14 @@ def test_contacts_sync_job_creates_the_group_contacts(
     }}}}
     assert REPOSITORY.get_job("contacts_sync_job").execute_in_process(run_config=config, instance=instance).success
     assert sorted(contact["phone"] for contact in emulator.contacts()) == PHONES
+
+
+def test_campaign_job_sends_at_each_recipients_local_time(
+    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+) -> None:
+    config = {"ops": {"send_campaign": {"config": {
+        "source": crm, "query": "SELECT phone FROM people", "content": "Hi", "campaign_id": "dagster-local",
+        "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy", "at": "2027-01-15", "local_time": "09:00",
+    }}}}
+    assert REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance).success
+    assert {row["send_at"] for row in emulator.messages()} == {"2027-01-15T07:00:00+00:00"}  # 09:00 in Helsinki

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from smartdialog_sync.receiver.payloads import dlr_row
@@ -45,6 +47,7 @@ def test_a_failing_load_names_the_step_and_exits_1(tmp_path) -> None:
                    "--credentials", "postgresql://nobody:secret-pw@127.0.0.1:1/nothing")
     assert done.returncode == 1
     assert "pull failed at step load" in done.stderr
+    assert "dlt pipeline --pipelines-dir" in done.stderr and " trace" in done.stderr, "where to look"
     assert "secret-pw" not in done.stderr + done.stdout
 
 
@@ -105,9 +108,14 @@ def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_an_unknown_destination_is_one_line_and_exit_2(tmp_path) -> None:
-    line = _one_error_line(_sdsync(tmp_path, "pull", "--resources", "inbound_messages", "--destination", "nosuchdest"))
-    assert "unknown dlt destination 'nosuchdest'" in line
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--destination", "nosuchdest"], "unknown dlt destination 'nosuchdest'"),
+    (["--destination", "postgres", "--credentials", "not-a-url"], "postgresql://USER"),
+    (["--credentials", "/no/such/folder/x.duckdb"], "no folder for the DuckDB file"),
+])
+def test_a_bad_destination_is_one_line_and_exit_2(tmp_path, args, expected) -> None:
+    line = _one_error_line(_sdsync(tmp_path, "pull", "--resources", "inbound_messages", *args))
+    assert expected in line
 
 
 def test_a_destination_missing_a_setting_is_one_line_and_exit_2_before_extracting(tmp_path) -> None:
