@@ -79,6 +79,7 @@ def register(options: ReceiverOptions, settings: ClientSettings) -> None:
 
 def unregister(options: ReceiverOptions, settings: ClientSettings) -> int:
     """Remove the saved registrations (of `customer`/`services` when set); returns how many."""
+    check_journal(options.journal)
     store = open_journal(options.journal)
     try:
         with SmartDialogClient(settings) as api:
