@@ -1,7 +1,15 @@
-"""Admin and inspection endpoints under /_emulator (no auth; not part of the API definition)."""
+"""Admin and inspection endpoints under /_emulator (no auth; not part of the API definition).
+
+No auth, but not drivable from a web page either: a request is refused (403) unless its Host header
+names the address it arrived on (or localhost / 127.0.0.1 / [::1] with that port when that address is
+a loopback one), which defeats DNS rebinding; and a POST is refused (415) unless its body is
+`application/json`, which a cross-site form or a "simple" fetch cannot send without a CORS preflight
+(the emulator answers none).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -32,10 +40,45 @@ async def _json(request: Request) -> Any:
         raise bad_request("request body is not valid JSON", "body") from None
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def allowed_hosts(server: tuple[str, int] | None) -> set[str]:
+    """The Host header values accepted for a request that arrived on local address `server`."""
+    if not server:
+        return set()
+    host, port = server[0], server[1]
+    names = {f"[{host}]" if ":" in host else host}
+    if _is_loopback(host):
+        names.update(LOOPBACK_NAMES)
+    return {f"{name}:{port}" for name in names} | (names if port == 80 else set())
+
+
+def _refusal(request: Request) -> JSONResponse | None:
+    if request.headers.get("host", "").lower() not in allowed_hosts(request.scope.get("server")):
+        return JSONResponse({"error": "admin requests must name this emulator's own address in the Host header",
+                             "field": "Host"}, status_code=403)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method not in ("GET", "HEAD") and content_type != "application/json":
+        return JSONResponse({"error": "admin requests that change anything must send a JSON body "
+                             "(Content-Type: application/json)", "field": "Content-Type"}, status_code=415)
+    return None
+
+
 def _admin(handler: Any) -> Any:
-    """Turn ApiError into its JSON answer for admin handlers."""
+    """Refuse foreign requests (Host, Content-Type) and turn ApiError into its JSON answer for admin handlers."""
 
     async def endpoint(request: Request) -> JSONResponse:
+        refused = _refusal(request)
+        if refused is not None:
+            return refused
         try:
             return await handler(request)
         except ApiError as error:

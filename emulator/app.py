@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 from typing import AsyncIterator
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -12,8 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from smartdialog_sync.constants import OAUTH_BASE_URL
 from smartdialog_sync.emulator import admin
 from smartdialog_sync.emulator.auth import token_endpoint
+from smartdialog_sync.emulator.authorize import authorize_endpoint
 from smartdialog_sync.emulator.config import EmulatorSettings
 from smartdialog_sync.emulator.faults import FaultSettings
 from smartdialog_sync.emulator.routes import catalog, contacts, messages, webhooks, whatsapp
@@ -21,6 +24,9 @@ from smartdialog_sync.emulator.runtime import Runtime
 from smartdialog_sync.emulator.seed import load_seed
 
 BASE_PATH = "/api-integrations/v1"
+# The OAuth endpoints answer at /oauth2/v2.0/... and at the definition's own B2C paths, so that replacing
+# the host of the production authorize and token URLs with the emulator's root gives working URLs.
+OAUTH_PREFIXES = ("", urlsplit(OAUTH_BASE_URL).path.removesuffix("/oauth2/v2.0"))
 API_ROUTES = catalog.routes + messages.routes + whatsapp.routes + contacts.routes + webhooks.routes
 
 
@@ -44,7 +50,10 @@ def create_app(seed_path: Path | None = None, state_path: Path | None = None,
     app = Starlette(
         routes=[
             Mount(BASE_PATH, routes=API_ROUTES),
-            Route("/oauth2/v2.0/token", token_endpoint, methods=["POST"]),
+            *[route for prefix in OAUTH_PREFIXES for route in (
+                Route(prefix + "/oauth2/v2.0/token", token_endpoint, methods=["POST"]),
+                Route(prefix + "/oauth2/v2.0/authorize", authorize_endpoint, methods=["GET", "POST"]),
+            )],
             Mount("/_emulator", routes=admin.routes),
         ],
         exception_handlers={HTTPException: _http_error},

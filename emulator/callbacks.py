@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -22,12 +23,29 @@ import httpx
 from smartdialog_sync.emulator.state import FINAL_STATUSES
 
 if TYPE_CHECKING:
-    from smartdialog_sync.emulator.runtime import Runtime
+    from smartdialog_sync.emulator.config import EmulatorSettings
+    from smartdialog_sync.emulator.state import State
+    from smartdialog_sync.emulator.stats import Stats
+
 
 LOG_SIZE = 5000
 FIRST_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 5.0
 SECRET_QUERY_NAMES = ("token", "secret", "apikey", "api_key", "signature", "password")
+# A path segment that looks like a random token (a receiver's webhook secret): 20+ url-safe characters
+# with both cases. UUIDs (lowercase hex) and ordinary words are left alone.
+SECRET_SEGMENT = re.compile(r"^(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9_-]{20,}$")
+
+
+class CallbackHost(Protocol):
+    """What the worker needs of the emulator's runtime (kept as a protocol: no import of the runtime)."""
+
+    settings: EmulatorSettings
+    state: State
+    stats: Stats
+
+    def commit_soon(self) -> None:
+        """Persist the state soon."""
 
 
 def utc_now_iso() -> str:
@@ -43,11 +61,15 @@ def append_query(url: str, params: dict[str, str]) -> str:
 
 
 def redact_url(url: str) -> str:
-    """`url` with the values of secret-looking query parameters replaced by ***."""
+    """`url` with its password, secret-looking path segments and secret-looking query values replaced by ***."""
     parts = urlsplit(url)
     pairs = [(k, "***" if any(s in k.lower() for s in SECRET_QUERY_NAMES) else v)
              for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), parts.fragment))
+    path = "/".join("***" if SECRET_SEGMENT.match(segment) else segment for segment in parts.path.split("/"))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return urlunsplit((parts.scheme, netloc, path, urlencode(pairs), parts.fragment))
 
 
 def _dlr_params(message_id: str, recipient: dict[str, Any]) -> dict[str, str]:
@@ -80,7 +102,7 @@ class CallbackJob:
 class CallbackWorker:
     """Schedules delivery-report transitions and delivers callbacks with retries."""
 
-    def __init__(self, runtime: "Runtime") -> None:
+    def __init__(self, runtime: CallbackHost) -> None:
         self.runtime = runtime
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self._ids = itertools.count(1)

@@ -9,14 +9,15 @@ import typer
 
 from smartdialog_sync.emulator.config import EmulatorSettings
 from smartdialog_sync.emulator.faults import FaultSettings
-from smartdialog_sync.emulator.ratelimit import RateLimit
+from smartdialog_sync.rate_limit import RateLimit
 from smartdialog_sync.emulator.seed import SeedError
+from smartdialog_sync.errors import ConfigurationError
 
 
 def _rate_limit(value: str) -> RateLimit:
     try:
         return RateLimit.parse(value)
-    except ValueError as exc:
+    except ConfigurationError as exc:
         raise typer.BadParameter(str(exc)) from None
 
 

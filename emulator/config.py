@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from smartdialog_sync.emulator.errors import bad_request
-from smartdialog_sync.emulator.ratelimit import RateLimit
+from smartdialog_sync.errors import ConfigurationError
+from smartdialog_sync.rate_limit import RateLimit
 
 
 @dataclass
@@ -51,7 +52,7 @@ def _checked(name: str, value: Any) -> Any:
     if name == "rate_limit":
         try:
             return RateLimit.parse(value)
-        except ValueError as exc:
+        except ConfigurationError as exc:
             raise bad_request(str(exc), name) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad_request(f"{name} must be a number", name)

@@ -1,34 +1,12 @@
-"""A true sliding-window rate limit per connection (bearer token)."""
+"""A true sliding-window rate limit per connection (bearer token); the limit is the client's RateLimit."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections import deque
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most `calls` calls in any window of `seconds` seconds."""
-
-    calls: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str) -> "RateLimit":
-        """Parse "N/SECONDS" (e.g. "100/60"); raise ValueError with a clear message otherwise."""
-        calls, sep, seconds = str(text).partition("/")
-        try:
-            limit = cls(int(calls), float(seconds))
-        except ValueError:
-            raise ValueError(f"rate limit must look like N/SECONDS (e.g. 100/60), got {text!r}") from None
-        if not sep or limit.calls < 1 or limit.seconds <= 0:
-            raise ValueError(f"rate limit must look like N/SECONDS with N >= 1 and SECONDS > 0, got {text!r}")
-        return limit
-
-    def __str__(self) -> str:
-        return f"{self.calls}/{self.seconds:g}"
+from smartdialog_sync.rate_limit import RateLimit
 
 
 class SlidingWindowLimiter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 DEFAULT_SEED_PATH = Path(__file__).with_name("default_seed.json")
 SERVICE_TYPES = ("OneWay", "TwoWay", "Group")
@@ -42,6 +42,28 @@ class Template:
 
 
 @dataclass(frozen=True)
+class OAuthClient:
+    """An app registration: confidential with a secret, public (PKCE only) without one."""
+
+    client_id: str
+    client_secret: Optional[str]
+    name: str
+    redirect_uris: tuple[str, ...]  # empty: any loopback http URI, any port
+
+
+@dataclass(frozen=True)
+class User:
+    """The account that signs in on the consent page."""
+
+    oid: str
+    name: str
+    emails: tuple[str, ...]
+
+
+DEFAULT_USER = User("00000000-0000-4000-8000-000000000001", "Sandbox User", ("sandbox.user@example.test",))
+
+
+@dataclass(frozen=True)
 class Customer:
     """A customer with its services, WhatsApp identities and templates."""
 
@@ -57,7 +79,8 @@ class Seed:
     """Everything the emulator starts from (and returns to on reset)."""
 
     static_tokens: tuple[str, ...]
-    clients: dict[str, str]  # client_id -> client_secret
+    clients: dict[str, OAuthClient]
+    users: tuple[User, ...]
     refresh_tokens: tuple[str, ...]
     customers: dict[str, Customer]
     template_categories: tuple[str, ...]
@@ -109,15 +132,30 @@ def _customer(raw: Any, where: str) -> Customer:
     )
 
 
+def _client(raw: Any, where: str) -> OAuthClient:
+    client_id = _require(raw, "client_id", where, str)
+    secret = raw.get("client_secret")
+    if secret is not None and not isinstance(secret, str):
+        raise SeedError(f"seed: {where}.client_secret must be a string")
+    return OAuthClient(client_id, secret, str(raw.get("name", client_id)),
+                       tuple(str(uri) for uri in raw.get("redirect_uris", [])))
+
+
+def _user(raw: Any, where: str) -> User:
+    return User(_require(raw, "oid", where, str), _require(raw, "name", where, str),
+                tuple(str(e) for e in raw.get("emails", [])))
+
+
 def parse_seed(raw: Any) -> Seed:
     """Build a Seed from its JSON form, raising SeedError naming the first problem."""
     auth = _require(raw, "auth", "top level", dict)
     customers = [_customer(c, f"customers[{i}]") for i, c in enumerate(_require(raw, "customers", "top level", list))]
-    clients = auth.get("clients", [])
+    clients = [_client(c, f"auth.clients[{i}]") for i, c in enumerate(auth.get("clients", []))]
+    users = tuple(_user(u, f"auth.users[{i}]") for i, u in enumerate(auth.get("users", [])))
     return Seed(
         static_tokens=tuple(_require(auth, "static_tokens", "auth", list)),
-        clients={_require(c, "client_id", "auth.clients", str): _require(c, "client_secret", "auth.clients", str)
-                 for c in clients},
+        clients={c.client_id: c for c in clients},
+        users=users or (DEFAULT_USER,),
         refresh_tokens=tuple(auth.get("refresh_tokens", [])),
         customers={c.id: c for c in customers},
         template_categories=tuple(raw.get("whatsapp_template_categories", [])),

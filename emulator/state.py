@@ -31,6 +31,8 @@ class State:
     stopped: list[str] = field(default_factory=list)  # "customer service address" that replied STOP
     access_tokens: dict[str, float] = field(default_factory=dict)  # issued token -> expiry (epoch seconds)
     refresh_tokens: list[str] = field(default_factory=list)
+    refresh_grants: dict[str, dict[str, Any]] = field(default_factory=dict)  # refresh token -> {client_id, oid, scope}
+    auth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> authorization request, redeemed
 
     @classmethod
     def from_seed(cls, seed: Seed) -> "State":

@@ -11,6 +11,7 @@ import typer
 from smartdialog_sync.errors import EXIT_USAGE, SdsyncError
 
 from .commands import api as api_commands
+from .commands import auth as auth_commands
 from .commands import contacts as contacts_commands
 from .commands import demo as demo_command
 from .commands import emulator as emulator_command
@@ -57,6 +58,7 @@ def root(
 
 app.command("demo")(demo_command.demo)
 app.add_typer(api_commands.app, name="api")
+app.add_typer(auth_commands.app, name="auth")
 app.add_typer(contacts_commands.app, name="contacts")
 app.command("emulator")(emulator_command.emulator)
 app.add_typer(send_commands.app)

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from rich.markup import escape
 
 from smartdialog_sync.receiver.server import webhook_urls
 
 from .demo_crm import create_crm
+from smartdialog_sync.errors import SdsyncError
+
 from .runtime import console
 from .servers import free_port, wait_for_port
 
@@ -31,7 +34,7 @@ CONTENT = "Hi {{first_name}}, our spring sale starts today at Demo Oy! Reply STO
 REPLIES = ["Thanks!", "What time do you open?", "STOP", "Great, see you", "stop", "Is it online too?"]
 
 
-class DemoFailed(RuntimeError):
+class DemoFailed(SdsyncError):
     """A step of the demo failed; the message names it."""
 
 
@@ -66,7 +69,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 def _sdsync(step: str, env: dict[str, str], *args: str) -> None:
     console.rule(f"[bold]{step}")
-    console.print(f"[dim]$ sdsync {' '.join(args)}[/dim]")
+    console.print(f"[dim]$ sdsync {escape(' '.join(args))}[/dim]")
     result = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", *args], env=env)
     if result.returncode != 0:
         raise DemoFailed(f"step '{step}' failed with exit code {result.returncode}")

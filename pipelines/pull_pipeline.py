@@ -1,30 +1,53 @@
-"""The pull pipeline: the `smartdialog` source into DuckDB (default), PostgreSQL or any dlt destination."""
+"""The pull pipeline: the `smartdialog` source into DuckDB (default), PostgreSQL or any dlt destination.
+
+The dlt pipeline is named after where it loads: `smartdialog_pull_<destination>_<dataset>_<digest>`, the
+digest covering the destination's location (DuckDB file, database URL without its password, bucket).
+Another DuckDB file or database is another pipeline with its own incremental state. Its working folder
+is `<data_dir>/pipelines/<name>`, so `dlt pipeline --pipelines-dir <data_dir>/pipelines <name> info`
+shows it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
+from dlt.common.configuration.specs import ConnectionStringCredentials
+from dlt.common.destination import Destination
+from dlt.common.destination.exceptions import DestinationException
 from dlt.common.pipeline import LoadInfo, NormalizeInfo
+from dlt.pipeline.exceptions import PipelineStepFailed
 
-from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import ClientSettings
+from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
+from smartdialog_sync.datadir import private_data_dir
+from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
 from smartdialog_sync.journal import default_journal_url
+from smartdialog_sync.sources.smartdialog import configured_settings, smartdialog
 
 from .journal_marks import record_pull_marks
 
-DEFAULT_DATASET = "smartdialog"
-DUCKDB_FILE_NAME = "sdsync.duckdb"  # not smartdialog.duckdb: DuckDB finds a catalog named like the dataset ambiguous
+__all__ = ["DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullResult", "make_pipeline", "run_pull"]
+
+PIPELINE_PREFIX = "smartdialog_pull"
 PIPELINES_DIR_NAME = "pipelines"
 STEPS = ("extract", "normalize", "load")
 
 
 @dataclass
 class PullOptions:
-    """What to pull where. `source_options` are passed to the `smartdialog` source as they are."""
+    """What to pull where.
+
+    `settings` are connection settings given by the caller (the CLI's --base-url, --data-dir, ...): they
+    win over [sources.smartdialog], which wins over [smartdialog]. `max_calls` None leaves the call budget
+    to the config (default 50). `source_options` are passed to the `smartdialog` source as they are.
+    """
 
     destination: str = "duckdb"
     dataset: str = DEFAULT_DATASET
@@ -32,23 +55,49 @@ class PullOptions:
     credentials: Optional[str] = None
     journal_url: Optional[str] = None
     max_calls: Optional[int] = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    schema_contract: Optional[str] = None
     source_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class PullResult:
-    """Rows loaded per table, and the load packages completed (a left-over one included)."""
+    """Rows loaded per table, the load packages completed (a left-over one included), and the pipeline."""
 
     rows: Counter[str] = field(default_factory=Counter)
     packages: int = 0
+    pipeline_name: str = ""
+    pipelines_dir: Optional[Path] = None
+
+    def dlt_command(self, subcommand: str = "info") -> str:
+        """The `dlt pipeline` command line that inspects this pull's pipeline (info, trace, schema, ...)."""
+        return shlex.join(["dlt", "pipeline", "--pipelines-dir", str(self.pipelines_dir), self.pipeline_name, subcommand])
 
 
-def _destination(options: PullOptions, data_dir: Path) -> Any:
-    if options.destination == "duckdb":
-        return dlt.destinations.duckdb(options.credentials or str(data_dir / DUCKDB_FILE_NAME))
-    if options.destination == "postgres":
-        return dlt.destinations.postgres(credentials=_postgres_credentials(options.credentials)) if options.credentials else "postgres"
-    return options.destination
+class PullFailed(SdsyncError):
+    """A step of the pull failed; `step` names it. Exits like the error that caused it (1 by default)."""
+
+    def __init__(self, step: str, cause: BaseException) -> None:
+        lines = [line for line in str(cause).splitlines() if line.strip()]
+        super().__init__(f"pull failed at step {step}: {lines[0] if lines else type(cause).__name__}")
+        self.step = step
+        self.exit_code = getattr(cause, "exit_code", EXIT_FAILURE)
+
+
+def _destination(options: PullOptions, data_dir: Path) -> Destination:
+    """The dlt destination; a DuckDB file path is made absolute, so that it names one file wherever we run."""
+    credentials: Any = options.credentials
+    try:
+        if options.destination == "duckdb" and (credentials is None or "://" not in credentials):
+            return dlt.destinations.duckdb(str(Path(credentials or data_dir / DUCKDB_FILE_NAME).resolve()))
+        if options.destination == "postgres" and credentials:
+            credentials = _postgres_credentials(credentials)
+        return Destination.from_reference(options.destination, credentials=credentials)
+    except DestinationException:
+        raise UsageError(
+            f"unknown dlt destination {options.destination!r}: give a type such as duckdb or postgres, or configure "
+            f"a named destination (DESTINATION__{options.destination.upper()}__DESTINATION_TYPE)"
+        ) from None
 
 
 def _postgres_credentials(url: str) -> Any:
@@ -62,31 +111,66 @@ def _postgres_credentials(url: str) -> Any:
     return credentials
 
 
+def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> str:
+    """Where `destination` loads (URL without password, bucket), after checking its config is complete."""
+    initial = destination.spec()
+    for name, value in (("dataset_name", dataset), ("local_dir", str(pipelines_dir))):
+        if hasattr(initial, name):
+            setattr(initial, name, value)
+    try:
+        config = destination.configuration(initial)
+    except ConfigFieldMissingException as exc:
+        name = destination.destination_name
+        keys = ", ".join(f"DESTINATION__{name.upper()}__{missing.upper()}" for missing in exc.fields)
+        raise UsageError(f"destination {name} is missing {', '.join(exc.fields)}: set {keys} (or --credentials)") from None
+    except ConfigurationException as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UsageError(f"destination {destination.destination_name}: {first}") from None
+    credentials = getattr(config, "credentials", None)
+    url = str(credentials) if isinstance(credentials, ConnectionStringCredentials) else ""  # str() hides the password
+    return f"{url}|{getattr(config, 'bucket_url', None) or ''}"
+
+
+def pipeline_name(options: PullOptions, destination: Destination, pipelines_dir: Path) -> str:
+    """`smartdialog_pull_<destination>_<dataset>_<digest of destination type, location and dataset>`."""
+    identity = "|".join(
+        [destination.destination_type, _location(destination, options.dataset, pipelines_dir), options.dataset]
+    )
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
+    return f"{PIPELINE_PREFIX}_{destination.destination_name}_{options.dataset}_{digest}"
+
+
 def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
-    """The dlt pipeline for a destination and dataset; its state lives in <data_dir>/pipelines."""
+    """The dlt pipeline of a destination and dataset; its working folder is <data_dir>/pipelines/<name>.
+
+    Arrow tables (the journal's) get `_dlt_load_id` like the others (dlt's parquet normalizer option, set
+    for this pipeline only).
+    """
+    private_data_dir(data_dir)
+    pipelines_dir = Path(data_dir).resolve() / PIPELINES_DIR_NAME
+    destination = _destination(options, Path(data_dir))
+    name = pipeline_name(options, destination, pipelines_dir)
+    dlt.config[f"{name}.normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
-        pipeline_name=f"smartdialog_pull_{options.destination}_{options.dataset}",
-        destination=_destination(options, data_dir),
-        dataset_name=options.dataset,
-        pipelines_dir=str(Path(data_dir) / PIPELINES_DIR_NAME),
+        pipeline_name=name, destination=destination, dataset_name=options.dataset, pipelines_dir=str(pipelines_dir)
     )
 
 
 def make_source(
-    options: PullOptions, settings: ClientSettings, on_wait: Optional[Callable[[float, str], None]] = None
+    options: PullOptions, settings: Optional[ClientSettings], on_wait: Optional[Callable[[float, str], None]] = None
 ) -> Any:
     """The `smartdialog` source, restricted to `options.resources` when given."""
+    given = {
+        "max_calls": options.max_calls, "journal_url": options.journal_url, **options.settings, **options.source_options
+    }
+    # a value left out (None) is not passed: the source then reads it from the config
     source = smartdialog(
-        journal_url=options.journal_url,
-        settings=settings,
-        max_calls=options.max_calls,
-        on_wait=on_wait,
-        **options.source_options,
+        settings=settings, on_wait=on_wait, **{name: value for name, value in given.items() if value is not None}
     )
     if options.resources:
         unknown = set(options.resources) - set(source.resources)
         if unknown:
-            raise ValueError(f"unknown resource(s): {', '.join(sorted(unknown))}; known: {', '.join(source.resources)}")
+            raise UsageError(f"unknown resource(s): {', '.join(sorted(unknown))}; known: {', '.join(source.resources)}")
         source = source.with_resources(*options.resources)
     return source
 
@@ -109,38 +193,57 @@ def _count_rows(source: Any, on_rows: Callable[[str, int], None]) -> None:
         resource.add_map(count)
 
 
+def _our_error(exc: BaseException) -> Optional[SdsyncError]:
+    """The first error of ours in the chain of causes of `exc` (dlt wraps what a resource raised)."""
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SdsyncError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def run_pull(
     options: PullOptions,
-    settings: ClientSettings,
+    settings: Optional[ClientSettings] = None,
     on_step: Callable[[str], None] = lambda step: None,
     on_rows: Optional[Callable[[str, int], None]] = None,
     on_wait: Optional[Callable[[float, str], None]] = None,
 ) -> PullResult:
     """Finish any load package a killed run left, then extract, normalize and load new data.
 
-    `on_step` hears each step as it starts, `on_rows` the rows each resource yields, `on_wait` the API
-    client's waits for the rate limit. Raises dlt's
-    PipelineStepFailed (its `.step` names the failing step).
+    `settings` are ready client settings (they replace every connection setting); without them the
+    source resolves its own (`options.settings`, [sources.smartdialog], [smartdialog]) when an API
+    resource runs. `on_step` hears each step as it starts, `on_rows` the rows each resource yields,
+    `on_wait` the API client's waits for the rate limit. Raises UsageError for bad options or
+    destination config (before anything is extracted) and PullFailed when a step fails.
     """
-    pipeline = make_pipeline(options, settings.data_dir)
-    result = PullResult()
-    if pipeline.has_pending_data:
+    data_dir = (settings or configured_settings(**options.settings)).data_dir
+    pipeline = make_pipeline(options, data_dir)
+    result = PullResult(pipeline_name=pipeline.pipeline_name, pipelines_dir=Path(pipeline.pipelines_dir))
+    try:
+        if pipeline.has_pending_data:
+            on_step("normalize")
+            _count(result, pipeline.normalize())
+            on_step("load")
+            result.packages += _loaded(pipeline.load())
+        source = make_source(options, settings, on_wait)
+        if on_rows is not None:
+            _count_rows(source, on_rows)
+        on_step("extract")
+        pipeline.extract(source, schema_contract=options.schema_contract)
         on_step("normalize")
         _count(result, pipeline.normalize())
         on_step("load")
-        result.packages += _loaded(pipeline.load())
-    source = make_source(options, settings, on_wait)
-    if on_rows is not None:
-        _count_rows(source, on_rows)
-    on_step("extract")
-    pipeline.extract(source)
-    on_step("normalize")
-    _count(result, pipeline.normalize())
-    on_step("load")
-    info = pipeline.load()
-    result.packages += _loaded(info)
+        info = pipeline.load()
+        result.packages += _loaded(info)
+    except PipelineStepFailed as exc:
+        ours = _our_error(exc.exception)
+        raise PullFailed(exc.step, ours or exc.exception) from exc
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
-        record_pull_marks(pipeline, source, options.journal_url or default_journal_url(settings.data_dir))
+        record_pull_marks(pipeline, source, options.journal_url or default_journal_url(data_dir))
     return result
 
 

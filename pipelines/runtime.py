@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from smartdialog_sync.constants import DEFAULT_DATA_DIR
+from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -54,7 +56,9 @@ def settings_from(ctx: typer.Context, **more: Any) -> ClientSettings:
     overrides = ctx.find_object(Overrides)
     values = dict(overrides.values) if overrides else {}
     values.update({key: value for key, value in more.items() if value is not None})
-    return resolve_settings(**values)
+    settings = resolve_settings(**values)
+    private_data_dir(settings.data_dir)
+    return settings
 
 
 @contextmanager
@@ -70,7 +74,7 @@ def open_client(ctx: typer.Context, on_wait: Optional[WaitCallback] = None, **mo
 def report_wait(seconds: float, reason: str) -> None:
     """Tell the user why nothing happens for a while (used where no progress bar is shown)."""
     if seconds >= 1:
-        console.print(f"[dim]waiting {seconds:.1f}s ({reason})[/dim]", markup=True, highlight=False)
+        console.print(f"[dim]waiting {seconds:.1f}s ({escape(reason)})[/dim]", markup=True, highlight=False)
 
 
 def data_dir_from(ctx: typer.Context) -> Path:
@@ -79,4 +83,4 @@ def data_dir_from(ctx: typer.Context) -> Path:
 
     overrides = ctx.find_object(Overrides)
     chosen = overrides.values.get("data_dir") if overrides else None
-    return Path(chosen or dlt.config.get("smartdialog.data_dir") or DEFAULT_DATA_DIR)
+    return private_data_dir(chosen or dlt.config.get("smartdialog.data_dir") or DEFAULT_DATA_DIR)

@@ -1,5 +1,6 @@
 # Functions to run a throwaway PostgreSQL for the tests on 127.0.0.1:${SDSYNC_TEST_PG_PORT:-55432}.
-# start_test_postgres exports SDSYNC_TEST_POSTGRES_URL; stop_test_postgres stops and removes it.
+# start_test_postgres exports SDSYNC_TEST_POSTGRES_URL (or says why it failed, cleans up and returns 1);
+# stop_test_postgres stops and removes it. Only the server in its own temporary directory is ever stopped.
 
 _pg_bin() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
@@ -23,16 +24,24 @@ start_test_postgres() {
   else
     _pg_run() { sh -c "$*"; }
   fi
-  _pg_run "$bin/initdb -D $dir/data -A trust -U postgres >/dev/null" || return 1
-  _pg_run "$bin/pg_ctl -D $dir/data -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off' -l $dir/log -w start >/dev/null" || return 1
-  _pg_run "$bin/createdb -h 127.0.0.1 -p $port -U postgres sdsync_test" || return 1
   export SDSYNC_TEST_PG_DIR="$dir" SDSYNC_TEST_PG_BIN="$bin"
+  if ! { _pg_run "$bin/initdb -D $dir/data -A trust -U postgres >/dev/null" &&
+         _pg_run "$bin/pg_ctl -D $dir/data -o '-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off' -l $dir/log -w start >/dev/null" &&
+         _pg_run "$bin/createdb -h 127.0.0.1 -p $port -U postgres sdsync_test"; }; then
+    echo "PostgreSQL did not start on 127.0.0.1:$port; its log ends with:" >&2
+    tail -n 5 "$dir/log" >&2 2>/dev/null || true
+    stop_test_postgres
+    return 1
+  fi
   export SDSYNC_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$port/sdsync_test"
   echo "PostgreSQL running for the tests at $SDSYNC_TEST_POSTGRES_URL" >&2
 }
 
 stop_test_postgres() {
   [ -n "${SDSYNC_TEST_PG_DIR:-}" ] || return 0
-  _pg_run "$SDSYNC_TEST_PG_BIN/pg_ctl -D $SDSYNC_TEST_PG_DIR/data -m fast -w stop >/dev/null" || true
+  if [ -f "$SDSYNC_TEST_PG_DIR/data/postmaster.pid" ]; then
+    _pg_run "$SDSYNC_TEST_PG_BIN/pg_ctl -D $SDSYNC_TEST_PG_DIR/data -m fast -w stop >/dev/null" || true
+  fi
   rm -rf "$SDSYNC_TEST_PG_DIR"
+  unset SDSYNC_TEST_PG_DIR
 }

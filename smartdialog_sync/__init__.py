@@ -8,3 +8,7 @@ live in the repository's top-level folders of the same names.
 """
 
 __version__ = "0.1.0"
+
+from .telemetry import telemetry_off_by_default
+
+telemetry_off_by_default()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 API_BASE_PATH = "/api-integrations/v1"
 PRODUCTION_BASE_URL = "https://api.arena.fi" + API_BASE_PATH
-TOKEN_URL = (
-    "https://arenafi.b2clogin.com/arenafi.onmicrosoft.com/"
-    "B2C_1A_SmartDialog_Integrations/oauth2/v2.0/token"
-)
+OAUTH_BASE_URL = "https://arenafi.b2clogin.com/arenafi.onmicrosoft.com/B2C_1A_SmartDialog_Integrations/oauth2/v2.0"
+AUTHORIZE_URL = OAUTH_BASE_URL + "/authorize"
+TOKEN_URL = OAUTH_BASE_URL + "/token"
 OAUTH_SCOPES = " ".join(
     ["offline_access"]
     + [
@@ -34,6 +33,11 @@ DEFAULT_RATE_LIMIT = "100/60"
 DEFAULT_DATA_DIR = "data"
 DEFAULT_TIMEOUT_S = 30.0
 
+# The pull: dataset (schema) name and the default DuckDB file in the data dir (not smartdialog.duckdb:
+# DuckDB finds a catalog named like the dataset ambiguous).
+DEFAULT_DATASET = "smartdialog"
+DUCKDB_FILE_NAME = "sdsync.duckdb"
+
 CUSTOMER_DATA_MAX = 255
 REQUEST_ID_MAX = 1000
 TEMPLATE_DISPLAY_NAME_MAX = 100
@@ -44,3 +48,7 @@ BUTTON_TYPES = ("Call", "QuickReply", "Url")
 
 RECEIVER_MAX_BODY_BYTES = 256 * 1024  # largest webhook body `sdsync serve` accepts by default
 RECEIVER_BODY_TIMEOUT_S = 30.0  # seconds a webhook body may take to arrive
+
+# the pull (`sdsync pull`); DuckDB finds a catalog named like the dataset ambiguous, hence sdsync.duckdb
+DEFAULT_DATASET = "smartdialog"
+DUCKDB_FILE_NAME = "sdsync.duckdb"

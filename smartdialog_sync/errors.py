@@ -23,6 +23,14 @@ class UsageError(SdsyncError):
     exit_code = EXIT_USAGE
 
 
+class SignInFailed(SdsyncError):
+    """`sdsync auth login` got no tokens: consent denied, state mismatch, timeout or the code refused."""
+
+
+class SignInPortBusy(UsageError):
+    """The loopback port for the sign-in redirect is already in use."""
+
+
 class SmartDialogError(SdsyncError):
     """Base of every error the API client raises."""
 

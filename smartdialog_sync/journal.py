@@ -11,7 +11,6 @@ Payloads the receiver refuses are kept in a dead-letter table, to be listed and 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import queue
 import sqlite3
 import threading
@@ -25,6 +24,7 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 import pyarrow as pa
+from filelock import FileLock
 
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_sql
@@ -364,12 +364,8 @@ class SQLiteJournal(JournalStore):
 
     @contextmanager
     def registration_lock(self) -> Iterator[None]:
-        with open(self.path.with_name(self.path.name + ".register.lock"), "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with FileLock(self.path.with_name(self.path.name + ".register.lock")):
+            yield
 
     def close(self) -> None:
         if self._arrow_conn is not None:

@@ -7,7 +7,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Literal, Sequence
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ from .errors import CampaignInputError, LedgerConflict
 from .ledger import CampaignRecord, utc_now
 from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
 from .recipients import RecipientSet, run_query, select_recipients
-from .suppression import load_suppression
+from .suppression import OptOutSource, load_suppression
 
 TEMPLATE_PARAMETER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 
@@ -152,14 +151,14 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
         )
 
 
-def plan_campaign(spec: CampaignSpec, settings: CampaignSettings, opt_out_dataset: Path) -> Plan:
+def plan_campaign(spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource]) -> Plan:
     """Run the query, leave out invalid/duplicate/suppressed numbers and plan the batches."""
     if spec.kind == "sms" and not spec.message.get("content", "").strip():
         raise CampaignInputError("--content is empty")
     campaign_id = spec.resolved_campaign_id()
     result = run_query(spec.source.url, spec.source.query)
     suppression = load_suppression(
-        opt_out_dataset, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column
+        opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column
     )
     recipients = select_recipients(
         result, spec.source.phone_column, spec.value_columns(), spec.source.region_column, suppression.numbers

@@ -7,9 +7,7 @@ RequestId) and which never left (`planned`, `failed`). Tables are described in .
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
 import sqlite3
 from contextlib import contextmanager
@@ -18,6 +16,8 @@ from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
+
+from filelock import FileLock, Timeout
 
 from smartdialog_sync.sqlfiles import read_sql
 
@@ -111,15 +111,15 @@ class Ledger:
         """Hold an exclusive lock on the campaign so two runs never send it at once (freed on any exit)."""
         lock_dir = self.path.parent / f"{self.path.name}.locks"
         lock_dir.mkdir(exist_ok=True)
-        descriptor = os.open(lock_dir / f"{campaign_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock = FileLock(lock_dir / f"{campaign_id}.lock", timeout=0)
         try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise CampaignError(f"campaign {campaign_id} is being sent by another process right now") from None
+            lock.acquire()
+        except Timeout:
+            raise CampaignError(f"campaign {campaign_id} is being sent by another process right now") from None
+        try:
             yield
         finally:
-            os.close(descriptor)
+            lock.release()
 
     def campaign(self, campaign_id: str) -> CampaignRecord | None:
         """The campaign `campaign_id`, or None if the ledger does not know it."""

@@ -10,10 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-import sqlalchemy as sa
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-
-from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.crm_query import read_crm_rows
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 
 from .errors import CampaignInputError
@@ -61,23 +58,9 @@ class QueryResult:
     rows: list[Sequence[Any]]
 
 
-def run_query(url: str, query: str) -> QueryResult:
-    """Run `query` on the database at SQLAlchemy `url`; raise CampaignInputError on any failure."""
-    try:
-        engine = sa.create_engine(url)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise CampaignInputError(f"cannot open source {hide_password(url)}: {exc}") from None
-    try:
-        with engine.connect() as connection:
-            result = connection.execute(sa.text(query))
-            if not result.returns_rows:
-                raise CampaignInputError("the query returned no result set (is it a SELECT?)")
-            return QueryResult(list(result.keys()), result.fetchall())
-    except SQLAlchemyError as exc:
-        message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CampaignInputError(f"the query failed on {hide_password(url)}: {message}") from None
-    finally:
-        engine.dispose()
+def run_query(url: str, query: str, what: str = "the query") -> QueryResult:
+    """Run the user's `query` read-only on the CRM at SQLAlchemy `url` (see smartdialog_sync.crm_query)."""
+    return QueryResult(*read_crm_rows(url, query, what))
 
 
 def column_index(columns: list[str], name: str, role: str) -> int:

@@ -1,20 +1,36 @@
-"""Numbers a campaign must not reach: opt-outs (inbound stop keywords) and a user suppression list."""
+"""Numbers a campaign must not reach: opt-outs (inbound stop keywords) and a user suppression list.
+
+Opt-outs are read from the dataset `sdsync pull` loaded, wherever it lives: an SQLAlchemy URL given by
+`--opt-outs-url` / `[campaigns] opt_outs_url`, else every dataset a pull loaded from this data dir (a
+DuckDB file, or PostgreSQL and other SQL destinations through their dlt credentials). When opt-outs are
+expected but cannot be read, the send is refused: sending without them is not safe.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from smartdialog_sync.api.config import hide_password
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql
 
-from .errors import CampaignError, CampaignInputError
+from .errors import CampaignInputError
 from .recipients import run_query
 
 REASON_OPTED_OUT = "opted_out"
 REASON_SUPPRESSED = "suppressed"
+DEFAULT_DATASET = "smartdialog"
+PULL_PIPELINE_PREFIX = "smartdialog_pull_"  # pipelines/pull_pipeline.py names its dlt pipelines so
+SETTING = "--opt-outs-url / [campaigns] opt_outs_url"
+
+
+class OptOutsUnavailable(CampaignInputError):
+    """Opt-outs are expected (configured, or a pull loaded them) but cannot be read: nothing is sent."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +39,20 @@ class Suppression:
 
     numbers: dict[str, str]
     sources: list[str]
+
+
+@dataclass(frozen=True)
+class OptOutSource:
+    """A database holding a pulled dataset to read opt-outs from.
+
+    `url` is an SQLAlchemy URL (it may hold a password: show `label`); `dataset` is the schema preferred
+    when several hold `inbound_messages`. `explicit`: given by the user, so a missing table is an error too.
+    """
+
+    url: str
+    dataset: str
+    label: str
+    explicit: bool = False
 
 
 def _normalized(values: list[object]) -> set[str]:
@@ -35,33 +65,97 @@ def _normalized(values: list[object]) -> set[str]:
     return numbers
 
 
-def opted_out_numbers(dataset_path: Path, stop_keywords: tuple[str, ...]) -> set[str] | None:
-    """Senders whose inbound message is a stop keyword, from the pulled DuckDB dataset file.
+def _configured_url() -> str | None:
+    """[campaigns] opt_outs_url from dlt's config or secrets (env CAMPAIGNS__OPT_OUTS_URL)."""
+    import dlt
 
-    The table `inbound_messages` (columns sender, content) is read from schema `smartdialog`, or from
-    whichever schema of the file holds it. Returns None when the file or the table does not exist
-    yet. A file that cannot be opened (for example locked by a running pull) is an error: sending
-    without opt-outs is not safe.
-    """
-    if not dataset_path.exists():
-        return None
+    for accessor in (dlt.secrets, dlt.config):
+        value = accessor.get("campaigns.opt_outs_url")
+        if value:
+            return str(value)
+    return None
+
+
+def _duckdb_source(path: Path, dataset: str) -> OptOutSource:
+    return OptOutSource(f"duckdb:///{path}", dataset, str(path))
+
+
+def _pulled_source(pipeline_dir: Path, duckdb_file: Path) -> OptOutSource:
+    """Where the pull of `pipeline_dir` loaded: its DuckDB file, or its destination's dlt credentials."""
+    import dlt
+    from dlt.common.configuration.exceptions import ConfigurationException
+
+    state = json.loads((pipeline_dir / "state.json").read_text())
+    dataset = state.get("dataset_name") or DEFAULT_DATASET
+    kind = str(state.get("destination_type") or "").rsplit(".", 1)[-1]
+    if kind == "duckdb":
+        if not duckdb_file.exists():
+            raise OptOutsUnavailable(
+                f"cannot read opt-outs: the pull loaded into DuckDB but {duckdb_file} does not exist; "
+                f"set [campaigns] opt_out_dataset to the pulled file or {SETTING}")
+        return _duckdb_source(duckdb_file, dataset)
     try:
-        with duckdb.connect() as connection:
-            connection.execute("ATTACH ? AS pulled (READ_ONLY)", [str(dataset_path)])
-            found = connection.execute(read_sql("campaign_opt_outs_schema.sql")).fetchone()
+        pipeline = dlt.attach(pipeline_dir.name, pipelines_dir=str(pipeline_dir.parent))
+        url = pipeline.destination_client().config.credentials.to_native_representation()
+    except ConfigurationException:
+        raise OptOutsUnavailable(
+            f"cannot read opt-outs: the pull loaded into {kind} dataset {dataset}, but no credentials for it are "
+            f"configured (DESTINATION__{kind.upper()}__CREDENTIALS); set them or {SETTING}") from None
+    return OptOutSource(url, dataset, f"{kind} dataset {dataset} at {hide_password(url)}")
+
+
+def opt_out_sources(data_dir: Path, duckdb_file: Path, opt_outs_url: str | None = None) -> list[OptOutSource]:
+    """Where to read opt-outs: `opt_outs_url` or [campaigns] opt_outs_url; else every dataset a pull loaded
+    from `data_dir` (`duckdb_file` for a DuckDB pull); else `duckdb_file` when it exists. Empty: nothing pulled."""
+    from smartdialog_sync.pipelines.pull_pipeline import PIPELINES_DIR_NAME
+
+    url = opt_outs_url or _configured_url()
+    if url:
+        return [OptOutSource(url, DEFAULT_DATASET, hide_password(url), explicit=True)]
+    pulls = sorted(path.parent for path in (data_dir / PIPELINES_DIR_NAME).glob(f"{PULL_PIPELINE_PREFIX}*/state.json"))
+    if pulls:
+        return [_pulled_source(pipeline_dir, duckdb_file) for pipeline_dir in pulls]
+    return [_duckdb_source(duckdb_file, DEFAULT_DATASET)] if duckdb_file.exists() else []
+
+
+def _engine(url: str) -> sa.Engine:
+    read_only = {"read_only": True} if url.startswith("duckdb") else {}
+    try:
+        return sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args=read_only)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise OptOutsUnavailable(f"cannot read opt-outs from {hide_password(url)}: {exc}") from None
+
+
+def opted_out_numbers(source: OptOutSource, stop_keywords: tuple[str, ...]) -> set[str] | None:
+    """Senders whose inbound message is a stop keyword, from `inbound_messages` (columns sender, content)
+    in the source's dataset schema, or whichever schema holds it. None: no such table (nothing pulled yet,
+    an error for an explicit source). A database that cannot be read is an error: sending without
+    opt-outs is not safe."""
+    engine = _engine(source.url)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(sa.text(read_sql("campaign_opt_outs_schema.sql")), {"dataset": source.dataset}).first()
             if found is None:
+                if source.explicit:
+                    raise OptOutsUnavailable(f"cannot read opt-outs: {source.label} has no inbound_messages table "
+                                             "(pull the receiver's journal there first)")
                 return None
-            schema = '"' + found[0].replace('"', '""') + '"'
-            sql = read_sql("campaign_opt_outs.sql").replace("{schema}", schema)
-            rows = connection.execute(sql, {"keywords": list(stop_keywords)}).fetchall()
-    except duckdb.Error as exc:
-        raise CampaignError(f"cannot read opt-outs from {dataset_path}: {exc}; retry when the pull has finished") from None
+            schema = engine.dialect.identifier_preparer.quote_identifier(found[0])
+            query = sa.text(read_sql("campaign_opt_outs.sql").replace("{schema}", schema))
+            query = query.bindparams(sa.bindparam("keywords", expanding=True))
+            rows = connection.execute(query, {"keywords": list(stop_keywords)}).fetchall()
+    except SQLAlchemyError as exc:
+        message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise OptOutsUnavailable(f"cannot read opt-outs from {source.label}: {message}; "
+                                 "nothing sent (retry when a running pull has finished)") from None
+    finally:
+        engine.dispose()
     return _normalized([row[0] for row in rows])
 
 
 def query_suppressed_numbers(source_url: str, query: str, phone_column: str | None = None) -> set[str]:
     """Numbers returned by a user's suppression query (its `phone_column` if it has one, else its first column)."""
-    result = run_query(source_url, query)
+    result = run_query(source_url, query, "the suppression query")
     if not result.columns:
         raise CampaignInputError("the suppression query returned no columns")
     lowered = [column.lower() for column in result.columns]
@@ -70,21 +164,24 @@ def query_suppressed_numbers(source_url: str, query: str, phone_column: str | No
 
 
 def load_suppression(
-    dataset_path: Path,
+    opt_outs: list[OptOutSource],
     stop_keywords: tuple[str, ...],
     source_url: str,
     suppression_query: str | None = None,
     phone_column: str | None = None,
 ) -> Suppression:
-    """Opt-outs from the pulled dataset plus the numbers of `suppression_query` (run on `source_url`)."""
+    """Opt-outs from the pulled datasets plus the numbers of `suppression_query` (run on `source_url`)."""
     numbers: dict[str, str] = {}
     sources = []
-    opted_out = opted_out_numbers(dataset_path, stop_keywords)
-    if opted_out is None:
-        sources.append(f"no opt-outs read: {dataset_path} holds no inbound_messages yet")
-    else:
+    if not opt_outs:
+        sources.append(f"no opt-outs read: nothing pulled yet (sdsync pull, or {SETTING})")
+    for opt_out_source in opt_outs:
+        opted_out = opted_out_numbers(opt_out_source, stop_keywords)
+        if opted_out is None:
+            sources.append(f"no opt-outs read: {opt_out_source.label} holds no inbound_messages yet")
+            continue
         numbers.update(dict.fromkeys(opted_out, REASON_OPTED_OUT))
-        sources.append(f"{len(opted_out)} opted-out number(s) from {dataset_path} ({', '.join(stop_keywords)})")
+        sources.append(f"{len(opted_out)} opted-out number(s) from {opt_out_source.label} ({', '.join(stop_keywords)})")
     if suppression_query:
         suppressed = query_suppressed_numbers(source_url, suppression_query, phone_column)
         for number in suppressed:

@@ -1,40 +1,41 @@
-"""Read the CRM rows with SQLAlchemy (any URL: postgresql://, sqlite:///, duckdb:///) into a pyarrow table.
+"""Read the CRM rows (any SQLAlchemy URL: postgresql://, sqlite:///, duckdb:///) into a pyarrow table.
 
-Every column arrives as text: validation (sql/contacts_validate.sql) types the fields itself, so a CRM
-that stores birth years as strings or phones as integers is read the same way as a tidy one.
+The query runs read-only through `smartdialog_sync.crm_query`. Every column arrives as text: validation
+(sql/contacts_validate.sql) types the fields itself, so a CRM that stores birth years as strings or
+phones as integers is read the same way as a tidy one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
-from smartdialog_sync.api.config import hide_password
-
-FETCH_ROWS = 50_000
+from smartdialog_sync.crm_query import CrmUsageError, open_crm
 
 
-class CrmReadError(RuntimeError):
-    """The CRM could not be read as asked (bad URL, query, table or file)."""
+@dataclass(frozen=True)
+class CrmStatement:
+    """What to read from the CRM: the user's query, or every row of a table (schema.table allowed)."""
+
+    query: str | None = None
+    table: str | None = None
 
 
-def crm_statement(query: str | None = None, table: str | None = None, sql_file: Path | None = None) -> sa.Executable | str:
-    """The statement to run for exactly one of --query, --table, --sql-file (a table name is resolved later)."""
+def crm_statement(query: str | None = None, table: str | None = None, sql_file: Path | None = None) -> CrmStatement:
+    """What to read for exactly one of --query, --table, --sql-file."""
     given = [value for value in (query, table, sql_file) if value]
     if len(given) != 1:
-        raise CrmReadError("give exactly one of --query, --table or --sql-file")
-    if table:
-        return table
+        raise CrmUsageError("give exactly one of --query, --table or --sql-file")
     if sql_file:
         try:
             query = Path(sql_file).read_text(encoding="utf-8")
         except OSError as exc:
-            raise CrmReadError(f"cannot read --sql-file {sql_file}: {exc.strerror}") from None
-    return sa.text(query)
+            raise CrmUsageError(f"cannot read --sql-file {sql_file}: {exc.strerror}") from None
+    return CrmStatement(query=query or None, table=table or None)
 
 
 def _column_array(values: list[object]) -> pa.Array:
@@ -45,34 +46,16 @@ def _column_array(values: list[object]) -> pa.Array:
         return pa.array([None if value is None else str(value) for value in values], pa.string())
 
 
-def _chunk(columns: list[str], rows: list[sa.Row]) -> pa.RecordBatch:
+def _chunk(columns: list[str], rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([_column_array([row[i] for row in rows]) for i in range(len(columns))], names=columns)
 
 
-def read_crm(url: str, statement: sa.Executable | str) -> pa.Table:
-    """Run `statement` (or select the table it names) against the CRM at `url`; all columns as strings."""
-    try:
-        engine = sa.create_engine(url)
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise CrmReadError(f"cannot use --source {hide_password(url)}: {exc}") from None
-    try:
-        with engine.connect() as connection:
-            if isinstance(statement, str):
-                schema, _, name = statement.rpartition(".")
-                table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=connection)
-                statement = sa.select(table)
-            result = connection.execution_options(stream_results=True).execute(statement)
-            columns = list(result.keys())
-            if len(set(name.lower() for name in columns)) != len(columns):
-                raise CrmReadError(f"the CRM result repeats a column name: {', '.join(columns)}")
-            batches = []
-            while rows := result.fetchmany(FETCH_ROWS):
-                batches.append(_chunk(columns, rows))
-    except sa.exc.NoSuchTableError as exc:
-        raise CrmReadError(f"the CRM has no table {exc}") from None
-    except SQLAlchemyError as exc:
-        raise CrmReadError(f"reading the CRM failed: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}") from None
-    finally:
-        engine.dispose()
+def read_crm(url: str, statement: CrmStatement) -> pa.Table:
+    """The CRM rows `statement` selects at `url`, all columns as strings."""
+    with open_crm(url, statement.query, statement.table, what="the CRM query") as result:
+        columns = result.columns
+        if len(set(name.lower() for name in columns)) != len(columns):
+            raise CrmUsageError(f"the CRM result repeats a column name: {', '.join(columns)}")
+        batches = [_chunk(columns, rows) for rows in result.chunks]
     schema = pa.schema([(name, pa.string()) for name in columns])
     return pa.Table.from_batches(batches, schema=schema)

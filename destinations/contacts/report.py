@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -33,7 +34,7 @@ def _duration(seconds: float) -> str:
 def plan_table(plan: PlanSummary, to_reconcile: int, limit: RateLimit, title: str) -> Table:
     """The plan as a table: ops by kind, rows left alone, calls needed and their time under the limit."""
     calls = plan.operations + to_reconcile
-    table = Table(title=title, show_header=False)
+    table = Table(title=escape(title), show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in (
@@ -62,7 +63,7 @@ def rejected_table(store: ContactStateStore, run_id: int) -> Table | None:
     for column in ("source key", "phone", "reason"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
+        table.add_row(*("" if value is None else escape(str(value)) for value in row))
     return table
 
 
@@ -76,7 +77,7 @@ def run_table(record: dict[str, Any]) -> Table:
         value = record.get(name)
         table.add_row(name.replace("_s", " (s)"), f"{value:.1f}" if isinstance(value, float) else str(value))
     if record.get("error"):
-        table.add_row("error", str(record["error"]))
+        table.add_row("error", escape(str(record["error"])))
     return table
 
 
@@ -85,7 +86,7 @@ class ApplyProgress:
 
     def __init__(self, console: Console, total: int) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # phones and server reasons are data, not markup
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),

@@ -6,6 +6,7 @@ import json
 from typing import Any, Optional, Sequence
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from smartdialog_sync.constants import SERVICE_TYPES
@@ -26,7 +27,7 @@ def _show(title: str, columns: Sequence[str], rows: list[dict[str, Any]], as_jso
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if row.get(column) is None else str(row.get(column)) for column in columns))
+        table.add_row(*("" if row.get(column) is None else escape(str(row.get(column))) for column in columns))
     stdout.print(table)
 
 

@@ -9,15 +9,17 @@ from typing import Any, NoReturn, Optional
 
 import dlt
 import typer
+from rich.markup import escape
 
 from smartdialog_sync.destinations.contacts.applier import ContactApplier, StopRun
 from smartdialog_sync.destinations.contacts.mapping import MappingError, parse_map_options, resolve_mapping
 from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
-from smartdialog_sync.destinations.contacts.reader import CrmReadError, crm_statement, read_crm
+from smartdialog_sync.destinations.contacts.reader import crm_statement, read_crm
 from smartdialog_sync.destinations.contacts.report import ApplyProgress, plan_table, rejected_table, run_table
 from smartdialog_sync.destinations.contacts.state import ContactStateStore, StateStoreBusy, state_path
 from smartdialog_sync.destinations.contacts.validation import check_region
 from smartdialog_sync.api import RateLimit
+from smartdialog_sync.errors import SdsyncError
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, open_client, settings_from, stdout
 
@@ -39,7 +41,8 @@ class Mode(str, Enum):
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]{'error' if code == EXIT_USAGE else 'failed'}:[/red] ", end="")
+    console.print(message, markup=False, highlight=False)
     raise typer.Exit(code)
 
 
@@ -88,9 +91,9 @@ def sync(
         explicit = _configured_mapping(mapping_options)
         crm = read_crm(source, statement)
         mapping = resolve_mapping(crm.column_names, explicit, custom_properties, key)
-    except (ValueError, CrmReadError) as exc:
-        _fail(str(exc))
-    console.print(f"[dim]{crm.num_rows:,} CRM rows; mapping: {mapping.describe()}[/dim]")
+    except (ValueError, SdsyncError) as exc:
+        _fail(str(exc), getattr(exc, "exit_code", EXIT_USAGE))
+    console.print(f"[dim]{crm.num_rows:,} CRM rows; mapping: {escape(mapping.describe())}[/dim]")
     if mode is Mode.mirror and crm.num_rows == 0:
         _fail("the CRM returned no rows: refusing to mirror an empty source (use `contacts delete-all` to empty a group)")
 
@@ -115,7 +118,7 @@ def _dry_run(store: ContactStateStore, run_id: int, customer: str, group_service
                      rejected=rejected, calls=0)
     stdout.print(plan_table(plan, in_flight, limit, f"Dry run {run_id}: {customer}/{group_service} ({mode.value})"))
     _show_rejected(store, run_id)
-    stdout.print(f"Planned operations stored in table planned_ops (run_id {run_id}) of {store.path}; nothing was sent.")
+    stdout.print(f"Planned operations stored in table planned_ops (run_id {run_id}) of {store.path}; nothing was sent.", markup=False)
 
 
 def _real_run(ctx: typer.Context, store: ContactStateStore, run_id: int, customer: str, group_service: str,
@@ -187,4 +190,4 @@ def delete_all(
         with open_client(ctx) as api:
             api.delete_all_group_contacts(customer, group_service)
         store.clear_group(customer, group_service)
-    stdout.print(f"Deleted all contacts of {customer}/{group_service}; the sync state of that group is cleared.")
+    stdout.print(f"Deleted all contacts of {customer}/{group_service}; the sync state of that group is cleared.", markup=False)

@@ -1,4 +1,7 @@
-"""`sdsync pull`: SmartDialog data and the receiver's journal into DuckDB, PostgreSQL or another dlt destination."""
+"""`sdsync pull`: SmartDialog data and the receiver's journal into DuckDB, PostgreSQL or another dlt destination.
+
+Light at import (the CLI imports every command): dlt and the pipeline are imported when the command runs.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,10 @@ from collections import Counter
 from typing import Optional
 
 import typer
-from dlt.pipeline.exceptions import PipelineStepFailed
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from ..pull_pipeline import DEFAULT_DATASET, DUCKDB_FILE_NAME, PullOptions, run_pull
-from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, settings_from, stdout
+from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
+
+from ..runtime import Overrides, console, stdout
 
 
 def pull(
@@ -24,7 +25,10 @@ def pull(
         None, "--resources", "-r", help="Resources to pull (repeat or comma-separate); all when left out."
     ),
     max_calls: Optional[int] = typer.Option(
-        None, min=0, help="Most GetGroupContact calls in this run (each spends one of the rate limit's calls)."
+        None,
+        min=0,
+        help="Most GetGroupContact calls in this run, each one of the rate limit's calls "
+        "(default 50, or SOURCES__SMARTDIALOG__MAX_CALLS).",
     ),
     journal: Optional[str] = typer.Option(
         None, help="The receiver's journal: SQLite path (default <data-dir>/journal.sqlite) or postgresql://..."
@@ -49,8 +53,15 @@ def pull(
     """Pull inbound messages, delivery reports, account data, group contacts and sent messages.
 
     Rows already loaded are merged on their keys, so a pull that was killed can simply be run again.
+    The dlt pipeline and its working folder are printed at the end, for `dlt pipeline NAME info`.
     """
-    settings = settings_from(ctx)
+    from rich.markup import escape
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from ..pull_pipeline import PullOptions, run_pull
+
+    overrides = ctx.find_object(Overrides)
     options = PullOptions(
         destination=destination,
         dataset=dataset,
@@ -58,6 +69,7 @@ def pull(
         credentials=credentials,
         journal_url=journal,
         max_calls=max_calls,
+        settings={key: str(value) for key, value in (overrides.values if overrides else {}).items() if value is not None},
         source_options={
             "customers": customer or None,
             "group_phones": phone or None,
@@ -69,7 +81,7 @@ def pull(
         },
     )
     extracted: Counter[str] = Counter()
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("starting")
         step_name = ["starting"]
@@ -85,19 +97,15 @@ def pull(
 
         def on_wait(seconds: float, reason: str) -> None:
             if seconds >= 1:
-                progress.update(task, description=f"{step_name[0]}: waiting {seconds:.0f} s ({reason})")
+                progress.update(task, description=f"{step_name[0]}: waiting {seconds:.0f} s ({escape(reason)})")
 
-        try:
-            result = run_pull(options, settings, on_step, on_rows, on_wait)
-        except ValueError as exc:
-            console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(EXIT_USAGE) from None
-        except PipelineStepFailed as exc:
-            console.print(f"[red]pull failed at step {exc.step}:[/red] {exc.exception}")
-            raise typer.Exit(EXIT_FAILURE) from None
-    table = Table(title="Rows loaded", caption=f"{destination} dataset {dataset}")
+        result = run_pull(options, None, on_step, on_rows, on_wait)
+    table = Table(title="Rows loaded", caption=escape(f"{destination} dataset {dataset}"))
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in sorted(result.rows.items()):
-        table.add_row(name, f"{rows:,}")
+        table.add_row(escape(name), f"{rows:,}")
     stdout.print(table if result.rows else "nothing new to load")
+    stdout.print(f"pipeline {result.pipeline_name} in {result.pipelines_dir}; inspect it with:", markup=False,
+                 highlight=False, soft_wrap=True)
+    stdout.print(f"  {result.dlt_command('info')}", markup=False, highlight=False, soft_wrap=True)

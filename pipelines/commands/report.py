@@ -7,14 +7,10 @@ from typing import Optional
 
 import typer
 
-from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
-from smartdialog_sync.destinations.campaigns.errors import CampaignError
-from smartdialog_sync.pipelines.pull_pipeline import DEFAULT_DATASET, DUCKDB_FILE_NAME
-from smartdialog_sync.pipelines.reporting import DatasetError, open_dataset, run_sections
-from smartdialog_sync.pipelines.reporting.page import render_page
-from smartdialog_sync.pipelines.reporting.tables import print_report
+from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
+from smartdialog_sync.errors import UsageError
 
-from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, data_dir_from, stdout
+from ..runtime import console, data_dir_from, stdout
 
 DEFAULT_LIMIT = 100
 
@@ -29,25 +25,21 @@ def report(
     limit: int = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="Most rows shown per section (table and chart)."),
 ) -> None:
     """Traffic per day, delivery funnel, reply and opt-out rates per campaign, contacts with failed messages."""
+    from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
+    from smartdialog_sync.pipelines.reporting import open_dataset, run_sections
+    from smartdialog_sync.pipelines.reporting.page import render_page
+    from smartdialog_sync.pipelines.reporting.tables import print_report
+
     path = duckdb_path or data_dir_from(ctx) / DUCKDB_FILE_NAME
-    try:
-        stop_keywords = resolve_campaign_settings().stop_keywords
-    except CampaignError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
+    stop_keywords = resolve_campaign_settings().stop_keywords
     if html is not None and not html.parent.is_dir():
-        console.print(f"[red]error:[/red] no folder {html.parent} for the HTML file")
-        raise typer.Exit(EXIT_USAGE)
-    try:
-        with open_dataset(path, dataset) as opened:
-            results = run_sections(opened, stop_keywords)
-            page = render_page(opened, results, limit) if html is not None else None
-            print_report(stdout, opened, results, limit)
-    except DatasetError as exc:
-        console.print(f"[red]failed:[/red] {exc}")
-        raise typer.Exit(EXIT_USAGE if not path.exists() else EXIT_FAILURE) from None
+        raise UsageError(f"no folder {html.parent} for the HTML file")
+    with open_dataset(path, dataset) as opened:
+        results = run_sections(opened, stop_keywords)
+        page = render_page(opened, results, limit) if html is not None else None
+        print_report(stdout, opened, results, limit)
     if html is not None and page is not None:
         temporary = html.with_name(html.name + ".tmp")
         temporary.write_text(page, encoding="utf-8")
         temporary.replace(html)
-        console.print(f"HTML report written to {html}")
+        console.print(f"HTML report written to {html}", markup=False)

@@ -14,6 +14,7 @@ from typing import List, Optional
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from smartdialog_sync.destinations.campaigns.campaign import (
@@ -36,6 +37,7 @@ from smartdialog_sync.destinations.campaigns.sender import CampaignSender, RunOu
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors, models
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.constants import BUTTON_TYPES
+from smartdialog_sync.errors import SdsyncError
 
 from ..runtime import EXIT_FAILURE, EXIT_USAGE, console, open_client, settings_from, stdout
 
@@ -67,10 +69,15 @@ YES_OPTION = typer.Option(False, "--yes", "-y", help="Send without asking for co
 LEDGER_OPTION = typer.Option(None, "--ledger", help="Ledger file (SQLite); default <data_dir>/campaigns.sqlite.")
 BATCH_OPTION = typer.Option(None, "--batch-size", help="Recipients per call, 1-1000 (default [campaigns] batch_size or 1000).")
 WORKERS_OPTION = typer.Option(2, "--workers", min=1, max=8, help="Calls in flight at once (the rate limit still applies).")
+OPT_OUTS_URL_OPTION = typer.Option(
+    None, "--opt-outs-url", help="SQLAlchemy URL of the pulled dataset to read opt-outs from "
+    "(default [campaigns] opt_outs_url, else where `sdsync pull` loaded)."
+)
 
 
 def _fail(exc: Exception, code: int) -> typer.Exit:
-    console.print(f"[red]{'error' if code == EXIT_USAGE else 'failed'}:[/red] {exc}")
+    console.print(f"[red]{'error' if code == EXIT_USAGE else 'failed'}:[/red] ", end="")
+    console.print(str(exc), markup=False, highlight=False, soft_wrap=True)  # may quote servers, CRMs and settings
     return typer.Exit(code)
 
 
@@ -91,12 +98,13 @@ def _show_plan(plan: Plan, client_settings: ClientSettings, settings: CampaignSe
     content = record.message.get("content") if record.kind == "sms" else None
     figures = estimate(plan.batches, content, limit.calls, limit.seconds)
     rejected = plan.recipients.rejected_by_reason()
-    stdout.print(f"[bold]Campaign {record.campaign_id}[/bold] ({record.kind}) for customer {record.customer_id}, service {record.service_id}")
+    stdout.print(f"[bold]Campaign {escape(record.campaign_id)}[/bold] ({record.kind}) for customer {escape(record.customer_id)}, "
+                 f"service {escape(record.service_id)}")
     stdout.print(f"  recipients: {figures.recipients:,}")
     left_out = ", ".join(f"{reason} {count:,}" for reason, count in sorted(rejected.items())) or "none"
     stdout.print(f"  left out: {sum(rejected.values()):,} ({left_out})")
     for line in plan.suppression_sources:
-        stdout.print(f"  suppression: {line}")
+        stdout.print(f"  suppression: {line}", markup=False)
     if figures.total_parts is not None:
         per_recipient = ", ".join(f"{parts} part(s) × {count:,}" for parts, count in figures.parts_histogram.items())
         encodings = ", ".join(f"{name} {count:,}" for name, count in sorted(figures.encodings.items()))
@@ -116,14 +124,17 @@ def _show_outcome(ledger: Ledger, campaign_id: str, outcome: RunOutcome) -> None
     )
 
 
-def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings) -> Plan:
+def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, opt_outs_url: Optional[str]) -> Plan:
+    from smartdialog_sync.destinations.campaigns.suppression import opt_out_sources
+
+    data_dir = client_settings.data_dir
     with console.status("Reading recipients, opt-outs and planning batches ..."):
-        return plan_campaign(spec, settings, settings.opt_out_path(client_settings.data_dir))
+        return plan_campaign(spec, settings, opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url))
 
 
 def _progress_bar() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
 
 
@@ -159,6 +170,7 @@ def _run_campaign(
     dry_run: bool,
     yes: bool,
     workers: int,
+    opt_outs_url: Optional[str],
 ) -> None:
     """Plan (or resume) a campaign, show it, confirm and send it exactly once per recipient."""
     try:
@@ -166,23 +178,24 @@ def _run_campaign(
         ledger_file = ledger_path or client_settings.data_dir / LEDGER_FILE
         campaign_id = spec.resolved_campaign_id()
         if dry_run and not ledger_file.exists():
-            _show_plan(_plan(spec, settings, client_settings), client_settings, settings)
+            _show_plan(_plan(spec, settings, client_settings, opt_outs_url), client_settings, settings)
             stdout.print("Dry run: nothing sent, nothing written.")
             return
         ledger = Ledger.open(ledger_file)
         try:
             with ledger.campaign_lock(campaign_id):
-                record = _plan_or_resume(ledger, spec, settings, client_settings, dry_run, yes)
+                record = _plan_or_resume(ledger, spec, settings, client_settings, dry_run, yes, opt_outs_url)
                 if record is not None:
                     _send(ledger, record, client_settings, workers)
         finally:
             ledger.close()
-    except CampaignError as exc:
+    except SdsyncError as exc:  # campaign errors, and the CRM query refused or unreadable
         raise _fail(exc, exc.exit_code) from None
 
 
 def _plan_or_resume(
-    ledger: Ledger, spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, dry_run: bool, yes: bool
+    ledger: Ledger, spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, dry_run: bool, yes: bool,
+    opt_outs_url: Optional[str],
 ) -> CampaignRecord | None:
     """The campaign to send: planned now and written to the ledger, or resumed from it. None: nothing to send."""
     campaign_id = spec.resolved_campaign_id()
@@ -190,7 +203,7 @@ def _plan_or_resume(
     check_existing(spec, existing)
     if existing is None:
         check_future(spec.message.get("send_date_time"))
-        plan = _plan(spec, settings, client_settings)
+        plan = _plan(spec, settings, client_settings, opt_outs_url)
         _show_plan(plan, client_settings, settings)
         if dry_run:
             stdout.print("Dry run: nothing sent, nothing written.")
@@ -203,7 +216,8 @@ def _plan_or_resume(
     left = {state: value for state, value in counts.items() if state != "sent"}
     stdout.print(
         f"Campaign {campaign_id} (planned {existing.created_at}): "
-        + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items()))
+        + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items())),
+        markup=False,
     )
     if not left:
         stdout.print("Every batch is confirmed sent; nothing to do.")
@@ -239,6 +253,7 @@ def send(
     dry_run: bool = DRY_RUN_OPTION,
     yes: bool = YES_OPTION,
     ledger: Optional[Path] = LEDGER_OPTION,
+    opt_outs_url: Optional[str] = OPT_OUTS_URL_OPTION,
 ) -> None:
     """Send a personalised SMS to every recipient of a SQL query, exactly once."""
     try:
@@ -253,7 +268,7 @@ def send(
         )
     except CampaignError as exc:
         raise _fail(exc, exc.exit_code) from None
-    _run_campaign(ctx, spec, settings, ledger, dry_run, yes, workers)
+    _run_campaign(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url)
 
 
 def _columns(text: Optional[str]) -> tuple[str, ...]:
@@ -311,6 +326,7 @@ def send_whatsapp(
     dry_run: bool = DRY_RUN_OPTION,
     yes: bool = YES_OPTION,
     ledger: Optional[Path] = LEDGER_OPTION,
+    opt_outs_url: Optional[str] = OPT_OUTS_URL_OPTION,
 ) -> None:
     """Send a WhatsApp template to every recipient of a SQL query, one call per parameter set and batch."""
     try:
@@ -332,7 +348,7 @@ def send_whatsapp(
         )
     except CampaignError as exc:
         raise _fail(exc, exc.exit_code) from None
-    _run_campaign(ctx, spec, settings, ledger, dry_run, yes, workers)
+    _run_campaign(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url)
 
 
 def reply_request_id(*values: object) -> str:
@@ -380,7 +396,7 @@ def reply(
                 try:
                     result = api.send_reply_message(parent_message_id, customer, service, request)
                 except errors.Conflict as exc:
-                    console.print(f"Already sent (the service recognised the RequestId): {exc.detail}")
+                    console.print(f"Already sent (the service recognised the RequestId): {exc.detail}", markup=False)
                     return
     except InvalidPhoneNumber as exc:
         raise _fail(CampaignInputError(f"--to: {exc}"), EXIT_USAGE) from None
@@ -425,4 +441,4 @@ def template_create(
         if identity not in identities:
             raise _fail(CampaignInputError(f"unknown identity {identity!r}; the customer has: {', '.join(identities) or 'none'}"), EXIT_USAGE)
         api.create_whatsapp_template(customer, identity, request)
-    stdout.print(f"Template {name!r} submitted for {identity}.")
+    stdout.print(f"Template {name!r} submitted for {identity}.", markup=False)

@@ -33,7 +33,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from smartdialog_sync.pipelines.pull_pipeline import DEFAULT_DATASET, PullOptions, run_pull
+from smartdialog_sync.constants import DEFAULT_DATASET
+from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 from smartdialog_sync.api import resolve_settings
 
 from smartdialog_sync.pipelines.runtime import EXIT_FAILURE

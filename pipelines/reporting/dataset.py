@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from smartdialog_sync.errors import EXIT_USAGE, SdsyncError
+
 CATALOG = "pulled"
 
 # The columns the report reads from each table of the `smartdialog` source, with their DuckDB types.
@@ -39,8 +41,14 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
 OPTIONAL_COLUMNS = {"sent_messages": ("protocol", "service_id")}
 
 
-class DatasetError(Exception):
-    """The dataset file cannot be read (missing, locked by a running pull, not a DuckDB file)."""
+class DatasetError(SdsyncError):
+    """The dataset file cannot be read (locked by a running pull, not a DuckDB file)."""
+
+
+class DatasetMissing(DatasetError):
+    """There is no dataset file yet: a usage problem (pull first, or name the file)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass
@@ -72,7 +80,7 @@ def quote(identifier: str) -> str:
 def open_dataset(path: Path, dataset: str) -> ReportDataset:
     """Attach the DuckDB file at `path` read-only and create a `src_<table>` view for every input table."""
     if not path.is_file():
-        raise DatasetError(f"no DuckDB file at {path}: run `sdsync pull` first or pass --duckdb")
+        raise DatasetMissing(f"no DuckDB file at {path}: run `sdsync pull` first or pass --duckdb")
     connection = duckdb.connect()
     try:
         connection.execute("SET TimeZone = 'UTC'")

@@ -16,9 +16,11 @@ import httpx
 import stamina
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ..constants import EMULATOR_BASE_URL
 from . import models
 from .auth import token_source
 from .config import ClientSettings
+from ..datadir import private_data_dir
 from ..errors import (
     OutcomeUnknown,
     RateLimited,
@@ -68,6 +70,7 @@ class SmartDialogClient:
             transport=transport or httpx.HTTPTransport(retries=0),
             headers={"Accept": "application/json", "User-Agent": "smartdialog-sync"},
         )
+        private_data_dir(settings.data_dir)  # the limiter window and rotated tokens live there
         self._tokens = token_source(settings, self._http)
         self.limiter = SlidingWindowLimiter(
             open_store(settings.data_dir, settings.limiter_url), settings.connection_key, settings.rate_limit
@@ -406,6 +409,9 @@ class SmartDialogClient:
                 self.stats.calls += 1
                 response = self._http.request(method, url, headers=request_headers, params=params, json=wire)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if isinstance(exc, httpx.ConnectError) and self.settings.base_url == EMULATOR_BASE_URL:
+                raise TransportError(operation, f"no emulator is running at {EMULATOR_BASE_URL}: start one with "
+                                                "`sdsync emulator`, or set SMARTDIALOG__BASE_URL to the service") from None
             raise RetryableFailure(TransportError(operation, f"cannot connect to {self.settings.base_url} ({type(exc).__name__})"))
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             unknown = OutcomeUnknown(

@@ -7,11 +7,9 @@ are read from the working directory; explicit overrides (CLI flags) win over bot
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import urlsplit
 
 from dlt.common.configuration import configspec, resolve_configuration
 from sqlalchemy.engine import make_url
@@ -22,6 +20,8 @@ from dlt.common.typing import TSecretStrValue
 
 from .. import constants as settings
 from ..errors import ConfigurationError
+from ..rate_limit import RateLimit
+from ..oauth import is_loopback_url
 
 
 class Secret:
@@ -62,33 +62,12 @@ class SmartDialogConfiguration(BaseConfiguration):
     client_secret: Optional[TSecretStrValue] = None
     refresh_token: Optional[TSecretStrValue] = None
     token_url: str = settings.TOKEN_URL
+    authorize_url: str = settings.AUTHORIZE_URL
+    redirect_uri: Optional[str] = None
     rate_limit: str = settings.DEFAULT_RATE_LIMIT
     data_dir: str = settings.DEFAULT_DATA_DIR
     timeout: float = settings.DEFAULT_TIMEOUT_S
     limiter_url: Optional[TSecretStrValue] = None
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most `calls` API calls in any window of `seconds`."""
-
-    calls: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str) -> "RateLimit":
-        """Parse "CALLS/SECONDS", for example "100/60"."""
-        try:
-            calls_text, seconds_text = str(text).split("/")
-            limit = cls(int(calls_text), float(seconds_text))
-        except ValueError:
-            raise ConfigurationError(f"rate_limit must look like CALLS/SECONDS, e.g. 100/60, not {text!r}") from None
-        if limit.calls < 1 or limit.seconds <= 0:
-            raise ConfigurationError(f"rate_limit must be positive, not {text!r}")
-        return limit
-
-    def __str__(self) -> str:
-        return f"{self.calls}/{self.seconds:g}"
 
 
 @dataclass(frozen=True)
@@ -101,6 +80,8 @@ class ClientSettings:
     client_secret: Optional[Secret] = None
     refresh_token: Optional[Secret] = None
     token_url: str = settings.TOKEN_URL
+    authorize_url: str = settings.AUTHORIZE_URL
+    redirect_uri: Optional[str] = None
     rate_limit: RateLimit = field(default_factory=lambda: RateLimit.parse(settings.DEFAULT_RATE_LIMIT))
     data_dir: Path = Path(settings.DEFAULT_DATA_DIR)
     timeout: float = settings.DEFAULT_TIMEOUT_S
@@ -146,20 +127,10 @@ def hide_password(url: str) -> str:
         return "<unparseable URL>"
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def resolve_settings(**overrides: Any) -> ClientSettings:
+def read_settings(**overrides: Any) -> ClientSettings:
     """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`.
 
-    Without any credentials, a loopback base URL (the local emulator) gets the emulator's sandbox token.
+    Credentials are not checked: use this where no API call is made (the data dir, the journal).
     """
     try:
         config = resolve_configuration(SmartDialogConfiguration(), sections=("smartdialog",))
@@ -167,14 +138,24 @@ def resolve_settings(**overrides: Any) -> ClientSettings:
         raise ConfigurationError(f"cannot read the [smartdialog] settings: {exc}") from None
     values = {name: getattr(config, name) for name in SmartDialogConfiguration.__annotations__}
     values.update({key: value for key, value in overrides.items() if value is not None})
-    resolved = ClientSettings(**_coerce(values))
-    if resolved.client_id and not (resolved.refresh_token or resolved.client_secret) and not resolved.access_token:
-        raise ConfigurationError("client_id is set but neither refresh_token nor client_secret is")
+    return ClientSettings(**_coerce(values))
+
+
+def check_credentials(resolved: ClientSettings) -> ClientSettings:
+    """`resolved` when its credentials are usable; without any, a loopback base URL (the local
+    emulator) gets the emulator's sandbox token."""
     if not resolved.access_token and not resolved.client_id:
-        if not _is_loopback(resolved.base_url):
+        if not is_loopback_url(resolved.base_url):
             raise ConfigurationError(
-                "no credentials: set SMARTDIALOG__ACCESS_TOKEN, or SMARTDIALOG__CLIENT_ID with "
-                "SMARTDIALOG__REFRESH_TOKEN (and SMARTDIALOG__CLIENT_SECRET)"
+                "no credentials: set SMARTDIALOG__CLIENT_ID and run `sdsync auth login`, or set "
+                "SMARTDIALOG__ACCESS_TOKEN, or SMARTDIALOG__CLIENT_ID with SMARTDIALOG__REFRESH_TOKEN "
+                "(and SMARTDIALOG__CLIENT_SECRET)"
             )
         resolved = replace(resolved, access_token=Secret(settings.EMULATOR_SANDBOX_TOKEN))
     return resolved
+
+
+def resolve_settings(**overrides: Any) -> ClientSettings:
+    """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`, and check
+    the credentials (see `check_credentials`)."""
+    return check_credentials(read_settings(**overrides))

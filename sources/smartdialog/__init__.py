@@ -9,15 +9,26 @@ first within a call budget. Sent messages come from the campaign ledger.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import dlt
+from dlt.common.configuration import get_fun_spec, known_sections, resolve_configuration
+from dlt.common.libs.pydantic import pydantic_to_table_schema_columns
+from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
+from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
+from pydantic import BaseModel
 
-from smartdialog_sync.api import ClientSettings, SmartDialogClient, resolve_settings
+from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
+from smartdialog_sync.api.config import check_credentials, read_settings
+from smartdialog_sync.constants import SERVICE_TYPES
+from smartdialog_sync.errors import UsageError
 from .helpers import (
+    DLR_SCHEMA,
     SEQUENCE_COLUMN,
     ContactTarget,
     read_delivery_reports,
@@ -29,12 +40,14 @@ from .helpers import (
     targets_from_query,
     utc_now,
 )
-from smartdialog_sync.constants import SERVICE_TYPES
 
+SECTION = "smartdialog"  # config: [sources.smartdialog], env SOURCES__SMARTDIALOG__KEY
 CONTACT_STATE_FILE_NAME = "contacts_state.duckdb"
 LEDGER_FILE_NAME = "campaigns.sqlite"
 JOURNAL_PAGE_SIZE = 100_000
+DEFAULT_MAX_CALLS = 50
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
+SETTING_NAMES = tuple(setting.name for setting in dataclasses.fields(ClientSettings))
 
 
 def _columns(**types: str) -> dict[str, dict[str, Any]]:
@@ -51,7 +64,28 @@ def _columns(**types: str) -> dict[str, dict[str, Any]]:
         "bool": {"data_type": "bool"},
         "json": {"data_type": "json"},
     }
-    return {name: dict(shapes[kind]) for name, kind in types.items()}
+    return {name: {"name": name, **shapes[kind]} for name, kind in types.items()}
+
+
+def _model_columns(model: type[BaseModel], exclude: Sequence[str] = (), **types: str) -> dict[str, dict[str, Any]]:
+    """Column hints of an API model's fields (snake_case, as `model_dump()` names them), then `types`."""
+    by_alias = pydantic_to_table_schema_columns(model)
+    columns = {}
+    for name, field in model.model_fields.items():
+        if name not in exclude:
+            columns[name] = {**by_alias[field.alias or name], "name": name}
+    return {**columns, **_columns(**types)}
+
+
+class _QueryIsJsonOnPurpose(logging.Filter):
+    """Drops dlt's warning that a hint overrides an Arrow type, for delivery_reports only: its `query` is JSON
+    text in the Arrow tables and declared JSON on purpose; every other hint is the Arrow type itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("In resource: delivery_reports, when merging arrow schema")
+
+
+logging.getLogger("dlt").addFilter(_QueryIsJsonOnPurpose())
 
 
 # The receiver imports this package's settings, so its modules are imported late here (no import cycle).
@@ -69,27 +103,43 @@ def _default_journal_url(data_dir: Path) -> str:
     return str(data_dir / JOURNAL_FILE_NAME)
 
 
-@dlt.source(name="smartdialog", max_table_nesting=1)
+@dlt.source(name="smartdialog", section=SECTION, max_table_nesting=1)
 def smartdialog(
-    journal_url: str | None = None,
-    settings: ClientSettings | None = None,
-    customers: Sequence[str] | None = None,
-    group_phones: Sequence[str] | None = None,
-    group_phones_query: str | None = None,
-    group_phones_url: str | None = None,
-    group_customer: str | None = None,
-    group_service: str | None = None,
-    contact_state_path: str | None = None,
-    max_calls: int | None = None,
-    ledger_path: str | None = None,
+    access_token: Optional[TSecretStrValue] = dlt.secrets.value,
+    client_id: Optional[str] = dlt.config.value,
+    client_secret: Optional[TSecretStrValue] = dlt.secrets.value,
+    refresh_token: Optional[TSecretStrValue] = dlt.secrets.value,
+    base_url: Optional[str] = dlt.config.value,
+    token_url: Optional[str] = dlt.config.value,
+    rate_limit: Optional[str] = dlt.config.value,
+    limiter_url: Optional[TSecretStrValue] = dlt.secrets.value,
+    timeout: Optional[float] = dlt.config.value,
+    data_dir: Optional[str] = dlt.config.value,
+    journal_url: Optional[TSecretStrValue] = dlt.secrets.value,
+    customers: Optional[list[str]] = None,
+    group_phones: Optional[list[str]] = None,
+    group_phones_query: Optional[str] = None,
+    group_phones_url: Optional[TSecretStrValue] = None,
+    group_customer: Optional[str] = None,
+    group_service: Optional[str] = None,
+    contact_state_path: Optional[str] = None,
+    max_calls: int = DEFAULT_MAX_CALLS,
+    ledger_path: Optional[str] = None,
     page_size: int = JOURNAL_PAGE_SIZE,
-    on_wait: Callable[[float, str], None] | None = None,
+    settings: Optional[ClientSettings] = None,
+    on_wait: Optional[Callable[[float, str], None]] = None,
 ) -> list[DltResource]:
     """SmartDialog data for dlt.
 
+    Every argument is also read the dlt way from `[sources.smartdialog]` (`.dlt/config.toml`,
+    `.dlt/secrets.toml`, env `SOURCES__SMARTDIALOG__ACCESS_TOKEN`, ...). The connection settings
+    (access_token ... data_dir) fall back to the shared `[smartdialog]` section the CLI uses, and are
+    checked only when an API resource runs: the journal and ledger resources need no credentials.
+
     Args:
+        access_token, client_id, client_secret, refresh_token, base_url, token_url, rate_limit,
+            limiter_url, timeout, data_dir: the API connection, as in [smartdialog].
         journal_url: the receiver's journal (SQLite path or postgresql:// URL); default <data_dir>/journal.sqlite.
-        settings: API client settings; resolved from the [smartdialog] config when left out.
         customers: customer ids to read account data for; all the user's customers when left out.
         group_phones / group_phones_query + group_phones_url: the phones whose group contacts to read
             (with group_customer and group_service); by default the phones of the contact sync's
@@ -97,23 +147,29 @@ def smartdialog(
         max_calls: most GetGroupContact calls in this run (each spends one of the rate limit's calls).
         ledger_path: the campaign ledger (SQLite); default <data_dir>/campaigns.sqlite.
         page_size: journal rows per Arrow table.
+        settings: ready client settings; they replace every connection argument above.
         on_wait: told (seconds, reason) whenever the API client waits for the rate limit or a Retry-After.
     """
-    client_settings = settings or resolve_settings()
-    data_dir = Path(client_settings.data_dir)
-    journal = journal_url or _default_journal_url(data_dir)
+    arguments = dict(locals())
+    if group_phones_query and group_phones_url:
+        from smartdialog_sync.crm_query import check_crm_query
+
+        check_crm_query(group_phones_url, group_phones_query, "the phones query")  # refused before any run
+    local = settings or read_settings(**{name: arguments[name] for name in SETTING_NAMES})
+    data = Path(local.data_dir)
+    journal = journal_url or _default_journal_url(data)
 
     def client() -> SmartDialogClient:
-        return SmartDialogClient(client_settings, on_wait=on_wait)
+        return SmartDialogClient(settings or check_credentials(local), on_wait=on_wait)
 
     def targets() -> list[ContactTarget]:
         if group_phones:
             return targets_from_phones(group_phones, group_customer, group_service)
         if group_phones_query:
             if not group_phones_url:
-                raise ValueError("group_phones_query needs group_phones_url (a SQLAlchemy URL)")
+                raise UsageError("group_phones_query needs group_phones_url (a SQLAlchemy URL)")
             return targets_from_query(group_phones_url, group_phones_query, group_customer, group_service)
-        state_path = Path(contact_state_path) if contact_state_path else data_dir / CONTACT_STATE_FILE_NAME
+        state_path = Path(contact_state_path) if contact_state_path else data / CONTACT_STATE_FILE_NAME
         return targets_from_contact_state(state_path, group_customer, group_service)
 
     customer_list = customers_resource(client, customers)
@@ -127,8 +183,18 @@ def smartdialog(
         template_categories(client),
         phone_number_regions(client),
         group_contacts(client, targets, max_calls),
-        sent_messages(Path(ledger_path) if ledger_path else data_dir / LEDGER_FILE_NAME, page_size),
+        sent_messages(Path(ledger_path) if ledger_path else data / LEDGER_FILE_NAME, page_size),
     ]
+
+
+def configured_settings(**explicit: Any) -> ClientSettings:
+    """The connection settings the source resolves, credentials unchecked: `explicit` (non-None) values,
+    then [sources.smartdialog], then [smartdialog]."""
+    spec = get_fun_spec(smartdialog)
+    given = {name: value for name, value in explicit.items() if value is not None}
+    config = resolve_configuration(spec(), sections=(known_sections.SOURCES, SECTION, smartdialog.name),
+                                   explicit_value=given)
+    return read_settings(**{name: config.get(name) for name in SETTING_NAMES})
 
 
 # --- from the journal ---------------------------------------------------------------------------------
@@ -160,7 +226,12 @@ def inbound_messages(
         store.close()
 
 
-@dlt.resource(name="delivery_reports", write_disposition="merge", primary_key="dlr_key")
+@dlt.resource(
+    name="delivery_reports",
+    write_disposition="merge",
+    primary_key="dlr_key",
+    columns={**py_arrow_to_table_schema_columns(DLR_SCHEMA), **_columns(query="json")},
+)
 def delivery_reports(
     journal_url: str,
     page_size: int = JOURNAL_PAGE_SIZE,
@@ -168,7 +239,7 @@ def delivery_reports(
 ) -> Iterator[Any]:
     """Delivery reports (GET callbacks on a send's DlrUrl), keyed by (messageId, recipientId, status).
 
-    Column types come from helpers.DLR_SCHEMA; `query` holds every query parameter as JSON text.
+    Column types come from helpers.DLR_SCHEMA; `query` holds every query parameter as JSON.
     """
     store = _open_journal(journal_url)
     try:
@@ -187,7 +258,7 @@ def customers_resource(client: Any, only: Sequence[str] | None) -> DltResource:
         name="customers",
         write_disposition="replace",
         primary_key="customer_id",
-        columns=_columns(customer_id="key", customer_name="text"),
+        columns=_model_columns(models.Customer),
     )
     def customers() -> Iterator[list[dict[str, Any]]]:
         """The customers the credentials may act for."""
@@ -196,7 +267,7 @@ def customers_resource(client: Any, only: Sequence[str] | None) -> DltResource:
         if only:
             missing = set(only) - {row["customer_id"] for row in found}
             if missing:
-                raise ValueError(f"unknown customer(s) for these credentials: {', '.join(sorted(missing))}")
+                raise UsageError(f"unknown customer(s) for these credentials: {', '.join(sorted(missing))}")
             found = [row for row in found if row["customer_id"] in only]
         yield found
 
@@ -210,7 +281,7 @@ def services(client: Any) -> DltResource:
         name="services",
         write_disposition="replace",
         primary_key=["customer_id", "service_type", "id"],
-        columns=_columns(customer_id="key", service_type="key", id="key", name="text"),
+        columns=_columns(customer_id="key", service_type="key") | _model_columns(models.Service),
     )
     def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         with client() as api:
@@ -231,7 +302,7 @@ def whatsapp_templates(client: Any) -> DltResource:
         name="whatsapp_templates",
         write_disposition="replace",
         primary_key=["customer_id", "id"],
-        columns=_columns(customer_id="key", id="key", display_name="text", raw_content="text"),
+        columns=_columns(customer_id="key") | _model_columns(models.WhatsAppTemplate),
     )
     def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         with client() as api:
@@ -276,7 +347,7 @@ def phone_number_regions(client: Any) -> DltResource:
     """The regions SmartDialog parses phone numbers in."""
 
     @dlt.resource(name="phone_number_regions", write_disposition="replace", primary_key="value",
-                  columns=_columns(value="key", name="text"))
+                  columns=_model_columns(models.PhoneNumberRegion))
     def read() -> Iterator[list[dict[str, Any]]]:
         with client() as api:
             yield [region.model_dump() for region in api.get_phone_number_regions()]
@@ -284,7 +355,7 @@ def phone_number_regions(client: Any) -> DltResource:
     return read()
 
 
-def group_contacts(client: Any, targets: Any, max_calls: int | None) -> DltResource:
+def group_contacts(client: Any, targets: Any, max_calls: int) -> DltResource:
     """Group contacts read back one phone at a time (GetGroupContact), stalest first, within `max_calls`.
 
     A phone the group no longer holds is written with `present` false. The last read time of each phone
@@ -295,10 +366,8 @@ def group_contacts(client: Any, targets: Any, max_calls: int | None) -> DltResou
         name="group_contacts",
         write_disposition="merge",
         primary_key=["customer", "group_service", "phone"],
-        columns=_columns(
-            customer="key", group_service="key", phone="key", present="bool", read_at="ts", birth_year="bigint",
-            failed_messages="bigint", active="bool", custom_contact_properties="json",
-        ),
+        columns=_columns(customer="key", group_service="key", phone="key", present="bool", read_at="ts")
+        | _model_columns(models.GroupContactRecord, exclude=["phone"], custom_contact_properties="json"),
     )
     def read() -> Iterator[dict[str, Any]]:
         last_read: dict[str, str] = dlt.current.resource_state().setdefault("last_read_at", {})
@@ -334,7 +403,7 @@ def sent_messages(ledger_path: Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltR
         primary_key=["campaign_id", "address"],
         columns=_columns(
             ledger_rowid="seq", campaign_id="key", address="key", batch_no="bigint", request_id="text",
-            message_id="text", recipient_id="text", parts="bigint", sent_at="ts",
+            message_id="text", recipient_id="text", parts="bigint", sent_at="ts", protocol="text", service_id="text",
         ),
     )
     def read(

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from smartdialog_sync.errors import UsageError
 from smartdialog_sync.sqlfiles import read_sql
 
 if TYPE_CHECKING:  # the receiver imports this package's settings: no import cycle at run time
@@ -165,30 +166,27 @@ class ContactTarget:
 def targets_from_phones(phones: Sequence[str], customer: str | None, group_service: str | None) -> list[ContactTarget]:
     """Targets for an explicit list of phones (all in one customer's group service)."""
     if phones and not (customer and group_service):
-        raise ValueError("a list of phones needs the customer and the group service")
+        raise UsageError("a list of phones needs the customer and the group service")
     return [ContactTarget(customer, group_service, phone) for phone in phones]  # type: ignore[arg-type]
 
 
 def targets_from_query(url: str, query: str, customer: str | None, group_service: str | None) -> list[ContactTarget]:
-    """Targets from a SQL query over a SQLAlchemy URL.
+    """Targets from the user's read-only SQL query over a SQLAlchemy URL (see smartdialog_sync.crm_query).
 
     The query returns a `phone` column, plus `customer` and `group_service` columns unless both are given.
     """
-    import sqlalchemy
+    from smartdialog_sync.crm_query import read_crm_rows
 
-    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            rows = [dict(row._mapping) for row in conn.execute(sqlalchemy.text(query))]
-    finally:
-        engine.dispose()
+    columns, rows = read_crm_rows(url, query, what="the phones query")
+    lowered = [column.lower() for column in columns]
     targets = []
     for row in rows:
-        row_customer = row.get("customer") or customer
-        row_group = row.get("group_service") or group_service
-        if not (row.get("phone") and row_customer and row_group):
+        values = dict(zip(lowered, row))
+        row_customer = values.get("customer") or customer
+        row_group = values.get("group_service") or group_service
+        if not (values.get("phone") and row_customer and row_group):
             raise ValueError("the phone query must return phone (and customer, group_service unless given)")
-        targets.append(ContactTarget(str(row_customer), str(row_group), str(row["phone"])))
+        targets.append(ContactTarget(str(row_customer), str(row_group), str(values["phone"])))
     return targets
 
 

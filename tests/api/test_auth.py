@@ -10,7 +10,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from smartdialog_sync.api import errors, resolve_settings
+from smartdialog_sync.api import Secret, errors, resolve_settings
+from smartdialog_sync.api.auth import token_store
 from tests.api.conftest import TOKEN, make_client
 from tests.api.wire_server import Reply, WireServer
 
@@ -51,7 +52,7 @@ def test_refresh_flow_rotates_and_persists(wire: WireServer, tmp_path: Path, cap
     assert form(token2)["refresh_token"] == "refresh-2"
     assert call2.headers["Authorization"] == "Bearer access-2"
     store = tmp_path / "oauth_tokens.json"
-    assert list(json.loads(store.read_text()).values()) == ["refresh-3"]
+    assert [entry["refresh_token"] for entry in json.loads(store.read_text()).values()] == ["refresh-3"]
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     for secret in (CLIENT_SECRET, REFRESH, "refresh-2", "refresh-3", "access-1", "access-2"):
         assert secret not in caplog.text and secret not in text
@@ -127,3 +128,36 @@ def test_no_credentials_for_a_remote_service_is_a_configuration_error(monkeypatc
     monkeypatch.setenv("SMARTDIALOG__BASE_URL", "https://api.example.test/api-integrations/v1")
     with pytest.raises(errors.ConfigurationError, match="no credentials"):
         resolve_settings()
+
+
+def test_client_id_alone_resolves_and_asks_for_a_login_at_the_first_call(wire: WireServer, tmp_path: Path) -> None:
+    """A public client's settings (client id, no secret) are valid: the token comes from `sdsync auth login`."""
+    with make_client(wire, tmp_path, access_token="", client_id="app-1", token_url=wire.root_url + "/token") as api:
+        with pytest.raises(errors.ConfigurationError, match="sdsync auth login"):
+            api.get_phone_number_regions()
+    assert wire.requests == []
+
+
+def test_a_stored_login_token_is_used_without_configured_credentials(wire: WireServer, tmp_path: Path) -> None:
+    wire.reply(Reply(200, {"access_token": "a1", "expires_in": 3600, "refresh_token": "rotated-1",
+                           "refresh_token_expires_in": 1209600}), Reply(200, []))
+    with make_client(wire, tmp_path, access_token="", client_id="app-1", token_url=wire.root_url + "/token") as api:
+        store = token_store(api.settings)
+        store.save(api.settings.connection_key, Secret("from-login"))
+        api.get_phone_number_regions()
+    token = form(wire.requests[0])
+    assert (token["grant_type"], token["refresh_token"]) == ("refresh_token", "from-login") and "client_secret" not in token
+    stored = store.entry(api.settings.connection_key)
+    assert stored is not None and stored.refresh_token.reveal() == "rotated-1"
+    assert stored.expires_at is not None and stored.saved_at is not None and stored.expires_at > stored.saved_at
+
+
+def test_client_id_without_secret_resolves(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SMARTDIALOG__BASE_URL", "https://api.example.test/api-integrations/v1")
+    monkeypatch.setenv("SMARTDIALOG__CLIENT_ID", "public-app")
+    monkeypatch.setenv("SMARTDIALOG__REDIRECT_URI", "http://localhost:8400/callback")
+    settings = resolve_settings()
+    assert settings.uses_oauth and settings.client_secret is None
+    assert settings.redirect_uri == "http://localhost:8400/callback"
+    assert settings.authorize_url.endswith("/B2C_1A_SmartDialog_Integrations/oauth2/v2.0/authorize")

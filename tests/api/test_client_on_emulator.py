@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors
+from smartdialog_sync.constants import EMULATOR_HOST, EMULATOR_PORT
 
 CUSTOMER, TWO_WAY, ONE_WAY, GROUP = "demo-customer", "sms-twoway", "sms-oneway", "crm-group"
 
@@ -105,7 +107,7 @@ def test_oauth_refresh_against_the_emulator_token_endpoint(emulator, tmp_path: P
     with SmartDialogClient(settings) as api:  # the configured refresh token was rotated away; the stored one works
         assert api.get_user_customers()
     stored = json.loads((tmp_path / "oauth_tokens.json").read_text())
-    assert list(stored.values())[0] != "sandbox-refresh-token"
+    assert list(stored.values())[0]["refresh_token"] != "sandbox-refresh-token"
 
 
 def test_limiter_keeps_three_processes_under_the_service_limit(start_emulator, tmp_path: Path) -> None:
@@ -151,3 +153,15 @@ def test_cli_exit_codes(emulator, tmp_path: Path) -> None:
     refused = run_cli("--base-url", emulator.base_url, "--data-dir", str(tmp_path), "api", "customers",
                       env={"SMARTDIALOG__ACCESS_TOKEN": "wrong-token-123"})
     assert refused.returncode == 1 and "401" in refused.stderr and "wrong-token-123" not in refused.stderr
+
+
+def test_no_emulator_on_the_default_url_is_said_at_once(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex((EMULATOR_HOST, EMULATOR_PORT)) == 0:
+            pytest.skip(f"something listens on the default emulator port {EMULATOR_PORT}")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "SOURCES__"))}
+    result = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path),
+                             "api", "customers"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no emulator is running" in result.stderr and "sdsync emulator" in result.stderr
+    assert "retry" not in result.stderr and "Traceback" not in result.stderr

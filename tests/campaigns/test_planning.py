@@ -12,11 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source, check_existing, parse_send_time, check_future
+from smartdialog_sync.crm_query import CrmReadError, CrmUsageError
 from smartdialog_sync.destinations.campaigns.errors import CampaignError, CampaignInputError, LedgerConflict
 from smartdialog_sync.destinations.campaigns.ledger import Ledger
 from smartdialog_sync.destinations.campaigns.planner import estimate, placeholders, plan_sms, plan_whatsapp, render
 from smartdialog_sync.destinations.campaigns.recipients import Recipient, run_query, select_recipients
-from smartdialog_sync.destinations.campaigns.suppression import load_suppression, opted_out_numbers
+from smartdialog_sync.destinations.campaigns.suppression import load_suppression, opt_out_sources, opted_out_numbers
 from tests.campaigns.helpers import make_crm, phone
 
 STOP = ("STOP", "STOPP", "SLUTA", "LOPETA")
@@ -64,17 +65,17 @@ def test_recipients_are_normalised_deduplicated_and_suppressed(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
-    ("query", "message"),
+    ("query", "error", "message"),
     [
-        ("SELECT phone FROM customers WHERE id < 0", "no rows"),
-        ("SELECT phone FROM nowhere", "the query failed"),
-        ("SELECT first_name FROM customers", "no phone column 'phone'"),
-        ("DELETE FROM customers", "no result set"),
+        ("SELECT phone FROM customers WHERE id < 0", CampaignInputError, "no rows"),
+        ("SELECT phone FROM nowhere", CrmReadError, "the query failed"),
+        ("SELECT first_name FROM customers", CampaignInputError, "no phone column 'phone'"),
+        ("DELETE FROM customers", CrmUsageError, "must be a single SELECT"),
     ],
 )
-def test_bad_queries_are_clear_errors(tmp_path: Path, query: str, message: str) -> None:
+def test_bad_queries_are_clear_errors(tmp_path: Path, query: str, error: type[Exception], message: str) -> None:
     url = make_crm(tmp_path / "crm.sqlite", 3)
-    with pytest.raises(CampaignInputError, match=message):
+    with pytest.raises(error, match=message):
         select_recipients(run_query(url, query), "phone")
 
 
@@ -86,18 +87,19 @@ def test_a_missing_personalisation_column_is_an_error(tmp_path: Path) -> None:
 
 def test_opt_outs_are_read_from_the_pulled_dataset(tmp_path: Path) -> None:
     dataset = tmp_path / "pulled.duckdb"  # dlt cannot load dataset "smartdialog" into smartdialog.duckdb
-    assert opted_out_numbers(dataset, STOP) is None
+    assert opt_out_sources(tmp_path, dataset) == []
     rows = [(phone(1), " stop "), (phone(2), "Lopeta!"), (phone(3), "stop the music"), ("+358401000004", "SLUTA"), (None, "STOP")]
     pipeline = dlt.pipeline("optouts", destination=dlt.destinations.duckdb(str(dataset)), dataset_name="smartdialog",
                             pipelines_dir=str(tmp_path / "pipelines"))
     pipeline.run([{"sender": s, "content": c, "message_id": str(i)} for i, (s, c) in enumerate(rows)], table_name="inbound_messages")
-    assert opted_out_numbers(dataset, STOP) == {phone(1), phone(2), phone(4)}
-    assert opted_out_numbers(dataset, ("HALT",)) == set()
+    [source] = opt_out_sources(tmp_path, dataset)
+    assert opted_out_numbers(source, STOP) == {phone(1), phone(2), phone(4)}
+    assert opted_out_numbers(source, ("HALT",)) == set()
 
 
 def test_suppression_query_adds_numbers(tmp_path: Path) -> None:
     url = make_crm(tmp_path / "crm.sqlite", 5)
-    suppression = load_suppression(tmp_path / "none.duckdb", STOP, url, "SELECT phone AS number FROM customers WHERE id IN (1, 2)")
+    suppression = load_suppression([], STOP, url, "SELECT phone AS number FROM customers WHERE id IN (1, 2)")
     assert suppression.numbers == {phone(1): "suppressed", phone(2): "suppressed"}
     assert "no opt-outs read" in suppression.sources[0]
 

@@ -54,7 +54,8 @@ def test_an_inflight_create_is_settled_by_a_read(cli, emulator, call_went_throug
     run = cli.last_run()
     assert (run["reconciled"], run["creates"]) == (1, 4 if call_went_through else 5)
     settled = cli.query("SELECT status, result FROM contact_ops WHERE phone = ? AND run_id = 1", [phone])
-    assert settled == [("done", "reconciled: applied")] if call_went_through else [("superseded", "reconciled: not applied")]
+    expected = [("done", "reconciled: applied")] if call_went_through else [("superseded", "reconciled: not applied")]
+    assert settled == expected
     assert cli.query("SELECT count(*) FROM contact_ops WHERE run_id = 1 AND status = 'planned'") == [(0,)]
 
 

@@ -22,12 +22,18 @@ class Received:
 
 
 class CallbackServer:
-    """Records every request; the first `fail_first` requests are answered 503, each after `delay` seconds."""
+    """Records every request; the first `fail_first` requests are answered 503.
 
-    def __init__(self, fail_first: int = 0, delay: float = 0.0) -> None:
+    With `hold=True` no request is answered until `release()`: `arrived` counts the requests waiting.
+    """
+
+    def __init__(self, fail_first: int = 0, hold: bool = False) -> None:
         self.fail_first = fail_first
-        self.delay = delay
         self.received: list[Received] = []
+        self.arrived = 0
+        self._released = threading.Event()
+        if not hold:
+            self._released.set()
         self._lock = threading.Lock()
         owner = self
 
@@ -36,7 +42,9 @@ class CallbackServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                time.sleep(owner.delay)
+                with owner._lock:
+                    owner.arrived += 1
+                owner._released.wait(timeout=60)
                 with owner._lock:
                     failing = owner.fail_first > 0
                     if failing:
@@ -62,8 +70,23 @@ class CallbackServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
+
+    def release(self) -> None:
+        """Answer the held requests and every later one."""
+        self._released.set()
+
+    def wait_arrived(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until at least `count` requests arrived (answered or held)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.arrived >= count:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} requests to arrive, got {self.arrived}")
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until at least `count` requests were recorded; return them all."""

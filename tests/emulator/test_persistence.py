@@ -57,7 +57,7 @@ def test_custom_seed(start_emulator, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--seed", "{bad_seed}"], "seed"), (["--seed", "{missing}"], "cannot read seed"),
-     (["--rate-limit", "lots"], "N/SECONDS"), (["--error-statuses", "404"], "5xx")],
+     (["--rate-limit", "lots"], "CALLS/SECONDS"), (["--error-statuses", "404"], "5xx")],
 )
 def test_bad_options_exit_2(tmp_path, args, message) -> None:
     bad_seed = tmp_path / "seed.json"

@@ -70,6 +70,12 @@ def test_journal_resources_load_typed_tables_incrementally(destination) -> None:
     assert types["journal_seq"].lower() == "bigint"
     (query,) = destination.query("SELECT query FROM smartdialog.delivery_reports")[0]
     assert (json.loads(query) if isinstance(query, str) else query)["campaign"] == "spring", "raw params kept"
+    (query_type,) = destination.query("SELECT data_type FROM information_schema.columns WHERE table_schema ="
+                                      " 'smartdialog' AND table_name = 'delivery_reports' AND column_name = 'query'")[0]
+    assert query_type.lower() in ("json", "jsonb"), query_type
+    for table in ("inbound_messages", "inbound_messages__attachments", "delivery_reports"):
+        loads = destination.query(f"SELECT DISTINCT _dlt_load_id FROM smartdialog.{table}")
+        assert loads == destination.query("SELECT load_id FROM smartdialog._dlt_loads"), f"{table} has _dlt_load_id"
 
     journal.write_batch([_message("m3"), _message("m1")], [dlr_row(report), dlr_row(report[:2] + [("status", "Failed")])])
     journal.close()
@@ -195,3 +201,32 @@ def test_rate_limit_waits_are_reported(emulator, tmp_path) -> None:
     result = run_pull(options, settings, on_wait=lambda seconds, reason: waits.append((seconds, reason)))
     assert result.rows["group_contacts"] == 4
     assert waits and all(seconds > 0 for seconds, _ in waits), "4 calls at 2 per 1.5 s must wait"
+
+
+def test_every_column_is_typed_so_a_frozen_schema_takes_a_contact_gaining_an_email(emulator, tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    settings = resolve_settings(base_url=emulator.base_url, data_dir=str(data_dir))
+    with SmartDialogClient(settings) as api:
+        api.create_group_contact("demo-customer", "crm-group", models.GroupContact(phone=PHONES[0], first_name="Aino"))
+    options = pull_options(["group_contacts"], group_phones=PHONES[:1], group_customer="demo-customer",
+                           group_service="crm-group")
+    assert pull(data_dir, options, emulator.base_url).rows["group_contacts"] == 1
+    with SmartDialogClient(settings) as api:
+        api.update_group_contact("demo-customer", "crm-group", PHONES[0],
+                                 models.GroupContactFields(first_name="Aino", email="aino@example.com"))
+    options.schema_contract = "freeze"
+    assert pull(data_dir, options, emulator.base_url).rows["group_contacts"] == 1
+    with duckdb.connect(str(data_dir / "sdsync.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT first_name, email FROM smartdialog.group_contacts").fetchall() == [
+            ("Aino", "aino@example.com")]
+
+
+def test_every_api_resource_declares_every_column_type(tmp_path) -> None:
+    source = smartdialog(settings=resolve_settings(data_dir=str(tmp_path)))
+    for name in ("delivery_reports", "customers", "services", "whatsapp_templates", "whatsapp_identities",
+                 "template_categories", "phone_number_regions", "group_contacts", "sent_messages"):
+        columns = source.resources[name].compute_table_schema()["columns"]
+        assert columns and all(hints.get("data_type") for hints in columns.values()), name
+    contact_columns = source.resources["group_contacts"].compute_table_schema()["columns"]
+    assert {"email", "first_name", "city", "gender", "custom_contact_properties"} <= set(contact_columns)
+    assert set(models.GroupContactRecord.model_fields) <= set(contact_columns)

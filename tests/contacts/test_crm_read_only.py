@@ -1,0 +1,153 @@
+"""A user's CRM query is read-only: anything but one SELECT is refused (exit 2) before it reaches the CRM,
+and what a SELECT might still change is stopped by the database's read-only connection.
+
+Every command that takes a query runs as a real `sdsync` process against the emulator, on SQLite and
+(when SDSYNC_TEST_POSTGRES_URL is set) PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+
+from smartdialog_sync.crm_query import CrmUsageError, check_select
+
+from .cli_process import sdsync
+from .crm import Crm, contact
+from .sync_cli import CUSTOMER, GROUP
+
+SEND = ["send", "--customer", "demo-customer", "--service", "sms-oneway", "--sender", "DemoOy", "--content", "hi"]
+
+
+def rows_in(crm: Crm) -> int:
+    with crm.engine.connect() as connection:
+        return connection.execute(sa.text(f"SELECT count(*) FROM {crm.table}")).scalar_one()
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], crm: Crm, rows: int) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "must be a single SELECT" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert rows_in(crm) == rows
+
+
+def hostile_queries(table: str) -> list[str]:
+    return [
+        f"DROP TABLE {table}",
+        f"DELETE FROM {table}; COMMIT",
+        f"SELECT * FROM {table}; DROP TABLE {table}",
+        f"/* just a comment */ DELETE FROM {table} -- and another",
+        f"WITH gone AS (DELETE FROM {table} RETURNING *) SELECT * FROM gone",
+        f"SELECT * INTO copy_{table} FROM {table}",
+    ]
+
+
+def test_contacts_sync_refuses_anything_but_a_select(emulator, crm, tmp_path):
+    crm.write([contact(n) for n in range(1, 4)])
+    for query in hostile_queries(crm.table):
+        result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+                        "--source", crm.url, "--query", query, "--dry-run")
+        assert_refused(result, crm, 3)
+    sql_file = tmp_path / "contacts.sql"
+    sql_file.write_text(f"DELETE FROM {crm.table};\nCOMMIT;\n")
+    result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+                    "--source", crm.url, "--sql-file", str(sql_file), "--dry-run")
+    assert_refused(result, crm, 3)
+    assert emulator.stats()["calls_total"] == 0
+
+
+def test_campaign_and_suppression_queries_are_refused(emulator, crm, tmp_path):
+    crm.write([contact(n) for n in range(1, 4)])
+    data = tmp_path / "data"
+    for query in hostile_queries(crm.table)[:2]:
+        assert_refused(sdsync(emulator, data, *SEND, "--source", crm.url, "--query", query, "--dry-run"), crm, 3)
+        suppressed = sdsync(emulator, data, *SEND, "--source", crm.url, "--query", f"SELECT phone FROM {crm.table}",
+                            "--suppression-query", query, "--dry-run")
+        assert_refused(suppressed, crm, 3)
+    whatsapp = sdsync(emulator, data, "send-whatsapp", "--customer", "demo-customer", "--service", "sms-oneway",
+                      "--template", "order_ready", "--body-params", "first_name", "--source", crm.url,
+                      "--query", f"DROP TABLE {crm.table}", "--dry-run")
+    assert_refused(whatsapp, crm, 3)
+    assert emulator.messages() == []
+
+
+def test_the_pull_phones_query_is_refused(emulator, crm, tmp_path):
+    crm.write([contact(n) for n in range(1, 4)])
+    result = sdsync(emulator, tmp_path / "data", "pull", "--resources", "group_contacts", "--phones-url", crm.url,
+                    "--phones-query", f"DELETE FROM {crm.table}; COMMIT", "--group-customer", CUSTOMER,
+                    "--group-service", GROUP)
+    assert_refused(result, crm, 3)
+
+
+def test_a_select_that_would_write_is_stopped_by_the_read_only_connection(emulator, crm, tmp_path):
+    """A SELECT calling a function that deletes rows passes the parser; PostgreSQL's read-only session stops it."""
+    if not crm.url.startswith("postgresql"):
+        pytest.skip("SQLite has no functions that write")
+    crm.write([contact(n) for n in range(1, 4)])
+    with crm.engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"CREATE OR REPLACE FUNCTION wipe_{crm.table}() RETURNS int LANGUAGE sql AS "
+            f"'DELETE FROM {crm.table}; SELECT 1'"
+        )
+    try:
+        result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+                        "--source", crm.url, "--query", f"SELECT *, wipe_{crm.table}() AS w FROM {crm.table}", "--dry-run")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "read-only transaction" in result.stderr
+        assert rows_in(crm) == 3
+    finally:
+        with crm.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS wipe_{crm.table}()")
+
+
+def test_a_missing_sqlite_crm_is_not_created_and_its_password_never_shown(emulator, tmp_path):
+    missing = tmp_path / "no-such-crm.sqlite"
+    result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+                    "--source", f"sqlite:///{missing}", "--query", "SELECT 1 AS phone", "--dry-run")
+    assert result.returncode == 1 and "cannot connect to the CRM" in result.stderr, result.stderr
+    assert not missing.exists()
+    unreachable = sdsync(emulator, tmp_path / "data", *SEND, "--source", "postgresql://crm:hunter2@127.0.0.1:1/crm",
+                         "--query", "SELECT 1 AS phone", "--dry-run")
+    assert unreachable.returncode == 1 and "cannot connect to the CRM at postgresql://crm:***@127.0.0.1:1/crm" in unreachable.stderr
+    assert "hunter2" not in unreachable.stdout + unreachable.stderr
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT 1", "select phone from t -- trailing comment\n;", "WITH a AS (SELECT 1 AS x) SELECT x FROM a",
+    "(SELECT 1) UNION ALL (SELECT 2)", "SELECT * FROM t WHERE name LIKE '%; DROP TABLE t'",
+])
+def test_plain_selects_pass_the_check(query):
+    check_select(query, "postgres")
+
+
+@pytest.mark.parametrize("query", ["", "SELECT 1; SELECT 2", "VACUUM", "PRAGMA query_only = OFF", "SELECT 1 FOR UPDATE",
+                                   "INSERT INTO t SELECT 1", "SET default_transaction_read_only = off", "SELECT 'unclosed"])
+def test_everything_else_is_refused(query):
+    with pytest.raises(CrmUsageError):
+        check_select(query, "postgres")
+
+
+def test_crm_text_is_printed_literally_never_as_markup(emulator, tmp_path):
+    """A phone `[/red]` and a name `[bold]x` are data: the sync succeeds and shows the rejected row as it is."""
+    crm = Crm(f"sqlite:///{tmp_path / 'crm.sqlite'}")
+    crm.write([contact(1, first_name="[bold]x"), contact(2, phone="[/red]", first_name="[bold]x")])
+    try:
+        result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+                        "--source", crm.url, "--table", crm.table, "--key", "id")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "[/red]" in result.stdout
+        assert [c["firstName"] for c in emulator.contacts(CUSTOMER, GROUP)] == ["[bold]x"]
+        dry = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", "[/red]",
+                     "--source", crm.url, "--query", f"SELECT id, phone AS \"[/x]\" FROM {crm.table}", "--dry-run")
+        assert "Traceback" not in dry.stderr and "MarkupError" not in dry.stderr, dry.stderr
+    finally:
+        crm.dispose()
+
+
+def test_a_bad_rate_limit_is_one_line_and_exit_2(emulator, tmp_path):
+    result = sdsync(emulator, tmp_path / "data", "--rate-limit", "[/x]", "contacts", "sync", "--customer", CUSTOMER,
+                    "--group-service", GROUP, "--source", "sqlite:///crm.sqlite", "--table", "contacts", "--dry-run")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["error: configuration: rate_limit must look like CALLS/SECONDS, e.g. 100/60, not '[/x]'"]

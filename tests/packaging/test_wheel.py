@@ -1,0 +1,102 @@
+"""The wheel, installed (not editable) into a fresh venv, works from an unrelated folder.
+
+That folder has its own `sources/`, `pipelines/` and `destinations/` packages, as a user's dlt project
+does: ours must not claim those names, and the SQL must come from inside the installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pytest
+
+from tests.servers import free_port, wait_for_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+USER_PACKAGES = ("sources", "pipelines", "destinations")
+SOURCE_USE = """
+import dlt
+from smartdialog_sync.sources.smartdialog import smartdialog
+dlt.pipeline("wheel_check", destination=dlt.destinations.duckdb("check.duckdb"), dataset_name="sd").run(smartdialog().with_resources("customers", "services"))
+"""
+
+
+def run(command: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> str:
+    """Run a command; fail the test with its output when it does not exit 0."""
+    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"{command} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built from the checkout."""
+    dist = tmp_path_factory.mktemp("dist")
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, REPO_ROOT], cwd=dist)
+    return next(dist.glob("smartdialog_sync-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def venv_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Python of a fresh venv with the wheel installed (from the package index, no checkout)."""
+    venv = tmp_path_factory.mktemp("venv")
+    run([sys.executable, "-m", "venv", venv], cwd=venv)
+    python = venv / "bin" / "python"
+    run([python, "-m", "pip", "install", "-q", wheel], cwd=venv)
+    return python
+
+
+@pytest.fixture()
+def user_project(tmp_path: Path) -> Path:
+    """An unrelated folder holding a user's own dlt-style packages."""
+    for name in USER_PACKAGES:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(f'"""The user\'s own {name} package."""\n')
+    return tmp_path
+
+
+@pytest.fixture()
+def emulator_from_wheel(venv_python: Path, user_project: Path) -> Iterator[str]:
+    """An emulator started from the installed package; yields its API base URL."""
+    port = free_port("127.0.0.1")
+    process = subprocess.Popen([venv_python, "-m", "smartdialog_sync.emulator", "--host", "127.0.0.1", "--port", str(port)],
+                               cwd=user_project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, process=process)
+        yield f"http://127.0.0.1:{port}/api-integrations/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_wheel_holds_one_import_name_and_the_sql(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
+    assert top_level == {"smartdialog_sync"}
+    assert "smartdialog_sync/sql/journal_sqlite.sql" in names
+    assert "smartdialog_sync/emulator/default_seed.json" in names
+
+
+def test_demo_runs_from_an_unrelated_folder(venv_python: Path, user_project: Path) -> None:
+    output = run([venv_python.parent / "sdsync", "demo", "--data-dir", "demo", "--contacts", "60", "--recipients", "20"],
+                 cwd=user_project)
+    assert "demo finished" in output
+    with duckdb.connect(str(user_project / "demo" / "sdsync.duckdb"), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM smartdialog.sent_messages").fetchone()[0] > 0
+
+
+def test_source_in_three_lines_of_python(venv_python: Path, user_project: Path, emulator_from_wheel: str) -> None:
+    env = {**os.environ, "SMARTDIALOG__BASE_URL": emulator_from_wheel, "SMARTDIALOG__ACCESS_TOKEN": "sandbox-token",
+           "SMARTDIALOG__DATA_DIR": str(user_project / "data")}
+    env.pop("PYTHONPATH", None)
+    run([venv_python, "-c", SOURCE_USE], cwd=user_project, env=env)
+    with duckdb.connect(str(user_project / "check.duckdb"), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM sd.customers").fetchone()[0] > 0
+        assert db.execute("SELECT count(*) FROM sd.services").fetchone()[0] > 0
