@@ -219,7 +219,7 @@ def _pipeline_status(working_dir: Path, pipelines_dir: Path) -> dict[str, Any]:
                   if (working_dir / folder).is_dir() for _ in (working_dir / folder).iterdir())
     return {
         "pipeline": working_dir.name,
-        "destination": state.get("destination_type"),
+        "destination": str(state.get("destination_type") or "").removeprefix("dlt.destinations.") or None,
         "dataset": state.get("dataset_name"),
         "journal_cursor": cursors,
         "pending_packages": pending,
@@ -245,9 +245,17 @@ def _last_run(working_dir: Path) -> Optional[dict[str, Any]]:
         "finished_at": _iso(trace.finished_at.timestamp()) if trace.finished_at else None,
         "outcome": "failed" if failed else "completed",
         "failed_step": failed.step if failed else None,
-        "error": str(failed.step_exception).strip().splitlines()[0] if failed else None,
+        "error": _root_cause(failed) if failed else None,
         "rows": dict(sorted(rows.items())),
     }
+
+
+def _root_cause(step: Any) -> str:
+    """The first line of the first exception in the step's chain that is not dlt's own wrapper."""
+    traces = step.exception_traces or []
+    chosen = next((t for t in traces if not str(t.get("exception_type", "")).startswith("dlt.")), None)
+    text = (chosen or (traces[-1] if traces else {})).get("message") or str(step.step_exception)
+    return (text.strip().splitlines() or [""])[0]
 
 
 def _info_command(name: str, pipelines_dir: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -130,3 +131,38 @@ def test_a_postgres_journal_and_limiter(emulator: Any, receiver_factory: Any, po
     (window,) = report["limiter"]["connections"]
     assert window["this_connection"] and window["calls_in_window"] >= 1
     assert "postgres@" in report["limiter"]["location"]
+
+
+def test_a_failed_pull_needs_attention_with_its_root_cause(emulator: Any, tmp_path: Path) -> None:
+    sdsync = Sdsync(tmp_path, "--base-url", emulator.base_url, "--data-dir", str(tmp_path / "data"),
+                    env={"SMARTDIALOG__ACCESS_TOKEN": "refused-token"})
+    assert sdsync.run("pull", "--resources", "customers").returncode == 1
+    code, report = sdsync.status_json()
+    assert code == 1
+    (pull,) = report["pulls"]
+    run = pull["last_run"]
+    assert (run["outcome"], run["failed_step"], run["rows"]) == ("failed", "extract", {})
+    assert run["error"].startswith("GetUserCustomers: request failed (HTTP 401)"), run["error"]
+    (reason,) = report["attention"]
+    assert reason.startswith(f"pull {pull['pipeline']}: the last run failed at step extract: GetUserCustomers")
+    assert f"FAILED at step extract" in sdsync.status().stdout
+
+
+def test_dead_letters_in_the_journal_need_attention(tmp_path: Path) -> None:
+    """Any journal table named *dead* counts as dead letters (the receiver's dead-letter table)."""
+    from smartdialog_sync.journal import open_journal
+
+    data = tmp_path / "data"
+    open_journal(data / "journal.sqlite").close()
+    sdsync = Sdsync(tmp_path, "--data-dir", str(data))
+    code, report = sdsync.status_json()
+    assert code == 0 and report["journal"]["dead_letters"] == {}
+    connection = sqlite3.connect(data / "journal.sqlite")
+    connection.execute("CREATE TABLE journal_dead_letters (received_at_us INTEGER, body TEXT, reason TEXT)")
+    connection.execute("INSERT INTO journal_dead_letters VALUES (1, '{}', 'not JSON')")
+    connection.commit()
+    connection.close()
+    code, report = sdsync.status_json()
+    assert code == 1
+    assert report["journal"]["dead_letters"] == {"journal_dead_letters": 1}
+    assert report["attention"] == ["journal: 1 dead letter(s) in journal_dead_letters"]
