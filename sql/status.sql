@@ -50,6 +50,12 @@ WHERE status IN ('planned', 'inflight', 'interrupted') GROUP BY ALL ORDER BY ALL
 -- name: contacts_server_rejections
 SELECT customer, group_service, count(*) FROM server_rejections GROUP BY ALL;
 
+-- name: contacts_rejected_rows
+-- CRM rows the last run of each group left out (written before its first call, so an interrupted run has them).
+SELECT r.customer, r.group_service, count(*) FROM rejected_rows r
+WHERE r.run_id = (SELECT max(s.run_id) FROM sync_runs s WHERE s.customer = r.customer AND s.group_service = r.group_service)
+GROUP BY ALL;
+
 -- name: contacts_known
 SELECT customer, group_service, count(*) FROM contact_state GROUP BY ALL;
 

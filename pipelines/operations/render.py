@@ -145,7 +145,8 @@ def _contacts(section: dict[str, Any]) -> Iterator[Text]:
         ops = entry["open_ops"]
         yield _line(f"open ops: {ops['inflight']} in flight, {ops['interrupted']} interrupted, {ops['planned']} planned "
                     f"(about {entry['calls_left']} calls left to finish); {entry['contacts_known']:,} contacts known; "
-                    f"{entry['server_rejections']} refused by the service; {entry['field_warnings']} field warnings",
+                    f"{entry['rejected_rows']} rejected rows, {entry['server_rejections']} refused by the service, "
+                    f"{entry['field_warnings']} field warnings",
                     indent=4)
 
 

@@ -295,7 +295,7 @@ def _read_contacts(db: Any) -> list[dict[str, Any]]:
         return groups.setdefault((customer, group_service), {
             "customer": customer, "group_service": group_service, "last_run": None, "interrupted": False,
             "open_ops": {"planned": 0, "inflight": 0, "interrupted": 0}, "calls_left": 0, "contacts_known": 0,
-            "server_rejections": 0, "field_warnings": 0,
+            "rejected_rows": 0, "server_rejections": 0, "field_warnings": 0,
         })
 
     if "sync_runs" in tables:
@@ -307,17 +307,16 @@ def _read_contacts(db: Any) -> list[dict[str, Any]]:
             for stamp in ("started_at", "finished_at"):
                 run[stamp] = run[stamp].isoformat() if run[stamp] else None
             entry["last_run"] = run
-    counted = (("contact_ops", "contacts_open_ops"), ("server_rejections", "contacts_server_rejections"),
-               ("contact_state", "contacts_known"))
-    for table, statement in counted:
-        if table not in tables:
-            continue
-        for row in db.execute(sql[statement]).fetchall():
-            entry = group(row[0], row[1])
-            if statement == "contacts_open_ops":
-                entry["open_ops"][row[2]] = int(row[3])
-            else:
-                entry[table if table == "server_rejections" else "contacts_known"] = int(row[2])
+    if "contact_ops" in tables:
+        for customer, group_service, status, count in db.execute(sql["contacts_open_ops"]).fetchall():
+            group(customer, group_service)["open_ops"][status] = int(count)
+    counted = (({"server_rejections"}, "contacts_server_rejections", "server_rejections"),
+               ({"contact_state"}, "contacts_known", "contacts_known"),
+               ({"rejected_rows", "sync_runs"}, "contacts_rejected_rows", "rejected_rows"))
+    for needed, statement, key in counted:
+        if needed <= tables:
+            for customer, group_service, count in db.execute(sql[statement]).fetchall():
+                group(customer, group_service)[key] = int(count)
     for table in sorted(name for name in tables if "warning" in name):
         _count_warnings(db, table, group, groups)
     for entry in groups.values():

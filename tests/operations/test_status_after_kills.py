@@ -45,6 +45,7 @@ def test_an_interrupted_contact_sync_needs_attention(start_emulator: Any, tmp_pa
     ops = group["open_ops"]
     assert ops["planned"] + ops["inflight"] > 0 and ops["interrupted"] == 0
     assert group["calls_left"] == ops["planned"] + 2 * ops["inflight"]
+    assert group["rejected_rows"] == 1, "written before the first call, so the killed run has it"
     assert 0 < group["contacts_known"] + ops["planned"] + ops["inflight"] <= 300
     (reason,) = report["attention"]
     assert reason.startswith(f"contacts {CUSTOMER}/{GROUP}: run 1 was interrupted (running; ")
@@ -61,7 +62,8 @@ def test_an_interrupted_contact_sync_needs_attention(start_emulator: Any, tmp_pa
     assert group["last_run"]["status"] == "completed" and group["last_run"]["rejected"] == 1
     assert group["open_ops"] == {"planned": 0, "inflight": 0, "interrupted": 0} and group["calls_left"] == 0
     assert group["contacts_known"] == 300 and not group["interrupted"]
-    assert "rejected 1" in sdsync.status("--state", str(cli.state)).stdout
+    assert group["rejected_rows"] == 1
+    assert "1 rejected rows" in sdsync.status("--state", str(cli.state)).stdout
 
 
 def _sent_batches(ledger: Path) -> int:
