@@ -13,7 +13,7 @@ from smartdialog_sync.constants import EMULATOR_BASE_URL, PRODUCTION_BASE_URL
 from smartdialog_sync.errors import SdsyncError
 
 from .config_sources import MASK, find
-from .status import LIMITER_FILE_NAME
+from .sections_pull import LIMITER_FILE_NAME
 from .stores import hide_password, is_postgres_url, postgres_readonly, sqlite_path, sqlite_readonly, sqlite_tables
 
 SECRET_SETTINGS = ("access_token", "client_secret", "refresh_token")

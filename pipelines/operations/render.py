@@ -11,7 +11,7 @@ from typing import Any, Iterable, Iterator
 from rich.console import Console
 from rich.text import Text
 
-from .status import human_age
+from .timefmt import human_age
 
 NOT_PRESENT = "not present (nothing run yet)"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 from smartdialog_sync.sqlfiles import read_named_sql
@@ -104,3 +104,11 @@ def duckdb_readonly(path: Path) -> Iterator[Any]:
         yield connection
     finally:
         connection.close()
+
+
+def guarded(read: Callable[..., Any], *args: Any, on_error: Callable[[str], Any]) -> Any:
+    """Run a store reader; a store that cannot be read (corrupt, unreachable) gives `on_error(reason)` instead."""
+    try:
+        return read(*args)
+    except Exception as exc:  # any driver's or file's error: reported in the status, not raised
+        return on_error(f"{type(exc).__name__}: {exc}".splitlines()[0])

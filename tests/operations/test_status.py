@@ -145,7 +145,7 @@ def test_a_failed_pull_needs_attention_with_its_root_cause(emulator: Any, tmp_pa
     assert run["error"].startswith("GetUserCustomers: request failed (HTTP 401)"), run["error"]
     (reason,) = report["attention"]
     assert reason.startswith(f"pull {pull['pipeline']}: the last run failed at step extract: GetUserCustomers")
-    assert f"FAILED at step extract" in sdsync.status().stdout
+    assert "FAILED at step extract" in sdsync.status().stdout
 
 
 def test_dead_letters_in_the_journal_need_attention(tmp_path: Path) -> None:
@@ -166,3 +166,13 @@ def test_dead_letters_in_the_journal_need_attention(tmp_path: Path) -> None:
     assert code == 1
     assert report["journal"]["dead_letters"] == {"journal_dead_letters": 1}
     assert report["attention"] == ["journal: 1 dead letter(s) in journal_dead_letters"]
+
+
+def test_an_unreadable_store_is_reported_not_raised(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "campaigns.sqlite").write_bytes(b"this is not a database" * 100)
+    done = Sdsync(tmp_path, "--data-dir", str(data)).status()
+    assert done.returncode == 1, done.stderr
+    assert "campaigns: cannot read the store: DatabaseError: file is not a database" in done.stdout
+    assert "Traceback" not in done.stderr

@@ -100,7 +100,7 @@ def test_a_campaign_left_unsent_by_a_kill(start_emulator: Any, tmp_path: Path) -
     assert unsent["batches"] + in_flight["batches"] > 0
     assert (campaign["oldest_in_flight_age_s"] is None) == (in_flight["batches"] == 0)
     text = sdsync.status().stdout
-    assert f"spring-1 (sms, demo-customer/sms-oneway, created " in text
+    assert "spring-1 (sms, demo-customer/sms-oneway, created " in text
     assert f"batches sent {sent['batches']} ({sent['recipients']:,} recipients)" in text
 
     late = sdsync.status("--campaign-hours", "0")
