@@ -127,7 +127,7 @@ def _contacts(section: dict[str, Any]) -> Iterator[Text]:
         yield from special
         return
     if section["busy"]:
-        yield _line("a sync is running now (the state file is locked): try again when it ends")
+        yield _line("a sync is running now (it holds the state file): try again when it ends")
     for entry in section["groups"]:
         run = entry["last_run"]
         head = f"{entry['customer']}/{entry['group_service']}: "

@@ -54,7 +54,14 @@ def test_an_interrupted_contact_sync_needs_attention(start_emulator: Any, tmp_pa
     assert reason in done.stdout and "Needs attention" in done.stdout
     assert "1 thing(s) need attention" in done.stderr
 
+    # While the rerun holds the state file, status says so and does not disturb it.
+    calls_before = emulator.stats()["calls_total"]
     finished = cli.start()
+    while emulator.stats()["calls_total"] == calls_before and finished.poll() is None:
+        time.sleep(0.01)
+    code, report = sdsync.status_json("--state", str(cli.state))
+    assert finished.poll() is None, "the rerun was still running while status read"
+    assert (code, report["contacts"]["busy"], report["contacts"]["groups"]) == (0, True, [])
     assert finished.wait(timeout=300) == 0, (tmp_path / "sdsync.log").read_text()[-3000:]
     code, report = sdsync.status_json("--state", str(cli.state))
     assert code == 0, report["attention"]
