@@ -157,6 +157,7 @@ def test_dead_letters_in_the_journal_need_attention(tmp_path: Path) -> None:
     sdsync = Sdsync(tmp_path, "--data-dir", str(data))
     code, report = sdsync.status_json()
     assert code == 0 and report["journal"]["dead_letters"] == {}
+    assert _files(data) == ["journal.sqlite"], "reading a closed SQLite store creates no -wal/-shm file"
     connection = sqlite3.connect(data / "journal.sqlite")
     connection.execute("CREATE TABLE journal_dead_letters (received_at_us INTEGER, body TEXT, reason TEXT)")
     connection.execute("INSERT INTO journal_dead_letters VALUES (1, '{}', 'not JSON')")
