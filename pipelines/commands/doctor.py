@@ -23,8 +23,9 @@ def doctor(
 ) -> None:
     """Check settings (and where each comes from), credentials, stores, databases, data folder privacy, versions.
 
-    The credentials check spends one API call of the rate-limit budget (GetCustomers); --offline skips
-    it. Exits 1 when a check fails, 0 when all pass.
+    The credentials check spends one API call of the rate-limit budget (GetCustomers); --offline skips it.
+
+    Exits 1 when a check fails, 0 when all pass.
     """
     from smartdialog_sync.pipelines.operations.doctor import DoctorOptions, run_doctor
     from smartdialog_sync.pipelines.operations.render import doctor_lines, print_lines

@@ -31,8 +31,9 @@ def status(
 ) -> None:
     """Show the limiter window, the journal, the last pulls, contact syncs, campaigns and webhooks.
 
-    Reads the local stores read-only and makes no API call. Exits 1 when something needs attention
-    (one line per reason), 0 otherwise.
+    Reads the local stores read-only and makes no API call.
+
+    Exits 1 when something needs attention (one line per reason), 0 otherwise.
     """
     from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
     from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
