@@ -160,7 +160,8 @@ def _campaigns(section: dict[str, Any]) -> Iterator[Text]:
         yield _line("no campaign in the ledger")
     for entry in section["campaigns"]:
         parts = ", ".join(f"{name.replace('_', ' ')} {entry[name]['batches']} ({entry[name]['recipients']:,} recipients)"
-                          for name in ("sent", "in_flight", "unsent"))
+                          for name in ("sent", "in_flight", "scheduled", "unsent")
+                          if name != "scheduled" or entry[name]["batches"])
         yield _line(f"{entry['campaign_id']} ({entry['kind']}, {entry['customer']}/{entry['service']}, created "
                     f"{_ago(entry['age_s'])}): batches {parts}")
         if entry["oldest_in_flight_age_s"] is not None:

@@ -116,10 +116,17 @@ def campaigns_status(options: StatusOptions) -> dict[str, Any]:
             entry["oldest_in_flight_at"] = in_flight_since
             entry["oldest_in_flight_age_s"] = age_of(options.now, in_flight_since)
     for entry in campaigns.values():
-        totals = {"sent": [0, 0], "in_flight": [0, 0], "unsent": [0, 0]}
+        totals = {"sent": [0, 0], "in_flight": [0, 0], "scheduled": [0, 0], "unsent": [0, 0]}
         for status, figures in entry["batches"].items():
-            bucket = totals[status if status in ("sent", "in_flight") else "unsent"]
+            bucket = totals[_bucket(status)]
             bucket[0] += figures["batches"]
             bucket[1] += figures["recipients"]
         entry.update({name: {"batches": b, "recipients": r} for name, (b, r) in totals.items()})
     return {"present": True, "location": str(path), "campaigns": list(campaigns.values())}
+
+
+def _bucket(status: str) -> str:
+    """sent, in_flight, scheduled (batches waiting for their time, if the ledger has them) or unsent."""
+    if status in ("sent", "in_flight"):
+        return status
+    return "scheduled" if status.startswith("schedul") else "unsent"
