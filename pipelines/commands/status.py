@@ -7,9 +7,9 @@ from typing import Optional
 
 import typer
 
-from smartdialog_sync.errors import ConfigurationError, SdsyncError
+from smartdialog_sync.errors import SdsyncError
 
-from ..runtime import data_dir_from, settings_from, stdout
+from ..runtime import Overrides, stdout
 
 
 def status(
@@ -35,15 +35,14 @@ def status(
 
     Exits 1 when something needs attention (one line per reason), 0 otherwise.
     """
+    from smartdialog_sync.api.config import read_settings
     from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
     from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
 
-    try:
-        settings = settings_from(ctx)
-    except ConfigurationError:  # no credentials configured: status needs none
-        settings = None
-    options = StatusOptions.from_settings(settings, data_dir_from(ctx), journal=journal, contacts_state=state,
-                                          ledger=ledger, backlog_hours=backlog_hours, campaign_hours=campaign_hours)
+    overrides = ctx.find_object(Overrides)
+    settings = read_settings(**(overrides.values if overrides else {}))  # creates nothing, needs no credentials
+    options = StatusOptions.from_settings(settings, journal=journal, contacts_state=state, ledger=ledger,
+                                          backlog_hours=backlog_hours, campaign_hours=campaign_hours)
     report = collect_status(options)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))

@@ -47,11 +47,12 @@ class DoctorOptions:
 
 def run_doctor(options: DoctorOptions) -> list[Check]:
     """Run every check and return the results in order."""
-    from smartdialog_sync.api import resolve_settings
+    from smartdialog_sync.api.config import check_credentials, read_settings
 
     checks = list(setting_checks(options.overrides))
+    configured = read_settings(**options.overrides)
     try:
-        settings = resolve_settings(**{key: value for key, value in options.overrides.items() if value is not None})
+        settings = check_credentials(configured)
     except SdsyncError as exc:
         checks.append(Check("settings", "fail", str(exc), "set the missing values (see the sources above)"))
         settings = None
@@ -60,7 +61,7 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
         checks.append(credentials_check(settings) if not options.offline
                       else Check("credentials", "skip", "--offline: no API call made"))
         checks.append(limiter_check(settings.data_dir, settings.limiter_url))
-    data_dir = settings.data_dir if settings else Path(str(options.overrides.get("data_dir") or "data"))
+    data_dir = configured.data_dir
     checks.append(journal_check(options.journal, data_dir))
     checks += [database_check(f"crm {index}" if len(options.crm_urls) > 1 else "crm", url)
                for index, url in enumerate(options.crm_urls, 1)]
@@ -100,11 +101,11 @@ def _shown(key: str, value: Any) -> str:
 
 def base_url_check(base_url: str) -> Check:
     """Say whether the base URL is the emulator, production or something else."""
-    from smartdialog_sync.api.config import _is_loopback
+    from smartdialog_sync.oauth import is_loopback_url
 
     if base_url.rstrip("/") == PRODUCTION_BASE_URL:
         return Check("base url", "info", f"{base_url}: the production SmartDialog API (real messages, real cost)")
-    if base_url.rstrip("/") == EMULATOR_BASE_URL or _is_loopback(base_url):
+    if base_url.rstrip("/") == EMULATOR_BASE_URL or is_loopback_url(base_url):
         return Check("base url", "info", f"{base_url}: a local emulator (nothing reaches phones)")
     return Check("base url", "info", f"{base_url}: neither production ({PRODUCTION_BASE_URL}) nor a local emulator")
 
@@ -136,7 +137,9 @@ def limiter_check(data_dir: Path, limiter_url: Optional[str]) -> Check:
 
 def journal_check(journal: Optional[str], data_dir: Path) -> Check:
     """The receiver's journal opens."""
-    location = journal or str(data_dir / "journal.sqlite")
+    from smartdialog_sync.journal import JOURNAL_FILE_NAME
+
+    location = journal or str(data_dir / JOURNAL_FILE_NAME)
     if is_postgres_url(location):
         return database_check("journal", location)
     return _sqlite_check("journal", sqlite_path(location), create_ok=True)

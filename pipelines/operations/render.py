@@ -84,10 +84,8 @@ def _journal(section: dict[str, Any]) -> Iterator[Text]:
     if special:
         yield from special
         return
-    dead = section["dead_letters"]
-    dead_text = ", ".join(f"{count} in {table}" for table, count in dead.items()) if dead else "none"
     yield _line(f"{section['inbound']:,} inbound messages, {section['delivery_reports']:,} delivery reports; "
-                f"dead letters: {dead_text}")
+                f"{section['dead_letters']:,} dead letters waiting for a replay")
     for entry in section["not_pulled"]:
         who = f"by {entry['pipeline']}" if entry["pipeline"] else "(no pull has run)"
         oldest = f", the oldest received {_ago(entry['oldest_age_s'])}" if entry["oldest_age_s"] is not None else ""

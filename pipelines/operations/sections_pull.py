@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -21,13 +20,13 @@ from .stores import (
     statements,
 )
 from .timefmt import iso
+from smartdialog_sync.journal import JOURNAL_FILE_NAME
 
 if TYPE_CHECKING:
     from .status import StatusOptions
 
 LIMITER_FILE_NAME = "ratelimit.sqlite"  # smartdialog_sync.api.limiter.open_store
 PIPELINES_DIR_NAME = "pipelines"  # smartdialog_sync.pipelines.pull_pipeline
-JOURNAL_RESOURCES = {"inbound_messages": "inbound", "delivery_reports": "delivery_reports"}
 
 Execute = Callable[..., list[Any]]
 
@@ -72,15 +71,15 @@ def limiter_status(options: StatusOptions) -> dict[str, Any]:
 # --- the journal and the webhooks -----------------------------------------------------------------------
 
 
-def journal_status(options: StatusOptions, pulls: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Rows, rows not yet pulled (per pull pipeline), dead letters, size; and the saved webhook registrations."""
-    location = options.journal or str(options.data_dir / "journal.sqlite")
+def journal_status(options: StatusOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Rows, rows not yet pulled (per pull mark), dead letters, size; and the saved webhook registrations."""
+    location = options.journal or str(options.data_dir / JOURNAL_FILE_NAME)
     if is_postgres_url(location):
         import sqlalchemy
 
         with postgres_readonly(location) as db:
             execute: Execute = lambda statement, params=None: db.execute(sqlalchemy.text(statement), params or {}).all()  # noqa: E731
-            section, webhooks = _read_journal(execute, postgres_tables(db), hide_password(location), options, pulls)
+            section, webhooks = _read_journal(execute, postgres_tables(db), hide_password(location), options)
             section["size_bytes"] = int(execute(statements()["journal_size_postgres"])[0][0])
         return section, webhooks
     path = sqlite_path(location)
@@ -88,41 +87,25 @@ def journal_status(options: StatusOptions, pulls: list[dict[str, Any]]) -> tuple
         return {"present": False, "location": str(path)}, []
     with sqlite_readonly(path) as db:
         execute = lambda statement, params=None: db.execute(statement, params or {}).fetchall()  # noqa: E731
-        section, webhooks = _read_journal(execute, sqlite_tables(db), str(path), options, pulls)
+        section, webhooks = _read_journal(execute, sqlite_tables(db), str(path), options)
     section["size_bytes"] = disk_size(path)
     return section, webhooks
 
 
-def _read_journal(execute: Execute, tables: set[str], location: str, options: StatusOptions,
-                  pulls: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _read_journal(execute: Execute, tables: set[str], location: str,
+                  options: StatusOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     sql = statements()
-    if "journal_inbound" not in tables:
+    if not {"journal_inbound", "journal_dlr"} <= tables:
         return {"present": False, "location": location}, []
+    dead = "journal_dead_letters" in tables
     section: dict[str, Any] = {
         "present": True,
         "location": location,
         "inbound": count_rows(execute, "journal_inbound"),
-        "delivery_reports": count_rows(execute, "journal_dlr") if "journal_dlr" in tables else 0,
-        "dead_letters": {table: count_rows(execute, table) for table in sorted(tables) if "dead" in table},
+        "delivery_reports": count_rows(execute, "journal_dlr"),
+        "dead_letters": int(execute(sql["journal_dead_letters_waiting"])[0][0]) if dead else 0,
+        "not_pulled": _backlog(execute, tables, options.now),
     }
-    readers = [pull for pull in pulls if pull.get("journal_cursor")]
-    backlog = []
-    for pull in readers or [{"pipeline": None, "journal_cursor": {}}]:
-        entry: dict[str, Any] = {"pipeline": pull["pipeline"]}
-        oldest = []
-        for name, statement, table in (("inbound", "journal_inbound_after", "journal_inbound"),
-                                       ("delivery_reports", "journal_dlr_after", "journal_dlr")):
-            if table not in tables:
-                entry[name] = 0
-                continue
-            rows, first_us = execute(sql[statement], {"after": int(pull["journal_cursor"].get(name) or 0)})[0]
-            entry[name] = int(rows)
-            if first_us is not None:
-                oldest.append(int(first_us) / 1e6)
-        entry["oldest_received_at"] = iso(min(oldest)) if oldest else None
-        entry["oldest_age_s"] = round(options.now - min(oldest), 3) if oldest else None
-        backlog.append(entry)
-    section["not_pulled"] = backlog
     webhooks = []
     if "journal_registrations" in tables:
         for customer, service, endpoint, pipeline_id, action_id, registered_us in execute(sql["journal_registrations"]):
@@ -131,11 +114,35 @@ def _read_journal(execute: Execute, tables: set[str], location: str, options: St
     return section, webhooks
 
 
+def _backlog(execute: Execute, tables: set[str], now: float) -> list[dict[str, Any]]:
+    """Rows after each pipeline's pull mark (what it has loaded); all rows when no pull has marked any."""
+    sql = statements()
+    marks: dict[Optional[str], dict[str, Any]] = {}
+    if "journal_pull_marks" in tables:
+        for pipeline, table, seq, updated_us in execute(sql["journal_pull_marks"]):
+            mark = marks.setdefault(pipeline, {"marked_at": None})
+            mark[table] = int(seq)
+            mark["marked_at"] = max(mark["marked_at"] or "", iso(int(updated_us) / 1e6))
+    backlog = []
+    for pipeline, mark in (marks or {None: {"marked_at": None}}).items():
+        entry: dict[str, Any] = {"pipeline": pipeline, "marked_at": mark["marked_at"]}
+        oldest = []
+        for name, table in (("inbound", "inbound"), ("delivery_reports", "dlr")):
+            rows, first_us = execute(sql[f"journal_{table}_after"], {"after": mark.get(table, 0)})[0]
+            entry[name] = int(rows)
+            if first_us is not None:
+                oldest.append(int(first_us) / 1e6)
+        entry["oldest_received_at"] = iso(min(oldest)) if oldest else None
+        entry["oldest_age_s"] = round(now - min(oldest), 3) if oldest else None
+        backlog.append(entry)
+    return backlog
+
+
 # --- the pull pipelines ----------------------------------------------------------------------------------
 
 
 def pull_status(options: StatusOptions) -> list[dict[str, Any]]:
-    """Each pull pipeline's last run (from dlt's local trace), its journal cursors and pending packages."""
+    """Each pull pipeline's last run (from dlt's local trace) and its pending load packages."""
     pipelines_dir = options.data_dir / PIPELINES_DIR_NAME
     if not pipelines_dir.is_dir():
         return []
@@ -146,23 +153,18 @@ def pull_status(options: StatusOptions) -> list[dict[str, Any]]:
 
 
 def _pipeline_status(working_dir: Path, pipelines_dir: Path) -> dict[str, Any]:
+    from smartdialog_sync.pipelines.pull_pipeline import PullResult
+
     state = json.loads((working_dir / "state.json").read_text())
-    cursors: dict[str, int] = {}
-    for source in (state.get("sources") or {}).values():
-        for resource, name in JOURNAL_RESOURCES.items():
-            incremental = ((source.get("resources") or {}).get(resource) or {}).get("incremental") or {}
-            for cursor in incremental.values():
-                cursors[name] = cursor.get("last_value") or 0
     pending = sum(1 for folder in ("normalize/extracted", "load/normalized", "load/new")
                   if (working_dir / folder).is_dir() for _ in (working_dir / folder).iterdir())
     return {
         "pipeline": working_dir.name,
         "destination": str(state.get("destination_type") or "").removeprefix("dlt.destinations.") or None,
         "dataset": state.get("dataset_name"),
-        "journal_cursor": cursors,
         "pending_packages": pending,
         "last_run": _last_run(working_dir),
-        "info_command": _info_command(working_dir.name, pipelines_dir),
+        "info_command": PullResult(pipeline_name=working_dir.name, pipelines_dir=pipelines_dir).dlt_command("info"),
     }
 
 
@@ -194,12 +196,3 @@ def _root_cause(step: Any) -> str:
     chosen = next((t for t in traces if not str(t.get("exception_type", "")).startswith("dlt.")), None)
     text = (chosen or (traces[-1] if traces else {})).get("message") or str(step.step_exception)
     return (text.strip().splitlines() or [""])[0]
-
-
-def _info_command(name: str, pipelines_dir: Path) -> str:
-    from dlt.common.pipeline import get_dlt_pipelines_dir
-
-    option = ""
-    if pipelines_dir.resolve() != Path(get_dlt_pipelines_dir()).resolve():
-        option = f" --pipelines-dir {shlex.quote(str(pipelines_dir))}"
-    return f"dlt pipeline{option} {shlex.quote(name)} info"

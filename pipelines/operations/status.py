@@ -39,19 +39,24 @@ class StatusOptions:
     now: float = field(default_factory=time.time)
 
     @classmethod
-    def from_settings(cls, settings: Optional[ClientSettings], data_dir: Path, **options: Any) -> "StatusOptions":
-        """Options for the configured connection; without settings (no credentials), the defaults in `data_dir`."""
-        if settings is None:
-            return cls(data_dir=data_dir, **options)
+    def from_settings(cls, settings: ClientSettings, **options: Any) -> "StatusOptions":
+        """Options for the configured data dir, rate limit and limiter store (credentials may be missing)."""
+        from smartdialog_sync.api.config import check_credentials
+        from smartdialog_sync.errors import ConfigurationError
+
+        try:
+            connection_key: Optional[str] = check_credentials(settings).connection_key
+        except ConfigurationError:  # no credentials: no window is this invocation's
+            connection_key = None
         return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
                    window_s=settings.rate_limit.seconds, limiter_url=settings.limiter_url,
-                   connection_key=settings.connection_key, **options)
+                   connection_key=connection_key, **options)
 
 
 def collect_status(options: StatusOptions) -> dict[str, Any]:
     """Read every store (read-only) and return the report, with its `attention` lines."""
     pulls = guarded(pull_status, options, on_error=lambda error: [{"pipeline": None, "error": error}])
-    journal, webhooks = guarded(journal_status, options, pulls, on_error=lambda error: (_unreadable(error), []))
+    journal, webhooks = guarded(journal_status, options, on_error=lambda error: (_unreadable(error), []))
     report: dict[str, Any] = {
         "data_dir": str(options.data_dir),
         "generated_at": iso(options.now),
@@ -105,15 +110,20 @@ def attention(report: dict[str, Any], options: StatusOptions) -> list[str]:
 
 def _journal_attention(journal: dict[str, Any], options: StatusOptions) -> list[str]:
     lines = []
-    for table, count in (journal.get("dead_letters") or {}).items():
-        if count:
-            lines.append(f"journal: {count} dead letter(s) in {table}")
+    if journal.get("dead_letters"):
+        lines.append(f"journal: {journal['dead_letters']} dead letter(s) waiting: see `sdsync journal dead-letters`, "
+                     "replay them with --replay once the cause is fixed")
     for entry in journal.get("not_pulled") or []:
         age = entry.get("oldest_age_s")
         if age is not None and age > options.backlog_hours * 3600:
-            who = f"pipeline {entry['pipeline']}" if entry["pipeline"] else "any pull (none has run)"
-            lines.append(f"journal: {entry['inbound'] + entry['delivery_reports']} row(s) not yet pulled by {who}, "
-                         f"the oldest for {human_age(age)} (more than {options.backlog_hours:g} h): run `sdsync pull`")
+            rows = entry["inbound"] + entry["delivery_reports"]
+            if entry["pipeline"]:
+                lines.append(f"journal: {rows} row(s) not yet pulled by {entry['pipeline']}, the oldest for "
+                             f"{human_age(age)} (more than {options.backlog_hours:g} h): run its `sdsync pull`, or "
+                             "`sdsync journal marks --forget PIPELINE` if it is gone for good")
+            else:
+                lines.append(f"journal: {rows} row(s) not yet pulled by any pull (none has run), the oldest for "
+                             f"{human_age(age)} (more than {options.backlog_hours:g} h): run `sdsync pull`")
     return lines
 
 

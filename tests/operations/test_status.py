@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shlex
-import sqlite3
+import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.operations.conftest import Sdsync
 
@@ -56,7 +58,7 @@ def test_journal_webhooks_pull_and_limiter(emulator: Any, receiver_factory: Any,
 
     report = _wait_for_journal_rows(sdsync, 3)
     journal = report["journal"]
-    assert (journal["present"], journal["inbound"], journal["dead_letters"]) == (True, 3, {})
+    assert (journal["present"], journal["inbound"], journal["dead_letters"]) == (True, 3, 0)
     assert journal["size_bytes"] > 0
     (backlog,) = journal["not_pulled"]
     assert (backlog["pipeline"], backlog["inbound"], backlog["delivery_reports"]) == (None, 3, 0)
@@ -83,14 +85,15 @@ def test_journal_webhooks_pull_and_limiter(emulator: Any, receiver_factory: Any,
     code, report = sdsync.status_json("--backlog-hours", "0")
     assert code == 0, report["attention"]
     (pull,) = report["pulls"]
-    assert pull["pipeline"] == "smartdialog_pull_duckdb_smartdialog"
-    assert pull["journal_cursor"]["inbound"] >= 3
+    assert pull["pipeline"].startswith("smartdialog_pull_duckdb_smartdialog_")
     assert pull["last_run"]["outcome"] == "completed"
     assert pull["last_run"]["rows"]["inbound_messages"] == 3
-    assert report["journal"]["not_pulled"] == [
-        {"pipeline": pull["pipeline"], "inbound": 0, "delivery_reports": 0, "oldest_received_at": None, "oldest_age_s": None}
-    ]
-    assert pull["info_command"] == f"dlt pipeline --pipelines-dir {shlex.quote(str(data / 'pipelines'))} {pull['pipeline']} info"
+    (backlog,) = report["journal"]["not_pulled"]
+    mark = f"{pull['pipeline']}@{socket.gethostname()}:{data.resolve() / 'pipelines'}"
+    assert (backlog["pipeline"], backlog["inbound"], backlog["delivery_reports"]) == (mark, 0, 0), "the pull's mark"
+    assert backlog["marked_at"] is not None and backlog["oldest_age_s"] is None
+    assert pull["info_command"] == shlex.join(["dlt", "pipeline", "--pipelines-dir", str(data.resolve() / "pipelines"),
+                                               pull["pipeline"], "info"])
     info = subprocess.run(shlex.split(pull["info_command"]), cwd=tmp_path, capture_output=True, text=True, timeout=120,
                           env=sdsync.env)
     assert info.returncode == 0 and f"Found pipeline {pull['pipeline']}" in info.stdout, info.stderr
@@ -98,9 +101,9 @@ def test_journal_webhooks_pull_and_limiter(emulator: Any, receiver_factory: Any,
     emulator.inbound("sms-twoway", "+358401234568", "Another", count=2)
     report = _wait_for_journal_rows(sdsync, 5)
     (backlog,) = report["journal"]["not_pulled"]
-    assert (backlog["pipeline"], backlog["inbound"]) == (pull["pipeline"], 2)
+    assert (backlog["pipeline"], backlog["inbound"]) == (mark, 2)
     text = sdsync.status().stdout
-    assert f"not yet pulled by {pull['pipeline']}: 2 inbound" in text
+    assert f"not yet pulled by {mark}: 2 inbound" in text
     assert "inbound_messages 3" in text and pull["info_command"] in text
 
     # A public URL with rich markup in it (registered again on restart): printed as it is, never interpreted.
@@ -148,25 +151,31 @@ def test_a_failed_pull_needs_attention_with_its_root_cause(emulator: Any, tmp_pa
     assert "FAILED at step extract" in sdsync.status().stdout
 
 
-def test_dead_letters_in_the_journal_need_attention(tmp_path: Path) -> None:
-    """Any journal table named *dead* counts as dead letters (the receiver's dead-letter table)."""
+def test_dead_letters_need_attention_until_replayed(receiver_factory: Any, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    receiver = receiver_factory().start()
+    sdsync = Sdsync(tmp_path, "--data-dir", str(data))
+    code, report = sdsync.status_json()
+    assert code == 0 and report["journal"]["dead_letters"] == 0
+    with httpx.Client(timeout=30) as client:
+        refused = client.post(receiver.inbound_url, content=b"NaN", headers={"content-type": "application/json"})
+    assert 400 <= refused.status_code < 500
+    code, report = sdsync.status_json()
+    assert code == 1 and report["journal"]["dead_letters"] == 1
+    (reason,) = report["attention"]
+    assert reason.startswith("journal: 1 dead letter(s) waiting: see `sdsync journal dead-letters`")
+    assert "1 dead letters waiting for a replay" in sdsync.status().stdout
+
+
+def test_reading_a_closed_sqlite_store_creates_no_file(tmp_path: Path) -> None:
     from smartdialog_sync.journal import open_journal
 
     data = tmp_path / "data"
     open_journal(data / "journal.sqlite").close()
-    sdsync = Sdsync(tmp_path, "--data-dir", str(data))
-    code, report = sdsync.status_json()
-    assert code == 0 and report["journal"]["dead_letters"] == {}
-    assert _files(data) == ["journal.sqlite"], "reading a closed SQLite store creates no -wal/-shm file"
-    connection = sqlite3.connect(data / "journal.sqlite")
-    connection.execute("CREATE TABLE journal_dead_letters (received_at_us INTEGER, body TEXT, reason TEXT)")
-    connection.execute("INSERT INTO journal_dead_letters VALUES (1, '{}', 'not JSON')")
-    connection.commit()
-    connection.close()
-    code, report = sdsync.status_json()
-    assert code == 1
-    assert report["journal"]["dead_letters"] == {"journal_dead_letters": 1}
-    assert report["attention"] == ["journal: 1 dead letter(s) in journal_dead_letters"]
+    assert _files(data) == ["journal.sqlite"]
+    code, report = Sdsync(tmp_path, "--data-dir", str(data)).status_json()
+    assert code == 0 and report["journal"]["inbound"] == 0
+    assert _files(data) == ["journal.sqlite"], "no -wal/-shm file appears"
 
 
 def test_an_unreadable_store_is_reported_not_raised(tmp_path: Path) -> None:
