@@ -158,10 +158,13 @@ def _campaigns(section: dict[str, Any]) -> Iterator[Text]:
         yield _line("no campaign in the ledger")
     for entry in section["campaigns"]:
         parts = ", ".join(f"{name.replace('_', ' ')} {entry[name]['batches']} ({entry[name]['recipients']:,} recipients)"
-                          for name in ("sent", "in_flight", "scheduled", "unsent")
-                          if name != "scheduled" or entry[name]["batches"])
+                          for name in ("sent", "in_flight", "unsent"))
         yield _line(f"{entry['campaign_id']} ({entry['kind']}, {entry['customer']}/{entry['service']}, created "
                     f"{_ago(entry['age_s'])}): batches {parts}")
+        later = entry.get("scheduled_at_service")
+        if later:
+            yield _line(f"{later['batches']} sent batch(es) ({later['recipients']:,} recipients) are scheduled at "
+                        f"SmartDialog, the first for {later['first_at']}", indent=4)
         if entry["oldest_in_flight_age_s"] is not None:
             yield _line(f"oldest batch in flight since {entry['oldest_in_flight_at']} "
                         f"({_ago(entry['oldest_in_flight_age_s'])}; RequestIds are remembered 7 days)", indent=4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from .stores import duckdb_readonly, sqlite_path, sqlite_readonly, sqlite_tables, statements
-from .timefmt import age_of
+from .timefmt import age_of, iso
 
 if TYPE_CHECKING:
     from .status import StatusOptions
@@ -107,6 +107,7 @@ def campaigns_status(options: StatusOptions) -> dict[str, Any]:
             for campaign_id, kind, customer, service, created_at in db.execute(sql["campaigns"])
         }
         batch_rows = db.execute(sql["campaign_batches"]).fetchall() if "campaign_batches" in tables else []
+        scheduled = _scheduled_at_service(db, tables, iso(options.now))
     for campaign_id, status, batches, recipients, in_flight_since in batch_rows:
         entry = campaigns.get(campaign_id)
         if entry is None:
@@ -115,18 +116,25 @@ def campaigns_status(options: StatusOptions) -> dict[str, Any]:
         if in_flight_since:
             entry["oldest_in_flight_at"] = in_flight_since
             entry["oldest_in_flight_age_s"] = age_of(options.now, in_flight_since)
-    for entry in campaigns.values():
-        totals = {"sent": [0, 0], "in_flight": [0, 0], "scheduled": [0, 0], "unsent": [0, 0]}
+    for campaign_id, entry in campaigns.items():
+        totals = {"sent": [0, 0], "in_flight": [0, 0], "unsent": [0, 0]}
         for status, figures in entry["batches"].items():
-            bucket = totals[_bucket(status)]
+            bucket = totals[status if status in ("sent", "in_flight") else "unsent"]
             bucket[0] += figures["batches"]
             bucket[1] += figures["recipients"]
         entry.update({name: {"batches": b, "recipients": r} for name, (b, r) in totals.items()})
+        entry["scheduled_at_service"] = scheduled.get(campaign_id)
     return {"present": True, "location": str(path), "campaigns": list(campaigns.values())}
 
 
-def _bucket(status: str) -> str:
-    """sent, in_flight, scheduled (batches waiting for their time, if the ledger has them) or unsent."""
-    if status in ("sent", "in_flight"):
-        return status
-    return "scheduled" if status.startswith("schedul") else "unsent"
+def _scheduled_at_service(db: Any, tables: set[str], now: str) -> dict[str, dict[str, Any]]:
+    """Sent batches whose SendDateTime is still ahead (the ledger keeps it since scheduled sends exist)."""
+    if "campaign_batches" not in tables:
+        return {}
+    columns = {row[1] for row in db.execute("PRAGMA table_info(campaign_batches)")}
+    if "send_date_time" not in columns:
+        return {}
+    return {
+        campaign_id: {"batches": int(batches), "recipients": int(recipients), "first_at": first_at}
+        for campaign_id, batches, recipients, first_at in db.execute(statements()["campaign_scheduled"], {"now": now})
+    }

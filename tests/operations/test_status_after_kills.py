@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -122,3 +123,17 @@ def test_a_campaign_left_unsent_by_a_kill(start_emulator: Any, tmp_path: Path) -
     (campaign,) = report["campaigns"]["campaigns"]
     assert campaign["sent"] == {"batches": 20, "recipients": 1000}
     assert campaign["unsent"]["batches"] == campaign["in_flight"]["batches"] == 0
+    assert campaign["scheduled_at_service"] is None
+
+    later = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0)
+    scheduled = run_sdsync(env, *SEND, "--source", crm, "--query", "SELECT phone FROM customers WHERE id < 120",
+                           "--content", "Tervetuloa", "--campaign", "later-1", "--batch-size", "50",
+                           "--at", later.isoformat(), "--yes")
+    assert scheduled.returncode == 0, scheduled.stderr
+    code, report = sdsync.status_json("--campaign-hours", "0")
+    assert code == 0, report["attention"]
+    campaign = {entry["campaign_id"]: entry for entry in report["campaigns"]["campaigns"]}["later-1"]
+    assert campaign["sent"] == {"batches": 3, "recipients": 120}
+    assert campaign["scheduled_at_service"] == {"batches": 3, "recipients": 120, "first_at": later.isoformat()}
+    assert f"3 sent batch(es) (120 recipients) are scheduled at SmartDialog, the first for {later.isoformat()}" in (
+        sdsync.status().stdout)
