@@ -51,17 +51,16 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
 
     checks = list(setting_checks(options.overrides))
     configured = read_settings(**options.overrides)
+    checks.append(base_url_check(configured.base_url))
     try:
         settings = check_credentials(configured)
     except SdsyncError as exc:
-        checks.append(Check("settings", "fail", str(exc), "set the missing values (see the sources above)"))
-        settings = None
-    if settings is not None:
-        checks.append(base_url_check(settings.base_url))
+        checks.append(Check("credentials", "fail", str(exc), "set them (see the settings and their sources above)"))
+    else:
         checks.append(credentials_check(settings) if not options.offline
                       else Check("credentials", "skip", "--offline: no API call made"))
-        checks.append(limiter_check(settings.data_dir, settings.limiter_url))
     data_dir = configured.data_dir
+    checks.append(limiter_check(data_dir, configured.limiter_url))
     checks.append(journal_check(options.journal, data_dir))
     checks += [database_check(f"crm {index}" if len(options.crm_urls) > 1 else "crm", url)
                for index, url in enumerate(options.crm_urls, 1)]

@@ -123,3 +123,15 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "No such option" in done.stderr
     assert Sdsync(tmp_path).run("status", "--backlog-hours", "soon").returncode == 2
+
+
+def test_missing_credentials_for_a_remote_api_fail_with_the_fix(tmp_path: Path) -> None:
+    sdsync = Sdsync(tmp_path, "--data-dir", str(tmp_path / "data"),
+                    env={"SMARTDIALOG__BASE_URL": "https://api.example.invalid/api-integrations/v1"})
+    done = sdsync.run("doctor")
+    assert done.returncode == 1
+    lines = _lines(done.stdout)
+    assert lines["credentials"].startswith("fail  credentials: configuration: no credentials")
+    assert "neither production" in lines["base url"]
+    assert lines["limiter store"].startswith("ok    limiter store:")
+    assert not (tmp_path / "data").exists(), "doctor without an API call creates nothing"
