@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 
 from smartdialog_sync.emulator.errors import bad_request
+from smartdialog_sync.timestamps import parse_timestamp
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _TYPE_NAMES = {"string": str, "object": dict, "array": list, "boolean": bool}
@@ -105,11 +106,9 @@ def parse_send_datetime(value: str | None, field: str = "SendDateTime") -> datet
     if value is None or value == "":
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        moment = parse_timestamp(value)
     except ValueError:
         raise bad_request(f"{field} is not an ISO 8601 date-time", field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     if moment < datetime.now(timezone.utc):
         raise bad_request(f"{field} is in the past", field)
     return moment

@@ -14,12 +14,14 @@ from .commands import api as api_commands
 from .commands import auth as auth_commands
 from .commands import contacts as contacts_commands
 from .commands import demo as demo_command
+from .commands import doctor as doctor_command
 from .commands import emulator as emulator_command
 from .commands import journal as journal_commands
 from .commands import send as send_commands
 from .commands import pull as pull_command
 from .commands import report as report_command
 from .commands import serve as serve_command
+from .commands import status as status_command
 from .runtime import Overrides, configure_logging, console
 
 app = typer.Typer(
@@ -66,6 +68,8 @@ app.command("serve")(serve_command.serve)
 app.add_typer(journal_commands.app, name="journal")
 app.command("report")(report_command.report)
 app.command("pull")(pull_command.pull)
+app.command("status")(status_command.status)
+app.command("doctor")(doctor_command.doctor)
 
 
 def main() -> None:

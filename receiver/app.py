@@ -3,8 +3,9 @@
 `POST /hooks/{secret}/inbound` takes NewMessage notifications, `GET /hooks/{secret}/dlr` takes delivery
 reports. Both answer 2xx only after the row is durable in the journal; a redelivery is stored once and
 answered 2xx too. A wrong secret or any other path is 404. A payload that is refused after the secret
-matched (4xx) is kept in the journal's dead-letter table first, so it can be replayed; if even that
-cannot be written the answer is 503, and the sender tries again.
+matched (4xx) is kept in the journal's dead-letter table first (its body or query string, at most
+`max_body_bytes` of it), so it can be replayed; if even that cannot be written the answer is 503, and
+the sender tries again.
 
 `GET /healthz` (alive), `GET /readyz` (journal writable, webhook registered) and `GET /metrics`
 (Prometheus) need no secret.
@@ -35,7 +36,6 @@ from .secret import mask_secret
 
 MAX_BODY_BYTES = RECEIVER_MAX_BODY_BYTES
 BODY_TIMEOUT_S = RECEIVER_BODY_TIMEOUT_S
-DEAD_LETTER_MAX_BYTES = 64 * 1024  # of a refused body kept in the dead-letter table
 READY_TIMEOUT_S = 5.0
 log = logging.getLogger("receiver")
 
@@ -56,7 +56,7 @@ class _Refused(Exception):
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    """The whole body; a body over `limit` is refused (413) with its first DEAD_LETTER_MAX_BYTES."""
+    """The whole body; a body over `limit` bytes is refused (413) with its first `limit` bytes."""
     declared = next((int(value) for name, value in scope["headers"] if name == b"content-length" and value.isdigit()), 0)
     chunks: list[bytes] = []
     size, more = 0, True
@@ -68,9 +68,9 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
         more = message.get("more_body", False)
-        if max(size, declared) > limit and (size >= DEAD_LETTER_MAX_BYTES or not more):
-            reason = f"body larger than {limit} bytes"
-            raise _Refused(413, "too_large", reason, b"".join(chunks)[:DEAD_LETTER_MAX_BYTES], max(size, declared))
+        if max(size, declared) > limit and (size >= limit or not more):
+            body = b"".join(chunks)[:limit]
+            raise _Refused(413, "too_large", f"body larger than {limit} bytes", body, max(size, declared))
     return b"".join(chunks)
 
 
@@ -106,7 +106,7 @@ class _WebhookEndpoint:
             return await self._reject(scope, send, 405, "method", "method not allowed", (b"allow", b"GET"))
         raw = b""
         try:
-            raw = self._raw_query(scope) if self._kind == "dlr" else await self._body(scope, receive)
+            raw = bytes(scope["query_string"]) if self._kind == "dlr" else await self._body(scope, receive)
             row = row_from_raw(self._kind, raw)
         except ConnectionAbortedError:
             return None
@@ -137,11 +137,7 @@ class _WebhookEndpoint:
         except asyncio.TimeoutError:
             body = b"".join(received)
             reason = f"body not received within {settings.body_timeout_s:g} s"
-            raise _Refused(408, "timeout", reason, body[:DEAD_LETTER_MAX_BYTES], len(body)) from None
-
-    @staticmethod
-    def _raw_query(scope: Scope) -> bytes:
-        return bytes(scope["query_string"])[:DEAD_LETTER_MAX_BYTES]
+            raise _Refused(408, "timeout", reason, body[: settings.max_body_bytes], len(body)) from None
 
     async def _dead_letter(
         self, scope: Scope, send: Send, status: int, reason_code: str, reason: str, body: bytes, body_size: int

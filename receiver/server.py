@@ -79,6 +79,7 @@ def register(options: ReceiverOptions, settings: ClientSettings) -> None:
 
 def unregister(options: ReceiverOptions, settings: ClientSettings) -> int:
     """Remove the saved registrations (of `customer`/`services` when set); returns how many."""
+    check_journal(options.journal)
     store = open_journal(options.journal)
     try:
         with SmartDialogClient(settings) as api:
@@ -144,6 +145,8 @@ def run_interruptibly(function: Callable[[], None], what: str) -> None:
     A call to SmartDialog can block for a long time (timeouts, retries); a process manager's SIGTERM
     must not wait for it. The helper thread is a daemon: it ends with the process.
     """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread receives signals
+        return function()
     failure: list[BaseException] = []
 
     def target() -> None:

@@ -8,8 +8,9 @@ WITH), no SELECT ... INTO and no row locks. The query then runs on a connection 
 keeps read-only: SQLite opened with `mode=ro` (and `PRAGMA query_only`), PostgreSQL with a read-only
 session (`postgresql_readonly`), DuckDB with `read_only=True`. Nothing is ever committed.
 
-Errors: a query or URL we refuse is a `CrmUsageError` (exit 2); a CRM that cannot be reached or
-read is a `CrmReadError` (exit 1). Both mask the URL's password.
+Errors: a query or URL we refuse, or a query the CRM refuses (no such table, a write stopped by the
+read-only connection), is a `CrmUsageError` (exit 2); a CRM that cannot be reached, or is lost while
+reading, is a `CrmReadError` (exit 1). Both mask the URL's password.
 """
 
 from __future__ import annotations
@@ -169,9 +170,13 @@ def open_crm(url: str, query: str | None = None, table: str | None = None, what:
                 else:
                     result = connection.execute(sa.text(query))  # type: ignore[arg-type]
             except sa.exc.NoSuchTableError:
-                raise CrmReadError(f"the CRM at {where} has no table {table}") from None
+                raise CrmUsageError(f"the CRM at {where} has no table {table}") from None
+            except sa.exc.DBAPIError as exc:
+                if exc.connection_invalidated:  # the CRM went away: worth a retry
+                    raise CrmReadError(f"lost the CRM at {where}: {_first_line(exc)}") from None
+                raise CrmUsageError(f"{what} failed on the CRM at {where}: {_first_line(exc)}") from None
             except sa.exc.SQLAlchemyError as exc:
-                raise CrmReadError(f"{what} failed on the CRM at {where}: {_first_line(exc)}") from None
+                raise CrmUsageError(f"{what} failed on the CRM at {where}: {_first_line(exc)}") from None
             if not result.returns_rows:
                 raise CrmUsageError(f"{what} returned no result set (is it a SELECT?)")
 

@@ -635,6 +635,8 @@ class GroupCommitJournal:
         except Exception as exc:
             if store is not None and isinstance(exc, store.row_errors):
                 outcomes = [(future, self._write_alone(store, row)) for row, future in batch]
+                if any(error is not None and not isinstance(error, RowRejected) for _, error in outcomes):
+                    store = _discard(store)
             else:
                 outcomes = [(future, exc) for _, future in batch]
                 store = _discard(store)

@@ -22,12 +22,13 @@ def _set_in_config_toml(path: Path) -> bool:
         return False
     if "dlthub_telemetry" not in text:
         return False
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-
     try:
-        runtime = tomlkit.parse(text).get("runtime") or {}
-    except TOMLKitError:
+        import tomllib as toml  # Python 3.11+
+    except ImportError:  # Python 3.10: dlt's own TOML library
+        import tomlkit as toml  # type: ignore[no-redef]
+    try:
+        runtime = toml.loads(text).get("runtime") or {}
+    except ValueError:  # both libraries' parse errors are ValueErrors
         return False
     return "dlthub_telemetry" in runtime
 

@@ -97,7 +97,7 @@ def pull(
 
         def on_wait(seconds: float, reason: str) -> None:
             if seconds >= 1:
-                progress.update(task, description=f"{step_name[0]}: waiting {seconds:.0f} s ({escape(reason)})")
+                progress.update(task, description=f"{step_name[0]}: waiting {seconds:.0f} s ({reason})")
 
         result = run_pull(options, None, on_step, on_rows, on_wait)
     table = Table(title="Rows loaded", caption=escape(f"{destination} dataset {dataset}"))

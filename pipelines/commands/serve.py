@@ -85,7 +85,7 @@ def serve(
         removed = unregister(options, settings)
         console.print(f"removed {removed} webhook registration(s)")
         return
-    where = f"http://{host}:{port}/hooks/{MASK}/inbound (POST) and /hooks/{MASK}/dlr (GET)"
+    where = f"http://{host}:{port}/hooks/{MASK}/inbound (POST) and /hooks/{MASK}/dlr (GET); /healthz /readyz /metrics"
     console.print(f"receiving on {where}; journal {hide_password(options.journal)}", markup=False)
     if not wants_api:
         console.print("[dim]no --public-url/--customer: no webhook is registered[/dim]")

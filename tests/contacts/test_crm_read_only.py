@@ -94,7 +94,7 @@ def test_a_select_that_would_write_is_stopped_by_the_read_only_connection(emulat
     try:
         result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                         "--source", crm.url, "--query", f"SELECT *, wipe_{crm.table}() AS w FROM {crm.table}", "--dry-run")
-        assert result.returncode == 1, result.stdout + result.stderr
+        assert result.returncode == 2, result.stdout + result.stderr
         assert "read-only transaction" in result.stderr
         assert rows_in(crm) == 3
     finally:

@@ -128,8 +128,9 @@ def test_campaign_job_sends_once_and_a_rerun_resumes_without_resending(
 
 
 def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, sdsync_env: Path) -> None:
+    sqlite3.connect(sdsync_env / "empty.sqlite").close()
     config = {"ops": {"send_campaign": {"config": {
-        "source": "sqlite:///" + str(sdsync_env / "missing.sqlite"), "query": "SELECT phone FROM nowhere",
+        "source": "sqlite:///" + str(sdsync_env / "empty.sqlite"), "query": "SELECT phone FROM nowhere",
         "content": "x", "campaign_id": "broken", "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy",
     }}}}
     result = REPOSITORY.get_job("campaign_job").execute_in_process(
@@ -138,7 +139,7 @@ def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, 
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error.cause
-    assert error.cls_name == "CampaignInputError" and "no such table: nowhere" in error.message
+    assert error.cls_name == "CrmUsageError" and "no such table: nowhere" in error.message
     assert not [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
 
 

@@ -54,6 +54,7 @@ MALFORMED = [
     pytest.param(b"messageId=x&content=hello", 400, id="form-encoded"),
     pytest.param(b'{"messageId": "x"', 400, id="truncated-json"),
     pytest.param(b"NaN", 422, id="nan"),
+    pytest.param(b'{"messageId": "' + b"x" * 300_000 + b'"}', 413, id="oversized-kept-up-to-the-limit"),
 ]
 
 

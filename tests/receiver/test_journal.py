@@ -10,6 +10,8 @@ import pytest
 from smartdialog_sync.journal import GroupCommitJournal, InboundRow, JournalUrlError, Registration, open_journal
 from smartdialog_sync.receiver.payloads import dlr_row, inbound_row
 
+pytestmark = pytest.mark.compat
+
 
 def _row(message_id: str) -> InboundRow:
     return inbound_row(f'{{"messageId": "{message_id}", "content": "hello", "timestamp": "2026-01-02T03:04:05Z"}}'.encode())

@@ -13,6 +13,8 @@ from smartdialog_sync.journal import open_journal
 from smartdialog_sync.receiver.secret import SECRET_FILE_NAME
 from tests.receiver.harness import ReceiverProcess
 
+pytestmark = pytest.mark.compat
+
 
 def _message(message_id: str, **extra: object) -> dict:
     return {"messageId": message_id, "sender": "+358401234567", "recipient": "+358409999999", "content": "hei",

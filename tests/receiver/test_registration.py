@@ -7,9 +7,12 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from smartdialog_sync.journal import open_journal
 from tests.receiver.harness import REPO_ROOT
+
+pytestmark = pytest.mark.compat
 
 
 def _registering(receiver_factory, emulator, *more: str):

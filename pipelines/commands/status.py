@@ -1,0 +1,52 @@
+"""`sdsync status`: what the local stores say, on one screen, without any API call."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import typer
+
+from smartdialog_sync.errors import SdsyncError
+
+from ..runtime import Overrides, stdout
+
+
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (for monitoring)."),
+    backlog_hours: float = typer.Option(
+        24.0, min=0, help="Journal rows waiting longer than this for a pull need attention."
+    ),
+    campaign_hours: float = typer.Option(
+        24.0, min=0, help="A campaign older than this with batches not confirmed sent needs attention."
+    ),
+    journal: Optional[str] = typer.Option(
+        None, help="The receiver's journal: SQLite path (default <data-dir>/journal.sqlite) or postgresql://..."
+    ),
+    state: Optional[str] = typer.Option(
+        None, help="The contact-sync state file (default <data-dir>/contacts_state.duckdb)."
+    ),
+    ledger: Optional[str] = typer.Option(None, help="The campaign ledger (default <data-dir>/campaigns.sqlite)."),
+) -> None:
+    """Show the limiter window, the journal, the last pulls, contact syncs, campaigns and webhooks.
+
+    Reads the local stores read-only and makes no API call.
+
+    Exits 1 when something needs attention (one line per reason), 0 otherwise.
+    """
+    from smartdialog_sync.api.config import read_settings
+    from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
+    from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
+
+    overrides = ctx.find_object(Overrides)
+    settings = read_settings(**(overrides.values if overrides else {}))  # creates nothing, needs no credentials
+    options = StatusOptions.from_settings(settings, journal=journal, contacts_state=state, ledger=ledger,
+                                          backlog_hours=backlog_hours, campaign_hours=campaign_hours)
+    report = collect_status(options)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        print_lines(stdout, status_lines(report))
+    if report["attention"]:
+        raise SdsyncError(f"{len(report['attention'])} thing(s) need attention")

@@ -1,0 +1,282 @@
+"""`sdsync doctor`: check a set-up end to end, one result per check, each failure with what to fix."""
+
+from __future__ import annotations
+
+import os
+import platform
+import stat
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from smartdialog_sync.constants import EMULATOR_BASE_URL, PRODUCTION_BASE_URL
+from smartdialog_sync.errors import SdsyncError
+
+from .config_sources import MASK, find
+from .sections_pull import LIMITER_FILE_NAME
+from .stores import hide_password, is_postgres_url, postgres_readonly, sqlite_path, sqlite_readonly, sqlite_tables
+
+SECRET_SETTINGS = ("access_token", "client_secret", "refresh_token")
+URL_SETTINGS = ("limiter_url",)
+DESTINATION_KEYS = (("destination", "postgres"), ("destination", "duckdb"))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: `outcome` is ok, fail, skip or info; a failure says what to `fix`."""
+
+    name: str
+    outcome: str
+    detail: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The check as JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass
+class DoctorOptions:
+    """What to check: command-line overrides of [smartdialog], databases, and whether to call the API."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+    offline: bool = False
+    crm_urls: list[str] = field(default_factory=list)
+    journal: Optional[str] = None
+
+
+def run_doctor(options: DoctorOptions) -> list[Check]:
+    """Run every check and return the results in order."""
+    from smartdialog_sync.api.config import check_credentials, read_settings
+
+    checks = list(setting_checks(options.overrides))
+    configured = read_settings(**options.overrides)
+    try:
+        settings = check_credentials(configured)
+    except SdsyncError as exc:
+        checks.append(Check("settings", "fail", str(exc), "set the missing values (see the sources above)"))
+        settings = None
+    if settings is not None:
+        checks.append(base_url_check(settings.base_url))
+        checks.append(credentials_check(settings) if not options.offline
+                      else Check("credentials", "skip", "--offline: no API call made"))
+        checks.append(limiter_check(settings.data_dir, settings.limiter_url))
+    data_dir = configured.data_dir
+    checks.append(journal_check(options.journal, data_dir))
+    checks += [database_check(f"crm {index}" if len(options.crm_urls) > 1 else "crm", url)
+               for index, url in enumerate(options.crm_urls, 1)]
+    checks += list(destination_checks(data_dir))
+    checks.append(privacy_check(data_dir))
+    checks.append(versions_check())
+    return checks
+
+
+# --- settings --------------------------------------------------------------------------------------------
+
+
+def setting_checks(overrides: dict[str, Any]) -> Iterator[Check]:
+    """Each [smartdialog] setting, its value (secrets masked) and where it came from."""
+    from smartdialog_sync.api.config import SmartDialogConfiguration
+
+    defaults = SmartDialogConfiguration()
+    for key in SmartDialogConfiguration.__annotations__:
+        if overrides.get(key) is not None:
+            value, source = overrides[key], f"--{key.replace('_', '-')} on the command line"
+        else:
+            found = find(key, ("smartdialog",))
+            value, source = (found.value, found.source) if found else (getattr(defaults, key, None), "default")
+        if value is None:
+            yield Check(f"setting {key}", "info", "not set")
+            continue
+        yield Check(f"setting {key}", "info", f"{_shown(key, value)} (from {source})")
+
+
+def _shown(key: str, value: Any) -> str:
+    if key in SECRET_SETTINGS:
+        return MASK
+    if key in URL_SETTINGS:
+        return hide_password(str(value))
+    return str(value)
+
+
+def base_url_check(base_url: str) -> Check:
+    """Say whether the base URL is the emulator, production or something else."""
+    from smartdialog_sync.oauth import is_loopback_url
+
+    if base_url.rstrip("/") == PRODUCTION_BASE_URL:
+        return Check("base url", "info", f"{base_url}: the production SmartDialog API (real messages, real cost)")
+    if base_url.rstrip("/") == EMULATOR_BASE_URL or is_loopback_url(base_url):
+        return Check("base url", "info", f"{base_url}: a local emulator (nothing reaches phones)")
+    return Check("base url", "info", f"{base_url}: neither production ({PRODUCTION_BASE_URL}) nor a local emulator")
+
+
+def credentials_check(settings: Any) -> Check:
+    """One GetCustomers call, never retried: it spends exactly one call of the rate-limit budget."""
+    from smartdialog_sync.api import SmartDialogClient
+    from smartdialog_sync.api.retry import RetryPolicy
+
+    spent = f"spent 1 call of the {settings.rate_limit} budget"
+    try:
+        with SmartDialogClient(settings, retry=RetryPolicy(attempts=1)) as client:
+            customers = client.get_user_customers()
+    except SdsyncError as exc:
+        return Check("credentials", "fail", f"GetCustomers failed: {exc} ({spent})",
+                     "check the token or the OAuth client settings, and the base URL")
+    return Check("credentials", "ok", f"GetCustomers answered with {len(customers)} customer(s) ({spent})")
+
+
+# --- stores and databases --------------------------------------------------------------------------------
+
+
+def limiter_check(data_dir: Path, limiter_url: Optional[str]) -> Check:
+    """The limiter's window store opens (PostgreSQL) or exists / can be created (SQLite)."""
+    if limiter_url:
+        return database_check("limiter store", limiter_url)
+    return _sqlite_check("limiter store", data_dir / LIMITER_FILE_NAME, create_ok=True)
+
+
+def journal_check(journal: Optional[str], data_dir: Path) -> Check:
+    """The receiver's journal opens."""
+    from smartdialog_sync.journal import JOURNAL_FILE_NAME
+
+    location = journal or str(data_dir / JOURNAL_FILE_NAME)
+    if is_postgres_url(location):
+        return database_check("journal", location)
+    return _sqlite_check("journal", sqlite_path(location), create_ok=True)
+
+
+def database_check(name: str, url: str) -> Check:
+    """A database URL opens and answers SELECT 1 (PostgreSQL in a read-only session)."""
+    shown = hide_password(url)
+    if url.startswith("sqlite:") or "://" not in url:
+        return _sqlite_check(name, sqlite_path(url), create_ok=False)
+    if url.startswith("duckdb:"):
+        return _duckdb_check(name, Path(url.removeprefix("duckdb:///")))
+    import sqlalchemy
+
+    try:
+        if is_postgres_url(url):
+            with postgres_readonly(url) as connection:
+                version = connection.execute(sqlalchemy.text("SHOW server_version")).scalar_one()
+            return Check(name, "ok", f"{shown} opens (PostgreSQL {version})")
+        engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(sqlalchemy.text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # any driver's error: reported as the check's outcome
+        return Check(name, "fail", f"{shown} does not open: {_first_line(exc)}",
+                     "check the URL, that the server runs and accepts this user from this host")
+    return Check(name, "ok", f"{shown} opens")
+
+
+def _sqlite_check(name: str, path: Path, create_ok: bool) -> Check:
+    if not path.exists():
+        if not create_ok:
+            return Check(name, "fail", f"{path} does not exist", "check the path")
+        parent = _existing_parent(path)
+        if os.access(parent, os.W_OK):
+            return Check(name, "ok", f"{path} not created yet (the first run creates it)")
+        return Check(name, "fail", f"{path} cannot be created: {parent} is not writable",
+                     f"make {parent} writable for this user")
+    try:
+        with sqlite_readonly(path) as connection:
+            tables = sqlite_tables(connection)
+    except Exception as exc:  # sqlite3 errors: unreadable or not a database
+        return Check(name, "fail", f"{path} does not open: {_first_line(exc)}", "check the file and its permissions")
+    return Check(name, "ok", f"{path} opens ({len(tables)} tables)")
+
+
+def _duckdb_check(name: str, path: Path) -> Check:
+    import duckdb
+
+    if not path.exists():
+        return Check(name, "ok", f"{path} not created yet (the first pull creates it)")
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            connection.execute("SELECT 1")
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            return Check(name, "ok", f"{path} is in use by a running job (locked)")
+        return Check(name, "fail", f"{path} does not open: {_first_line(exc)}", "check the file and its permissions")
+    except duckdb.Error as exc:
+        return Check(name, "fail", f"{path} does not open: {_first_line(exc)}", "check the file and its permissions")
+    return Check(name, "ok", f"{path} opens")
+
+
+def destination_checks(data_dir: Path) -> Iterator[Check]:
+    """dlt destination credentials in the config ([destination.postgres], [destination.duckdb]), and the default DuckDB file."""
+    configured = False
+    for sections in DESTINATION_KEYS:
+        found = find("credentials", sections)
+        if found is None:
+            continue
+        configured = True
+        name = f"{sections[1]} destination"
+        url = _credentials_url(sections[1], found.value)
+        if url is None:
+            yield Check(name, "fail", f"credentials from {found.source} are not a URL or a table of fields",
+                        "write them as a connection string or as host/username/password/database")
+            continue
+        check = database_check(name, url)
+        yield Check(check.name, check.outcome, f"{check.detail} (from {found.source})", check.fix)
+    if not configured:
+        yield _duckdb_check("duckdb destination", data_dir / "sdsync.duckdb")
+
+
+def _credentials_url(kind: str, value: Any) -> Optional[str]:
+    if isinstance(value, str):
+        return value if "://" in value or kind != "duckdb" else f"duckdb:///{value}"
+    if isinstance(value, dict) and kind == "postgres":
+        import sqlalchemy
+
+        return sqlalchemy.URL.create(
+            "postgresql", username=value.get("username"), password=value.get("password"), host=value.get("host"),
+            port=value.get("port"), database=value.get("database"),
+        ).render_as_string(hide_password=False)
+    return None
+
+
+# --- the data folder and versions ------------------------------------------------------------------------
+
+
+def privacy_check(data_dir: Path) -> Check:
+    """The data folder and everything in it are private to the user (folders 0700, files 0600)."""
+    if not data_dir.exists():
+        return Check("data folder", "ok", f"{data_dir} not created yet (create it private: mkdir -m 700 {data_dir})")
+    entries, open_ones = 0, []
+    for root, folders, files in os.walk(data_dir):
+        for path in [Path(root)] + [Path(root) / name for name in files]:
+            entries += 1
+            mode = stat.S_IMODE(path.lstat().st_mode)
+            if mode & 0o077 and not path.is_symlink():
+                open_ones.append(f"{path} ({mode:04o})")
+    if open_ones:
+        return Check("data folder", "fail",
+                     f"{len(open_ones)} of {entries} entries in {data_dir} are open to group or others, e.g. {open_ones[0]}",
+                     f"chmod -R go-rwx {data_dir}, and run the jobs with umask 077")
+    return Check("data folder", "ok", f"{data_dir} is private ({entries} entries: folders 0700, files 0600)")
+
+
+def versions_check() -> Check:
+    """The Python, dlt and DuckDB versions in use."""
+    import dlt
+    import duckdb
+
+    return Check("versions", "info", f"Python {platform.python_version()}, dlt {dlt.__version__}, DuckDB {duckdb.__version__}")
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _existing_parent(path: Path) -> Path:
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"

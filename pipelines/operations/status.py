@@ -1,0 +1,140 @@
+"""`sdsync status`: one report of the local stores, read-only, costing no API call.
+
+`collect_status` returns a JSON-ready dict with one section per store (each says `present: false` when
+nothing was run yet) and `attention`: one line per thing an operator should act on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from .sections_pull import journal_status, limiter_status, pull_status
+from .sections_sync import campaigns_status, contacts_status
+from .stores import guarded
+from .timefmt import human_age, iso
+
+if TYPE_CHECKING:
+    from smartdialog_sync.api import ClientSettings
+
+REQUEST_ID_MEMORY_DAYS = 7  # how long SmartDialog remembers a RequestId
+
+
+@dataclass
+class StatusOptions:
+    """Where the stores are and what counts as needing attention."""
+
+    data_dir: Path
+    window_calls: int = 100
+    window_s: float = 60.0
+    limiter_url: Optional[str] = None
+    connection_key: Optional[str] = None  # the window key of the configured connection, to label it
+    journal: Optional[str] = None
+    contacts_state: Optional[str] = None
+    ledger: Optional[str] = None
+    backlog_hours: float = 24.0
+    campaign_hours: float = 24.0
+    now: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_settings(cls, settings: ClientSettings, **options: Any) -> "StatusOptions":
+        """Options for the configured data dir, rate limit and limiter store (credentials may be missing)."""
+        from smartdialog_sync.api.config import check_credentials
+        from smartdialog_sync.errors import ConfigurationError
+
+        try:
+            connection_key: Optional[str] = check_credentials(settings).connection_key
+        except ConfigurationError:  # no credentials: no window is this invocation's
+            connection_key = None
+        return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
+                   window_s=settings.rate_limit.seconds, limiter_url=settings.limiter_url,
+                   connection_key=connection_key, **options)
+
+
+def collect_status(options: StatusOptions) -> dict[str, Any]:
+    """Read every store (read-only) and return the report, with its `attention` lines."""
+    pulls = guarded(pull_status, options, on_error=lambda error: [{"pipeline": None, "error": error}])
+    journal, webhooks = guarded(journal_status, options, on_error=lambda error: (_unreadable(error), []))
+    report: dict[str, Any] = {
+        "data_dir": str(options.data_dir),
+        "generated_at": iso(options.now),
+        "limiter": guarded(limiter_status, options, on_error=_unreadable),
+        "journal": journal,
+        "pulls": pulls,
+        "contacts": guarded(contacts_status, options, on_error=_unreadable),
+        "campaigns": guarded(campaigns_status, options, on_error=_unreadable),
+        "webhooks": webhooks,
+    }
+    sections = (report["limiter"], report["journal"], report["contacts"], report["campaigns"])
+    report["nothing_run_yet"] = not pulls and not any(section.get("present") for section in sections)
+    report["attention"] = attention(report, options)
+    return report
+
+
+def _unreadable(error: str) -> dict[str, Any]:
+    return {"present": True, "error": error}
+
+
+# --- what needs attention --------------------------------------------------------------------------------
+
+
+def attention(report: dict[str, Any], options: StatusOptions) -> list[str]:
+    """One line per thing to act on; empty when all is well."""
+    lines: list[str] = []
+    for name in ("limiter", "journal", "contacts", "campaigns"):
+        if report[name].get("error"):
+            lines.append(f"{name}: cannot read the store: {report[name]['error']}")
+    lines += _journal_attention(report["journal"], options)
+    for pull in report["pulls"]:
+        if pull.get("error"):
+            lines.append(f"pull: cannot read a pipeline's state: {pull['error']}")
+        elif (pull.get("last_run") or {}).get("outcome") == "failed":
+            run = pull["last_run"]
+            lines.append(f"pull {pull['pipeline']}: the last run failed at step {run['failed_step']}: {run['error']}"
+                         f" (see `{pull['info_command']}`)")
+    for entry in report["contacts"].get("groups") or []:
+        if entry["interrupted"]:
+            ops = entry["open_ops"]
+            run = entry["last_run"] or {}
+            lines.append(
+                f"contacts {entry['customer']}/{entry['group_service']}: run {run.get('run_id')} was interrupted "
+                f"({run.get('status')}; {ops['inflight']} ops in flight, {ops['interrupted']} interrupted, "
+                f"{ops['planned']} planned): run the same `sdsync contacts sync` again to finish it"
+            )
+    for entry in report["campaigns"].get("campaigns") or []:
+        lines += _campaign_attention(entry, options)
+    return lines
+
+
+def _journal_attention(journal: dict[str, Any], options: StatusOptions) -> list[str]:
+    lines = []
+    if journal.get("dead_letters"):
+        lines.append(f"journal: {journal['dead_letters']} dead letter(s) waiting: see `sdsync journal dead-letters`, "
+                     "replay them with --replay once the cause is fixed")
+    for entry in journal.get("not_pulled") or []:
+        age = entry.get("oldest_age_s")
+        if age is not None and age > options.backlog_hours * 3600:
+            rows = entry["inbound"] + entry["delivery_reports"]
+            if entry["pipeline"]:
+                lines.append(f"journal: {rows} row(s) not yet pulled by {entry['pipeline']}, the oldest for "
+                             f"{human_age(age)} (more than {options.backlog_hours:g} h): run its `sdsync pull`, or "
+                             "`sdsync journal marks --forget PIPELINE` if it is gone for good")
+            else:
+                lines.append(f"journal: {rows} row(s) not yet pulled by any pull (none has run), the oldest for "
+                             f"{human_age(age)} (more than {options.backlog_hours:g} h): run `sdsync pull`")
+    return lines
+
+
+def _campaign_attention(entry: dict[str, Any], options: StatusOptions) -> list[str]:
+    lines = []
+    unsent = entry["unsent"]["batches"] + entry["in_flight"]["batches"]
+    if unsent and (entry["age_s"] or 0) > options.campaign_hours * 3600:
+        lines.append(f"campaign {entry['campaign_id']}: {unsent} batch(es) not confirmed sent, created "
+                     f"{human_age(entry['age_s'])} ago: rerun the same `sdsync send` to finish it")
+    in_flight_age = entry.get("oldest_in_flight_age_s")
+    if in_flight_age is not None and in_flight_age > REQUEST_ID_MEMORY_DAYS * 86400:
+        lines.append(f"campaign {entry['campaign_id']}: a batch has been in flight for {human_age(in_flight_age)}: "
+                     f"SmartDialog remembers RequestIds for {REQUEST_ID_MEMORY_DAYS} days, so a resend may duplicate it")
+    return lines

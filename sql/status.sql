@@ -1,0 +1,74 @@
+-- Read-only queries of `sdsync status` over the local stores. Sections start with "-- name: <statement>".
+-- Parameters are :named (sqlite3 and SQLAlchemy) or $named (DuckDB). A table that may be missing is
+-- looked up in the store's table list first: a missing table means "none", never an error.
+
+-- name: sqlite_tables
+SELECT name FROM sqlite_master WHERE type = 'table';
+
+-- name: postgres_tables
+SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema();
+
+-- name: duckdb_tables
+SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema();
+
+-- name: limiter_window_sqlite
+-- Slots still inside the window (older ones are deleted lazily by the next caller).
+SELECT connection, count(*), min(at) FROM api_calls WHERE at > :since GROUP BY connection ORDER BY connection;
+
+-- name: postgres_now
+SELECT extract(epoch from clock_timestamp());
+
+-- name: limiter_window_postgres
+SELECT connection, count(*), min(at) FROM sdsync_api_calls WHERE at > :since GROUP BY connection ORDER BY connection;
+
+-- name: journal_inbound_after
+SELECT count(*), min(received_at_us) FROM journal_inbound WHERE seq > :after;
+
+-- name: journal_dlr_after
+SELECT count(*), min(received_at_us) FROM journal_dlr WHERE seq > :after;
+
+-- name: journal_dead_letters_waiting
+SELECT count(*) FROM journal_dead_letters WHERE replayed_at_us IS NULL;
+
+-- name: journal_pull_marks
+SELECT pipeline, table_name, seq, updated_at_us FROM journal_pull_marks ORDER BY pipeline, table_name;
+
+-- name: journal_registrations
+SELECT customer, service, endpoint_url_masked, pipeline_id, action_id, registered_at_us
+FROM journal_registrations ORDER BY customer, service;
+
+-- name: journal_size_postgres
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname LIKE 'journal\_%';
+
+-- name: contacts_last_runs
+SELECT run_id, customer, group_service, mode, dry_run, status, started_at, finished_at, source_rows, creates, updates,
+       deletes, unchanged, rejected, applied, failed, calls, error
+FROM sync_runs
+QUALIFY row_number() OVER (PARTITION BY customer, group_service ORDER BY run_id DESC) = 1
+ORDER BY customer, group_service;
+
+-- name: contacts_open_ops
+SELECT customer, group_service, status, count(*) FROM contact_ops
+WHERE status IN ('planned', 'inflight', 'interrupted') GROUP BY ALL ORDER BY ALL;
+
+-- name: contacts_server_rejections
+SELECT customer, group_service, count(*) FROM server_rejections GROUP BY ALL;
+
+-- name: contacts_rejected_rows
+-- CRM rows the last run of each group left out (written before its first call, so an interrupted run has them).
+SELECT r.customer, r.group_service, count(*) FROM rejected_rows r
+WHERE r.run_id = (SELECT max(s.run_id) FROM sync_runs s WHERE s.customer = r.customer AND s.group_service = r.group_service)
+GROUP BY ALL;
+
+-- name: contacts_known
+SELECT customer, group_service, count(*) FROM contact_state GROUP BY ALL;
+
+-- name: campaigns
+SELECT campaign_id, kind, customer_id, service_id, created_at FROM campaigns ORDER BY created_at, campaign_id;
+
+-- name: campaign_batches
+SELECT campaign_id, status, count(*), coalesce(sum(recipient_count), 0),
+       min(CASE WHEN status = 'in_flight' THEN coalesce(first_attempt_at, updated_at) END)
+FROM campaign_batches GROUP BY campaign_id, status;
