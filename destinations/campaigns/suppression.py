@@ -9,7 +9,7 @@ expected but cannot be read, the send is refused: sending without them is not sa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -49,7 +49,7 @@ class OptOutSource:
     when several hold `inbound_messages`. `explicit`: given by the user, so a missing table is an error too.
     """
 
-    url: str
+    url: str = field(repr=False)
     dataset: str
     label: str
     explicit: bool = False
@@ -146,8 +146,7 @@ def opted_out_numbers(source: OptOutSource, stop_keywords: tuple[str, ...]) -> s
             rows = connection.execute(query, {"keywords": list(stop_keywords)}).fetchall()
     except SQLAlchemyError as exc:
         message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise OptOutsUnavailable(f"cannot read opt-outs from {source.label}: {message}; "
-                                 "nothing sent (retry when a running pull has finished)") from None
+        raise OptOutsUnavailable(f"cannot read opt-outs from {source.label}: {message}; nothing sent") from None
     finally:
         engine.dispose()
     return _normalized([row[0] for row in rows])

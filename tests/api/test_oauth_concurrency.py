@@ -99,6 +99,6 @@ def test_three_processes_share_a_rotating_refresh_token_through_expiry_and_revoc
     assert set(answers) == {"200"}, f"the token endpoint refused a refresh (invalid_grant): {answers}"
     assert emulator.stats()["unauthorized"] == WORKERS, "one 401 per worker, renewed once"
     emulator.stop()
-    stored = list(json.loads((data_dir / "oauth_tokens.json").read_text()).values())
+    stored = [entry["refresh_token"] for entry in json.loads((data_dir / "oauth_tokens.json").read_text()).values()]
     # every refresh used the newest refresh token exactly once: only the last one issued is still valid
     assert json.loads(state.read_text())["refresh_tokens"] == stored

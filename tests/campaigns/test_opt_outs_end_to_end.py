@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import duckdb
 import pytest
 import sqlalchemy
 
@@ -125,3 +126,13 @@ def test_a_dataset_locked_by_a_running_pull_refuses_the_send(tmp_path) -> None:
         assert refused.value.exit_code == 2
     finally:
         holder.communicate("")
+
+
+def test_an_explicit_url_without_inbound_messages_refuses_and_never_shows_its_password(tmp_path) -> None:
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    [source] = opt_out_sources(tmp_path, tmp_path / "none.duckdb", f"duckdb:///{empty}")
+    with pytest.raises(OptOutsUnavailable, match="has no inbound_messages table"):
+        opted_out_numbers(source, ("STOP",))
+    [secret] = opt_out_sources(tmp_path, empty, "postgresql://sdsync:pw-8f2c@127.0.0.1:9/x")
+    assert "pw-8f2c" not in repr(secret) + secret.label
