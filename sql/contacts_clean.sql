@@ -21,7 +21,7 @@ FROM (
         nullif(trim(street_address_raw), '') AS street_address,
         nullif(trim(zip_code_raw), '') AS zip_code,
         nullif(trim(city_raw), '') AS city,
-        nullif(upper(trim(country_code_raw)), '') AS country_code,
+        nullif(trim(country_code_raw), '') AS country_code,
         nullif(lower(trim(active_raw)), '') AS active_text,
         list_filter(custom_raw, lambda p: nullif(trim(p.value), '') IS NOT NULL) AS custom_properties
     FROM crm_source

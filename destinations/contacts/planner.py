@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
@@ -23,6 +23,8 @@ class PlanSummary:
     creates: int
     updates: int
     deletes: int
+    normalised: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def unchanged(self) -> int:
@@ -33,6 +35,15 @@ class PlanSummary:
     def operations(self) -> int:
         """API calls the plan needs when nothing has to be reconciled."""
         return self.creates + self.updates + self.deletes
+
+    def describe(self) -> str:
+        """The plan in one line."""
+        text = (f"{self.source_rows} CRM rows: {self.creates} creates, {self.updates} updates, {self.deletes} deletes, "
+                f"{self.unchanged} unchanged, {self.rejected} rejected")
+        for label, counts in (("normalised", self.normalised), ("fields left out", self.left_out)):
+            if counts:
+                text += f"; {label}: " + ", ".join(f"{name} {count}" for name, count in counts.items())
+        return text
 
 
 def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) -> None:
@@ -52,4 +63,7 @@ def plan_changes(store: ContactStateStore, customer: str, group_service: str, mi
     """Diff contact_candidates against contact_state into contact_plan and count it."""
     store.con.execute(read_sql("contacts_plan.sql"), {"customer": customer, "group_service": group_service, "mirror": mirror})
     row = store.con.execute(read_sql("contacts_plan_summary.sql")).fetchall()[0]
-    return PlanSummary(*(int(value) for value in row))
+    counts: dict[str, dict[str, int]] = {"normalised": {}, "left out": {}}
+    for kind, name, rows in store.con.execute(read_sql("contacts_field_counts.sql")).fetchall():
+        counts[kind][name] = int(rows)
+    return PlanSummary(*(int(value) for value in row), normalised=counts["normalised"], left_out=counts["left out"])

@@ -5,10 +5,11 @@ Load with `dagster dev -m smartdialog_sync.pipelines.orchestration.dagster_defs`
 (`SMARTDIALOG__...`, `CAMPAIGNS__...`) and `.dlt/` in the working directory of the Dagster code server.
 
 - `pull_job` calls the pull pipeline in-process (`pipelines.pull_pipeline.run_pull`).
-- `contacts_sync_job` and `campaign_job` run `sdsync contacts sync` / `sdsync send --yes` as child
-  processes: those commands exist only as CLI functions (planning, ledger, exit codes live there).
+- `contacts_sync_job` calls the contact sync in-process (`destinations.contacts.sync.run_contact_sync`),
+  logging its progress to Dagster; deletes of mirror mode need no confirmation there.
+- `campaign_job` runs `sdsync send --yes` as a child process.
   A CRM URL given as `env:NAME` is read from that environment variable when the run starts, so a
-  password never lands in Dagster's run storage.
+  password never lands in Dagster's run storage (nor on a command line).
 """
 
 # No `from __future__ import annotations`: Dagster reads the config classes from real annotations.
@@ -33,8 +34,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from smartdialog_sync.pipelines.pull_pipeline import DEFAULT_DATASET, PullOptions, run_pull
 from smartdialog_sync.api import resolve_settings
+from smartdialog_sync.destinations.contacts.sync import ContactSyncOptions, LogProgress, configured_mapping, run_contact_sync
+from smartdialog_sync.pipelines.pull_pipeline import DEFAULT_DATASET, PullOptions, run_pull
 
 from smartdialog_sync.pipelines.runtime import EXIT_FAILURE
 
@@ -109,15 +111,15 @@ def pull(context: OpExecutionContext, config: PullConfig) -> None:
         context.log.info(f"loaded {rows:,} rows into {table}")
 
 
-@op(description="Make the group contacts match the CRM (sdsync contacts sync).")
+@op(description="Make the group contacts match the CRM (what `sdsync contacts sync --yes` does).")
 def contacts_sync(context: OpExecutionContext, config: ContactSyncConfig) -> None:
-    """Run `sdsync contacts sync` as a child process."""
-    run_sdsync(
-        ["contacts", "sync"],
-        ["--source", resolve_env_reference(config.source), "--query", config.query, "--customer", config.customer,
-         "--group-service", config.group_service, "--mode", config.mode, "--yes", *_optional("--max-calls", config.max_calls)],
-        context.log.info,
+    """Run the contact sync in this process; a run that stops part way fails the op (the next run resumes)."""
+    options = ContactSyncOptions(
+        source=resolve_env_reference(config.source), query=config.query, customer=config.customer,
+        group_service=config.group_service, mode=config.mode, max_calls=config.max_calls, allow_deletes=True,
+        mapping=configured_mapping(),
     )
+    run_contact_sync(resolve_settings(), options, LogProgress(context.log.info))
 
 
 @op(description="Send an SMS campaign exactly once per recipient (sdsync send --yes).")

@@ -1,7 +1,7 @@
 """Run an `sdsync` command as a child process of the current Python, for orchestrators.
 
-The contact sync and campaign sends exist only as CLI commands (their planning, confirmation and
-exit codes live there), so orchestrators call them this way; the pull is called in-process.
+Campaign sends exist only as a CLI command (its planning, confirmation and exit codes live there), so
+orchestrators call it this way; the pull and the contact sync are called in-process.
 """
 
 from __future__ import annotations

@@ -149,5 +149,9 @@ def test_contacts_sync_job_creates_the_group_contacts(
     config = {"ops": {"contacts_sync": {"config": {
         "source": crm, "query": "SELECT phone, first_name FROM people", "customer": CUSTOMER, "group_service": "crm-group",
     }}}}
-    assert REPOSITORY.get_job("contacts_sync_job").execute_in_process(run_config=config, instance=instance).success
+    result = REPOSITORY.get_job("contacts_sync_job").execute_in_process(run_config=config, instance=instance)
+    assert result.success
     assert sorted(contact["phone"] for contact in emulator.contacts()) == PHONES
+    # In-process: the library's progress callbacks log to Dagster (a child `sdsync` would print tables instead).
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any(message.startswith("run 1 completed: creates 3") for message in messages), messages
