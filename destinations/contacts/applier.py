@@ -131,38 +131,54 @@ class ContactApplier:
     # --- the apply loop --------------------------------------------------------------------------------
 
     def apply(self, ops: Iterable[Operation], max_calls: int | None = None, on_op: OpCallback | None = None) -> ApplyTally:
-        """Apply `ops` in order until done or `max_calls` API calls have been made; raise StopRun on failure."""
+        """Apply `ops` in order until done or about `max_calls` API calls have been made; raise StopRun on failure.
+
+        Pipelined: while a group's calls run, the next group is committed in flight and the previous group's
+        outcomes are committed, so the state's transactions do not hold the calls up.
+        """
         tally = ApplyTally()
         first_call = self.api.stats.calls
         pending = iter(ops)
-        size = 1  # the first op goes alone: a wrong group service or refused credentials cost one call
+        started = 0
+
+        def next_group(size: int) -> list[Operation]:
+            nonlocal started
+            if max_calls is not None:
+                size = min(size, max_calls - max(started, self.api.stats.calls - first_call))
+                if size <= 0:
+                    tally.call_budget_reached = tally.call_budget_reached or next(pending, None) is not None
+                    return []
+            group = list(islice(pending, size))
+            started += len(group)
+            self.store.mark_inflight(group)
+            return group
+
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="contacts-apply") as pool:
-            while True:
-                if max_calls is not None:
-                    size = min(size, max_calls - (self.api.stats.calls - first_call))
-                    if size <= 0:
-                        tally.call_budget_reached = next(pending, None) is not None
-                        break
-                group = list(islice(pending, size))
-                if not group:
-                    break
-                self.store.mark_inflight(group)
-                outcomes = list(pool.map(self._outcome, group))
+            group = next_group(1)  # the first op goes alone: a wrong group service or refused credentials cost one call
+            running = [pool.submit(self._outcome, op) for op in group]
+            while group:
+                upcoming = next_group(self.group_size)
+                outcomes = [future.result() for future in running]
+                stop = next((outcome for outcome in outcomes if outcome.status not in ("done", "rejected")), None)
+                if stop is None:
+                    running = [pool.submit(self._outcome, op) for op in upcoming]
                 self.store.record_outcomes(self.customer, self.group_service, outcomes)
-                stop = None
-                for outcome in outcomes:
-                    if outcome.status in ("done", "rejected"):
-                        tally.done += outcome.status == "done"
-                        tally.rejected += outcome.status == "rejected"
-                        tally.results[outcome.result or outcome.status] += 1
-                        if on_op:
-                            on_op(outcome.op, outcome.result or outcome.status)
-                    elif stop is None:
-                        stop = outcome
+                self._tally(outcomes, tally, on_op)
                 if stop is not None:
+                    self.store.mark_planned(upcoming)  # none of their calls was started
                     raise StopRun(_stop_message(stop))
-                size = self.group_size
+                group = upcoming
         return tally
+
+    @staticmethod
+    def _tally(outcomes: list[Outcome], tally: ApplyTally, on_op: OpCallback | None) -> None:
+        for outcome in outcomes:
+            if outcome.status in ("done", "rejected"):
+                tally.done += outcome.status == "done"
+                tally.rejected += outcome.status == "rejected"
+                tally.results[outcome.result or outcome.status] += 1
+                if on_op:
+                    on_op(outcome.op, outcome.result or outcome.status)
 
     def _outcome(self, op: Operation) -> Outcome:
         """Apply one op (on a worker thread) and say how it ended; the store is written by the caller."""

@@ -185,6 +185,15 @@ class ContactStateStore:
             [ops[0].run_id, [op.seq for op in ops]],
         )
 
+    def mark_planned(self, ops: Sequence[Operation]) -> None:
+        """Put ops marked in flight whose calls were never started back to `planned`."""
+        if ops:
+            self.con.execute(
+                "UPDATE contact_ops SET status = 'planned', started_at = NULL "
+                "WHERE run_id = ? AND seq IN (SELECT unnest(?::BIGINT[]))",
+                [ops[0].run_id, [op.seq for op in ops]],
+            )
+
     def record_outcomes(self, customer: str, group_service: str, outcomes: Sequence[Outcome]) -> None:
         """Record the outcomes of ops in ONE transaction: each op's status, and for a done op the contact's
         new state (its hash, or its removal); a refused payload is remembered so an unchanged row is not
