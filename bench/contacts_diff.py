@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -76,6 +78,34 @@ def timed(label: str, figures: dict[str, float], action):
     result = action()
     figures[label] = time.perf_counter() - started
     return result
+
+
+class PeakMemory:
+    """Peak resident memory of this process above what it held on entry, sampled every 5 ms."""
+
+    def __init__(self) -> None:
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * self.page
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._rss() - self.base)
+
+    def __enter__(self) -> "PeakMemory":
+        self.base = self._rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss() - self.base)
 
 
 def project_diff(store: ContactStateStore, crm: pa.Table, figures: dict[str, float]) -> dict[str, int]:
@@ -172,7 +202,7 @@ def main() -> None:
             "SELECT count(*) FROM phone_cache WHERE e164 <> '+358' || substr(replace(phone_raw, ' ', ''), 2)").fetchall()[0][0]
         assert mismatches == 0, "the synthetic cache fill disagrees with phonenumbers"
         con.execute("INSERT INTO phone_cache SELECT DISTINCT phone_text, region, '+358' || substr(replace(phone_text, ' ', ''), 2), "
-                    "NULL FROM crm_cleaned WHERE NOT EXISTS (SELECT 1 FROM phone_cache p WHERE p.phone_raw = phone_text)")
+                    "NULL FROM crm_fresh WHERE NOT EXISTS (SELECT 1 FROM phone_cache p WHERE p.phone_raw = phone_text)")
         figures: dict[str, float] = {}
         project_diff(store, yesterday_table, figures)
         con.execute("INSERT INTO contact_state (customer, group_service, phone, hash, raw_hash, source_key) "
@@ -183,7 +213,8 @@ def main() -> None:
         # Today's nightly run on the warm cache.
         today_table = arrow(today)
         figures = {}
-        planned = project_diff(store, today_table, figures)
+        with PeakMemory() as memory:
+            planned = project_diff(store, today_table, figures)
         steps = {k: v for k, v in figures.items() if k != "new phones normalised"}
         diff_seconds = sum(steps.values())
         print(f"\nnightly diff (DuckDB), {len(today['id']):,} rows, warm phone cache:")
@@ -191,6 +222,7 @@ def main() -> None:
             print(f"  {label:<24} {seconds:7.3f} s")
         print(f"  {'total':<24} {diff_seconds:7.3f} s   ({int(figures['new phones normalised']):,} new phones normalised)")
         print(f"  planned API calls: {sum(planned.values()):,} {planned}  (rows changed: {sum(expected.values()):,})")
+        print(f"  peak memory of the diff (resident, above what the process held before it): {memory.peak / 2**20:,.0f} MiB")
         assert planned == expected, (planned, expected)
 
     # The pandas baseline on the same rows, given already validated and normalised (not counted).

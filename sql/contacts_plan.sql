@@ -1,7 +1,9 @@
--- The diff: valid contact_candidates against what was last applied (contact_state) for one group,
+-- The diff: valid contact_candidates (the CRM rows validated this run) against what was last applied
+-- (contact_state) for one group,
 -- into contact_plan. New phone -> create; changed hash (or unknown content) -> update; in mirror mode,
--- a managed contact whose phone no longer appears in the CRM at all -> delete (a phone still present
--- in a rejected or duplicated row is left alone). Unchanged rows produce nothing.
+-- a managed contact whose phone no longer appears in the CRM at all (neither on a row unchanged since it
+-- was applied, crm_rows.applied_phone, nor on a candidate) -> delete (a phone still present in a rejected
+-- or duplicated row is left alone). Unchanged rows produce nothing.
 -- Parameters: $customer, $group_service, $mirror.
 CREATE OR REPLACE TEMP TABLE contact_plan AS
 WITH state AS (
@@ -21,7 +23,9 @@ changes AS (
     UNION ALL
     SELECT 'delete' AS op, s.phone, NULL AS source_key, NULL AS payload, NULL AS hash, NULL AS raw_hash
     FROM state s
-    WHERE $mirror AND NOT EXISTS (SELECT 1 FROM contact_candidates c WHERE c.phone = s.phone)
+    WHERE $mirror
+      AND NOT EXISTS (SELECT 1 FROM crm_rows r WHERE r.applied_phone = s.phone)
+      AND NOT EXISTS (SELECT 1 FROM contact_candidates c WHERE c.phone = s.phone)
 )
 SELECT
     row_number() OVER (ORDER BY CASE op WHEN 'create' THEN 1 WHEN 'update' THEN 2 ELSE 3 END, phone) AS seq,

@@ -1,7 +1,7 @@
--- One scan of the CRM rows (view crm_cleaned) into crm_rows. A row whose raw_hash equals that of a
+-- One scan of the CRM rows (view crm_hashed) into crm_rows. A row whose raw_hash equals that of a
 -- contact last applied in this group is exactly as it was when that contact got its 2xx: it keeps the
--- contact's phone and payload hash (applied_phone, applied_hash) and is not validated again. Every other
--- row carries its cleaned values in `fresh` (a struct), for sql/contacts_validate.sql.
+-- contact's phone (applied_phone), is not validated again and needs no call. Every other row carries its
+-- raw values in `fresh` (a struct), read trimmed through the view crm_fresh.
 -- Parameters: $customer, $group_service.
 CREATE OR REPLACE TEMP TABLE crm_rows AS
 SELECT
@@ -9,8 +9,7 @@ SELECT
     c.source_key,
     c.raw_hash,
     s.phone AS applied_phone,
-    s.hash AS applied_hash,
     CASE WHEN s.phone IS NULL THEN c END AS fresh
-FROM crm_cleaned c
+FROM crm_hashed c
 LEFT JOIN contact_state s
     ON s.raw_hash = c.raw_hash AND s.customer = $customer AND s.group_service = $group_service

@@ -1,4 +1,4 @@
--- Validate the CRM rows (crm_rows) into contact_candidates: per CRM row its E.164 phone, the JSON
+-- Validate the CRM rows (crm_rows, the fresh ones through the view crm_fresh) into contact_candidates: per CRM row its E.164 phone, the JSON
 -- payload for the API (camelCase, as the definition spells it), the payload's hash, the row's raw hash,
 -- why it is rejected (NULL when it is sent), the fields it had to leave out (warnings: field, value,
 -- reason) and the fields whose value was normalised (normalised: field names).
@@ -9,18 +9,19 @@
 -- and birth years are read from dates or numbers; a field that still cannot be sent is left out of the
 -- payload and reported as a warning.
 --
--- Rows exactly as last applied (crm_rows.applied_phone set) reuse that contact's phone and payload hash
--- and are not normalised, validated or serialised again (their payload stays NULL: they need no call).
--- The fresh rows go through every check. Duplicates are counted over all rows.
+-- Rows exactly as last applied (crm_rows.applied_phone set) are not normalised, validated or serialised
+-- again, and are not candidates at all (they need no call) unless their phone is now duplicated: then
+-- they are rejected candidates with a NULL payload. The fresh rows go through every check. Duplicates
+-- are counted over all rows.
 -- Parameters: $current_year, $customer, $group_service.
 CREATE OR REPLACE TEMP TABLE contact_candidates AS
 WITH applied AS (
-    SELECT row_no, source_key, raw_hash, applied_phone AS phone, applied_hash AS hash
+    SELECT row_no, source_key, raw_hash, applied_phone AS phone
     FROM crm_rows
     WHERE applied_phone IS NOT NULL
 ),
 fresh AS (
-    SELECT unnest(fresh) FROM crm_rows WHERE fresh IS NOT NULL
+    SELECT * FROM crm_fresh
 ),
 typed AS (
     SELECT
@@ -105,18 +106,23 @@ payloads AS (
         ) AS payload
     FROM checked
 ),
-all_rows AS (
-    SELECT row_no, source_key, raw_hash, phone, CAST(NULL AS JSON) AS payload, hash, NULL AS phone_problem,
-           NULL AS warnings, NULL AS normalised
-    FROM applied
-    UNION ALL
+fresh_rows AS (
     SELECT row_no, source_key, raw_hash, phone, payload, md5(CAST(payload AS VARCHAR)) AS hash, phone_problem,
            warnings, normalised
     FROM payloads
 ),
 duplicates AS (
     SELECT phone AS duplicate_phone, count(*) AS phone_rows
-    FROM all_rows WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) > 1
+    FROM (SELECT phone FROM applied UNION ALL SELECT phone FROM fresh_rows WHERE phone IS NOT NULL)
+    GROUP BY phone HAVING count(*) > 1
+),
+candidates AS (
+    SELECT * FROM fresh_rows
+    UNION ALL
+    SELECT a.row_no, a.source_key, a.raw_hash, a.phone, CAST(NULL AS JSON) AS payload, NULL AS hash,
+           NULL AS phone_problem, NULL AS warnings, NULL AS normalised
+    FROM applied a
+    SEMI JOIN duplicates d ON d.duplicate_phone = a.phone
 )
 SELECT
     a.row_no,
@@ -132,7 +138,7 @@ SELECT
     ) AS reject_reason,
     a.warnings,
     a.normalised
-FROM all_rows a
+FROM candidates a
 LEFT JOIN duplicates d ON d.duplicate_phone = a.phone
 LEFT JOIN server_rejections r
     ON r.customer = $customer AND r.group_service = $group_service AND r.phone = a.phone AND r.hash = a.hash

@@ -113,10 +113,12 @@ def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def stage_rows(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> None:
-    """Scan the crm_source view once into crm_rows: trimmed, raw-hashed, matched with what was last applied."""
+    """Scan the crm_source view once into crm_rows: raw-hashed, matched with what was last applied; the rows
+    to validate are then read trimmed through the view crm_fresh."""
     con.execute("SET VARIABLE contacts_default_region = ?", [default_region])
     con.execute(read_sql("contacts_clean.sql"))
     con.execute(read_sql("contacts_rows.sql"), {"customer": customer, "group_service": group_service})
+    con.execute(read_sql("contacts_fresh.sql"))
 
 
 def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str) -> None:

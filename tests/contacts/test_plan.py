@@ -180,7 +180,8 @@ def test_rows_unchanged_since_applied_skip_validation_but_still_count_for_duplic
     plan(store, crm, mirror=True)
     apply_plan_to_state(store)
     assert plan(store, crm, mirror=True).unchanged == 3
-    assert store.con.execute("SELECT count(*) FROM contact_candidates WHERE payload IS NULL").fetchall() == [(3,)]
+    assert store.con.execute("SELECT count(*) FROM crm_rows WHERE applied_phone IS NOT NULL").fetchall() == [(3,)]
+    assert store.con.execute("SELECT count(*) FROM contact_candidates").fetchall() == [(0,)]
 
     crm.write([contact(n) for n in range(1, 4)] + [contact(9, phone="040 100 0002")])
     summary = plan(store, crm, mirror=True)
