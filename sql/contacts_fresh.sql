@@ -1,6 +1,6 @@
 -- The rows to validate (crm_rows.fresh), trimmed: empty strings become NULL, the phone region falls back to
--- the default (variable contacts_default_region).
-CREATE OR REPLACE TEMP VIEW crm_fresh AS
+-- the default (variable contacts_default_region). A table, so that the joins know how few rows it holds.
+CREATE OR REPLACE TEMP TABLE crm_fresh AS
 SELECT
     row_no,
     source_key,

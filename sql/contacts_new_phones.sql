@@ -1,4 +1,4 @@
--- Distinct (raw phone, region) pairs of the rows to validate (view crm_fresh) that phone_cache does not
+-- Distinct (raw phone, region) pairs of the rows to validate (table crm_fresh) that phone_cache does not
 -- know yet.
 SELECT DISTINCT f.phone_text, f.region
 FROM crm_fresh f

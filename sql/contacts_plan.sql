@@ -2,12 +2,12 @@
 -- (contact_state) for one group,
 -- into contact_plan. New phone -> create; changed hash (or unknown content) -> update; in mirror mode,
 -- a managed contact whose phone no longer appears in the CRM at all (neither on a row unchanged since it
--- was applied, crm_rows.applied_phone, nor on a candidate) -> delete (a phone still present in a rejected
+-- was applied, matched by raw hash in crm_rows, nor on a candidate) -> delete (a phone still present in a rejected
 -- or duplicated row is left alone). Unchanged rows produce nothing.
 -- Parameters: $customer, $group_service, $mirror.
 CREATE OR REPLACE TEMP TABLE contact_plan AS
 WITH state AS (
-    SELECT phone, hash FROM contact_state WHERE customer = $customer AND group_service = $group_service
+    SELECT phone, hash, raw_hash FROM contact_state WHERE customer = $customer AND group_service = $group_service
 ),
 changes AS (
     SELECT
@@ -24,7 +24,7 @@ changes AS (
     SELECT 'delete' AS op, s.phone, NULL AS source_key, NULL AS payload, NULL AS hash, NULL AS raw_hash
     FROM state s
     WHERE $mirror
-      AND NOT EXISTS (SELECT 1 FROM crm_rows r WHERE r.applied_phone = s.phone)
+      AND NOT EXISTS (SELECT 1 FROM crm_rows r WHERE r.applied AND r.raw_hash = s.raw_hash)
       AND NOT EXISTS (SELECT 1 FROM contact_candidates c WHERE c.phone = s.phone)
 )
 SELECT

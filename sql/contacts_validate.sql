@@ -9,16 +9,19 @@
 -- and birth years are read from dates or numbers; a field that still cannot be sent is left out of the
 -- payload and reported as a warning.
 --
--- Rows exactly as last applied (crm_rows.applied_phone set) are not normalised, validated or serialised
--- again, and are not candidates at all (they need no call) unless their phone is now duplicated: then
--- they are rejected candidates with a NULL payload. The fresh rows go through every check. Duplicates
--- are counted over all rows.
+-- Rows exactly as last applied (crm_rows.applied) are not normalised, validated or serialised again, and
+-- are not candidates at all (they need no call) unless their phone is now duplicated: then they are
+-- rejected candidates with a NULL payload. The fresh rows (table crm_fresh) go through every check.
+-- Duplicates are counted over all rows without grouping every phone: an applied row carries the phone of
+-- the contact it matched by raw hash, so two applied rows share a phone only when they share a raw hash,
+-- and an applied row shares a fresh row's phone only through that contact.
 -- Parameters: $current_year, $customer, $group_service.
 CREATE OR REPLACE TEMP TABLE contact_candidates AS
-WITH applied AS (
-    SELECT row_no, source_key, raw_hash, applied_phone AS phone
-    FROM crm_rows
-    WHERE applied_phone IS NOT NULL
+WITH applied AS NOT MATERIALIZED (
+    SELECT row_no, source_key, raw_hash FROM crm_rows WHERE applied
+),
+state AS NOT MATERIALIZED (
+    SELECT phone, raw_hash FROM contact_state WHERE customer = $customer AND group_service = $group_service
 ),
 fresh AS (
     SELECT * FROM crm_fresh
@@ -111,9 +114,21 @@ fresh_rows AS (
            warnings, normalised
     FROM payloads
 ),
+fresh_phones AS (
+    SELECT DISTINCT phone FROM fresh_rows WHERE phone IS NOT NULL
+),
+applied_shared AS (
+    -- applied rows whose contact's phone is on another row: a fresh one, or an applied one (same raw hash)
+    SELECT s.phone, a.row_no, a.source_key, a.raw_hash
+    FROM fresh_phones f JOIN state s ON s.phone = f.phone JOIN applied a ON a.raw_hash = s.raw_hash
+    UNION
+    SELECT s.phone, a.row_no, a.source_key, a.raw_hash
+    FROM (SELECT raw_hash FROM applied GROUP BY raw_hash HAVING count(*) > 1) t
+    JOIN state s ON s.raw_hash = t.raw_hash JOIN applied a ON a.raw_hash = t.raw_hash
+),
 duplicates AS (
     SELECT phone AS duplicate_phone, count(*) AS phone_rows
-    FROM (SELECT phone FROM applied UNION ALL SELECT phone FROM fresh_rows WHERE phone IS NOT NULL)
+    FROM (SELECT phone FROM fresh_rows WHERE phone IS NOT NULL UNION ALL SELECT phone FROM applied_shared)
     GROUP BY phone HAVING count(*) > 1
 ),
 candidates AS (
@@ -121,7 +136,7 @@ candidates AS (
     UNION ALL
     SELECT a.row_no, a.source_key, a.raw_hash, a.phone, CAST(NULL AS JSON) AS payload, NULL AS hash,
            NULL AS phone_problem, NULL AS warnings, NULL AS normalised
-    FROM applied a
+    FROM applied_shared a
     SEMI JOIN duplicates d ON d.duplicate_phone = a.phone
 )
 SELECT

@@ -180,12 +180,18 @@ def test_rows_unchanged_since_applied_skip_validation_but_still_count_for_duplic
     plan(store, crm, mirror=True)
     apply_plan_to_state(store)
     assert plan(store, crm, mirror=True).unchanged == 3
-    assert store.con.execute("SELECT count(*) FROM crm_rows WHERE applied_phone IS NOT NULL").fetchall() == [(3,)]
+    assert store.con.execute("SELECT count(*) FROM crm_rows WHERE applied").fetchall() == [(3,)]
     assert store.con.execute("SELECT count(*) FROM contact_candidates").fetchall() == [(0,)]
 
     crm.write([contact(n) for n in range(1, 4)] + [contact(9, phone="040 100 0002")])
     summary = plan(store, crm, mirror=True)
     assert rejections(store) == {key: "duplicate phone +358401000002 (2 CRM rows)" for key in ("2", "9")}
+    assert (summary.creates, summary.updates, summary.deletes, summary.unchanged) == (0, 0, 0, 2)
+
+    # A copy of an applied row (same content, another key) has the same raw hash: both are duplicates.
+    crm.write([contact(n) for n in range(1, 4)] + [contact(3, id=10)])
+    summary = plan(store, crm, mirror=True)
+    assert rejections(store) == {key: "duplicate phone +358401000003 (2 CRM rows)" for key in ("3", "10")}
     assert (summary.creates, summary.updates, summary.deletes, summary.unchanged) == (0, 0, 0, 2)
 
 
