@@ -18,7 +18,7 @@
 -- Parameters: $current_year, $customer, $group_service.
 CREATE OR REPLACE TEMP TABLE contact_candidates AS
 WITH applied AS NOT MATERIALIZED (
-    SELECT row_no, source_key, raw_hash FROM crm_rows WHERE applied
+    SELECT row_no, raw_hash FROM crm_rows WHERE applied
 ),
 state AS NOT MATERIALIZED (
     SELECT phone, raw_hash FROM contact_state WHERE customer = $customer AND group_service = $group_service
@@ -119,10 +119,10 @@ fresh_phones AS (
 ),
 applied_shared AS (
     -- applied rows whose contact's phone is on another row: a fresh one, or an applied one (same raw hash)
-    SELECT s.phone, a.row_no, a.source_key, a.raw_hash
+    SELECT s.phone, a.row_no, a.raw_hash
     FROM fresh_phones f JOIN state s ON s.phone = f.phone JOIN applied a ON a.raw_hash = s.raw_hash
     UNION
-    SELECT s.phone, a.row_no, a.source_key, a.raw_hash
+    SELECT s.phone, a.row_no, a.raw_hash
     FROM (SELECT raw_hash FROM applied GROUP BY raw_hash HAVING count(*) > 1) t
     JOIN state s ON s.raw_hash = t.raw_hash JOIN applied a ON a.raw_hash = t.raw_hash
 ),
@@ -134,10 +134,11 @@ duplicates AS (
 candidates AS (
     SELECT * FROM fresh_rows
     UNION ALL
-    SELECT a.row_no, a.source_key, a.raw_hash, a.phone, CAST(NULL AS JSON) AS payload, NULL AS hash,
+    SELECT a.row_no, k.source_key, a.raw_hash, a.phone, CAST(NULL AS JSON) AS payload, NULL AS hash,
            NULL AS phone_problem, NULL AS warnings, NULL AS normalised
     FROM applied_shared a
     SEMI JOIN duplicates d ON d.duplicate_phone = a.phone
+    JOIN crm_source k ON k.row_no = a.row_no  -- the key of the few duplicated applied rows, read again
 )
 SELECT
     a.row_no,

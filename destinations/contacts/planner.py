@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from smartdialog_sync.sqlfiles import read_sql
 
-from .mapping import ContactMapping, source_view_sql
+from .mapping import ROW_NO_COLUMN, ContactMapping, source_view_sql
 from .state import ContactStateStore
 from .validation import validate_candidates
 
@@ -47,8 +48,9 @@ class PlanSummary:
 
 
 def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) -> None:
-    """Expose the CRM rows to DuckDB as `crm_raw` and their mapped projection as the `crm_source` view."""
-    store.con.register("crm_raw", crm)
+    """Expose the CRM rows, numbered, to DuckDB as `crm_raw` and their mapped projection as the `crm_source` view."""
+    numbered = crm.append_column(ROW_NO_COLUMN, pa.array(np.arange(1, crm.num_rows + 1, dtype=np.int64)))
+    store.con.register("crm_raw", numbered)
     store.con.execute(source_view_sql(mapping))
 
 
