@@ -117,10 +117,14 @@ fresh_rows AS (
 fresh_phones AS (
     SELECT DISTINCT phone FROM fresh_rows WHERE phone IS NOT NULL
 ),
+contacts_of_fresh_phones AS MATERIALIZED (
+    -- the few contacts whose phone is on a fresh row (materialized: joined first, before the applied rows)
+    SELECT s.phone, s.raw_hash FROM fresh_phones f JOIN state s ON s.phone = f.phone
+),
 applied_shared AS (
     -- applied rows whose contact's phone is on another row: a fresh one, or an applied one (same raw hash)
-    SELECT s.phone, a.row_no, a.raw_hash
-    FROM fresh_phones f JOIN state s ON s.phone = f.phone JOIN applied a ON a.raw_hash = s.raw_hash
+    SELECT c.phone, a.row_no, a.raw_hash
+    FROM contacts_of_fresh_phones c JOIN applied a ON a.raw_hash = c.raw_hash
     UNION
     SELECT s.phone, a.row_no, a.raw_hash
     FROM (SELECT raw_hash FROM applied GROUP BY raw_hash HAVING count(*) > 1) t
