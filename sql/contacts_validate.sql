@@ -127,7 +127,13 @@ applied_shared AS (
     FROM contacts_of_fresh_phones c JOIN applied a ON a.raw_hash = c.raw_hash
     UNION
     SELECT s.phone, a.row_no, a.raw_hash
-    FROM (SELECT raw_hash FROM applied GROUP BY raw_hash HAVING count(*) > 1) t
+    FROM (
+        -- grouped only when there are more applied rows than contacts they matched (a row copied)
+        SELECT raw_hash FROM applied
+        WHERE (SELECT count(*) FROM applied)
+              > (SELECT count(*) FROM state) - (SELECT count(*) FROM unmatched_state)
+        GROUP BY raw_hash HAVING count(*) > 1
+    ) t
     JOIN state s ON s.raw_hash = t.raw_hash JOIN applied a ON a.raw_hash = t.raw_hash
 ),
 duplicates AS (

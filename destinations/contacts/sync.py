@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from smartdialog_sync.api import ClientSettings, SmartDialogClient
+from smartdialog_sync.api import ClientSettings, RateLimit, SmartDialogClient
 from smartdialog_sync.errors import SdsyncError, UsageError
 
-from .applier import DEFAULT_WORKERS, ContactApplier, StopRun
+from .applier import DEFAULT_GROUP_SIZE, DEFAULT_WORKERS, ContactApplier, StopRun
 from .mapping import MappingError, parse_map_options, resolve_mapping
 from .planner import PlanSummary, plan_changes, prepare_candidates
 from .reader import CrmReadError, crm_statement, read_crm
@@ -147,6 +147,15 @@ def configured_mapping(map_options: list[str] | None = None) -> dict[str, str]:
         raise UsageError(str(exc)) from None
 
 
+def group_size(limit: RateLimit) -> int:
+    """Ops committed in flight together: about one second of calls under `limit` (at most 64).
+
+    A crash leaves up to two groups in flight, each read back by the next run: at 100/60 that is one or
+    two reads, as with one op at a time; at 6000/60 the groups are big enough to keep the workers busy.
+    """
+    return max(1, min(DEFAULT_GROUP_SIZE, int(limit.calls / limit.seconds)))
+
+
 def open_state(location: str | None, data_dir: Path) -> ContactStateStore:
     """The state store at `location` (a path or duckdb:/// URL; default in the data dir), opened."""
     try:
@@ -236,7 +245,8 @@ class _Run:
         figures: dict[str, Any] = {}
         status, error, plan = "failed", None, None
         with SmartDialogClient(settings, on_wait=progress.waiting) as api:
-            applier = ContactApplier(api, store, options.customer, options.group_service, workers=options.workers)
+            applier = ContactApplier(api, store, options.customer, options.group_service, workers=options.workers,
+                                     group_size=group_size(settings.rate_limit))
             try:
                 figures["reconciled"] = applier.reconcile_inflight()
                 plan = self._plan()

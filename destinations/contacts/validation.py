@@ -125,6 +125,7 @@ def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_servic
     """Validate crm_rows into contact_candidates (phone, payload, hash, reject reason, field warnings and
     normalised fields per row)."""
     register_lookups(con)
+    con.execute(read_sql("contacts_unmatched.sql"), {"customer": customer, "group_service": group_service})
     con.execute(
         read_sql("contacts_validate.sql"),
         {"current_year": dt.date.today().year, "customer": customer, "group_service": group_service},
