@@ -48,7 +48,7 @@ typed AS (
             WHEN f.active_text IN ('false', 'f', 'no', 'n', '0') THEN false
         END AS active
     FROM fresh f
-    LEFT JOIN phone_cache p ON p.phone_raw = f.phone_text AND p.region = f.region
+    LEFT JOIN fresh_phones p ON p.phone_raw = f.phone_text AND p.region = f.region
     LEFT JOIN gender_spellings g ON g.spelling = lower(f.gender_text)
     LEFT JOIN country_spellings c ON c.spelling = upper(f.country_code)
 ),

@@ -83,8 +83,10 @@ def register_lookups(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
-    """Normalise the phones of the rows to validate that phone_cache lacks, adding them to it; return how many."""
-    pairs = con.execute(read_sql("contacts_new_phones.sql")).fetchall()
+    """Look up the phones of the rows to validate in phone_cache (into fresh_phones), normalise the ones it
+    lacks and add them to both; return how many were normalised."""
+    con.execute(read_sql("contacts_fresh_phones.sql"))
+    pairs = con.execute("SELECT phone_raw, region FROM fresh_phones WHERE NOT cached").fetchall()
     if not pairs:
         return 0
     e164s: list[str | None] = []
@@ -107,6 +109,8 @@ def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
     con.register("new_phones", new_phones)
     try:
         con.execute("INSERT INTO phone_cache SELECT phone_raw, region, e164, error FROM new_phones")
+        con.execute("DELETE FROM fresh_phones WHERE NOT cached")
+        con.execute("INSERT INTO fresh_phones SELECT phone_raw, region, e164, error, true FROM new_phones")
     finally:
         con.unregister("new_phones")
     return len(pairs)
@@ -123,7 +127,7 @@ def stage_rows(con: duckdb.DuckDBPyConnection, customer: str, group_service: str
 
 def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str) -> None:
     """Validate crm_rows into contact_candidates (phone, payload, hash, reject reason, field warnings and
-    normalised fields per row)."""
+    normalised fields per row); the phones come from fresh_phones (normalise_new_phones runs first)."""
     register_lookups(con)
     con.execute(read_sql("contacts_unmatched.sql"), {"customer": customer, "group_service": group_service})
     con.execute(
