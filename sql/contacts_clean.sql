@@ -1,28 +1,11 @@
--- Trim the mapped CRM rows (view crm_source) in the view crm_cleaned: empty strings become NULL, the
--- phone region falls back to the default (variable contacts_default_region). A view, not a table: the
--- trimming is cheaper to repeat than 1M rows of strings are to materialise. raw_hash identifies a
--- row's content (with the default region, which changes what its phone means).
-CREATE OR REPLACE TEMP VIEW crm_cleaned AS
+-- The CRM rows (view crm_source) with the hash of their raw content, in the view crm_hashed. raw_hash
+-- identifies a row's content as read (with the default region, which changes what its phone means), so it
+-- is computed on the raw text: trimming a million rows costs more than re-validating the few rows whose
+-- only change is surrounding whitespace.
+CREATE OR REPLACE TEMP VIEW crm_hashed AS
 SELECT
     *,
-    hash(getvariable('contacts_default_region'), region, phone_text, email, first_name, last_name, gender_text,
-         birth_year_text, street_address, zip_code, city, country_code, active_text, custom_properties) AS raw_hash
-FROM (
-    SELECT
-        row_no,
-        source_key,
-        coalesce(nullif(upper(trim(region_raw)), ''), getvariable('contacts_default_region')) AS region,
-        nullif(trim(phone_raw), '') AS phone_text,
-        nullif(trim(email_raw), '') AS email,
-        nullif(trim(first_name_raw), '') AS first_name,
-        nullif(trim(last_name_raw), '') AS last_name,
-        nullif(trim(gender_raw), '') AS gender_text,
-        nullif(trim(birth_year_raw), '') AS birth_year_text,
-        nullif(trim(street_address_raw), '') AS street_address,
-        nullif(trim(zip_code_raw), '') AS zip_code,
-        nullif(trim(city_raw), '') AS city,
-        nullif(upper(trim(country_code_raw)), '') AS country_code,
-        nullif(lower(trim(active_raw)), '') AS active_text,
-        list_filter(custom_raw, lambda p: nullif(trim(p.value), '') IS NOT NULL) AS custom_properties
-    FROM crm_source
-) AS trimmed
+    hash(getvariable('contacts_default_region'), region_raw, phone_raw, email_raw, first_name_raw, last_name_raw,
+         gender_raw, birth_year_raw, street_address_raw, zip_code_raw, city_raw, country_code_raw, active_raw,
+         custom_raw) AS raw_hash
+FROM crm_source;

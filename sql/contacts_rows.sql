@@ -1,16 +1,13 @@
--- One scan of the CRM rows (view crm_cleaned) into crm_rows. A row whose raw_hash equals that of a
--- contact last applied in this group is exactly as it was when that contact got its 2xx: it keeps the
--- contact's phone and payload hash (applied_phone, applied_hash) and is not validated again. Every other
--- row carries its cleaned values in `fresh` (a struct), for sql/contacts_validate.sql.
+-- One scan of the CRM rows (view crm_hashed) into crm_rows: row number, raw hash, and whether the row is
+-- exactly as it was when a contact of this group got its 2xx (`applied`: its raw_hash is that contact's).
+-- An applied row is not validated again and needs no call. No string is copied: a nightly run touches the
+-- strings of the changed rows only (contacts_fresh.sql).
 -- Parameters: $customer, $group_service.
 CREATE OR REPLACE TEMP TABLE crm_rows AS
 SELECT
     c.row_no,
-    c.source_key,
     c.raw_hash,
-    s.phone AS applied_phone,
-    s.hash AS applied_hash,
-    CASE WHEN s.phone IS NULL THEN c END AS fresh
-FROM crm_cleaned c
+    s.raw_hash IS NOT NULL AS applied
+FROM crm_hashed c
 LEFT JOIN contact_state s
     ON s.raw_hash = c.raw_hash AND s.customer = $customer AND s.group_service = $group_service

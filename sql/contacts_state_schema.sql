@@ -106,3 +106,16 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     phone VARCHAR,
     reason VARCHAR NOT NULL
 );
+
+-- Fields left out of the payload of a CRM row that was sent (a value that could not be normalised into
+-- what the definition asks), with the row's source key and the reason.
+CREATE TABLE IF NOT EXISTS field_warnings (
+    run_id BIGINT NOT NULL,
+    customer VARCHAR NOT NULL,
+    group_service VARCHAR NOT NULL,
+    source_key VARCHAR,
+    phone VARCHAR,
+    field VARCHAR NOT NULL,
+    value VARCHAR,
+    reason VARCHAR NOT NULL
+);

@@ -1,66 +1,81 @@
--- Validate the CRM rows (crm_rows) into contact_candidates: per CRM row its E.164 phone, the JSON
+-- Validate the CRM rows (crm_rows, the fresh ones through the view crm_fresh) into contact_candidates: per CRM row its E.164 phone, the JSON
 -- payload for the API (camelCase, as the definition spells it), the payload's hash, the row's raw hash,
--- and why it is rejected (NULL when it is valid).
+-- why it is rejected (NULL when it is sent), the fields it had to leave out (warnings: field, value,
+-- reason) and the fields whose value was normalised (normalised: field names).
 --
--- Rows exactly as last applied (crm_rows.applied_phone set) reuse that contact's phone and payload hash
--- and are not normalised, validated or serialised again (their payload stays NULL: they need no call).
--- The fresh rows go through every check. Duplicates are counted over all rows.
+-- Only the phone decides whether a row is sent: a row without a usable phone (empty, invalid,
+-- duplicated, or refused by the service for this very payload) is rejected. The optional fields are
+-- normalised through the temp tables gender_spellings and country_spellings (validation.register_lookups)
+-- and birth years are read from dates or numbers; a field that still cannot be sent is left out of the
+-- payload and reported as a warning.
+--
+-- Rows exactly as last applied (crm_rows.applied) are not normalised, validated or serialised again, and
+-- are not candidates at all (they need no call) unless their phone is now duplicated: then they are
+-- rejected candidates with a NULL payload. The fresh rows (table crm_fresh) go through every check.
+-- Duplicates are counted over all rows without grouping every phone: an applied row carries the phone of
+-- the contact it matched by raw hash, so two applied rows share a phone only when they share a raw hash,
+-- and an applied row shares a fresh row's phone only through that contact.
 -- Parameters: $current_year, $customer, $group_service.
 CREATE OR REPLACE TEMP TABLE contact_candidates AS
-WITH applied AS (
-    SELECT row_no, source_key, raw_hash, applied_phone AS phone, applied_hash AS hash
-    FROM crm_rows
-    WHERE applied_phone IS NOT NULL
+WITH applied AS NOT MATERIALIZED (
+    SELECT row_no, raw_hash FROM crm_rows WHERE applied
+),
+state AS NOT MATERIALIZED (
+    SELECT phone, raw_hash FROM contact_state WHERE customer = $customer AND group_service = $group_service
 ),
 fresh AS (
-    SELECT unnest(fresh) FROM crm_rows WHERE fresh IS NOT NULL
+    SELECT * FROM crm_fresh
 ),
 typed AS (
     SELECT
         f.*,
         p.e164 AS phone,
         p.error AS phone_error,
-        CASE lower(f.gender_text)
-            WHEN 'm' THEN 'Male' WHEN 'male' THEN 'Male'
-            WHEN 'f' THEN 'Female' WHEN 'female' THEN 'Female'
-            WHEN 'other' THEN 'Other'
-        END AS gender,
-        try_cast(f.birth_year_text AS DOUBLE) AS birth_year_number,
+        g.gender,
+        coalesce(c.alpha3, CASE WHEN regexp_full_match(f.country_code, '[A-Za-z]{3}') THEN upper(f.country_code) END)
+            AS country_alpha3,
+        CASE
+            WHEN regexp_full_match(f.birth_year_text, '[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T].*)?')
+                THEN CAST(left(f.birth_year_text, 4) AS INTEGER)
+            WHEN regexp_full_match(f.birth_year_text, '[0-9]{1,2}[./-][0-9]{1,2}[./-][0-9]{4}')
+                THEN CAST(right(f.birth_year_text, 4) AS INTEGER)
+            WHEN try_cast(f.birth_year_text AS DOUBLE) = floor(try_cast(f.birth_year_text AS DOUBLE))
+                 AND abs(try_cast(f.birth_year_text AS DOUBLE)) < 100000
+                THEN CAST(try_cast(f.birth_year_text AS DOUBLE) AS INTEGER)
+        END AS year_read,
         CASE
             WHEN f.active_text IN ('true', 't', 'yes', 'y', '1') THEN true
             WHEN f.active_text IN ('false', 'f', 'no', 'n', '0') THEN false
         END AS active
     FROM fresh f
-    LEFT JOIN phone_cache p ON p.phone_raw = f.phone_text AND p.region = f.region
+    LEFT JOIN fresh_phones p ON p.phone_raw = f.phone_text AND p.region = f.region
+    LEFT JOIN gender_spellings g ON g.spelling = lower(f.gender_text)
+    LEFT JOIN country_spellings c ON c.spelling = upper(f.country_code)
 ),
 checked AS (
     SELECT
         t.*,
-        CASE WHEN birth_year_number = floor(birth_year_number) THEN CAST(birth_year_number AS INTEGER) END AS birth_year,
-        nullif(concat_ws('; ',
-            CASE
-                WHEN phone_text IS NULL THEN 'empty phone number'
-                WHEN phone IS NULL THEN 'phone ' || phone_text || ': ' || coalesce(phone_error, 'not normalised')
+        CASE WHEN year_read BETWEEN 1900 AND $current_year THEN year_read END AS birth_year,
+        CASE
+            WHEN phone_text IS NULL THEN 'empty phone number'
+            WHEN phone IS NULL THEN 'phone ' || phone_text || ': ' || coalesce(phone_error, 'not normalised')
+        END AS phone_problem,
+        list_filter([
+            CASE WHEN gender_text IS NOT NULL AND gender IS NULL THEN
+                {'field': 'gender', 'value': gender_text, 'reason': 'not Male, Female or Other, nor a known spelling of them'}
             END,
-            CASE
-                WHEN gender_text IS NOT NULL AND gender IS NULL
-                THEN 'gender ' || gender_text || ' is not Male, Female or Other'
+            CASE WHEN birth_year_text IS NOT NULL AND year_read IS NULL THEN
+                {'field': 'birthYear', 'value': birth_year_text, 'reason': 'neither a year nor a date'}
+            WHEN year_read IS NOT NULL AND NOT year_read BETWEEN 1900 AND $current_year THEN
+                {'field': 'birthYear', 'value': birth_year_text, 'reason': 'implausible birth year ' || year_read}
             END,
-            CASE
-                WHEN birth_year_text IS NOT NULL
-                     AND (birth_year_number IS NULL OR birth_year_number <> floor(birth_year_number))
-                THEN 'birth year ' || birth_year_text || ' is not a whole number'
-                WHEN birth_year_number < 1900 OR birth_year_number > $current_year
-                THEN 'implausible birth year ' || birth_year_text
+            CASE WHEN country_code IS NOT NULL AND country_alpha3 IS NULL THEN
+                {'field': 'countryCode', 'value': country_code, 'reason': 'not an ISO 3166 country code or name'}
             END,
-            CASE
-                WHEN country_code IS NOT NULL AND NOT regexp_full_match(country_code, '[A-Z]{3}')
-                THEN 'country code ' || country_code || ' is not 3 letters'
-            END,
-            CASE
-                WHEN active_text IS NOT NULL AND active IS NULL THEN 'active ' || active_text || ' is not a boolean'
+            CASE WHEN active_text IS NOT NULL AND active IS NULL THEN
+                {'field': 'active', 'value': active_text, 'reason': 'not a boolean'}
             END
-        ), '') AS field_errors
+        ], lambda w: w IS NOT NULL) AS warnings
     FROM typed t
 ),
 payloads AS (
@@ -69,7 +84,14 @@ payloads AS (
         source_key,
         raw_hash,
         phone,
-        field_errors,
+        phone_problem,
+        CASE WHEN phone_problem IS NULL THEN warnings END AS warnings,
+        CASE WHEN phone_problem IS NULL THEN list_filter([
+            CASE WHEN phone <> phone_text THEN 'phone' END,
+            CASE WHEN gender <> gender_text THEN 'gender' END,
+            CASE WHEN birth_year IS NOT NULL AND CAST(birth_year AS VARCHAR) <> birth_year_text THEN 'birthYear' END,
+            CASE WHEN country_alpha3 <> country_code THEN 'countryCode' END
+        ], lambda f: f IS NOT NULL) END AS normalised,
         json_object(
             'phone', phone,
             'email', email,
@@ -80,21 +102,53 @@ payloads AS (
             'streetAddress', street_address,
             'zipCode', zip_code,
             'city', city,
-            'countryCode', country_code,
+            'countryCode', country_alpha3,
             'active', active,
             'customContactProperties', CASE WHEN len(custom_properties) > 0 THEN custom_properties END,
             'phoneNumberRegions', [region]
         ) AS payload
     FROM checked
 ),
-all_rows AS (
-    SELECT row_no, source_key, raw_hash, phone, CAST(NULL AS JSON) AS payload, hash, NULL AS field_errors FROM applied
-    UNION ALL
-    SELECT row_no, source_key, raw_hash, phone, payload, md5(CAST(payload AS VARCHAR)) AS hash, field_errors FROM payloads
+fresh_rows AS (
+    SELECT row_no, source_key, raw_hash, phone, payload, md5(CAST(payload AS VARCHAR)) AS hash, phone_problem,
+           warnings, normalised
+    FROM payloads
+),
+fresh_phones AS (
+    SELECT DISTINCT phone FROM fresh_rows WHERE phone IS NOT NULL
+),
+contacts_of_fresh_phones AS MATERIALIZED (
+    -- the few contacts whose phone is on a fresh row (materialized: joined first, before the applied rows)
+    SELECT s.phone, s.raw_hash FROM fresh_phones f JOIN state s ON s.phone = f.phone
+),
+applied_shared AS (
+    -- applied rows whose contact's phone is on another row: a fresh one, or an applied one (same raw hash)
+    SELECT c.phone, a.row_no, a.raw_hash
+    FROM contacts_of_fresh_phones c JOIN applied a ON a.raw_hash = c.raw_hash
+    UNION
+    SELECT s.phone, a.row_no, a.raw_hash
+    FROM (
+        -- grouped only when there are more applied rows than contacts they matched (a row copied)
+        SELECT raw_hash FROM applied
+        WHERE (SELECT count(*) FROM applied)
+              > (SELECT count(*) FROM state) - (SELECT count(*) FROM unmatched_state)
+        GROUP BY raw_hash HAVING count(*) > 1
+    ) t
+    JOIN state s ON s.raw_hash = t.raw_hash JOIN applied a ON a.raw_hash = t.raw_hash
 ),
 duplicates AS (
     SELECT phone AS duplicate_phone, count(*) AS phone_rows
-    FROM all_rows WHERE phone IS NOT NULL GROUP BY phone HAVING count(*) > 1
+    FROM (SELECT phone FROM fresh_rows WHERE phone IS NOT NULL UNION ALL SELECT phone FROM applied_shared)
+    GROUP BY phone HAVING count(*) > 1
+),
+candidates AS (
+    SELECT * FROM fresh_rows
+    UNION ALL
+    SELECT a.row_no, k.source_key, a.raw_hash, a.phone, CAST(NULL AS JSON) AS payload, NULL AS hash,
+           NULL AS phone_problem, NULL AS warnings, NULL AS normalised
+    FROM applied_shared a
+    SEMI JOIN duplicates d ON d.duplicate_phone = a.phone
+    JOIN crm_source k ON k.row_no = a.row_no  -- the key of the few duplicated applied rows, read again
 )
 SELECT
     a.row_no,
@@ -104,11 +158,13 @@ SELECT
     a.payload,
     a.hash,
     coalesce(
-        a.field_errors,
+        a.phone_problem,
         'duplicate phone ' || d.duplicate_phone || ' (' || d.phone_rows || ' CRM rows)',
         'refused by SmartDialog: ' || r.reason
-    ) AS reject_reason
-FROM all_rows a
+    ) AS reject_reason,
+    a.warnings,
+    a.normalised
+FROM candidates a
 LEFT JOIN duplicates d ON d.duplicate_phone = a.phone
 LEFT JOIN server_rejections r
     ON r.customer = $customer AND r.group_service = $group_service AND r.phone = a.phone AND r.hash = a.hash

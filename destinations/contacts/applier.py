@@ -6,20 +6,28 @@ that buys anything here: the plan already lives in DuckDB, and the API client al
 limiter and the one retry policy. So the apply side is a plain loop over the journal (`contact_ops`):
 
 * the plan is committed before the first call;
-* each op is committed `inflight` before its call and `done` after the 2xx, in the same transaction as
-  the contact's new hash in `contact_state`;
+* ops are applied in groups: a group is committed `inflight` in one transaction before any of its calls,
+  its calls run on a few worker threads (the limiter keeps them inside the rate limit), and the group's
+  outcomes (`done` with each contact's new hash in `contact_state`, `rejected`, ...) are committed in one
+  transaction after the last answer. A crash in between leaves the group `inflight`;
 * an op found `inflight` on a later run has an unknown outcome: `reconcile_inflight` GETs the contact
   and records what is really there, then the fresh plan does only what is still missing;
-* creates are never repeated blindly: a create that may have happened (`OutcomeUnknown`) is settled with
-  a GET, and the service keys contacts by E.164 phone, so a create of an existing phone answers 409 and
-  becomes an update. PUT and DELETE are idempotent and may simply be repeated.
+* creates are never repeated blindly: a create whose outcome is unknown (`OutcomeUnknown`: a 5xx or a
+  dropped answer) is settled in the run by reading the contact back, then creating or updating it,
+  repeated with the retry policy's backoff while outcomes stay unknown. Only when that budget is spent is
+  the op left in flight for the next run. The service keys contacts by E.164 phone, so a create of an
+  existing phone answers 409 and becomes an update. PUT and DELETE are idempotent and may be repeated.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Callable, Iterable
+
+import stamina
 
 from smartdialog_sync.api import SmartDialogClient, models
 from smartdialog_sync.errors import (
@@ -32,10 +40,12 @@ from smartdialog_sync.errors import (
     SmartDialogError,
 )
 
-from .state import ContactStateStore, Operation
+from .state import ContactStateStore, Operation, Outcome
 
 # Fields GetGroupContact does not echo back; they are left out when comparing a stored contact.
 _NOT_ECHOED = ("phone", "phoneNumberRegions")
+DEFAULT_WORKERS = 4
+DEFAULT_GROUP_SIZE = 64
 
 
 class StopRun(RuntimeError):
@@ -80,14 +90,22 @@ def _is_rejection(exc: SmartDialogError) -> bool:
             and exc.status not in (401, 403, 404, 429))
 
 
-class ContactApplier:
-    """Applies journal ops to one group service, exactly once per op."""
+def _stop_message(outcome: Outcome) -> str:
+    text = f"{outcome.op.op} {outcome.op.phone}: {outcome.error}"
+    return text + " (left in flight, reconciled on the next run)" if outcome.status == "inflight" else text
 
-    def __init__(self, api: SmartDialogClient, store: ContactStateStore, customer: str, group_service: str) -> None:
+
+class ContactApplier:
+    """Applies journal ops to one group service, exactly once per op, `workers` calls at a time."""
+
+    def __init__(self, api: SmartDialogClient, store: ContactStateStore, customer: str, group_service: str,
+                 workers: int = DEFAULT_WORKERS, group_size: int = DEFAULT_GROUP_SIZE) -> None:
         self.api = api
         self.store = store
         self.customer = customer
         self.group_service = group_service
+        self.workers = max(1, workers)
+        self.group_size = max(1, group_size)
 
     # --- recovery --------------------------------------------------------------------------------------
 
@@ -113,34 +131,65 @@ class ContactApplier:
     # --- the apply loop --------------------------------------------------------------------------------
 
     def apply(self, ops: Iterable[Operation], max_calls: int | None = None, on_op: OpCallback | None = None) -> ApplyTally:
-        """Apply `ops` in order until done or `max_calls` API calls have been made; raise StopRun on failure."""
+        """Apply `ops` in order until done or about `max_calls` API calls have been made; raise StopRun on failure.
+
+        Pipelined: while a group's calls run, the next group is committed in flight and the previous group's
+        outcomes are committed, so the state's transactions do not hold the calls up.
+        """
         tally = ApplyTally()
         first_call = self.api.stats.calls
-        for op in ops:
-            if max_calls is not None and self.api.stats.calls - first_call >= max_calls:
-                tally.call_budget_reached = True
-                break
-            self.store.mark_inflight(op)
-            try:
-                result = self._apply_one(op)
-            except OutcomeUnknown as exc:
-                raise StopRun(f"{op.op} {op.phone}: {exc} (left in flight, reconciled on the next run)") from None
-            except SmartDialogError as exc:
-                if not _is_rejection(exc):
-                    self.store.mark_interrupted(op, str(exc))
-                    raise StopRun(f"{op.op} {op.phone}: {exc}") from None
-                self.store.mark_rejected(op, self.customer, self.group_service, exc.detail or str(exc))
-                tally.rejected += 1
-                tally.results["rejected"] += 1
-                if on_op:
-                    on_op(op, "rejected")
-                continue
-            self.store.mark_done(op, self.customer, self.group_service, result)
-            tally.done += 1
-            tally.results[result] += 1
-            if on_op:
-                on_op(op, result)
+        pending = iter(ops)
+        started = 0
+
+        def next_group(size: int) -> list[Operation]:
+            nonlocal started
+            if max_calls is not None:
+                size = min(size, max_calls - max(started, self.api.stats.calls - first_call))
+                if size <= 0:
+                    tally.call_budget_reached = tally.call_budget_reached or next(pending, None) is not None
+                    return []
+            group = list(islice(pending, size))
+            started += len(group)
+            self.store.mark_inflight(group)
+            return group
+
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="contacts-apply") as pool:
+            group = next_group(1)  # the first op goes alone: a wrong group service or refused credentials cost one call
+            running = [pool.submit(self._outcome, op) for op in group]
+            while group:
+                upcoming = next_group(self.group_size)
+                outcomes = [future.result() for future in running]
+                stop = next((outcome for outcome in outcomes if outcome.status not in ("done", "rejected")), None)
+                if stop is None:
+                    running = [pool.submit(self._outcome, op) for op in upcoming]
+                self.store.record_outcomes(self.customer, self.group_service, outcomes)
+                self._tally(outcomes, tally, on_op)
+                if stop is not None:
+                    self.store.mark_planned(upcoming)  # none of their calls was started
+                    raise StopRun(_stop_message(stop))
+                group = upcoming
         return tally
+
+    @staticmethod
+    def _tally(outcomes: list[Outcome], tally: ApplyTally, on_op: OpCallback | None) -> None:
+        for outcome in outcomes:
+            if outcome.status in ("done", "rejected"):
+                tally.done += outcome.status == "done"
+                tally.rejected += outcome.status == "rejected"
+                tally.results[outcome.result or outcome.status] += 1
+                if on_op:
+                    on_op(outcome.op, outcome.result or outcome.status)
+
+    def _outcome(self, op: Operation) -> Outcome:
+        """Apply one op (on a worker thread) and say how it ended; the store is written by the caller."""
+        try:
+            return Outcome(op, "done", self._apply_one(op))
+        except OutcomeUnknown as exc:
+            return Outcome(op, "inflight", error=str(exc))
+        except SmartDialogError as exc:
+            if _is_rejection(exc):
+                return Outcome(op, "rejected", "rejected", exc.detail or str(exc))
+            return Outcome(op, "interrupted", error=str(exc))
 
     def _apply_one(self, op: Operation) -> str:
         if op.op == "create":
@@ -170,15 +219,31 @@ class ContactApplier:
             return self._settle_unknown_create(op)
 
     def _settle_unknown_create(self, op: Operation) -> str:
-        """A create whose outcome is unknown: read the contact back instead of creating it again blindly."""
+        """A create whose outcome is unknown: read the contact back, then create or update it; repeated with
+        the retry policy's backoff while outcomes stay unknown.
+
+        Raises OutcomeUnknown (the op stays in flight for the next run) once that budget is spent, or when the
+        service stays unavailable for a read or an update beyond the client's own retries.
+        """
         assert op.payload is not None
-        record = self._get(op.phone)
-        if record is None:
-            return self._create(op, settle_unknown=False)
-        if matches(record, op.payload):
-            return "created (confirmed by read)"
-        self._put(op)
-        return "existed: updated"
+        policy = self.api.retry
+        try:
+            for attempt in stamina.retry_context(on=OutcomeUnknown, attempts=policy.attempts, timeout=None,
+                                                 wait_initial=policy.wait_initial, wait_max=policy.wait_max,
+                                                 wait_jitter=policy.wait_jitter):
+                with attempt:
+                    record = self._get(op.phone)
+                    if record is None:
+                        return self._create(op, settle_unknown=False)
+                    if matches(record, op.payload):
+                        return "created (confirmed by read)"
+                    self._put(op)
+                    return "existed: updated"
+        except SmartDialogError as exc:
+            if isinstance(exc, OutcomeUnknown) or _is_rejection(exc):
+                raise
+            raise OutcomeUnknown(exc.operation, f"settling an unknown create failed: {exc}") from None
+        raise AssertionError("unreachable: the retry loop returns or raises")
 
     def _update(self, op: Operation) -> str:
         try:

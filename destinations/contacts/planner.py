@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from smartdialog_sync.sqlfiles import read_sql
 
-from .mapping import ContactMapping, source_view_sql
+from .mapping import ROW_NO_COLUMN, ContactMapping, source_view_sql
 from .state import ContactStateStore
 from .validation import validate_candidates
 
@@ -23,6 +24,8 @@ class PlanSummary:
     creates: int
     updates: int
     deletes: int
+    normalised: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
 
     @property
     def unchanged(self) -> int:
@@ -34,10 +37,20 @@ class PlanSummary:
         """API calls the plan needs when nothing has to be reconciled."""
         return self.creates + self.updates + self.deletes
 
+    def describe(self) -> str:
+        """The plan in one line."""
+        text = (f"{self.source_rows} CRM rows: {self.creates} creates, {self.updates} updates, {self.deletes} deletes, "
+                f"{self.unchanged} unchanged, {self.rejected} rejected")
+        for label, counts in (("normalised", self.normalised), ("fields left out", self.left_out)):
+            if counts:
+                text += f"; {label}: " + ", ".join(f"{name} {count}" for name, count in counts.items())
+        return text
+
 
 def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) -> None:
-    """Expose the CRM rows to DuckDB as `crm_raw` and their mapped projection as the `crm_source` view."""
-    store.con.register("crm_raw", crm)
+    """Expose the CRM rows, numbered, to DuckDB as `crm_raw` and their mapped projection as the `crm_source` view."""
+    numbered = crm.append_column(ROW_NO_COLUMN, pa.array(np.arange(1, crm.num_rows + 1, dtype=np.int64)))
+    store.con.register("crm_raw", numbered)
     store.con.execute(source_view_sql(mapping))
 
 
@@ -52,4 +65,7 @@ def plan_changes(store: ContactStateStore, customer: str, group_service: str, mi
     """Diff contact_candidates against contact_state into contact_plan and count it."""
     store.con.execute(read_sql("contacts_plan.sql"), {"customer": customer, "group_service": group_service, "mirror": mirror})
     row = store.con.execute(read_sql("contacts_plan_summary.sql")).fetchall()[0]
-    return PlanSummary(*(int(value) for value in row))
+    counts: dict[str, dict[str, int]] = {"normalised": {}, "left out": {}}
+    for kind, name, rows in store.con.execute(read_sql("contacts_field_counts.sql")).fetchall():
+        counts[kind][name] = int(rows)
+    return PlanSummary(*(int(value) for value in row), normalised=counts["normalised"], left_out=counts["left out"])

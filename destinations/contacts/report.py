@@ -1,21 +1,21 @@
-"""What the contact sync shows: the plan (with the calls it needs and their time under the rate limit),
-a progress bar with ETA and the limiter's waits, the run's figures and a sample of rejected rows."""
+"""What `sdsync contacts sync` shows: the plan (with the calls it needs and their time under the rate limit,
+the values normalised and the fields left out), a progress bar with ETA and the limiter's waits, the run's
+figures and samples of the rejected rows and of the field warnings (`ConsoleProgress`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from smartdialog_sync.api import RateLimit
 
 from .planner import PlanSummary
-from .state import ContactStateStore, Operation
-
-REJECTED_SHOWN = 20
+from .state import Operation
+from .sync import SAMPLE_ROWS, SyncProgress, SyncResult
 
 
 def seconds_under_limit(calls: int, limit: RateLimit) -> float:
@@ -48,23 +48,36 @@ def plan_table(plan: PlanSummary, to_reconcile: int, limit: RateLimit, title: st
         ("API calls needed", calls),
     ):
         table.add_row(label, str(value))
+    for label, counts in (("normalised", plan.normalised), ("left out (field warning)", plan.left_out)):
+        for name, count in counts.items():
+            table.add_row(f"{name} {label}", str(count))
     table.add_row(f"time under the rate limit {limit}", f"≥ {_duration(seconds_under_limit(calls, limit))}")
     return table
 
 
-def rejected_table(store: ContactStateStore, run_id: int) -> Table | None:
-    """The first rejected rows of a run with their source key and reason, or None when there are none."""
-    rows = store.con.execute(
-        "SELECT source_key, phone, reason FROM rejected_rows WHERE run_id = ? LIMIT ?", [run_id, REJECTED_SHOWN]
-    ).fetchall()
+def _sample_table(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> Table | None:
+    """A table of CRM values (never read as markup), or None when there are no rows."""
     if not rows:
         return None
-    table = Table(title=f"Rejected rows (first {REJECTED_SHOWN}; all in table rejected_rows, run {run_id})")
-    for column in ("source key", "phone", "reason"):
+    table = Table(title=title)
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if value is None else escape(str(value)) for value in row))
+        table.add_row(*(Text("" if value is None else str(value)) for value in row))
     return table
+
+
+def rejected_table(result: SyncResult) -> Table | None:
+    """The first rejected rows of a run with their source key and reason, or None when there are none."""
+    return _sample_table(f"Rejected rows (first {SAMPLE_ROWS}; all in table rejected_rows, run {result.run_id})",
+                         ("source key", "phone", "reason"), result.rejected)
+
+
+def warnings_table(result: SyncResult) -> Table | None:
+    """The first field warnings of a run (fields left out of a synced contact), or None when there are none."""
+    return _sample_table(
+        f"Fields left out of synced contacts (first {SAMPLE_ROWS}; all in table field_warnings, run {result.run_id})",
+        ("source key", "field", "value", "reason"), result.field_warnings)
 
 
 def run_table(record: dict[str, Any]) -> Table:
@@ -77,7 +90,7 @@ def run_table(record: dict[str, Any]) -> Table:
         value = record.get(name)
         table.add_row(name.replace("_s", " (s)"), f"{value:.1f}" if isinstance(value, float) else str(value))
     if record.get("error"):
-        table.add_row("error", escape(str(record["error"])))
+        table.add_row("error", Text(str(record["error"])))
     return table
 
 
@@ -111,3 +124,54 @@ class ApplyProgress:
     def waiting(self, seconds: float, reason: str) -> None:
         """The client waits before its next call (the API client's on_wait hook)."""
         self._progress.update(self._task, description=f"waiting {seconds:.1f}s ({reason})")
+
+
+class ConsoleProgress(SyncProgress):
+    """The CLI's view of a run: info, the plan and a progress bar on `console` (stderr), results on `out`
+    (a dry run's plan is its result)."""
+
+    def __init__(self, console: Console, out: Console, limit: RateLimit, dry_run: bool = False,
+                 confirm: Callable[[int], bool] | None = None) -> None:
+        self.console = console
+        self.out = out
+        self.limit = limit
+        self.dry_run = dry_run
+        self.confirm = confirm
+        self.bar: ApplyProgress | None = None
+
+    def info(self, text: str) -> None:
+        self.console.print(Text(text, style="dim"))
+
+    def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
+        (self.out if self.dry_run else self.console).print(plan_table(plan, to_reconcile, self.limit, title))
+
+    def confirm_deletes(self, count: int) -> bool:
+        return self.confirm(count) if self.confirm else False
+
+    def applying(self, total: int) -> None:
+        self.bar = ApplyProgress(self.console, total).__enter__()
+
+    def applied(self, op: Operation, result: str) -> None:
+        if self.bar:
+            self.bar.advance(op, result)
+
+    def waiting(self, seconds: float, reason: str) -> None:
+        if self.bar:
+            self.bar.waiting(seconds, reason)
+
+    def apply_ended(self) -> None:
+        if self.bar:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def finished(self, result: SyncResult) -> None:
+        if result.status != "dry-run":
+            self.out.print(run_table(result.record))
+        for table in (rejected_table(result), warnings_table(result)):
+            if table is not None:
+                self.out.print(table)
+        if result.status == "dry-run":
+            self.out.print(f"Planned operations stored in table planned_ops (run_id {result.run_id}) of "
+                           f"{result.state_path}; nothing was sent.", markup=False)
+        if result.ops_left:
+            self.out.print(f"--max-calls reached: {result.ops_left} operations left for the next run.")

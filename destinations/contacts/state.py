@@ -1,9 +1,10 @@
 """The DuckDB state store of the contact sync: last-applied hashes, the operation journal, runs, rejects.
 
 Exactly-once over an API without idempotency keys rests on three rules kept here:
-the plan is committed to `contact_ops` before any call; an op is marked `inflight` (committed) right
-before its call; the op becomes `done` and the contact's new hash is written to `contact_state` in ONE
-transaction after the 2xx. An op found `inflight` later has an unknown outcome and is reconciled, never
+the plan is committed to `contact_ops` before any call; an op is marked `inflight` (committed) before
+its call (a group of ops in one transaction, before any of their calls); the op becomes `done` and the
+contact's new hash is written to `contact_state` in ONE transaction after the 2xx (again a group of ops
+per transaction, after all of their answers). An op found `inflight` later has an unknown outcome and is reconciled, never
 blindly repeated (see applier.reconcile_inflight).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import duckdb
 
@@ -38,6 +39,16 @@ class Operation:
     payload: dict[str, Any] | None
     hash: str | None
     raw_hash: int | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an applied op ended: status done | rejected | interrupted | inflight (unknown), with its result."""
+
+    op: Operation
+    status: str
+    result: str | None = None
+    error: str | None = None
 
 
 def state_path(location: str | None, data_dir: Path) -> Path:
@@ -108,6 +119,16 @@ class ContactStateStore:
         )
         return self.count("SELECT count(*) FROM rejected_rows WHERE run_id = ?", [run_id])
 
+    def save_field_warnings(self, run_id: int, customer: str, group_service: str) -> int:
+        """Copy the field warnings of this run's rows to send into field_warnings; return how many."""
+        self.con.execute(
+            "INSERT INTO field_warnings SELECT ?, ?, ?, source_key, phone, w.field, w.value, w.reason "
+            "FROM (SELECT row_no, source_key, phone, unnest(warnings) AS w FROM contact_candidates "
+            "WHERE reject_reason IS NULL) ORDER BY row_no",
+            [run_id, customer, group_service],
+        )
+        return self.count("SELECT count(*) FROM field_warnings WHERE run_id = ?", [run_id])
+
     def write_dry_plan(self, run_id: int, customer: str, group_service: str) -> None:
         """Store contact_plan in planned_ops (a dry run's output)."""
         self.con.execute(
@@ -154,37 +175,67 @@ class ContactStateStore:
         ).fetchall()
         return [_operation(row) for row in rows]
 
-    def mark_inflight(self, op: Operation) -> None:
-        """Commit that the op's call is about to be made."""
-        self._set_status(op, "inflight", started=True)
-
-    def mark_done(self, op: Operation, customer: str, group_service: str, result: str) -> None:
-        """After a 2xx: the op is done and the contact's state moves, in one transaction."""
-        self.con.begin()
-        self._set_status(op, "done", result=result)
-        if op.op == "delete":
-            self._forget(customer, group_service, op.phone)
-        else:
-            self._remember(customer, group_service, op.phone, op.hash, op.raw_hash, op.source_key)
+    def mark_inflight(self, ops: Sequence[Operation]) -> None:
+        """Commit, in one transaction, that the calls of `ops` are about to be made."""
+        if not ops:
+            return
         self.con.execute(
-            "DELETE FROM server_rejections WHERE customer = ? AND group_service = ? AND phone = ?",
-            [customer, group_service, op.phone],
+            "UPDATE contact_ops SET status = 'inflight', error = NULL, started_at = now() "
+            "WHERE run_id = ? AND seq IN (SELECT unnest(?::BIGINT[]))",
+            [ops[0].run_id, [op.seq for op in ops]],
         )
-        self.con.commit()
 
-    def mark_rejected(self, op: Operation, customer: str, group_service: str, reason: str) -> None:
-        """The service refused the payload (400): remember it so an unchanged row is not sent again."""
+    def mark_planned(self, ops: Sequence[Operation]) -> None:
+        """Put ops marked in flight whose calls were never started back to `planned`."""
+        if ops:
+            self.con.execute(
+                "UPDATE contact_ops SET status = 'planned', started_at = NULL "
+                "WHERE run_id = ? AND seq IN (SELECT unnest(?::BIGINT[]))",
+                [ops[0].run_id, [op.seq for op in ops]],
+            )
+
+    def record_outcomes(self, customer: str, group_service: str, outcomes: Sequence[Outcome]) -> None:
+        """Record the outcomes of ops in ONE transaction: each op's status, and for a done op the contact's
+        new state (its hash, or its removal); a refused payload is remembered so an unchanged row is not
+        sent again. An op with status `inflight` stays so (its outcome is unknown: the next run reads it back)."""
+        settled = [o for o in outcomes if o.status != "inflight"]
+        if not settled:
+            return
+        done = [o.op for o in settled if o.status == "done"]
+        kept = [op for op in done if op.op != "delete"]
+        gone = [op.phone for op in done if op.op == "delete"]
+        refused = [o for o in settled if o.status == "rejected"]
         self.con.begin()
-        self._set_status(op, "rejected", error=reason)
-        self.con.execute(
-            "INSERT OR REPLACE INTO server_rejections (customer, group_service, phone, hash, reason) VALUES (?, ?, ?, ?, ?)",
-            [customer, group_service, op.phone, op.hash or "", reason],
-        )
-        self.con.commit()
-
-    def mark_interrupted(self, op: Operation, error: str) -> None:
-        """The call failed without a usable outcome (after retries); a later run re-plans it."""
-        self._set_status(op, "interrupted", error=error)
+        try:
+            self.con.execute(
+                "UPDATE contact_ops SET status = o.status, result = coalesce(o.result, contact_ops.result), "
+                "error = o.error, finished_at = now() "
+                "FROM (SELECT unnest(?::BIGINT[]) AS seq, unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS result, "
+                "unnest(?::VARCHAR[]) AS error) AS o WHERE contact_ops.run_id = ? AND contact_ops.seq = o.seq",
+                [[o.op.seq for o in settled], [o.status for o in settled], [o.result for o in settled],
+                 [o.error for o in settled], settled[0].op.run_id],
+            )
+            if kept:
+                self._remember(customer, group_service, [op.phone for op in kept], [op.hash for op in kept],
+                               [op.raw_hash for op in kept], [op.source_key for op in kept])
+            if gone:
+                self._forget(customer, group_service, gone)
+            if done:
+                self.con.execute(
+                    "DELETE FROM server_rejections WHERE customer = ? AND group_service = ? AND phone IN (SELECT unnest(?::VARCHAR[]))",
+                    [customer, group_service, [op.phone for op in done]],
+                )
+            if refused:
+                self.con.execute(
+                    "INSERT OR REPLACE INTO server_rejections (customer, group_service, phone, hash, reason) "
+                    "SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                    [customer, group_service, [o.op.phone for o in refused], [o.op.hash or "" for o in refused],
+                     [o.error or "" for o in refused]],
+                )
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
 
     def settle_inflight(self, op: Operation, customer: str, group_service: str, applied: bool,
                         exists: bool, content_hash: str | None) -> None:
@@ -198,9 +249,9 @@ class ContactStateStore:
         self._set_status(op, "done" if applied else "superseded",
                          result="reconciled: " + ("applied" if applied else "not applied"))
         if exists:
-            self._remember(customer, group_service, op.phone, content_hash, raw_hash, op.source_key)
+            self._remember(customer, group_service, [op.phone], [content_hash], [raw_hash], [op.source_key])
         else:
-            self._forget(customer, group_service, op.phone)
+            self._forget(customer, group_service, [op.phone])
         self.con.commit()
 
     def clear_group(self, customer: str, group_service: str) -> None:
@@ -220,27 +271,25 @@ class ContactStateStore:
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    def _set_status(self, op: Operation, status: str, result: str | None = None, error: str | None = None,
-                    started: bool = False) -> None:
-        stamp = "started_at" if started else "finished_at"
+    def _set_status(self, op: Operation, status: str, result: str | None = None) -> None:
         self.con.execute(
-            f"UPDATE contact_ops SET status = ?, result = coalesce(?, result), error = ?, {stamp} = now() "
+            "UPDATE contact_ops SET status = ?, result = coalesce(?, result), finished_at = now() "
             "WHERE run_id = ? AND seq = ?",
-            [status, result, error, op.run_id, op.seq],
+            [status, result, op.run_id, op.seq],
         )
 
-    def _remember(self, customer: str, group_service: str, phone: str, content_hash: str | None,
-                  raw_hash: int | None, source_key: str | None) -> None:
+    def _remember(self, customer: str, group_service: str, phones: list[str], hashes: list[str | None],
+                  raw_hashes: list[int | None], source_keys: list[str | None]) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO contact_state (customer, group_service, phone, hash, raw_hash, source_key, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, now())",
-            [customer, group_service, phone, content_hash, raw_hash, source_key],
+            "SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::UBIGINT[]), unnest(?::VARCHAR[]), now()",
+            [customer, group_service, phones, hashes, raw_hashes, source_keys],
         )
 
-    def _forget(self, customer: str, group_service: str, phone: str) -> None:
+    def _forget(self, customer: str, group_service: str, phones: list[str]) -> None:
         self.con.execute(
-            "DELETE FROM contact_state WHERE customer = ? AND group_service = ? AND phone = ?",
-            [customer, group_service, phone],
+            "DELETE FROM contact_state WHERE customer = ? AND group_service = ? AND phone IN (SELECT unnest(?::VARCHAR[]))",
+            [customer, group_service, phones],
         )
 
 

@@ -1,5 +1,12 @@
 """Validation of the mapped CRM rows, before any call: phones to E.164, enums, years, country codes, duplicates.
 
+Only a row without a usable phone (empty, invalid, duplicated) is rejected. The optional fields are
+normalised where a maintained table says how: country codes and names to ISO 3166 alpha-3 (pycountry,
+names also in Finnish, Swedish, Norwegian, Danish and German), common gender spellings to Male / Female /
+Other, birth years from dates or numeric strings. A field that still cannot be sent is left out of that
+contact's payload and reported as a field warning (row key, field, value, reason); the contact is synced
+with its other fields.
+
 Phones are normalised in Python with smartdialog_sync.phones (≈17 µs each), but only the raw
 (phone, region) pairs the state's `phone_cache` has not seen, so a nightly run over an unchanged CRM
 normalises nothing. Every other check runs vectorised in DuckDB (sql/contacts_validate.sql), and only
@@ -9,6 +16,8 @@ for rows whose raw content changed since their contact was last applied (the raw
 from __future__ import annotations
 
 import datetime as dt
+import gettext
+from functools import lru_cache
 
 import duckdb
 import phonenumbers
@@ -26,9 +35,58 @@ def check_region(region: str) -> str:
     return code
 
 
+# Spellings of the definition's gender values (compared case-insensitively, after trimming). A lone "N" is
+# left out on purpose: it means "nainen" (female) in Finnish CRMs and "not stated" or "neutral" in others.
+GENDER_SPELLINGS = {
+    "Male": ("m", "male", "man", "mies", "mann", "männlich", "mand", "herr", "mr", "homme", "masculin", "hombre",
+             "masculino"),
+    "Female": ("f", "female", "woman", "w", "nainen", "kvinna", "kvinne", "kvinde", "frau", "weiblich", "femme",
+               "féminin", "mujer", "femenino"),
+    "Other": ("other", "o", "muu", "annan", "annat", "anden", "andet", "andere", "divers", "d", "non-binary",
+              "nonbinary", "non binary"),
+}
+COUNTRY_NAME_LANGUAGES = ("fi", "sv", "nb", "da", "de")
+
+
+@lru_cache(maxsize=1)
+def country_spellings() -> dict[str, str]:
+    """Upper-cased ISO 3166 alpha-2, alpha-3 and country names (English and COUNTRY_NAME_LANGUAGES) → alpha-3.
+
+    A name that two countries share in some language is left out (it cannot be settled).
+    """
+    import pycountry
+
+    translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
+                    for language in COUNTRY_NAME_LANGUAGES]
+    found: dict[str, set[str]] = {}
+    for country in pycountry.countries:
+        names = {getattr(country, attribute, None) for attribute in ("name", "official_name", "common_name")} - {None}
+        spellings = {country.alpha_2, country.alpha_3, *names}
+        spellings |= {translation.gettext(name) for translation in translations for name in names}
+        for spelling in spellings:
+            found.setdefault(spelling.strip().upper(), set()).add(country.alpha_3)
+    return {spelling: codes.pop() for spelling, codes in found.items() if len(codes) == 1}
+
+
+def register_lookups(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the temp tables sql/contacts_validate.sql normalises with: gender_spellings and country_spellings."""
+    genders = [(spelling, gender) for gender, spellings in GENDER_SPELLINGS.items() for spelling in spellings]
+    countries = country_spellings()
+    con.register("gender_rows", pa.table({"spelling": [g[0] for g in genders], "gender": [g[1] for g in genders]}))
+    con.register("country_rows", pa.table({"spelling": list(countries), "alpha3": list(countries.values())}))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE gender_spellings AS SELECT * FROM gender_rows")
+        con.execute("CREATE OR REPLACE TEMP TABLE country_spellings AS SELECT * FROM country_rows")
+    finally:
+        con.unregister("gender_rows")
+        con.unregister("country_rows")
+
+
 def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
-    """Normalise the phones of the rows to validate that phone_cache lacks, adding them to it; return how many."""
-    pairs = con.execute(read_sql("contacts_new_phones.sql")).fetchall()
+    """Look up the phones of the rows to validate in phone_cache (into fresh_phones), normalise the ones it
+    lacks and add them to both; return how many were normalised."""
+    con.execute(read_sql("contacts_fresh_phones.sql"))
+    pairs = con.execute("SELECT phone_raw, region FROM fresh_phones WHERE NOT cached").fetchall()
     if not pairs:
         return 0
     e164s: list[str | None] = []
@@ -51,20 +109,27 @@ def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
     con.register("new_phones", new_phones)
     try:
         con.execute("INSERT INTO phone_cache SELECT phone_raw, region, e164, error FROM new_phones")
+        con.execute("DELETE FROM fresh_phones WHERE NOT cached")
+        con.execute("INSERT INTO fresh_phones SELECT phone_raw, region, e164, error, true FROM new_phones")
     finally:
         con.unregister("new_phones")
     return len(pairs)
 
 
 def stage_rows(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> None:
-    """Scan the crm_source view once into crm_rows: trimmed, raw-hashed, matched with what was last applied."""
+    """Scan the crm_source view once into crm_rows: raw-hashed, matched with what was last applied; the rows
+    to validate are then read trimmed through the view crm_fresh."""
     con.execute("SET VARIABLE contacts_default_region = ?", [default_region])
     con.execute(read_sql("contacts_clean.sql"))
     con.execute(read_sql("contacts_rows.sql"), {"customer": customer, "group_service": group_service})
+    con.execute(read_sql("contacts_fresh.sql"))
 
 
 def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str) -> None:
-    """Validate crm_rows into contact_candidates (phone, payload, hash and reject reason per row)."""
+    """Validate crm_rows into contact_candidates (phone, payload, hash, reject reason, field warnings and
+    normalised fields per row); the phones come from fresh_phones (normalise_new_phones runs first)."""
+    register_lookups(con)
+    con.execute(read_sql("contacts_unmatched.sql"), {"customer": customer, "group_service": group_service})
     con.execute(
         read_sql("contacts_validate.sql"),
         {"current_year": dt.date.today().year, "customer": customer, "group_service": group_service},

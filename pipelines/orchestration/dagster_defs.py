@@ -5,9 +5,10 @@ Load with `dagster dev -m smartdialog_sync.pipelines.orchestration.dagster_defs`
 (`SMARTDIALOG__...`, `CAMPAIGNS__...`) and `.dlt/` in the working directory of the Dagster code server.
 
 - `pull_job` calls the pull pipeline in-process (`smartdialog_sync.pipelines.pull_pipeline.run_pull`).
+- `contacts_sync_job` calls the contact sync in-process (`destinations.contacts.sync.run_contact_sync`),
+  logging its progress to Dagster; deletes of mirror mode need no confirmation there.
 - `campaign_job` calls the campaign library in-process (`destinations.campaigns.run.run_campaign`);
   a run that stopped part way is retried and resumes from the ledger with the same RequestIds.
-- `contacts_sync_job` runs `sdsync contacts sync` as a child process.
   A CRM URL given as `env:NAME` is read from that environment variable when the run starts, so a
   password never lands in Dagster's run storage (nor on a command line).
 """
@@ -40,9 +41,10 @@ from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec,
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
 from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport, run_campaign
+from smartdialog_sync.destinations.contacts.sync import ContactSyncOptions, LogProgress, configured_mapping, run_contact_sync
+from smartdialog_sync.errors import UsageError
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 
-from .sdsync_process import resolve_env_reference, run_sdsync
 
 NIGHTLY_AT_TWO = "0 2 * * *"
 HOURLY = "0 * * * *"
@@ -99,8 +101,14 @@ class CampaignConfig(Config):
     timezone_column: Optional[str] = Field(None, description="Column with each row's IANA time zone.")
 
 
-def _optional(flag: str, value: object) -> list[str]:
-    return [] if value is None else [flag, str(value)]
+def resolve_env_reference(value: str) -> str:
+    """`env:NAME` → the value of environment variable NAME (so secrets stay out of run config); else `value`."""
+    if not value.startswith("env:"):
+        return value
+    name = value[4:]
+    if name not in os.environ:
+        raise UsageError(f"environment variable {name} is not set")
+    return os.environ[name]
 
 
 @op(description="Pull inbound messages, delivery reports, account data, group contacts and sent messages.")
@@ -117,15 +125,15 @@ def pull(context: OpExecutionContext, config: PullConfig) -> None:
         context.log.info(f"loaded {rows:,} rows into {table}")
 
 
-@op(description="Make the group contacts match the CRM (sdsync contacts sync).")
+@op(description="Make the group contacts match the CRM (what `sdsync contacts sync --yes` does).")
 def contacts_sync(context: OpExecutionContext, config: ContactSyncConfig) -> None:
-    """Run `sdsync contacts sync` as a child process."""
-    run_sdsync(
-        ["contacts", "sync"],
-        ["--source", resolve_env_reference(config.source), "--query", config.query, "--customer", config.customer,
-         "--group-service", config.group_service, "--mode", config.mode, "--yes", *_optional("--max-calls", config.max_calls)],
-        context.log.info,
+    """Run the contact sync in this process; a run that stops part way fails the op (the next run resumes)."""
+    options = ContactSyncOptions(
+        source=resolve_env_reference(config.source), query=config.query, customer=config.customer,
+        group_service=config.group_service, mode=config.mode, max_calls=config.max_calls, allow_deletes=True,
+        mapping=configured_mapping(),
     )
+    run_contact_sync(resolve_settings(), options, LogProgress(context.log.info))
 
 
 @op(description="Send an SMS campaign exactly once per recipient (the library behind sdsync send).")

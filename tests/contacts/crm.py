@@ -45,9 +45,10 @@ class Crm:
             connection.execute(sa.text(f"DROP TABLE IF EXISTS {self.table}"))
             connection.execute(sa.text(
                 f"CREATE TABLE {self.table} (id INTEGER PRIMARY KEY, phone TEXT, first_name TEXT, last_name TEXT, "
-                "email TEXT, gender TEXT, birth_year INTEGER, country_code TEXT, region TEXT, tier TEXT)"
+                "email TEXT, gender TEXT, birth_year TEXT, country_code TEXT, region TEXT, tier TEXT)"
             ))
-            rows = [{column: row.get(column) for column in COLUMNS} for row in rows]
+            rows = [{column: None if row.get(column) is None else str(row[column]) if column == "birth_year" else row.get(column)
+                     for column in COLUMNS} for row in rows]
             if rows:
                 placeholders = ", ".join(f":{column}" for column in COLUMNS)
                 connection.execute(sa.text(f"INSERT INTO {self.table} VALUES ({placeholders})"), rows)

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 from typer.testing import CliRunner
 
+from smartdialog_sync.errors import SdsyncError
 from smartdialog_sync.pipelines.cli import app
 
 from .crm import Crm
@@ -55,11 +56,14 @@ class SyncCli:
         """Run the command in this process (Typer's runner) to its end; check its exit code; return its output."""
         unset = {name: None for name in os.environ if name.startswith(("SMARTDIALOG__", "CONTACTS__"))}
         result = CliRunner().invoke(app, self.arguments(*args, subcommand=subcommand), env={**unset, "COLUMNS": "200"})
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
+        exit_code, output = result.exit_code, result.output
+        if isinstance(result.exception, SdsyncError):  # what `main` makes of our errors: one line, the exit code
+            exit_code, output = result.exception.exit_code, output + str(result.exception)
+        elif result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         if expect is not None:
-            assert result.exit_code == expect, f"exit {result.exit_code}\n{result.output}"
-        return result.output
+            assert exit_code == expect, f"exit {exit_code}\n{output}"
+        return output
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Read the state database (after the command ended)."""

@@ -30,7 +30,7 @@ def die_in_flight(cli: SyncCli, call_went_through: bool) -> str:
         plan_changes(store, CUSTOMER, GROUP, mirror=False)
         store.write_journal(run_id, CUSTOMER, GROUP)
         op = next(store.planned_ops(run_id))
-        store.mark_inflight(op)
+        store.mark_inflight([op])
     if call_went_through:
         settings = resolve_settings(base_url=cli.emulator.base_url, data_dir=str(cli.workdir / "data"), rate_limit="100000/60")
         with SmartDialogClient(settings) as api:

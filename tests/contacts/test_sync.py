@@ -6,10 +6,6 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
-
-from smartdialog_sync.pipelines.cli import app
-
 from smartdialog_sync.api import SmartDialogClient, resolve_settings
 
 from .crm import contact, sqlite_crm
@@ -80,17 +76,41 @@ def test_messy_phones_and_rejected_rows(cli, emulator, crm):
         contact(5, phone="not a phone"),
         contact(6, phone="0401000007"),
         contact(7, phone="+358401000007"),
-        contact(8, gender="robot"),
     ])
     done = cli.run()
     assert sorted(cli.group()) == ["+358401000001", "+358401000002", "+358401000003", "+46701234567"]
     rejected = dict(cli.query("SELECT source_key, reason FROM rejected_rows"))
-    assert set(rejected) == {"5", "6", "7", "8"}
+    assert set(rejected) == {"5", "6", "7"}
     assert "duplicate phone +358401000007" in rejected["6"]
-    assert "gender robot" in rejected["8"]
     assert "rejected" in done.lower()
     sent = emulator.contacts(CUSTOMER, GROUP)
     assert {c["phone"]: c["phoneNumberRegions"] for c in sent}["+46701234567"] == ["SE"]
+
+
+def test_a_bad_optional_field_is_left_out_and_the_contact_synced(cli, emulator, crm):
+    crm.write([
+        contact(1, country_code="FI", gender="N"),
+        contact(2, country_code="Sverige", gender="kvinna", birth_year="1990-05-01"),
+        contact(3, gender="robot", birth_year="1850"),
+    ])
+    planned = cli.run("--dry-run")
+    assert "countryCode normalised" in planned and "gender left out (field warning)" in planned
+    done = cli.run()
+    group = emulator.contacts(CUSTOMER, GROUP)
+    by_phone = {c["phone"]: c for c in group}
+    assert by_phone["+358401000001"]["countryCode"] == "FIN" and "gender" not in by_phone["+358401000001"]
+    assert by_phone["+358401000001"]["firstName"] == "First1"
+    assert (by_phone["+358401000002"]["countryCode"], by_phone["+358401000002"]["gender"],
+            by_phone["+358401000002"]["birthYear"]) == ("SWE", "Female", 1990)
+    assert "gender" not in by_phone["+358401000003"] and "birthYear" not in by_phone["+358401000003"]
+    assert cli.query("SELECT count(*) FROM rejected_rows") == [(0,)]
+    run_id = cli.last_run()["run_id"]
+    warnings = cli.query("SELECT source_key, field, value, reason FROM field_warnings WHERE run_id = ? ORDER BY ALL", [run_id])
+    assert [row[:3] for row in warnings] == [("1", "gender", "N"), ("3", "birthYear", "1850"), ("3", "gender", "robot")]
+    assert "implausible birth year 1850" in warnings[1][3]
+    assert "Fields left out of synced contacts" in done and "robot" in done
+    cli.run()
+    assert cli.last_run()["calls"] == 0
 
 
 def test_first_sync_into_a_populated_group_adopts_instead_of_duplicating(cli, emulator, crm):
@@ -158,8 +178,9 @@ def test_an_unknown_group_service_stops_the_run_without_rejecting_rows(cli, emul
     crm.write([contact(n) for n in range(1, 4)])
     arguments = cli.arguments()
     arguments[arguments.index("--group-service") + 1] = "no-such-group"
-    result = CliRunner().invoke(app, arguments)
-    assert result.exit_code == 1 and "404" in result.output
+    process = subprocess.run([sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *arguments],
+                             cwd=cli.workdir, env=cli.env(), capture_output=True, text=True, timeout=120)
+    assert process.returncode == 1 and "404" in process.stderr, process.stdout + process.stderr
     assert emulator.stats()["calls_by_operation"] == {"CreateGroupContact": 1}
     assert cli.query("SELECT count(*) FROM server_rejections") == [(0,)]
     cli.run()

@@ -1,0 +1,286 @@
+"""The contact sync as a library function: `run_contact_sync(settings, options, progress) -> SyncResult`.
+
+`sdsync contacts sync` and the Dagster job both call it in-process; what a run shows or logs goes
+through the callbacks of a `SyncProgress` (the default shows nothing, `LogProgress` writes lines).
+
+A run: read the CRM, map and validate its rows, diff them against the state (planner), settle the ops an
+earlier run left in flight, journal the plan, then apply it (applier). A dry run stops after the plan.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from smartdialog_sync.api import ClientSettings, RateLimit, SmartDialogClient
+from smartdialog_sync.errors import SdsyncError, UsageError
+
+from .applier import DEFAULT_GROUP_SIZE, DEFAULT_WORKERS, ContactApplier, StopRun
+from .mapping import MappingError, parse_map_options, resolve_mapping
+from .planner import PlanSummary, plan_changes, prepare_candidates
+from .reader import crm_statement, read_crm
+from .state import ContactStateStore, Operation, StateStoreBusy, state_path
+from .validation import check_region
+
+SAMPLE_ROWS = 20
+Mode = Literal["upsert", "mirror"]
+
+
+@dataclass(frozen=True)
+class ContactSyncOptions:
+    """What to sync where: exactly one of `query`, `table`, `sql_file` selects the CRM rows."""
+
+    source: str
+    customer: str
+    group_service: str
+    query: str | None = None
+    table: str | None = None
+    sql_file: Path | None = None
+    mode: Mode = "upsert"
+    default_region: str = "FI"
+    dry_run: bool = False
+    max_calls: int | None = None
+    allow_deletes: bool = False
+    state: str | None = None
+    key: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    custom_properties: tuple[str, ...] = ()
+    workers: int = DEFAULT_WORKERS
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """How a run ended, its figures (the sync_runs row) and samples of what it did not send as is."""
+
+    run_id: int
+    status: str  # completed | partial | failed | dry-run
+    record: dict[str, Any]
+    state_path: Path
+    plan: PlanSummary | None = None
+    rejected: list[tuple[str | None, str | None, str]] = field(default_factory=list)
+    field_warnings: list[tuple[str | None, str, str | None, str]] = field(default_factory=list)
+    ops_left: int = 0
+
+    @property
+    def error(self) -> str | None:
+        """Why the run stopped, when it did."""
+        return self.record.get("error")
+
+
+class SyncStopped(SdsyncError):
+    """The run stopped part way (service unavailable beyond the retry policy, refused credentials, ...).
+
+    What is left is resumed by the next run; `result` holds the run's figures.
+    """
+
+    def __init__(self, result: SyncResult) -> None:
+        super().__init__(f"stopped: {result.error}; what is left is resumed by the next run")
+        self.result = result
+
+
+class SyncProgress:
+    """Callbacks of a sync run. Every method does nothing here: override the ones you need."""
+
+    def info(self, text: str) -> None:
+        """A line about the run (rows read, mapping)."""
+
+    def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
+        """The plan is known (a dry run's plan counts the in-flight ops the real run would read back)."""
+
+    def confirm_deletes(self, count: int) -> bool:
+        """Whether the plan's deletes may go ahead (asked only without `allow_deletes`)."""
+        return False
+
+    def applying(self, total: int) -> None:
+        """The apply starts, with `total` ops (at most) to go."""
+
+    def applied(self, op: Operation, result: str) -> None:
+        """An op was applied (`result` says how: created, updated, rejected, ...)."""
+
+    def waiting(self, seconds: float, reason: str) -> None:
+        """The client waits (rate limit, Retry-After); called from the worker threads."""
+
+    def apply_ended(self) -> None:
+        """The apply ended (done, budget reached or stopped)."""
+
+    def finished(self, result: SyncResult) -> None:
+        """The run is recorded; called before SyncStopped is raised for a stopped run."""
+
+
+class LogProgress(SyncProgress):
+    """Progress as plain log lines (for orchestrators): the plan, every `every` ops, and the end."""
+
+    def __init__(self, log: Callable[[str], None], every: int = 500) -> None:
+        self.log = log
+        self.every = every
+        self.count = 0
+
+    def info(self, text: str) -> None:
+        self.log(text)
+
+    def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
+        self.log(f"{title}: {plan.describe()}; {to_reconcile} in-flight ops to read back")
+
+    def applied(self, op: Operation, result: str) -> None:
+        self.count += 1
+        if self.count % self.every == 0:
+            self.log(f"{self.count} ops applied")
+
+    def finished(self, result: SyncResult) -> None:
+        figures = ", ".join(f"{name} {result.record.get(name)}" for name in
+                            ("creates", "updates", "deletes", "unchanged", "rejected", "applied", "calls"))
+        self.log(f"run {result.run_id} {result.status}: {figures}")
+
+
+def configured_mapping(map_options: list[str] | None = None) -> dict[str, str]:
+    """`[contacts.mapping]` of the dlt config (crm_col = "field"), overridden by `--map CRM_COL=field` options."""
+    import dlt
+
+    configured = dlt.config.get("contacts.mapping") or {}
+    if not isinstance(configured, dict):
+        raise UsageError("[contacts.mapping] must be a table of crm_column = \"field\"")
+    try:
+        return {**{str(k): str(v) for k, v in configured.items()}, **parse_map_options(map_options or [])}
+    except MappingError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def group_size(limit: RateLimit) -> int:
+    """Ops committed in flight together: about one second of calls under `limit` (at most 64).
+
+    A crash leaves up to two groups in flight, each read back by the next run: at 100/60 that is one or
+    two reads, as with one op at a time; at 6000/60 the groups are big enough to keep the workers busy.
+    """
+    return max(1, min(DEFAULT_GROUP_SIZE, int(limit.calls / limit.seconds)))
+
+
+def open_state(location: str | None, data_dir: Path) -> ContactStateStore:
+    """The state store at `location` (a path or duckdb:/// URL; default in the data dir), opened."""
+    try:
+        return ContactStateStore(state_path(location, data_dir))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except StateStoreBusy as exc:
+        raise SdsyncError(f"{exc} (is another sync running?)") from None
+
+
+def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
+                     progress: SyncProgress | None = None) -> SyncResult:
+    """Make the group service's contacts match the CRM rows (or only plan it, for a dry run).
+
+    Raises UsageError for bad options or CRM input (before any call), SyncStopped when the run stops
+    part way (after recording it; the next run resumes), SdsyncError when the state is locked.
+    """
+    progress = progress or SyncProgress()
+    started = time.monotonic()
+    if options.mode not in ("upsert", "mirror"):
+        raise UsageError(f"mode must be upsert or mirror, not {options.mode!r}")
+    try:
+        region = check_region(options.default_region)
+        crm = read_crm(options.source, crm_statement(options.query, options.table, options.sql_file))
+        mapping = resolve_mapping(crm.column_names, options.mapping, list(options.custom_properties), options.key)
+    except ValueError as exc:  # a bad region or mapping; the CRM's own errors carry their exit codes
+        raise UsageError(str(exc)) from None
+    progress.info(f"{crm.num_rows:,} CRM rows; mapping: {mapping.describe()}")
+    if options.mode == "mirror" and crm.num_rows == 0:
+        raise UsageError("the CRM returned no rows: refusing to mirror an empty source "
+                         "(use `contacts delete-all` to empty a group)")
+
+    with open_state(options.state, settings.data_dir) as store:
+        run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
+        prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
+        run = _Run(store, run_id, options, progress, started)
+        result = run.dry() if options.dry_run else run.real(settings)
+    progress.finished(result)
+    if result.status == "failed":
+        raise SyncStopped(result)
+    return result
+
+
+class _Run:
+    """One run on an open state store (the steps of run_contact_sync)."""
+
+    def __init__(self, store: ContactStateStore, run_id: int, options: ContactSyncOptions,
+                 progress: SyncProgress, started: float) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.options = options
+        self.progress = progress
+        self.started = started
+        self.title = f"{options.customer}/{options.group_service} ({options.mode})"
+
+    def _plan(self) -> PlanSummary:
+        return plan_changes(self.store, self.options.customer, self.options.group_service, self.options.mode == "mirror")
+
+    def _result(self, status: str, plan: PlanSummary | None, ops_left: int = 0) -> SyncResult:
+        store = self.store
+        rejected = store.con.execute(
+            "SELECT source_key, phone, reason FROM rejected_rows WHERE run_id = ? LIMIT ?", [self.run_id, SAMPLE_ROWS]
+        ).fetchall()
+        warnings = store.con.execute(
+            "SELECT source_key, field, value, reason FROM field_warnings WHERE run_id = ? LIMIT ?", [self.run_id, SAMPLE_ROWS]
+        ).fetchall()
+        return SyncResult(self.run_id, status, store.run_record(self.run_id), store.path, plan,
+                          rejected, warnings, ops_left)
+
+    def dry(self) -> SyncResult:
+        """Plan and store the plan in planned_ops; send nothing."""
+        store, options = self.store, self.options
+        plan = self._plan()
+        in_flight = len(store.inflight_ops(options.customer, options.group_service))
+        store.write_dry_plan(self.run_id, options.customer, options.group_service)
+        rejected = store.save_rejected_rows(self.run_id, options.customer, options.group_service)
+        store.save_field_warnings(self.run_id, options.customer, options.group_service)
+        store.finish_run(self.run_id, "dry-run", duration_s=time.monotonic() - self.started,
+                         source_rows=plan.source_rows, creates=plan.creates, updates=plan.updates,
+                         deletes=plan.deletes, unchanged=plan.unchanged, rejected=rejected, calls=0)
+        self.progress.planned(plan, in_flight, f"Dry run {self.run_id}: {self.title}")
+        return self._result("dry-run", plan)
+
+    def real(self, settings: ClientSettings) -> SyncResult:
+        """Reconcile, plan, journal and apply; the run is recorded whatever happens."""
+        store, options, progress = self.store, self.options, self.progress
+        figures: dict[str, Any] = {}
+        status, error, plan = "failed", None, None
+        with SmartDialogClient(settings, on_wait=progress.waiting) as api:
+            applier = ContactApplier(api, store, options.customer, options.group_service, workers=options.workers,
+                                     group_size=group_size(settings.rate_limit))
+            try:
+                figures["reconciled"] = applier.reconcile_inflight()
+                plan = self._plan()
+                figures.update(source_rows=plan.source_rows, creates=plan.creates, updates=plan.updates,
+                               deletes=plan.deletes, unchanged=plan.unchanged)
+                progress.planned(plan, 0, f"Sync run {self.run_id}: {self.title}")
+                if plan.deletes and not options.allow_deletes and not progress.confirm_deletes(plan.deletes):
+                    raise StopRun(f"the plan deletes {plan.deletes} contacts and that was not confirmed")
+                store.write_journal(self.run_id, options.customer, options.group_service)
+                figures["rejected"] = store.save_rejected_rows(self.run_id, options.customer, options.group_service)
+                store.save_field_warnings(self.run_id, options.customer, options.group_service)
+                # Reads made while reconciling count towards max_calls too.
+                budget = None if options.max_calls is None else max(0, options.max_calls - api.stats.calls)
+                progress.applying(plan.operations if budget is None else min(budget, plan.operations))
+                try:
+                    tally = applier.apply(store.planned_ops(self.run_id), budget, progress.applied)
+                finally:
+                    progress.apply_ended()
+                figures.update(applied=tally.done, rejected=figures["rejected"] + tally.rejected, failed=0)
+                status = "partial" if tally.call_budget_reached else "completed"
+            except StopRun as exc:
+                error = str(exc)
+                figures["failed"] = 1
+            finally:
+                store.finish_run(self.run_id, status, error=error, calls=api.stats.calls, retries=api.stats.retries,
+                                 throttled=api.stats.throttled, waited_s=api.stats.waited_seconds,
+                                 duration_s=time.monotonic() - self.started, **figures)
+        left = store.count("SELECT count(*) FROM contact_ops WHERE run_id = ? AND status = 'planned'", [self.run_id])
+        return self._result(status, plan, left if status == "partial" else 0)
+
+
+def delete_all_contacts(settings: ClientSettings, customer: str, group_service: str, state: str | None = None) -> None:
+    """Delete every contact of a group service (DeleteAllGroupContacts) and forget the sync state of that group."""
+    with open_state(state, settings.data_dir) as store:
+        with SmartDialogClient(settings) as api:
+            api.delete_all_group_contacts(customer, group_service)
+        store.clear_group(customer, group_service)
