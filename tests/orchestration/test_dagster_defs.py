@@ -152,6 +152,9 @@ def test_contacts_sync_job_creates_the_group_contacts(
     result = REPOSITORY.get_job("contacts_sync_job").execute_in_process(run_config=config, instance=instance)
     assert result.success
     assert sorted(contact["phone"] for contact in emulator.contacts()) == PHONES
+    # In-process: the library's progress callbacks log to Dagster (a child `sdsync` would print tables instead).
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any(message.startswith("run 1 completed: creates 3") for message in messages), messages
 
 
 def test_campaign_job_sends_at_each_recipients_local_time(
@@ -163,6 +166,3 @@ def test_campaign_job_sends_at_each_recipients_local_time(
     }}}}
     assert REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance).success
     assert {row["send_at"] for row in emulator.messages()} == {"2027-01-15T07:00:00+00:00"}  # 09:00 in Helsinki
-    # In-process: the library's progress callbacks log to Dagster (a child `sdsync` would print tables instead).
-    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
-    assert any(message.startswith("run 1 completed: creates 3") for message in messages), messages

@@ -7,6 +7,7 @@ does: ours must not claim those names, and the SQL must come from inside the ins
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -37,9 +38,15 @@ def run(command: list[str | Path], cwd: Path, env: dict[str, str] | None = None,
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's wheel, built from the checkout."""
+    """The project's wheel, built from a copy of the checkout's files (no stale build/ folder of the checkout)."""
+    source = tmp_path_factory.mktemp("source")
+    listed = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT)
+    for name in listed.splitlines():
+        if (REPO_ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, source / name)
     dist = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, REPO_ROOT], cwd=dist)
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, source], cwd=dist)
     return next(dist.glob("smartdialog_sync-*.whl"))
 
 
@@ -100,3 +107,14 @@ def test_source_in_three_lines_of_python(venv_python: Path, user_project: Path, 
     with duckdb.connect(str(user_project / "check.duckdb"), read_only=True) as db:
         assert db.execute("SELECT count(*) FROM sd.customers").fetchone()[0] > 0
         assert db.execute("SELECT count(*) FROM sd.services").fetchone()[0] > 0
+
+
+def test_every_package_of_the_checkout_is_in_the_wheel(wheel: Path) -> None:
+    installed_as = {"smartdialog_sync": "smartdialog_sync", **{name: f"smartdialog_sync/{name}" for name in
+                    ("sources", "destinations", "pipelines", "receiver", "emulator", "sql")}}
+    names = set(zipfile.ZipFile(wheel).namelist())
+    listed = run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "*__init__.py"], cwd=REPO_ROOT)
+    for init in listed.split():
+        top, _, rest = init.partition("/")
+        if top in installed_as:
+            assert f"{installed_as[top]}/{rest}" in names, f"{init} is not in the wheel: add its package to pyproject.toml"
