@@ -101,7 +101,7 @@ def test_demo_runs_from_an_unrelated_folder(venv_python: Path, user_project: Pat
 
 def test_source_in_three_lines_of_python(venv_python: Path, user_project: Path, emulator_from_wheel: str) -> None:
     env = {**os.environ, "SMARTDIALOG__BASE_URL": emulator_from_wheel, "SMARTDIALOG__ACCESS_TOKEN": "sandbox-token",
-           "SMARTDIALOG__DATA_DIR": str(user_project / "data")}
+           "SMARTDIALOG__DATA_DIR": str(user_project / "data"), "DLT_DATA_DIR": str(user_project / "dlt")}
     env.pop("PYTHONPATH", None)
     run([venv_python, "-c", SOURCE_USE], cwd=user_project, env=env)
     with duckdb.connect(str(user_project / "check.duckdb"), read_only=True) as db:
