@@ -16,7 +16,7 @@ from pathlib import Path
 
 COMMANDS = [
     [], ["api"], ["auth"], ["auth", "login"], ["contacts", "sync"], ["send"], ["send-whatsapp"], ["pull"], ["serve"], ["report"],
-    ["emulator"], ["demo"],
+    ["emulator"], ["demo"], ["journal", "prune"], ["status"], ["doctor"],
 ]
 TARGET_S = 0.5
 
