@@ -75,7 +75,7 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
 
 def setting_checks(overrides: dict[str, Any]) -> Iterator[Check]:
     """Each [smartdialog] setting, its value (secrets masked) and where it came from."""
-    from smartdialog_sync.api.config import SmartDialogConfiguration
+    from smartdialog_sync.api.config_spec import SmartDialogConfiguration
 
     defaults = SmartDialogConfiguration()
     for key in SmartDialogConfiguration.__annotations__:

@@ -1,5 +1,7 @@
 """Settings of a SmartDialog connection, resolved through dlt's config from the [smartdialog] section.
 
+dlt is imported only when settings are resolved (`config_spec`), so the client imports without it.
+
 Environment variables use dlt's `SMARTDIALOG__KEY` form; `.dlt/config.toml` and `.dlt/secrets.toml`
 are read from the working directory; explicit overrides (CLI flags) win over both.
 """
@@ -7,16 +9,15 @@ are read from the working directory; explicit overrides (CLI flags) win over bot
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from dlt.common.configuration import configspec, resolve_configuration
+from urllib.parse import urlsplit
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from dlt.common.configuration.exceptions import ConfigurationException
-from dlt.common.configuration.specs import BaseConfiguration
-from dlt.common.typing import TSecretStrValue
 
 from .. import constants as settings
 from ..errors import ConfigurationError
@@ -50,24 +51,6 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
-
-
-@configspec
-class SmartDialogConfiguration(BaseConfiguration):
-    """The [smartdialog] section as dlt resolves it."""
-
-    base_url: str = settings.EMULATOR_BASE_URL
-    access_token: Optional[TSecretStrValue] = None
-    client_id: Optional[str] = None
-    client_secret: Optional[TSecretStrValue] = None
-    refresh_token: Optional[TSecretStrValue] = None
-    token_url: str = settings.TOKEN_URL
-    authorize_url: str = settings.AUTHORIZE_URL
-    redirect_uri: Optional[str] = None
-    rate_limit: str = settings.DEFAULT_RATE_LIMIT
-    data_dir: str = settings.DEFAULT_DATA_DIR
-    timeout: float = settings.DEFAULT_TIMEOUT_S
-    limiter_url: Optional[TSecretStrValue] = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +96,29 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])
     if "base_url" in values:
-        values["base_url"] = str(values["base_url"]).rstrip("/")
+        values["base_url"] = _checked_base_url(str(values["base_url"]))
+    if values.get("timeout") is not None:
+        values["timeout"] = _checked_timeout(values["timeout"])
     return values
+
+
+def _checked_base_url(url: str) -> str:
+    """The base URL without a trailing slash; ConfigurationError unless it is an http(s) URL with a host."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url must be an http:// or https:// URL with a host, not {url!r}")
+    return url.strip().rstrip("/")
+
+
+def _checked_timeout(value: Any) -> float:
+    """Seconds per HTTP request: a finite number above 0, else ConfigurationError."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"timeout must be a number of seconds, not {value!r}") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigurationError(f"timeout must be a finite number of seconds above 0, not {value!r}")
+    return seconds
 
 
 def hide_password(url: str) -> str:
@@ -132,11 +136,9 @@ def read_settings(**overrides: Any) -> ClientSettings:
 
     Credentials are not checked: use this where no API call is made (the data dir, the journal).
     """
-    try:
-        config = resolve_configuration(SmartDialogConfiguration(), sections=("smartdialog",))
-    except ConfigurationException as exc:
-        raise ConfigurationError(f"cannot read the [smartdialog] settings: {exc}") from None
-    values = {name: getattr(config, name) for name in SmartDialogConfiguration.__annotations__}
+    from .config_spec import resolve_section
+
+    values = resolve_section()
     values.update({key: value for key, value in overrides.items() if value is not None})
     return ClientSettings(**_coerce(values))
 

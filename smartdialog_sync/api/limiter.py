@@ -23,7 +23,8 @@ from typing import Callable, Iterator, Optional, Protocol
 
 import sqlalchemy as sa
 
-from .config import RateLimit
+from ..errors import SdsyncError
+from .config import RateLimit, hide_password
 
 WaitCallback = Callable[[float, str], None]
 
@@ -99,7 +100,14 @@ class PostgresWindowStore:
     """The window in a PostgreSQL table: shared by every machine that uses the same database."""
 
     def __init__(self, url: str) -> None:
-        self._engine = sa.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        try:
+            self._engine = sa.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+            self._create_table()
+        except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise SdsyncError(f"cannot open the limiter store at {hide_password(url)}: {detail}") from None
+
+    def _create_table(self) -> None:
         with self._engine.begin() as db:
             db.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sdsync_api_calls_schema'))"))
             db.execute(sa.text(

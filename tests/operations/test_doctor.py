@@ -106,7 +106,8 @@ def test_a_data_folder_open_to_others_fails_with_the_fix(emulator: Any, tmp_path
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     os.chmod(data, 0o755)
-    (data / "ratelimit.sqlite").touch(mode=0o644)
+    (data / "ratelimit.sqlite").touch()
+    os.chmod(data / "ratelimit.sqlite", 0o644)  # explicit: an in-process CLI test may have set this process's umask
     sdsync = Sdsync(tmp_path, "--data-dir", str(data), env={"SMARTDIALOG__BASE_URL": emulator.base_url})
     done = sdsync.run("doctor", "--offline")
     assert done.returncode == 1
