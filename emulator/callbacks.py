@@ -158,11 +158,14 @@ class CallbackWorker:
         if all(r["status"] in FINAL_STATUSES for r in message["recipients"]):
             return
         due = datetime.fromisoformat(message["send_at"]).timestamp() + self.runtime.settings.dlr_delay_seconds
-        self._later(due - time.time(), self._finalize, message_id)
+        self._later(due - time.time(), self._finalize, message_id, due)
 
-    def _finalize(self, message_id: str) -> None:
+    def _finalize(self, message_id: str, due: float) -> None:
         message = self.runtime.state.messages.get(message_id)
         if message is None:
+            return
+        if time.time() < due:  # asyncio may fire a timer up to its clock resolution early: never report before due
+            self._later(due - time.time(), self._finalize, message_id, due)
             return
         for recipient in message["recipients"]:
             if recipient["status"] in FINAL_STATUSES:

@@ -6,7 +6,7 @@ import asyncio
 from functools import wraps
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -29,6 +29,9 @@ class DroppedConnection(Response):
         await scope["app"].state.drop_connection(scope)
 
 
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a request whose client hung up; nobody reads it
+
+
 def operation(operation_id: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Wrap a handler of the definition's `operation_id` with auth, rate limit, faults and stats."""
 
@@ -43,6 +46,9 @@ def operation(operation_id: str) -> Callable[[Handler], Callable[[Request], Awai
                 response = await _guarded(handler, request, runtime)
             except ApiError as error:
                 response = error.response()
+            except ClientDisconnect:  # the client went away mid-body (killed, timed out): nothing was done
+                stats.responses_by_status["client_disconnected"] += 1
+                return Response(status_code=CLIENT_CLOSED_REQUEST)
             stats.responses_by_status[str(response.status_code)] += 1
             if 200 <= response.status_code < 300 and runtime.faults.drop_after_processing():
                 stats.faults_dropped += 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
 import pytest
 
+from tests.conftest import assert_no_exception_logged
 from tests.emulator.helpers import SEND_HEADERS, send_body
 
 
@@ -72,3 +74,17 @@ def test_bad_fault_settings_are_400(emulator) -> None:
     assert (response.status_code, response.json()["field"]) == (400, "error_rate")
     response = emulator.admin.post("/faults", json={"error_statuses": [404]})
     assert (response.status_code, response.json()["field"]) == (400, "error_statuses")
+
+
+def test_a_client_that_hangs_up_mid_body_is_no_server_error(start_emulator) -> None:
+    emulator = start_emulator()
+    with socket.create_connection((emulator.host, emulator.port)) as raw:
+        raw.sendall(b"POST /api-integrations/v1/messages HTTP/1.1\r\nHost: " + f"{emulator.host}:{emulator.port}".encode()
+                    + b"\r\nAuthorization: Bearer sandbox-token\r\nCustomer-Id: demo-customer\r\nService-Id: sms-oneway"
+                    b"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Sender\": ")
+    deadline = time.monotonic() + 30
+    while emulator.stats()["responses_by_status"].get("client_disconnected", 0) == 0:
+        assert time.monotonic() < deadline, "the emulator never saw the hang-up"
+        time.sleep(0.05)
+    assert emulator.messages() == []
+    assert_no_exception_logged("emulator", emulator.output())  # the hang-up is counted, not logged as an error
