@@ -46,6 +46,6 @@ install_test_chromium || echo "Chromium is not available: the browser sign-in te
 # The compatibility subset on the oldest supported and the newest available Python first, then the whole
 # suite on this one; both always run, and either failing fails the script.
 status=0
-bash scripts/compat.sh -q || status=1
+bash scripts/compat.sh || status=1
 python -m pytest "$@" || status=1
 exit $status
