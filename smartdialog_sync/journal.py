@@ -395,10 +395,16 @@ class PostgresJournal(JournalStore):
             yield cursor
             self._conn.commit()
         except BaseException:
-            self._conn.rollback()
+            try:
+                self._conn.rollback()
+            except Exception:  # the server dropped the connection: the original error says why
+                pass
             raise
         finally:
-            cursor.close()
+            try:
+                cursor.close()
+            except Exception:  # psycopg2 refuses to close a cursor of a closed connection
+                pass
 
     def write_batch(
         self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
