@@ -29,7 +29,7 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
     "sent_messages": {
         "campaign_id": "VARCHAR", "batch_no": "BIGINT", "message_id": "VARCHAR", "recipient_id": "VARCHAR",
         "address": "VARCHAR", "parts": "BIGINT", "sent_at": "TIMESTAMPTZ",
-        "protocol": "VARCHAR", "service_id": "VARCHAR",
+        "protocol": "VARCHAR", "service_id": "VARCHAR", "scheduled_for": "TIMESTAMPTZ",
     },
     "group_contacts": {
         "customer": "VARCHAR", "group_service": "VARCHAR", "phone": "VARCHAR", "present": "BOOLEAN",
@@ -38,7 +38,7 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
 }
 
 # Columns the ledger does not record yet: their absence is expected and noted once, quietly.
-OPTIONAL_COLUMNS = {"sent_messages": ("protocol", "service_id")}
+OPTIONAL_COLUMNS = {"sent_messages": ("protocol", "service_id", "scheduled_for")}
 
 
 class DatasetError(SdsyncError):

@@ -60,6 +60,12 @@ SECTIONS: tuple[Section, ...] = (
         ("sent_messages", "inbound_messages"), uses_keywords=True,
     ),
     Section(
+        "scheduled", "Scheduled, not yet delivered",
+        "Which scheduled sends (SendDateTime, e.g. --local-time campaigns) have no delivery report yet, "
+        "per campaign and scheduled time (UTC).",
+        ("sent_messages", "delivery_reports"),
+    ),
+    Section(
         "failed_contacts", "Contacts with failed messages",
         "Which addresses have at least one failed delivery report, in which campaigns, and their group contact.",
         ("delivery_reports", "sent_messages", "group_contacts"),

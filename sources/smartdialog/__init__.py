@@ -407,6 +407,7 @@ def sent_messages(ledger_path: Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltR
         columns=_columns(
             ledger_rowid="seq", campaign_id="key", address="key", batch_no="bigint", request_id="text",
             message_id="text", recipient_id="text", parts="bigint", sent_at="ts", protocol="text", service_id="text",
+            scheduled_for="ts",
         ),
     )
     def read(

@@ -58,11 +58,11 @@ class DatasetBuilder:
     def duckdb_path(self) -> Path:
         return self.work_dir / DUCKDB_FILE_NAME
 
-    def send(self, campaign_id: str, addresses: list[str], message_id: str) -> list[str]:
-        """Record a one-batch campaign as confirmed sent now; return the recipient ids."""
+    def send(self, campaign_id: str, addresses: list[str], message_id: str, send_at: str | None = None) -> list[str]:
+        """Record a one-batch campaign as confirmed sent now (scheduled for `send_at`); return the recipient ids."""
         record = CampaignRecord(campaign_id, "sms", "fingerprint", CUSTOMER, "sms-twoway",
                                 {"sender": "Demo", "content": "hello"}, {}, "2026-11-01T00:00:00+00:00")
-        batch = Batch(1, f"{campaign_id}-1", tuple(PlannedRecipient(a, {}, 1) for a in addresses))
+        batch = Batch(1, f"{campaign_id}-1", tuple(PlannedRecipient(a, {}, 1) for a in addresses), send_at=send_at)
         recipient_ids = [f"{message_id}-r{i}" for i in range(len(addresses))]
         ledger = Ledger.open(self.ledger_path)
         try:

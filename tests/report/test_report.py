@@ -13,9 +13,9 @@ from smartdialog_sync.api import ClientSettings
 from .dataset import DatasetBuilder, from_now, phone
 from .output import console_rows, html_rows, run_report
 
-FUNNEL, REPLIES, FAILED, TRAFFIC = (
+FUNNEL, REPLIES, FAILED, TRAFFIC, SCHEDULED = (
     "Delivery funnel per campaign", "Replies and opt-outs per campaign", "Contacts with failed messages",
-    "Message traffic per day",
+    "Message traffic per day", "Scheduled, not yet delivered",
 )
 
 
@@ -107,10 +107,10 @@ def test_empty_dataset_gives_a_clean_report(tmp_path: Path) -> None:
     result = run_report("--duckdb", str(empty), "--html", str(page_path))
     assert result.returncode == 0, result.stderr
     assert "has no tables" in result.stdout
-    assert result.stdout.count("note: no rows") == 4
+    assert result.stdout.count("note: no rows") == 5
     assert console_rows(result.stdout, FUNNEL) == []
     page = page_path.read_text(encoding="utf-8")
-    assert page.count("No data yet.") == 4 and "<svg" not in page
+    assert page.count("No data yet.") == 5 and "<svg" not in page
     assert all(rows == [] for rows in html_rows(page).values())
 
 
@@ -138,3 +138,23 @@ def test_unreadable_file_fails_with_a_message(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot read" in result.stderr
     assert not (tmp_path / "out.html").exists()
+
+
+def test_scheduled_sends_without_a_final_report_are_listed(_session_emulator, tmp_path: Path) -> None:
+    _session_emulator.reset()
+    data = builder_for(_session_emulator, tmp_path / "data")
+    ahead = [phone(i) for i in range(30, 33)]
+    ids = data.send("local-ahead", ahead, "msg-ahead", send_at="2099-01-15T07:00:00+00:00")
+    data.report("msg-ahead", ids[0], ahead[0], "Delivered", from_now(5))  # delivered already: not listed
+    data.report("msg-ahead", ids[1], ahead[1], "Scheduled", from_now(5))  # not final: still listed
+    passed = [phone(40)]
+    data.send("local-passed", passed, "msg-passed", send_at="2020-05-01T06:30:00+00:00")
+    data.send("at-once", [phone(50)], "msg-now")  # no SendDateTime: not a scheduled send
+    dataset = data.load()
+    page_path = tmp_path / "report.html"
+    result = run_report("--duckdb", str(dataset), "--html", str(page_path))
+    assert result.returncode == 0, result.stderr
+    expected = [["local-passed", "2020-05-01 06:30", "1", "passed, no final report"],
+                ["local-ahead", "2099-01-15 07:00", "2", "ahead"]]
+    assert console_rows(result.stdout, SCHEDULED) == expected
+    assert html_rows(page_path.read_text(encoding="utf-8"))["scheduled"] == expected
