@@ -18,7 +18,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
@@ -27,7 +26,7 @@ import pyarrow as pa
 from filelock import FileLock
 
 from smartdialog_sync.errors import SdsyncError, UsageError
-from smartdialog_sync.sqlfiles import read_sql
+from smartdialog_sync.sqlfiles import read_named_sql
 
 T = TypeVar("T")
 
@@ -140,20 +139,6 @@ INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
 
 
-@cache
-def journal_statements(dialect: str) -> dict[str, str]:
-    """The named statements of `sql/journal_<dialect>.sql` (sections start with `-- name: NAME`)."""
-    statements: dict[str, str] = {}
-    name = None
-    for line in read_sql(f"journal_{dialect}.sql").splitlines():
-        if line.startswith("-- name:"):
-            name = line.split(":", 1)[1].strip()
-            statements[name] = ""
-        elif name and not line.startswith("--"):
-            statements[name] += line + "\n"
-    return {key: value.strip() for key, value in statements.items()}
-
-
 class JournalStore(ABC):
     """A journal database connection, used from one thread at a time."""
 
@@ -259,7 +244,7 @@ class SQLiteJournal(JournalStore):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._sql = journal_statements("sqlite")
+        self._sql = read_named_sql("journal_sqlite.sql")
         self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -380,7 +365,7 @@ class PostgresJournal(JournalStore):
         import sqlalchemy
 
         self.url = url
-        self._sql = journal_statements("postgres")
+        self._sql = read_named_sql("journal_postgres.sql")
         self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
         dbapi = self._engine.dialect.dbapi
         self.row_errors = (ValueError, dbapi.DataError, dbapi.IntegrityError)

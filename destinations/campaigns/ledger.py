@@ -8,18 +8,16 @@ RequestId) and which never left (`planned`, `failed`). Tables are described in .
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cache
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from filelock import FileLock, Timeout
 
-from smartdialog_sync.sqlfiles import read_sql
+from smartdialog_sync.sqlfiles import read_named_sql
 
 from .errors import CampaignError
 from .planner import Batch, PlannedRecipient, split_batch
@@ -28,11 +26,9 @@ from .recipients import Rejected
 BATCH_STATES = ("planned", "in_flight", "sent", "failed")
 
 
-@cache
 def statements() -> dict[str, str]:
     """The named statements of sql/campaign_ledger.sql."""
-    parts = re.split(r"^-- name: (\w+)\s*$", read_sql("campaign_ledger.sql"), flags=re.MULTILINE)
-    return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2])}
+    return read_named_sql("campaign_ledger.sql")
 
 
 def utc_now() -> str:
