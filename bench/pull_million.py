@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from smartdialog_sync.constants import DUCKDB_FILE_NAME
+from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from smartdialog_sync.api import resolve_settings

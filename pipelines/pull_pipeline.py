@@ -25,7 +25,8 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from smartdialog_sync.api import ClientSettings
-from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
+from smartdialog_sync.constants import DEFAULT_DATASET
+from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
 from smartdialog_sync.journal import default_journal_url

@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from smartdialog_sync.constants import DEFAULT_DATA_DIR
 from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from smartdialog_sync.state.location import user_data_dir
 
 if TYPE_CHECKING:
     from smartdialog_sync.api import ClientSettings, SmartDialogClient
@@ -83,4 +83,4 @@ def data_dir_from(ctx: typer.Context) -> Path:
 
     overrides = ctx.find_object(Overrides)
     chosen = overrides.values.get("data_dir") if overrides else None
-    return private_data_dir(chosen or dlt.config.get("smartdialog.data_dir") or DEFAULT_DATA_DIR)
+    return private_data_dir(chosen or dlt.config.get("smartdialog.data_dir") or user_data_dir())

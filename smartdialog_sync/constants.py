@@ -30,13 +30,9 @@ EMULATOR_BASE_URL = EMULATOR_ROOT_URL + API_BASE_PATH
 EMULATOR_SANDBOX_TOKEN = "sandbox-token"
 
 DEFAULT_RATE_LIMIT = "100/60"
-DEFAULT_DATA_DIR = "data"
 DEFAULT_TIMEOUT_S = 30.0
 
-# The pull: dataset (schema) name and the default DuckDB file in the data dir (not smartdialog.duckdb:
-# DuckDB finds a catalog named like the dataset ambiguous).
-DEFAULT_DATASET = "smartdialog"
-DUCKDB_FILE_NAME = "sdsync.duckdb"
+DEFAULT_DATASET = "smartdialog"  # the pull's dataset (schema) name; its DuckDB file is state.files.DATASET_FILE
 
 CUSTOMER_DATA_MAX = 255
 REQUEST_ID_MAX = 1000
@@ -48,7 +44,3 @@ BUTTON_TYPES = ("Call", "QuickReply", "Url")
 
 RECEIVER_MAX_BODY_BYTES = 256 * 1024  # largest webhook body `sdsync serve` accepts by default
 RECEIVER_BODY_TIMEOUT_S = 30.0  # seconds a webhook body may take to arrive
-
-# the pull (`sdsync pull`); DuckDB finds a catalog named like the dataset ambiguous, hence sdsync.duckdb
-DEFAULT_DATASET = "smartdialog"
-DUCKDB_FILE_NAME = "sdsync.duckdb"

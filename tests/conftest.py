@@ -180,3 +180,12 @@ def emulator(_session_emulator: EmulatorHandle) -> EmulatorHandle:
     _session_emulator.reset()
     return _session_emulator
 
+
+
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own per-user data and cache dirs (the default data dir and the limiter's window),
+    inherited by the processes it starts: no test reads another's state or the real home's."""
+    home = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))

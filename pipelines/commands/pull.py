@@ -10,7 +10,8 @@ from typing import Optional
 
 import typer
 
-from smartdialog_sync.constants import DEFAULT_DATASET, DUCKDB_FILE_NAME
+from smartdialog_sync.constants import DEFAULT_DATASET
+from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 
 from ..runtime import Overrides, console, stdout
 

@@ -16,13 +16,11 @@ from typing import Any, Optional
 
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from .. import constants as settings
 from ..errors import ConfigurationError
 from ..rate_limit import RateLimit
 from ..oauth import is_loopback_url
+from ..state.location import StateLocation, hide_password, user_data_dir
 
 
 class Secret:
@@ -66,9 +64,15 @@ class ClientSettings:
     authorize_url: str = settings.AUTHORIZE_URL
     redirect_uri: Optional[str] = None
     rate_limit: RateLimit = field(default_factory=lambda: RateLimit.parse(settings.DEFAULT_RATE_LIMIT))
-    data_dir: Path = Path(settings.DEFAULT_DATA_DIR)
+    data_dir: Path = field(default_factory=user_data_dir)
     timeout: float = settings.DEFAULT_TIMEOUT_S
     limiter_url: Optional[str] = field(default=None, repr=False)
+    state_url: Optional[str] = field(default=None, repr=False)
+
+    @property
+    def state(self) -> StateLocation:
+        """Where this connection's stores live: the data dir, or the shared PostgreSQL of `state_url`."""
+        return StateLocation(self.data_dir, self.state_url)
 
     @property
     def uses_oauth(self) -> bool:
@@ -94,7 +98,12 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(values.get("rate_limit"), str):
         values["rate_limit"] = RateLimit.parse(values["rate_limit"])
     if "data_dir" in values:
-        values["data_dir"] = Path(values["data_dir"])
+        values["data_dir"] = Path(values["data_dir"]) if values["data_dir"] else user_data_dir()
+    for key in ("limiter_url", "state_url"):
+        if key in values:
+            values[key] = str(values[key]) if values[key] else None
+    if values.get("state_url"):
+        StateLocation(Path(), values["state_url"])  # refuses anything but a postgresql:// URL
     if "base_url" in values:
         values["base_url"] = _checked_base_url(str(values["base_url"]))
     if values.get("timeout") is not None:
@@ -119,16 +128,6 @@ def _checked_timeout(value: Any) -> float:
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigurationError(f"timeout must be a finite number of seconds above 0, not {value!r}")
     return seconds
-
-
-def hide_password(url: str) -> str:
-    """A database URL with its password replaced by ***, for messages; a plain path as it is."""
-    if "://" not in url:
-        return url
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return "<unparseable URL>"
 
 
 def read_settings(**overrides: Any) -> ClientSettings:

@@ -26,9 +26,10 @@ class SmartDialogConfiguration(BaseConfiguration):
     authorize_url: str = settings.AUTHORIZE_URL
     redirect_uri: Optional[str] = None
     rate_limit: str = settings.DEFAULT_RATE_LIMIT
-    data_dir: str = settings.DEFAULT_DATA_DIR
+    data_dir: Optional[str] = None  # None: the user's data dir (state.location.user_data_dir)
     timeout: float = settings.DEFAULT_TIMEOUT_S
     limiter_url: Optional[TSecretStrValue] = None
+    state_url: Optional[TSecretStrValue] = None
 
 
 def resolve_section() -> dict[str, Any]:

@@ -100,12 +100,6 @@ def _open_journal(url: str) -> Any:
     return open_journal(url)
 
 
-def _default_journal_url(data_dir: Path) -> str:
-    from smartdialog_sync.journal import JOURNAL_FILE_NAME
-
-    return str(data_dir / JOURNAL_FILE_NAME)
-
-
 @dlt.source(name="smartdialog", section=SECTION, max_table_nesting=1)
 def smartdialog(
     access_token: Optional[TSecretStrValue] = dlt.secrets.value,
@@ -118,6 +112,7 @@ def smartdialog(
     limiter_url: Optional[TSecretStrValue] = dlt.secrets.value,
     timeout: Optional[float] = dlt.config.value,
     data_dir: Optional[str] = dlt.config.value,
+    state_url: Optional[TSecretStrValue] = dlt.secrets.value,
     journal_url: Optional[TSecretStrValue] = dlt.secrets.value,
     customers: Optional[list[str]] = None,
     group_phones: Optional[list[str]] = None,
@@ -141,8 +136,10 @@ def smartdialog(
 
     Args:
         access_token, client_id, client_secret, refresh_token, base_url, token_url, rate_limit,
-            limiter_url, timeout, data_dir: the API connection, as in [smartdialog].
-        journal_url: the receiver's journal (SQLite path or postgresql:// URL); default <data_dir>/journal.sqlite.
+            limiter_url, timeout, data_dir, state_url: the API connection and where its state lives, as in
+            [smartdialog].
+        journal_url: the receiver's journal (SQLite path or postgresql:// URL); default the state's journal
+            (state_url, else <data_dir>/journal.sqlite).
         customers: customer ids to read account data for; all the user's customers when left out.
         group_phones / group_phones_query + group_phones_url: the phones whose group contacts to read
             (with group_customer and group_service); by default the phones of the contact sync's
@@ -160,7 +157,7 @@ def smartdialog(
         check_crm_query(group_phones_url, group_phones_query, "the phones query")  # refused before any run
     local = settings or read_settings(**{name: arguments[name] for name in SETTING_NAMES})
     data = Path(local.data_dir)
-    journal = journal_url or _default_journal_url(data)
+    journal = str(local.state.journal(journal_url))
 
     def client() -> SmartDialogClient:
         return SmartDialogClient(settings or check_credentials(local), on_wait=on_wait)

@@ -1,0 +1,17 @@
+"""Every local file name of the project's stores: the one place they are named.
+
+Each name is relative to the data dir, except the limiter's window, which lives in the user's cache dir
+(one window per connection for every data dir of one user on one machine).
+"""
+
+from __future__ import annotations
+
+LEDGER_FILE = "campaigns.sqlite"  # the campaign ledger (SQLite)
+CONTACT_STATE_FILE = "contacts_state.duckdb"  # the contact-sync state (DuckDB)
+JOURNAL_FILE = "journal.sqlite"  # the receiver's journal (SQLite)
+TOKENS_FILE = "oauth_tokens.json"  # OAuth2 tokens per connection (0600 JSON)
+DATASET_FILE = "sdsync.duckdb"  # the pull's default DuckDB destination (not smartdialog.duckdb: DuckDB
+# finds a catalog named like the dataset ambiguous)
+PIPELINES_DIR = "pipelines"  # dlt's working folders of the pull pipelines
+LIMITER_FILE = "ratelimit.sqlite"  # the limiter's window, in the user's cache dir
+RUNNER_LOCKS_DIR = "locks"  # one lock file per campaign or contact group being run
