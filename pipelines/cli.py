@@ -21,6 +21,7 @@ from .commands import send as send_commands
 from .commands import pull as pull_command
 from .commands import report as report_command
 from .commands import serve as serve_command
+from .commands import state as state_commands
 from .commands import status as status_command
 from .runtime import Overrides, configure_logging, console
 
@@ -69,6 +70,7 @@ app.add_typer(journal_commands.app, name="journal")
 app.command("report")(report_command.report)
 app.command("pull")(pull_command.pull)
 app.command("status")(status_command.status)
+app.add_typer(state_commands.app, name="state")
 app.command("doctor")(doctor_command.doctor)
 
 
