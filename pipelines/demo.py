@@ -101,6 +101,8 @@ def run_demo(plan: DemoPlan) -> None:
         "SMARTDIALOG__BASE_URL": emulator_root + "/api-integrations/v1",
         "SMARTDIALOG__DATA_DIR": str(plan.data_dir),
         "SMARTDIALOG__RATE_LIMIT": DEMO_RATE_LIMIT,
+        # the demo's state is its own folder, never a shared state configured for real work
+        "SMARTDIALOG__STATE_URL": "", "SMARTDIALOG__LIMITER_URL": "", "SOURCES__SMARTDIALOG__JOURNAL_URL": "",
     }
     env.pop("SMARTDIALOG__ACCESS_TOKEN", None)  # the emulator's sandbox token is used
     console.print(
