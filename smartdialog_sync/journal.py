@@ -27,6 +27,7 @@ from filelock import FileLock
 
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.location import store_target
 
 T = TypeVar("T")
 
@@ -134,7 +135,6 @@ class PruneResult(NamedTuple):
 
 
 JournalItem = InboundRow | DlrRow | DeadLetter
-JOURNAL_FILE_NAME = "journal.sqlite"  # in the data dir, when no journal URL is given
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
 
@@ -471,6 +471,13 @@ class PostgresJournal(JournalStore):
     def delete_registration(self, customer: str, service: str) -> None:
         self._query("delete_registration", (customer, service))
 
+    def receiver_secret(self, candidate: str) -> str:
+        """The webhook secret every receiver on this journal shares; `candidate` is saved when there is none."""
+        with self._transaction() as cursor:
+            cursor.execute(self._sql["seed_receiver_secret"], (candidate, time.time_ns() // 1000))
+            cursor.execute(self._sql["get_receiver_secret"])
+            return str(cursor.fetchone()[0])
+
     @contextmanager
     def registration_lock(self) -> Iterator[None]:
         self._query("registration_lock")
@@ -484,21 +491,21 @@ class PostgresJournal(JournalStore):
         self._engine.dispose()
 
 
-def default_journal_url(data_dir: str | Path) -> str:
-    """Where `serve` and `pull` keep the journal when no journal URL is given: a SQLite file in the data dir."""
-    return str(Path(data_dir) / JOURNAL_FILE_NAME)
-
-
-def open_journal(url: str | Path) -> JournalStore:
-    """Open the journal at `url`: a `postgresql://` SQLAlchemy URL, a `sqlite:///PATH` URL or a file path."""
-    text = str(url)
-    if text.startswith(("postgresql:", "postgresql+", "postgres:")):
-        return PostgresJournal(text.replace("postgres://", "postgresql://", 1))
-    if text.startswith("sqlite:///"):
-        return SQLiteJournal(text[len("sqlite:///") :])
-    if "://" in text:
-        raise JournalUrlError(f"unsupported journal URL scheme: {text.split('://', 1)[0]!r} (use sqlite or postgresql)")
-    return SQLiteJournal(text)
+def open_journal(target: str | Path) -> JournalStore:
+    """Open the journal at `target`, as `StateLocation.journal` gives it: a `Path` (a SQLite file), or a
+    `postgresql://` URL, a `sqlite:///PATH` URL or a file path as text. Any other URL: JournalUrlError (exit 2)."""
+    if not isinstance(target, Path):
+        try:
+            target = store_target(target, "the journal")
+        except UsageError:
+            if "://" not in target:
+                raise
+            scheme = target.split(":", 1)[0]
+            raise JournalUrlError(f"unsupported journal URL ({scheme}://...): give a file path, a sqlite:/// URL "
+                                  "or a postgresql:// URL") from None
+    if isinstance(target, Path):
+        return SQLiteJournal(target)
+    return PostgresJournal(target)
 
 
 _STOP = object()

@@ -1,4 +1,6 @@
 -- name: schema
+-- Serialised with every store's schema script (state.postgres.ensure_schema): concurrent first runs never race.
+SELECT pg_advisory_xact_lock(hashtext('sdsync_state_schema'));
 CREATE TABLE IF NOT EXISTS journal_inbound (
     seq BIGSERIAL PRIMARY KEY,
     message_id TEXT NOT NULL UNIQUE,
@@ -52,6 +54,11 @@ CREATE TABLE IF NOT EXISTS journal_pull_marks (
     updated_at_us BIGINT NOT NULL,
     PRIMARY KEY (pipeline, table_name)
 );
+CREATE TABLE IF NOT EXISTS journal_receiver_secret (
+    id SMALLINT PRIMARY KEY CHECK (id = 1),  -- one secret for every receiver sharing this journal
+    secret TEXT NOT NULL,  -- the webhook URLs' path secret (needed in clear to build those URLs)
+    created_at_us BIGINT NOT NULL
+);
 ALTER TABLE journal_inbound ADD COLUMN IF NOT EXISTS raw_values TEXT;
 
 -- name: writer_lock
@@ -64,6 +71,12 @@ SELECT pg_advisory_lock(727274002);
 
 -- name: registration_unlock
 SELECT pg_advisory_unlock(727274002);
+
+-- name: seed_receiver_secret
+INSERT INTO journal_receiver_secret (id, secret, created_at_us) VALUES (1, %s, %s) ON CONFLICT (id) DO NOTHING;
+
+-- name: get_receiver_secret
+SELECT secret FROM journal_receiver_secret WHERE id = 1;
 
 -- name: insert_inbound
 -- One statement for a whole batch: each parameter is the array of one column.
