@@ -27,7 +27,9 @@ from filelock import FileLock
 
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.files import RECEIVER_SECRET_FILE
 from smartdialog_sync.state.location import store_target
+from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
 T = TypeVar("T")
 
@@ -506,6 +508,101 @@ def open_journal(target: str | Path) -> JournalStore:
     if isinstance(target, Path):
         return SQLiteJournal(target)
     return PostgresJournal(target)
+
+
+MIGRATE_BATCH = 10_000  # journal rows compared and copied per statement
+
+
+def migrate_journal(source: Path, target_url: str, secret_file: Path | None = None) -> StoreMigration:
+    """Copy a local SQLite journal into the PostgreSQL journal at `target_url`, in one transaction.
+
+    Inbound messages, delivery reports, dead letters, pull marks and webhook registrations are copied with
+    their own sequence numbers and ids (pull marks and pipelines' cursors stay right); with them the
+    receiver's secret from `secret_file` (default: `receiver_secret` beside the journal, when there is
+    one), so the registered URLs keep working. A row already there with equal values is skipped; a key
+    (or a sequence number) already there with other values raises StateConflict and copies nothing.
+    """
+    secret_path = secret_file or source.with_name(RECEIVER_SECRET_FILE)
+    copied: dict[str, int] = {}
+    there: dict[str, int] = {}
+    local = SQLiteJournal(source)
+    target = PostgresJournal(target_url)
+
+    def tally(table: str, new: int, old: int) -> None:
+        copied[table] = copied.get(table, 0) + new
+        there[table] = there.get(table, 0) + old
+
+    try:
+        with target._transaction() as cursor:
+            cursor.execute(target._sql["writer_lock"])
+            for table, read in (("inbound", local.read_inbound), ("dlr", local.read_dlr)):
+                rows = read(0, MIGRATE_BATCH)
+                while rows:
+                    cursor.execute(target._sql[f"migrate_find_{table}"], ([row[1] for row in rows], [row[0] for row in rows]))
+                    new = _new_rows(f"journal_{table}", rows, cursor.fetchall(), 1)
+                    if new:
+                        cursor.execute(target._sql[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
+                    tally(table, len(new), len(rows) - len(new))
+                    rows = read(rows[-1][0], MIGRATE_BATCH)
+            letters = [tuple(letter) for letter in local.list_dead_letters(include_replayed=True)]
+            for start in range(0, len(letters), MIGRATE_BATCH):
+                rows = letters[start:start + MIGRATE_BATCH]
+                cursor.execute(target._sql["migrate_find_dead_letters"], ([row[0] for row in rows],))
+                found = [(*row[:4], bytes(row[4]), *row[5:]) for row in cursor.fetchall()]
+                new = _new_rows("journal_dead_letters", rows, found, 0)
+                if new:
+                    cursor.executemany(target._sql["migrate_insert_dead_letter"], new)
+                tally("dead_letters", len(new), len(rows) - len(new))
+            for name, rows, listing, save in (
+                ("registrations", [tuple(r) for r in local.list_registrations()], "list_registrations", "save_registration"),
+                ("pull_marks", [tuple(m) for m in local.list_pull_marks()], "list_pull_marks", "save_pull_mark"),
+            ):
+                width = 2  # (customer, service) and (pipeline, table_name)
+                cursor.execute(target._sql[listing])
+                existing = {tuple(row[:width]): tuple(row) for row in cursor.fetchall()}
+                new = []
+                for row in rows:
+                    if row[:width] not in existing:
+                        new.append(row)
+                    elif existing[row[:width]] != row:
+                        raise StateConflict(f"journal: the target holds other {name.replace('_', ' ')} for "
+                                            f"{'/'.join(map(str, row[:width]))}: nothing of the journal was copied")
+                for row in new:
+                    cursor.execute(target._sql[save], row)
+                tally(name, len(new), len(rows) - len(new))
+            if secret_path.exists():
+                secret = secret_path.read_text(encoding="ascii").strip()
+                cursor.execute(target._sql["get_receiver_secret"])
+                stored = cursor.fetchone()
+                if stored is not None and stored[0] != secret:
+                    raise StateConflict("journal: the target holds another receiver secret (its webhook URLs differ "
+                                        f"from those of {secret_path}): nothing of the journal was copied")
+                if stored is None:
+                    cursor.execute(target._sql["seed_receiver_secret"], (secret, time.time_ns() // 1000))
+                tally("receiver_secret", int(stored is None), int(stored is not None))
+            cursor.execute(target._sql["migrate_advance_sequences"])
+    finally:
+        local.close()
+        target.close()
+    return StoreMigration("journal", str(source), copied, there)
+
+
+def _new_rows(table: str, rows: Sequence[tuple[Any, ...]], found: Sequence[tuple[Any, ...]],
+              key: int) -> list[tuple[Any, ...]]:
+    """The rows of `rows` the target lacks; `found` are the target's rows with one of their keys (column
+    `key`) or numbers (column 0). A key or number there with other values raises StateConflict."""
+    by_key = {row[key]: tuple(row) for row in found}
+    by_number = {row[0]: tuple(row) for row in found}
+    new = []
+    for row in rows:
+        row = tuple(row)
+        there = by_key.get(row[key], by_number.get(row[0]))
+        if there is None:
+            new.append(row)
+        elif there != row:
+            raise StateConflict(f"journal: {table} in the target holds other data for {row[key]!r}"
+                           f"{f' (number {row[0]})' if key else ''}: nothing of the journal was copied")
+    return new
 
 
 _STOP = object()
