@@ -14,9 +14,12 @@ import re
 import secrets
 from pathlib import Path
 
+from smartdialog_sync.errors import SdsyncError
+from smartdialog_sync.state.files import RECEIVER_SECRET_FILE as SECRET_FILE_NAME
+from smartdialog_sync.state.postgres import unavailable
+
 from .errors import SecretFileError
 
-from smartdialog_sync.state.files import RECEIVER_SECRET_FILE as SECRET_FILE_NAME
 MASK = "***"
 _HOOK_PATH = re.compile(r"/hooks/[^/?#]+")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
@@ -29,11 +32,17 @@ def receiver_secret(data_dir: str | Path, journal: str | Path) -> str:
     from smartdialog_sync.journal import PostgresJournal
 
     local = Path(data_dir) / SECRET_FILE_NAME
-    store = PostgresJournal(journal)
+    candidate = _read_secret(local) if local.exists() else secrets.token_urlsafe(32)
     try:
-        secret = store.receiver_secret(_read_secret(local) if local.exists() else secrets.token_urlsafe(32))
-    finally:
-        store.close()
+        store = PostgresJournal(journal)
+        try:
+            secret = store.receiver_secret(candidate)
+        finally:
+            store.close()
+    except SdsyncError:
+        raise
+    except Exception as exc:  # the driver's error, as one line
+        raise unavailable(journal, exc) from None
     if not usable_secret(secret):
         raise SecretFileError("the journal holds no usable receiver secret (table journal_receiver_secret)")
     return secret

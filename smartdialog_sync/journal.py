@@ -28,7 +28,7 @@ from filelock import FileLock
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.files import RECEIVER_SECRET_FILE
-from smartdialog_sync.state.location import store_target
+from smartdialog_sync.state.location import hide_password, store_target
 from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
 T = TypeVar("T")
@@ -371,9 +371,14 @@ class PostgresJournal(JournalStore):
         self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
         dbapi = self._engine.dialect.dbapi
         self.row_errors = (ValueError, dbapi.DataError, dbapi.IntegrityError)
-        self._conn = self._engine.raw_connection()
-        with self._transaction() as cursor:
-            cursor.execute(self._sql["schema"])
+        try:
+            self._conn = self._engine.raw_connection()
+            with self._transaction() as cursor:
+                cursor.execute(self._sql["schema"])
+        except dbapi.Error as exc:  # one line, password hidden (a broken connection later raises as it is)
+            self._engine.dispose()
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise JournalError(f"cannot open the journal {hide_password(url)}: {detail}") from None
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
