@@ -234,7 +234,8 @@ def run_pull(
     on_rows: Optional[Callable[[str, int], None]] = None,
     on_wait: Optional[Callable[[float, str], None]] = None,
 ) -> PullResult:
-    """Finish any load package a killed run left, then extract, normalize and load new data.
+    """Remove what killed extracts left, finish any load package a killed run left, then extract, normalize
+    and load new data. Raises PullBusy when another pull of the same pipeline runs in this data dir.
 
     `settings` are ready client settings (they replace every connection setting); without them the
     source resolves its own (`options.settings`, [sources.smartdialog], [smartdialog]) when an API
