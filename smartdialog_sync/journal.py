@@ -498,6 +498,12 @@ class PostgresJournal(JournalStore):
         self._engine.dispose()
 
 
+def read_only_queries() -> dict[str, str]:
+    """The journal's read-only statements for `sdsync status` (sql/journal_readonly.sql), for either engine,
+    run on the caller's read-only connection (named `:parameters`)."""
+    return read_named_sql("journal_readonly.sql")
+
+
 def open_journal(target: str | Path) -> JournalStore:
     """Open the journal at `target`, as `StateLocation.journal` gives it: a `Path` (a SQLite file), or a
     `postgresql://` URL, a `sqlite:///PATH` URL or a file path as text. Any other URL: JournalUrlError (exit 2)."""

@@ -18,6 +18,7 @@ from .stores import (
     statements,
 )
 from .timefmt import iso
+from smartdialog_sync.journal import read_only_queries
 from smartdialog_sync.state.files import PIPELINES_DIR as PIPELINES_DIR_NAME
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def journal_status(options: StatusOptions) -> tuple[dict[str, Any], list[dict[st
         with postgres_readonly(location) as db:
             execute: Execute = lambda statement, params=None: db.execute(sqlalchemy.text(statement), params or {}).all()  # noqa: E731
             section, webhooks = _read_journal(execute, postgres_tables(db), hide_password(location), options)
-            section["size_bytes"] = int(execute(statements()["journal_size_postgres"])[0][0])
+            section["size_bytes"] = int(execute(read_only_queries()["journal_size_postgres"])[0][0])
         return section, webhooks
     path = location
     if not path.exists():
@@ -91,7 +92,7 @@ def journal_status(options: StatusOptions) -> tuple[dict[str, Any], list[dict[st
 
 def _read_journal(execute: Execute, tables: set[str], location: str,
                   options: StatusOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    sql = statements()
+    sql = read_only_queries()
     if not {"journal_inbound", "journal_dlr"} <= tables:
         return {"present": False, "location": location}, []
     dead = "journal_dead_letters" in tables
@@ -113,7 +114,7 @@ def _read_journal(execute: Execute, tables: set[str], location: str,
 
 def _backlog(execute: Execute, tables: set[str], now: float) -> list[dict[str, Any]]:
     """Rows after each pipeline's pull mark (what it has loaded); all rows when no pull has marked any."""
-    sql = statements()
+    sql = read_only_queries()
     marks: dict[Optional[str], dict[str, Any]] = {}
     if "journal_pull_marks" in tables:
         for pipeline, table, seq, updated_us in execute(sql["journal_pull_marks"]):
