@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from rich.markup import escape
 
-from smartdialog_sync.receiver.server import webhook_urls
+from smartdialog_sync.receiver.server import ReceiverOptions, webhook_urls
 
 from .demo_crm import create_crm
 from smartdialog_sync.errors import SdsyncError
@@ -105,6 +105,7 @@ def run_demo(plan: DemoPlan) -> None:
         "SMARTDIALOG__STATE_URL": "", "SMARTDIALOG__LIMITER_URL": "", "SOURCES__SMARTDIALOG__JOURNAL_URL": "",
     }
     env.pop("SMARTDIALOG__ACCESS_TOKEN", None)  # the emulator's sandbox token is used
+    env.pop("SMARTDIALOG__STATE_URL", None)  # the demo's state is local files in its folder, never a shared state
     console.print(
         f"[bold]smartdialog-sync demo[/bold] in {plan.data_dir} — the emulator runs with a limit of "
         f"{DEMO_RATE_LIMIT} calls/seconds instead of the real service's 100/60, so the demo fits in about a minute."
@@ -125,7 +126,7 @@ def run_demo(plan: DemoPlan) -> None:
         _sdsync("1. Contact sync", env, "contacts", "sync", "--source", source, "--table", "contacts",
                 "--customer", CUSTOMER, "--group-service", GROUP, "--key", "id", "--yes")
 
-        dlr_url = webhook_urls(receiver_url, plan.data_dir)[1]
+        dlr_url = webhook_urls(receiver_url, ReceiverOptions(data_dir=plan.data_dir))[1]
         _sdsync("2. Campaign", env, "send", "--source", source, "--query",
                 f"SELECT phone, region, first_name FROM contacts WHERE id <= {plan.recipients}",
                 "--region-column", "region", "--customer", CUSTOMER, "--service", TWO_WAY, "--sender", "DemoOy",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from smartdialog_sync.journal import open_journal
@@ -34,14 +35,14 @@ def loaded_sequences(pipeline: Any, source_name: str) -> dict[str, int]:
     return marks
 
 
-def record_pull_marks(pipeline: Any, source: Any, journal_url: str) -> None:
+def record_pull_marks(pipeline: Any, source: Any, journal: str | Path) -> None:
     """Save the pipeline's marks in the journal, if this run pulled a journal resource and loaded it all."""
     if not set(JOURNAL_RESOURCES) & set(source.selected_resources) or pipeline.has_pending_data:
         return
     marks = loaded_sequences(pipeline, source.name)
     if not marks:
         return
-    store = open_journal(journal_url)
+    store = open_journal(journal)
     try:
         for table, seq in marks.items():
             store.save_pull_mark(pipeline_key(pipeline), table, seq, time.time_ns() // 1000)

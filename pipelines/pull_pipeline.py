@@ -5,13 +5,21 @@ digest covering the destination's location (DuckDB file, database URL without it
 Another DuckDB file or database is another pipeline with its own incremental state. Its working folder
 is `<data_dir>/pipelines/<name>`, so `dlt pipeline --pipelines-dir <data_dir>/pipelines <name> info`
 shows it.
+
+One pull of a pipeline runs at a time in a data dir (a file lock beside its working folder). Each pull
+first removes what a killed extract left: dlt writes a new package in `normalize/<random>/<load_id>` and
+moves it to `normalize/extracted/` only when the extract is complete (with the incremental state), so
+any other folder under `normalize/` belongs to an extract that died, and no later run reads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shlex
+import shutil
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -22,22 +30,24 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 from dlt.common.destination import Destination
 from dlt.common.destination.exceptions import DestinationException
 from dlt.common.pipeline import LoadInfo, NormalizeInfo
+from dlt.common.storages import NormalizeStorage
 from dlt.pipeline.exceptions import PipelineStepFailed
+from filelock import FileLock, Timeout
 
 from smartdialog_sync.api import ClientSettings
 from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
-from smartdialog_sync.journal import default_journal_url
-from smartdialog_sync.sources.smartdialog import configured_settings, smartdialog
+from smartdialog_sync.sources.smartdialog import configured_journal, configured_settings, smartdialog
+from smartdialog_sync.state.files import PIPELINES_DIR
 
 from .journal_marks import record_pull_marks
 
 __all__ = ["DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullResult", "make_pipeline", "run_pull"]
 
 PIPELINE_PREFIX = "smartdialog_pull"
-PIPELINES_DIR_NAME = "pipelines"
+PIPELINES_DIR_NAME = PIPELINES_DIR
 STEPS = ("extract", "normalize", "load")
 
 
@@ -73,6 +83,10 @@ class PullResult:
     def dlt_command(self, subcommand: str = "info") -> str:
         """The `dlt pipeline` command line that inspects this pull's pipeline (info, trace, schema, ...)."""
         return shlex.join(["dlt", "pipeline", "--pipelines-dir", str(self.pipelines_dir), self.pipeline_name, subcommand])
+
+
+class PullBusy(SdsyncError):
+    """Another pull of the same pipeline is running in this data dir."""
 
 
 class PullFailed(SdsyncError):
@@ -220,7 +234,8 @@ def run_pull(
     on_rows: Optional[Callable[[str, int], None]] = None,
     on_wait: Optional[Callable[[float, str], None]] = None,
 ) -> PullResult:
-    """Finish any load package a killed run left, then extract, normalize and load new data.
+    """Remove what killed extracts left, finish any load package a killed run left, then extract, normalize
+    and load new data. Raises PullBusy when another pull of the same pipeline runs in this data dir.
 
     `settings` are ready client settings (they replace every connection setting); without them the
     source resolves its own (`options.settings`, [sources.smartdialog], [smartdialog]) when an API
@@ -230,6 +245,19 @@ def run_pull(
     """
     data_dir = (settings or configured_settings(**options.settings)).data_dir
     pipeline = make_pipeline(options, data_dir)
+    with _one_pull_at_a_time(pipeline):
+        remove_dead_extracts(pipeline)
+        return _run(pipeline, options, settings, on_step, on_rows, on_wait)
+
+
+def _run(
+    pipeline: dlt.Pipeline,
+    options: PullOptions,
+    settings: Optional[ClientSettings],
+    on_step: Callable[[str], None],
+    on_rows: Optional[Callable[[str, int], None]],
+    on_wait: Optional[Callable[[float, str], None]],
+) -> PullResult:
     result = PullResult(pipeline_name=pipeline.pipeline_name, pipelines_dir=Path(pipeline.pipelines_dir))
     try:
         if pipeline.has_pending_data:
@@ -251,8 +279,38 @@ def run_pull(
         ours = _our_error(exc.exception)
         raise PullFailed(exc.step, ours or exc.exception, result.dlt_command("trace")) from exc
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
-        record_pull_marks(pipeline, source, options.journal_url or default_journal_url(data_dir))
+        given = {"journal_url": options.journal_url, **options.settings}
+        record_pull_marks(pipeline, source, configured_journal(settings, **given))
     return result
+
+
+@contextmanager
+def _one_pull_at_a_time(pipeline: dlt.Pipeline) -> Iterator[None]:
+    """Hold the pipeline's lock file for the pull (the kernel frees it when the process dies)."""
+    lock = FileLock(Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise PullBusy(f"another pull of {pipeline.pipeline_name} is running in {pipeline.pipelines_dir}") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def remove_dead_extracts(pipeline: dlt.Pipeline) -> list[Path]:
+    """Delete the packages killed extracts left under `normalize/` (see the module's docstring); returns them.
+
+    Only call while holding the pipeline's lock: a running extract's folder looks the same.
+    """
+    normalize_dir = Path(pipeline.working_dir) / "normalize"
+    if not normalize_dir.is_dir():
+        return []
+    dead = [path for path in normalize_dir.iterdir()
+            if path.is_dir() and not path.is_symlink() and path.name != NormalizeStorage.EXTRACTED_FOLDER]
+    for path in dead:
+        shutil.rmtree(path)
+    return dead
 
 
 def _loaded(info: LoadInfo) -> int:

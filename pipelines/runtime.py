@@ -23,6 +23,7 @@ from smartdialog_sync.state.location import user_data_dir
 if TYPE_CHECKING:
     from smartdialog_sync.api import ClientSettings, SmartDialogClient
     from smartdialog_sync.api.limiter import WaitCallback
+    from smartdialog_sync.state.location import StateLocation
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "console", "stdout"]
 
@@ -84,3 +85,13 @@ def data_dir_from(ctx: typer.Context) -> Path:
     overrides = ctx.find_object(Overrides)
     chosen = overrides.values.get("data_dir") if overrides else None
     return private_data_dir(chosen or dlt.config.get("smartdialog.data_dir") or user_data_dir())
+
+
+def state_from(ctx: typer.Context) -> StateLocation:
+    """Where this invocation's stores live (data dir and `state_url`), without resolving API credentials."""
+    from smartdialog_sync.api.config import read_settings
+
+    overrides = ctx.find_object(Overrides)
+    settings = read_settings(**(overrides.values if overrides else {}))
+    private_data_dir(settings.data_dir)
+    return settings.state

@@ -1,4 +1,11 @@
-"""The random path secret of the webhook URLs: made once, kept in the data dir (mode 0600), never logged."""
+"""The random path secret of the webhook URLs: made once, never logged.
+
+It is kept in `<data_dir>/receiver_secret` (mode 0600), or in the journal when the journal is PostgreSQL:
+every receiver sharing that journal, on any machine, then serves the same URLs, so the registrations and
+the delivery report URLs that one of them made are accepted by all. The first receiver on a shared
+journal seeds it from its data dir's secret file when it has one (a receiver moving to the shared state
+keeps its URLs).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,43 @@ import re
 import secrets
 from pathlib import Path
 
+from smartdialog_sync.errors import SdsyncError
+from smartdialog_sync.state.files import RECEIVER_SECRET_FILE as SECRET_FILE_NAME
+from smartdialog_sync.state.postgres import unavailable
+
 from .errors import SecretFileError
 
-SECRET_FILE_NAME = "receiver_secret"
 MASK = "***"
 _HOOK_PATH = re.compile(r"/hooks/[^/?#]+")
 _URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def receiver_secret(data_dir: str | Path, journal: str | Path) -> str:
+    """The secret of a receiver with this data dir and journal (a SQLite `Path` or a `postgresql://` URL)."""
+    if isinstance(journal, Path):
+        return load_or_create_secret(data_dir)
+    from smartdialog_sync.journal import PostgresJournal
+
+    local = Path(data_dir) / SECRET_FILE_NAME
+    candidate = _read_secret(local) if local.exists() else secrets.token_urlsafe(32)
+    try:
+        store = PostgresJournal(journal)
+        try:
+            secret = store.receiver_secret(candidate)
+        finally:
+            store.close()
+    except SdsyncError:
+        raise
+    except Exception as exc:  # the driver's error, as one line
+        raise unavailable(journal, exc) from None
+    if not usable_secret(secret):
+        raise SecretFileError("the journal holds no usable receiver secret (table journal_receiver_secret)")
+    return secret
+
+
+def usable_secret(secret: str) -> bool:
+    """True for at least 22 url-safe characters (128 bits)."""
+    return len(secret) >= 22 and _URL_SAFE.fullmatch(secret) is not None
 
 
 def load_or_create_secret(data_dir: str | Path) -> str:
@@ -43,7 +81,7 @@ def _read_secret(path: Path) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not ASCII text"
         raise SecretFileError(f"cannot read the secret file {path}: {reason}; delete it to make a new one") from None
-    if len(secret) < 22 or not _URL_SAFE.fullmatch(secret):  # 22 url-safe characters carry 128 bits
+    if not usable_secret(secret):
         raise SecretFileError(f"{path} holds no usable secret; delete it to make a new one")
     return secret
 

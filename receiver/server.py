@@ -22,25 +22,30 @@ from starlette.applications import Starlette
 from smartdialog_sync.api import ClientSettings, SmartDialogClient
 from smartdialog_sync.api.config import hide_password
 from smartdialog_sync.errors import SdsyncError, SmartDialogError
-from smartdialog_sync.journal import GroupCommitJournal, JournalError, default_journal_url, open_journal
+from smartdialog_sync.journal import GroupCommitJournal, JournalError, open_journal
+from smartdialog_sync.state.location import StateLocation
 
 from .app import BODY_TIMEOUT_S, MAX_BODY_BYTES, ExpectedRegistration, ReceiverSettings, create_app
 from .errors import ReceiverError, ReceiverStopped, RegistrationFailed
 from .metrics import ReceiverMetrics
 from .registration import register_webhooks, two_way_services, unregister_webhooks
-from .secret import dlr_path, inbound_path, load_or_create_secret, mask_secret
+from .secret import dlr_path, inbound_path, mask_secret, receiver_secret
 
 log = logging.getLogger("receiver")
 
 
 @dataclass
 class ReceiverOptions:
-    """How to run the receiver. Registration happens when both `public_url` and `customer` are set."""
+    """How to run the receiver. Registration happens when both `public_url` and `customer` are set.
+
+    The journal is `journal_url` when given, else the state's (`state_url`'s PostgreSQL, else a SQLite
+    file in the data dir)."""
 
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8787
     journal_url: str | None = None
+    state_url: str | None = None
     public_url: str | None = None
     customer: str | None = None
     services: list[str] = field(default_factory=list)
@@ -50,14 +55,18 @@ class ReceiverOptions:
     body_timeout_s: float = BODY_TIMEOUT_S
 
     @property
-    def journal(self) -> str:
-        """The journal URL or path; a SQLite file in the data dir by default."""
-        return self.journal_url or default_journal_url(self.data_dir)
+    def journal(self) -> str | Path:
+        """The journal: a `postgresql://` URL or a SQLite file (see `StateLocation.journal`)."""
+        return StateLocation(self.data_dir, self.state_url).journal(self.journal_url)
+
+    def secret(self) -> str:
+        """The secret of the webhook URLs (kept in the journal when it is shared, see `receiver_secret`)."""
+        return receiver_secret(self.data_dir, self.journal)
 
 
-def webhook_urls(public_url: str, data_dir: Path) -> tuple[str, str]:
+def webhook_urls(public_url: str, options: ReceiverOptions) -> tuple[str, str]:
     """(inbound URL, delivery report URL) under `public_url`; they contain the secret: never log them."""
-    secret = load_or_create_secret(data_dir)
+    secret = options.secret()
     base = public_url.rstrip("/")
     return base + inbound_path(secret), base + dlr_path(secret)
 
@@ -65,7 +74,7 @@ def webhook_urls(public_url: str, data_dir: Path) -> tuple[str, str]:
 def register(options: ReceiverOptions, settings: ClientSettings) -> None:
     """Register the NewMessage webhook of the configured services (idempotent)."""
     assert options.public_url and options.customer
-    endpoint_url, _ = webhook_urls(options.public_url, options.data_dir)
+    endpoint_url, _ = webhook_urls(options.public_url, options)
     store = open_journal(options.journal)
     try:
         with SmartDialogClient(settings) as api:
@@ -98,9 +107,7 @@ def build_app(
     journal_url = options.journal
     journal = GroupCommitJournal(lambda: open_journal(journal_url), max_batch=options.max_batch,
                                  on_commit=metrics.on_commit)
-    receiver_settings = ReceiverSettings(
-        load_or_create_secret(options.data_dir), options.max_body_bytes, options.body_timeout_s
-    )
+    receiver_settings = ReceiverSettings(options.secret(), options.max_body_bytes, options.body_timeout_s)
     on_shutdown = None
     if settings is not None and options.unregister_on_exit:
         client_settings = settings
@@ -112,7 +119,7 @@ def build_app(
                       on_shutdown=on_shutdown)
 
 
-def check_journal(url: str) -> None:
+def check_journal(url: str | Path) -> None:
     """Open and close the journal once (creating its tables); JournalError with one line if that fails."""
     try:
         open_journal(url).close()
@@ -120,7 +127,7 @@ def check_journal(url: str) -> None:
         raise
     except Exception as exc:
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise JournalError(f"cannot open the journal {hide_password(url)}: {detail}") from None
+        raise JournalError(f"cannot open the journal {hide_password(str(url))}: {detail}") from None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -172,8 +179,8 @@ def run_interruptibly(function: Callable[[], None], what: str) -> None:
 
 def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = None) -> None:
     """Serve until interrupted. uvicorn's access log is off: it would print the secret paths."""
-    load_or_create_secret(options.data_dir)
     check_journal(options.journal)
+    options.secret()
     sock = bind_socket(options.host, options.port)
     try:
         expected = None

@@ -27,6 +27,9 @@ from filelock import FileLock
 
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.files import RECEIVER_SECRET_FILE
+from smartdialog_sync.state.location import hide_password, store_target
+from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
 T = TypeVar("T")
 
@@ -134,7 +137,6 @@ class PruneResult(NamedTuple):
 
 
 JournalItem = InboundRow | DlrRow | DeadLetter
-JOURNAL_FILE_NAME = "journal.sqlite"  # in the data dir, when no journal URL is given
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
 
@@ -369,9 +371,14 @@ class PostgresJournal(JournalStore):
         self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
         dbapi = self._engine.dialect.dbapi
         self.row_errors = (ValueError, dbapi.DataError, dbapi.IntegrityError)
-        self._conn = self._engine.raw_connection()
-        with self._transaction() as cursor:
-            cursor.execute(self._sql["schema"])
+        try:
+            self._conn = self._engine.raw_connection()
+            with self._transaction() as cursor:
+                cursor.execute(self._sql["schema"])
+        except dbapi.Error as exc:  # one line, password hidden (a broken connection later raises as it is)
+            self._engine.dispose()
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise JournalError(f"cannot open the journal {hide_password(url)}: {detail}") from None
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -471,6 +478,13 @@ class PostgresJournal(JournalStore):
     def delete_registration(self, customer: str, service: str) -> None:
         self._query("delete_registration", (customer, service))
 
+    def receiver_secret(self, candidate: str) -> str:
+        """The webhook secret every receiver on this journal shares; `candidate` is saved when there is none."""
+        with self._transaction() as cursor:
+            cursor.execute(self._sql["seed_receiver_secret"], (candidate, time.time_ns() // 1000))
+            cursor.execute(self._sql["get_receiver_secret"])
+            return str(cursor.fetchone()[0])
+
     @contextmanager
     def registration_lock(self) -> Iterator[None]:
         self._query("registration_lock")
@@ -484,21 +498,122 @@ class PostgresJournal(JournalStore):
         self._engine.dispose()
 
 
-def default_journal_url(data_dir: str | Path) -> str:
-    """Where `serve` and `pull` keep the journal when no journal URL is given: a SQLite file in the data dir."""
-    return str(Path(data_dir) / JOURNAL_FILE_NAME)
+def read_only_queries() -> dict[str, str]:
+    """The journal's read-only statements for `sdsync status` (sql/journal_readonly.sql), for either engine,
+    run on the caller's read-only connection (named `:parameters`)."""
+    return read_named_sql("journal_readonly.sql")
 
 
-def open_journal(url: str | Path) -> JournalStore:
-    """Open the journal at `url`: a `postgresql://` SQLAlchemy URL, a `sqlite:///PATH` URL or a file path."""
-    text = str(url)
-    if text.startswith(("postgresql:", "postgresql+", "postgres:")):
-        return PostgresJournal(text.replace("postgres://", "postgresql://", 1))
-    if text.startswith("sqlite:///"):
-        return SQLiteJournal(text[len("sqlite:///") :])
-    if "://" in text:
-        raise JournalUrlError(f"unsupported journal URL scheme: {text.split('://', 1)[0]!r} (use sqlite or postgresql)")
-    return SQLiteJournal(text)
+def open_journal(target: str | Path) -> JournalStore:
+    """Open the journal at `target`, as `StateLocation.journal` gives it: a `Path` (a SQLite file), or a
+    `postgresql://` URL, a `sqlite:///PATH` URL or a file path as text. Any other URL: JournalUrlError (exit 2)."""
+    if not isinstance(target, Path):
+        try:
+            target = store_target(target, "the journal")
+        except UsageError:
+            if "://" not in target:
+                raise
+            scheme = target.split(":", 1)[0]
+            raise JournalUrlError(f"unsupported journal URL ({scheme}://...): give a file path, a sqlite:/// URL "
+                                  "or a postgresql:// URL") from None
+    if isinstance(target, Path):
+        return SQLiteJournal(target)
+    return PostgresJournal(target)
+
+
+MIGRATE_BATCH = 10_000  # journal rows compared and copied per statement
+
+
+def migrate_journal(source: Path, target_url: str, secret_file: Path | None = None) -> StoreMigration:
+    """Copy a local SQLite journal into the PostgreSQL journal at `target_url`, in one transaction.
+
+    Inbound messages, delivery reports, dead letters, pull marks and webhook registrations are copied with
+    their own sequence numbers and ids (pull marks and pipelines' cursors stay right); with them the
+    receiver's secret from `secret_file` (default: `receiver_secret` beside the journal, when there is
+    one), so the registered URLs keep working. A row already there with equal values is skipped; a key
+    (or a sequence number) already there with other values raises StateConflict and copies nothing.
+    """
+    secret_path = secret_file or source.with_name(RECEIVER_SECRET_FILE)
+    copied: dict[str, int] = {}
+    there: dict[str, int] = {}
+    local = SQLiteJournal(source)
+    target = PostgresJournal(target_url)
+
+    def tally(table: str, new: int, old: int) -> None:
+        copied[table] = copied.get(table, 0) + new
+        there[table] = there.get(table, 0) + old
+
+    try:
+        with target._transaction() as cursor:
+            cursor.execute(target._sql["writer_lock"])
+            for table, read in (("inbound", local.read_inbound), ("dlr", local.read_dlr)):
+                rows = read(0, MIGRATE_BATCH)
+                while rows:
+                    cursor.execute(target._sql[f"migrate_find_{table}"], ([row[1] for row in rows], [row[0] for row in rows]))
+                    new = _new_rows(f"journal_{table}", rows, cursor.fetchall(), 1)
+                    if new:
+                        cursor.execute(target._sql[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
+                    tally(table, len(new), len(rows) - len(new))
+                    rows = read(rows[-1][0], MIGRATE_BATCH)
+            letters = [tuple(letter) for letter in local.list_dead_letters(include_replayed=True)]
+            for start in range(0, len(letters), MIGRATE_BATCH):
+                rows = letters[start:start + MIGRATE_BATCH]
+                cursor.execute(target._sql["migrate_find_dead_letters"], ([row[0] for row in rows],))
+                found = [(*row[:4], bytes(row[4]), *row[5:]) for row in cursor.fetchall()]
+                new = _new_rows("journal_dead_letters", rows, found, 0)
+                if new:
+                    cursor.executemany(target._sql["migrate_insert_dead_letter"], new)
+                tally("dead_letters", len(new), len(rows) - len(new))
+            for name, rows, listing, save in (
+                ("registrations", [tuple(r) for r in local.list_registrations()], "list_registrations", "save_registration"),
+                ("pull_marks", [tuple(m) for m in local.list_pull_marks()], "list_pull_marks", "save_pull_mark"),
+            ):
+                width = 2  # (customer, service) and (pipeline, table_name)
+                cursor.execute(target._sql[listing])
+                existing = {tuple(row[:width]): tuple(row) for row in cursor.fetchall()}
+                new = []
+                for row in rows:
+                    if row[:width] not in existing:
+                        new.append(row)
+                    elif existing[row[:width]] != row:
+                        raise StateConflict(f"journal: the target holds other {name.replace('_', ' ')} for "
+                                            f"{'/'.join(map(str, row[:width]))}: nothing of the journal was copied")
+                for row in new:
+                    cursor.execute(target._sql[save], row)
+                tally(name, len(new), len(rows) - len(new))
+            if secret_path.exists():
+                secret = secret_path.read_text(encoding="ascii").strip()
+                cursor.execute(target._sql["get_receiver_secret"])
+                stored = cursor.fetchone()
+                if stored is not None and stored[0] != secret:
+                    raise StateConflict("journal: the target holds another receiver secret (its webhook URLs differ "
+                                        f"from those of {secret_path}): nothing of the journal was copied")
+                if stored is None:
+                    cursor.execute(target._sql["seed_receiver_secret"], (secret, time.time_ns() // 1000))
+                tally("receiver_secret", int(stored is None), int(stored is not None))
+            cursor.execute(target._sql["migrate_advance_sequences"])
+    finally:
+        local.close()
+        target.close()
+    return StoreMigration("journal", str(source), copied, there)
+
+
+def _new_rows(table: str, rows: Sequence[tuple[Any, ...]], found: Sequence[tuple[Any, ...]],
+              key: int) -> list[tuple[Any, ...]]:
+    """The rows of `rows` the target lacks; `found` are the target's rows with one of their keys (column
+    `key`) or numbers (column 0). A key or number there with other values raises StateConflict."""
+    by_key = {row[key]: tuple(row) for row in found}
+    by_number = {row[0]: tuple(row) for row in found}
+    new = []
+    for row in rows:
+        row = tuple(row)
+        there = by_key.get(row[key], by_number.get(row[0]))
+        if there is None:
+            new.append(row)
+        elif there != row:
+            raise StateConflict(f"journal: {table} in the target holds other data for {row[key]!r}"
+                           f"{f' (number {row[0]})' if key else ''}: nothing of the journal was copied")
+    return new
 
 
 _STOP = object()

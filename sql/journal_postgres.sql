@@ -1,4 +1,6 @@
 -- name: schema
+-- Serialised with every store's schema script (state.postgres.ensure_schema): concurrent first runs never race.
+SELECT pg_advisory_xact_lock(hashtext('sdsync_state_schema'));
 CREATE TABLE IF NOT EXISTS journal_inbound (
     seq BIGSERIAL PRIMARY KEY,
     message_id TEXT NOT NULL UNIQUE,
@@ -52,6 +54,11 @@ CREATE TABLE IF NOT EXISTS journal_pull_marks (
     updated_at_us BIGINT NOT NULL,
     PRIMARY KEY (pipeline, table_name)
 );
+CREATE TABLE IF NOT EXISTS journal_receiver_secret (
+    id SMALLINT PRIMARY KEY CHECK (id = 1),  -- one secret for every receiver sharing this journal
+    secret TEXT NOT NULL,  -- the webhook URLs' path secret (needed in clear to build those URLs)
+    created_at_us BIGINT NOT NULL
+);
 ALTER TABLE journal_inbound ADD COLUMN IF NOT EXISTS raw_values TEXT;
 
 -- name: writer_lock
@@ -64,6 +71,12 @@ SELECT pg_advisory_lock(727274002);
 
 -- name: registration_unlock
 SELECT pg_advisory_unlock(727274002);
+
+-- name: seed_receiver_secret
+INSERT INTO journal_receiver_secret (id, secret, created_at_us) VALUES (1, %s, %s) ON CONFLICT (id) DO NOTHING;
+
+-- name: get_receiver_secret
+SELECT secret FROM journal_receiver_secret WHERE id = 1;
 
 -- name: insert_inbound
 -- One statement for a whole batch: each parameter is the array of one column.
@@ -160,3 +173,50 @@ DELETE FROM journal_dead_letters WHERE received_at_us < %s AND replayed_at_us IS
 
 -- name: check_writable
 SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on';
+
+-- name: migrate_find_inbound
+-- `sdsync state migrate`: the target's rows with a key or a sequence number of a batch being copied.
+SELECT seq, message_id, sender, recipient, content, protocol, sent_at_us, attachments, received_at_us, raw_values
+FROM journal_inbound WHERE message_id = ANY(%s) OR seq = ANY(%s);
+
+-- name: migrate_insert_inbound
+-- Rows copied with their sequence numbers, so that pull marks and pipelines' cursors stay right.
+INSERT INTO journal_inbound
+    (seq, message_id, sender, recipient, content, protocol, sent_at_us, attachments, received_at_us, raw_values)
+SELECT * FROM unnest(
+    %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[],
+    %s::bigint[], %s::text[]
+);
+
+-- name: migrate_find_dlr
+SELECT seq, dlr_key, message_id, recipient_id, address, status, status_time_us, error_code, query, received_at_us
+FROM journal_dlr WHERE dlr_key = ANY(%s) OR seq = ANY(%s);
+
+-- name: migrate_insert_dlr
+INSERT INTO journal_dlr
+    (seq, dlr_key, message_id, recipient_id, address, status, status_time_us, error_code, query, received_at_us)
+SELECT * FROM unnest(
+    %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[],
+    %s::text[], %s::bigint[]
+);
+
+-- name: migrate_find_dead_letters
+SELECT id, kind, reason, status_code, body, body_size, received_at_us, replayed_at_us, replay_error
+FROM journal_dead_letters WHERE id = ANY(%s);
+
+-- name: migrate_insert_dead_letter
+INSERT INTO journal_dead_letters
+    (id, kind, reason, status_code, body, body_size, received_at_us, replayed_at_us, replay_error)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- name: migrate_advance_sequences
+-- After rows were copied with their own numbers: new rows continue above the highest one (never lower).
+SELECT setval(pg_get_serial_sequence('journal_inbound', 'seq'), MAX(seq)) FROM journal_inbound
+HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
+                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_inbound', 'seq'));
+SELECT setval(pg_get_serial_sequence('journal_dlr', 'seq'), MAX(seq)) FROM journal_dlr
+HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
+                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_dlr', 'seq'));
+SELECT setval(pg_get_serial_sequence('journal_dead_letters', 'id'), MAX(id)) FROM journal_dead_letters
+HAVING MAX(id) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
+                  WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_dead_letters', 'id'));

@@ -21,27 +21,6 @@ SELECT extract(epoch from clock_timestamp());
 -- name: limiter_window_postgres
 SELECT connection, count(*), min(at) FROM sdsync_api_calls WHERE at > :since GROUP BY connection ORDER BY connection;
 
--- name: journal_inbound_after
-SELECT count(*), min(received_at_us) FROM journal_inbound WHERE seq > :after;
-
--- name: journal_dlr_after
-SELECT count(*), min(received_at_us) FROM journal_dlr WHERE seq > :after;
-
--- name: journal_dead_letters_waiting
-SELECT count(*) FROM journal_dead_letters WHERE replayed_at_us IS NULL;
-
--- name: journal_pull_marks
-SELECT pipeline, table_name, seq, updated_at_us FROM journal_pull_marks ORDER BY pipeline, table_name;
-
--- name: journal_registrations
-SELECT customer, service, endpoint_url_masked, pipeline_id, action_id, registered_at_us
-FROM journal_registrations ORDER BY customer, service;
-
--- name: journal_size_postgres
-SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname LIKE 'journal\_%';
-
 -- name: contacts_last_runs
 SELECT run_id, customer, group_service, mode, dry_run, status, started_at, finished_at, source_rows, creates, updates,
        deletes, unchanged, rejected, applied, failed, calls, error

@@ -17,7 +17,8 @@ def doctor(
     offline: bool = typer.Option(False, "--offline", help="Make no API call (skips the credentials check)."),
     crm: Optional[list[str]] = typer.Option(None, "--crm", help="A CRM database URL to try opening (repeatable)."),
     journal: Optional[str] = typer.Option(
-        None, help="The receiver's journal: SQLite path (default <data-dir>/journal.sqlite) or postgresql://..."
+        None, help="The receiver's journal: SQLite path or postgresql://... (default the state's: state_url, else "
+        "<data-dir>/journal.sqlite)"
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:

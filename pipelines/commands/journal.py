@@ -15,14 +15,15 @@ from rich.text import Text
 
 from smartdialog_sync.errors import UsageError
 
-from ..runtime import console, data_dir_from, stdout
+from ..runtime import console, state_from, stdout
 
 if TYPE_CHECKING:
     from smartdialog_sync.journal import JournalStore
 
 app = typer.Typer(help="The receiver's journal: dead letters, pull marks, pruning.", no_args_is_help=True)
 
-JOURNAL_HELP = "The journal: a SQLite path or sqlite:/// URL (default <data-dir>/journal.sqlite) or postgresql://..."
+JOURNAL_HELP = ("The journal: a SQLite path or sqlite:/// URL, or postgresql://... (default the state's: state_url, "
+                "else <data-dir>/journal.sqlite)")
 _AGE = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 PREVIEW_CHARS = 60
@@ -38,12 +39,12 @@ def parse_age(text: str) -> int:
 
 @contextmanager
 def _journal(ctx: typer.Context, journal: Optional[str]) -> Iterator[JournalStore]:
-    from smartdialog_sync.journal import default_journal_url, open_journal
+    from smartdialog_sync.journal import open_journal
 
-    url = journal or default_journal_url(data_dir_from(ctx))
-    if "://" not in url and not Path(url).exists():
-        raise UsageError(f"no journal at {url} (give --journal or --data-dir)")
-    store = open_journal(url)
+    target = state_from(ctx).journal(journal)
+    if isinstance(target, Path) and not target.exists():
+        raise UsageError(f"no journal at {target} (give --journal, --data-dir or state_url)")
+    store = open_journal(target)
     try:
         yield store
     finally:

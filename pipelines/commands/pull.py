@@ -32,7 +32,8 @@ def pull(
         "(default 50, or SOURCES__SMARTDIALOG__MAX_CALLS).",
     ),
     journal: Optional[str] = typer.Option(
-        None, help="The receiver's journal: SQLite path (default <data-dir>/journal.sqlite) or postgresql://..."
+        None, help="The receiver's journal: SQLite path or postgresql://... (default the state's: state_url, else "
+        "<data-dir>/journal.sqlite)"
     ),
     credentials: Optional[str] = typer.Option(
         None, help="Destination credentials/URL (or the file for duckdb). Prefer dlt config or env for passwords."

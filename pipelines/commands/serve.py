@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -10,7 +9,7 @@ import typer
 from smartdialog_sync.constants import RECEIVER_BODY_TIMEOUT_S, RECEIVER_MAX_BODY_BYTES
 from smartdialog_sync.errors import ConfigurationError
 
-from ..runtime import console, data_dir_from, settings_from, stdout
+from ..runtime import console, settings_from, state_from, stdout
 
 # The receiver (starlette, uvicorn, the API client) is imported inside the command: `sdsync --help` stays fast.
 
@@ -20,7 +19,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8787, min=1, max=65535, help="Port to listen on."),
     journal: Optional[str] = typer.Option(
-        None, help="Journal: a SQLite path or sqlite:/// URL (default <data-dir>/journal.sqlite) or postgresql://..."
+        None, help="Journal: a SQLite path or sqlite:/// URL, or postgresql://... (default the state's: "
+        "state_url, else <data-dir>/journal.sqlite)"
     ),
     public_url: Optional[str] = typer.Option(
         None, help="URL at which SmartDialog reaches this receiver (needed to register the webhook)."
@@ -45,7 +45,8 @@ def serve(
     """Receive NewMessage webhooks (POST) and delivery reports (GET) into a durable journal.
 
     Every request is answered 2xx only after its row is committed. The webhook URLs carry a random
-    secret kept in <data-dir>/receiver_secret; the delivery report URL for sends is
+    secret kept in <data-dir>/receiver_secret, or in the journal when it is PostgreSQL (every receiver
+    sharing it serves the same URLs); the delivery report URL for sends is
     PUBLIC_URL/hooks/SECRET/dlr. A refused payload is kept in the journal's dead-letter table
     (`sdsync journal dead-letters`). GET /healthz, /readyz and /metrics (Prometheus) need no secret.
     """
@@ -53,10 +54,12 @@ def serve(
     from smartdialog_sync.receiver.secret import MASK
     from smartdialog_sync.receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
 
+    state = state_from(ctx)
     if print_dlr_url:
         if not public_url:
             raise typer.BadParameter("--print-dlr-url needs --public-url", param_hint="--public-url")
-        stdout.print(webhook_urls(public_url, data_dir_from(ctx))[1], soft_wrap=True)
+        dlr_options = ReceiverOptions(data_dir=state.data_dir, journal_url=journal, state_url=state.url)
+        stdout.print(webhook_urls(public_url, dlr_options)[1], soft_wrap=True)
         return
     if (public_url or unregister_on_exit) and not customer and not unregister_now:
         raise typer.BadParameter("registering the webhook needs --customer", param_hint="--customer")
@@ -68,10 +71,11 @@ def serve(
             raise
         settings = None
     options = ReceiverOptions(
-        data_dir=Path(settings.data_dir) if settings else data_dir_from(ctx),
+        data_dir=state.data_dir,
         host=host,
         port=port,
         journal_url=journal,
+        state_url=state.url,
         public_url=public_url,
         customer=customer,
         services=list(service or []),
@@ -86,7 +90,7 @@ def serve(
         console.print(f"removed {removed} webhook registration(s)")
         return
     where = f"http://{host}:{port}/hooks/{MASK}/inbound (POST) and /hooks/{MASK}/dlr (GET); /healthz /readyz /metrics"
-    console.print(f"receiving on {where}; journal {hide_password(options.journal)}", markup=False)
+    console.print(f"receiving on {where}; journal {hide_password(str(options.journal))}", markup=False)
     if not wants_api:
         console.print("[dim]no --public-url/--customer: no webhook is registered[/dim]")
     run_receiver(options, settings if wants_api else None)

@@ -22,7 +22,8 @@ def status(
         24.0, min=0, help="A campaign older than this with batches not confirmed sent needs attention."
     ),
     journal: Optional[str] = typer.Option(
-        None, help="The receiver's journal: SQLite path (default <data-dir>/journal.sqlite) or postgresql://..."
+        None, help="The receiver's journal: SQLite path or postgresql://... (default the state's: state_url, else "
+        "<data-dir>/journal.sqlite)"
     ),
     state: Optional[str] = typer.Option(
         None, help="The contact-sync state file (default <data-dir>/contacts_state.duckdb)."

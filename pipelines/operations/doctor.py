@@ -15,9 +15,10 @@ from smartdialog_sync.errors import SdsyncError
 from .config_sources import MASK, find
 from .sections_pull import LIMITER_FILE_NAME
 from .stores import hide_password, is_postgres_url, postgres_readonly, sqlite_path, sqlite_readonly, sqlite_tables
+from smartdialog_sync.state.location import StateLocation
 
 SECRET_SETTINGS = ("access_token", "client_secret", "refresh_token")
-URL_SETTINGS = ("limiter_url",)
+URL_SETTINGS = ("limiter_url", "state_url")
 DESTINATION_KEYS = (("destination", "postgres"), ("destination", "duckdb"))
 
 
@@ -60,8 +61,10 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
         checks.append(credentials_check(settings) if not options.offline
                       else Check("credentials", "skip", "--offline: no API call made"))
     data_dir = configured.data_dir
+    checks.append(data_dir_check(options.overrides, data_dir))
+    checks.append(state_check(configured.state))
     checks.append(limiter_check(data_dir, configured.limiter_url))
-    checks.append(journal_check(options.journal, data_dir))
+    checks.append(journal_check(configured.state, options.journal))
     checks += [database_check(f"crm {index}" if len(options.crm_urls) > 1 else "crm", url)
                for index, url in enumerate(options.crm_urls, 1)]
     checks += list(destination_checks(data_dir))
@@ -96,6 +99,25 @@ def _shown(key: str, value: Any) -> str:
     if key in URL_SETTINGS:
         return hide_password(str(value))
     return str(value)
+
+
+def data_dir_check(overrides: dict[str, Any], data_dir: Path) -> Check:
+    """Which data dir this invocation uses, and why (flag, environment, a .dlt/ file, or the default)."""
+    if overrides.get("data_dir") is not None:
+        why = "--data-dir on the command line"
+    else:
+        found = find("data_dir", ("smartdialog",))
+        why = found.source if found else "default: the user's data dir ($XDG_DATA_HOME/sdsync), whatever the current folder"
+    return Check("data dir", "info", f"{data_dir.resolve()} (from {why})")
+
+
+def state_check(state: StateLocation) -> Check:
+    """Where the stores live: the data dir's files, or the shared PostgreSQL of `state_url` (password hidden)."""
+    if not state.shared:
+        return Check("state", "info", f"{state.describe()} (no state_url: nothing is shared with other machines)")
+    assert state.url is not None
+    check = database_check("state", state.url)
+    return Check("state", check.outcome, f"shared, in PostgreSQL: {check.detail}", check.fix)
 
 
 def base_url_check(base_url: str) -> Check:
@@ -134,14 +156,12 @@ def limiter_check(data_dir: Path, limiter_url: Optional[str]) -> Check:
     return _sqlite_check("limiter store", data_dir / LIMITER_FILE_NAME, create_ok=True)
 
 
-def journal_check(journal: Optional[str], data_dir: Path) -> Check:
-    """The receiver's journal opens."""
-    from smartdialog_sync.journal import JOURNAL_FILE_NAME
-
-    location = journal or str(data_dir / JOURNAL_FILE_NAME)
-    if is_postgres_url(location):
+def journal_check(state: StateLocation, journal: Optional[str]) -> Check:
+    """The receiver's journal (`--journal`, else the state's) opens."""
+    location = state.journal(journal)
+    if isinstance(location, str):
         return database_check("journal", location)
-    return _sqlite_check("journal", sqlite_path(location), create_ok=True)
+    return _sqlite_check("journal", location, create_ok=True)
 
 
 def database_check(name: str, url: str) -> Check:

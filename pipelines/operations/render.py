@@ -47,6 +47,7 @@ def _section(section: dict[str, Any]) -> Iterator[Text] | None:
 def status_lines(report: dict[str, Any]) -> Iterable[Text]:
     """The status screen, line by line."""
     yield _header("Status of " + report["data_dir"]) + Text(f"  {report['generated_at']}", style="dim")
+    yield _line("state: ", report["state"])
     if report["nothing_run_yet"]:
         yield _line("nothing run yet: no limiter window, journal, pull, contact sync or campaign ledger here")
     yield from _limiter(report["limiter"])

@@ -11,22 +11,20 @@ from .stores import (
     guarded,
     disk_size,
     hide_password,
-    is_postgres_url,
     postgres_readonly,
     postgres_tables,
-    sqlite_path,
     sqlite_readonly,
     sqlite_tables,
     statements,
 )
 from .timefmt import iso
-from smartdialog_sync.journal import JOURNAL_FILE_NAME
+from smartdialog_sync.journal import read_only_queries
+from smartdialog_sync.state.files import PIPELINES_DIR as PIPELINES_DIR_NAME
 
 if TYPE_CHECKING:
     from .status import StatusOptions
 
 LIMITER_FILE_NAME = "ratelimit.sqlite"  # smartdialog_sync.api.limiter.open_store
-PIPELINES_DIR_NAME = "pipelines"  # smartdialog_sync.pipelines.pull_pipeline
 
 Execute = Callable[..., list[Any]]
 
@@ -73,16 +71,16 @@ def limiter_status(options: StatusOptions) -> dict[str, Any]:
 
 def journal_status(options: StatusOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Rows, rows not yet pulled (per pull mark), dead letters, size; and the saved webhook registrations."""
-    location = options.journal or str(options.data_dir / JOURNAL_FILE_NAME)
-    if is_postgres_url(location):
+    location = options.state.journal(options.journal)
+    if isinstance(location, str):
         import sqlalchemy
 
         with postgres_readonly(location) as db:
             execute: Execute = lambda statement, params=None: db.execute(sqlalchemy.text(statement), params or {}).all()  # noqa: E731
             section, webhooks = _read_journal(execute, postgres_tables(db), hide_password(location), options)
-            section["size_bytes"] = int(execute(statements()["journal_size_postgres"])[0][0])
+            section["size_bytes"] = int(execute(read_only_queries()["journal_size_postgres"])[0][0])
         return section, webhooks
-    path = sqlite_path(location)
+    path = location
     if not path.exists():
         return {"present": False, "location": str(path)}, []
     with sqlite_readonly(path) as db:
@@ -94,7 +92,7 @@ def journal_status(options: StatusOptions) -> tuple[dict[str, Any], list[dict[st
 
 def _read_journal(execute: Execute, tables: set[str], location: str,
                   options: StatusOptions) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    sql = statements()
+    sql = read_only_queries()
     if not {"journal_inbound", "journal_dlr"} <= tables:
         return {"present": False, "location": location}, []
     dead = "journal_dead_letters" in tables
@@ -116,7 +114,7 @@ def _read_journal(execute: Execute, tables: set[str], location: str,
 
 def _backlog(execute: Execute, tables: set[str], now: float) -> list[dict[str, Any]]:
     """Rows after each pipeline's pull mark (what it has loaded); all rows when no pull has marked any."""
-    sql = statements()
+    sql = read_only_queries()
     marks: dict[Optional[str], dict[str, Any]] = {}
     if "journal_pull_marks" in tables:
         for pipeline, table, seq, updated_us in execute(sql["journal_pull_marks"]):

@@ -67,7 +67,7 @@ class PullConfig(Config):
     dataset: str = Field(DEFAULT_DATASET, description="Dataset (schema) at the destination.")
     resources: list[str] = Field(default_factory=list, description="Resources to pull; all when empty.")
     credentials: Optional[str] = Field(None, description="Destination file or URL; `env:NAME` reads it from the environment.")
-    journal_url: Optional[str] = Field(None, description="The receiver's journal; `env:NAME` reads it from the environment.")
+    journal_url: Optional[str] = Field(None, description="The receiver's journal (default the state's); `env:NAME` reads it from the environment.")
     max_calls: Optional[int] = Field(None, description="Most GetGroupContact calls in one run.")
 
 

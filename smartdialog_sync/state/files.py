@@ -14,4 +14,5 @@ DATASET_FILE = "sdsync.duckdb"  # the pull's default DuckDB destination (not sma
 # finds a catalog named like the dataset ambiguous)
 PIPELINES_DIR = "pipelines"  # dlt's working folders of the pull pipelines
 LIMITER_FILE = "ratelimit.sqlite"  # the limiter's window, in the user's cache dir
+RECEIVER_SECRET_FILE = "receiver_secret"  # the webhook URLs' secret, when the journal is not shared (0600)
 RUNNER_LOCKS_DIR = "locks"  # one lock file per campaign or contact group being run

@@ -157,7 +157,7 @@ def smartdialog(
         check_crm_query(group_phones_url, group_phones_query, "the phones query")  # refused before any run
     local = settings or read_settings(**{name: arguments[name] for name in SETTING_NAMES})
     data = Path(local.data_dir)
-    journal = str(local.state.journal(journal_url))
+    journal = str(local.state.journal(journal_url))  # the same as configured_journal()
 
     def client() -> SmartDialogClient:
         return SmartDialogClient(settings or check_credentials(local), on_wait=on_wait)
@@ -187,14 +187,27 @@ def smartdialog(
     ]
 
 
+def _configured(**explicit: Any) -> Any:
+    spec = get_fun_spec(smartdialog)
+    given = {name: value for name, value in explicit.items() if value is not None}
+    return resolve_configuration(spec(), sections=(known_sections.SOURCES, SECTION, smartdialog.name),
+                                 explicit_value=given)
+
+
 def configured_settings(**explicit: Any) -> ClientSettings:
     """The connection settings the source resolves, credentials unchecked: `explicit` (non-None) values,
     then [sources.smartdialog], then [smartdialog]."""
-    spec = get_fun_spec(smartdialog)
-    given = {name: value for name, value in explicit.items() if value is not None}
-    config = resolve_configuration(spec(), sections=(known_sections.SOURCES, SECTION, smartdialog.name),
-                                   explicit_value=given)
+    config = _configured(**explicit)
     return read_settings(**{name: config.get(name) for name in SETTING_NAMES})
+
+
+def configured_journal(settings: Optional[ClientSettings] = None, **explicit: Any) -> str | Path:
+    """The journal the source reads (see its `journal_url`): a `postgresql://` URL or a SQLite file.
+
+    `settings`, when given, are the source's ready settings (their state decides the default journal)."""
+    config = _configured(**explicit)
+    local = settings or read_settings(**{name: config.get(name) for name in SETTING_NAMES})
+    return local.state.journal(config.get("journal_url"))
 
 
 # --- from the journal ---------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from smartdialog_sync.receiver.secret import dlr_path, inbound_path, load_or_create_secret
+from smartdialog_sync.receiver.secret import dlr_path, inbound_path, receiver_secret
+from smartdialog_sync.state.location import StateLocation
 from tests.servers import free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,8 @@ class ReceiverProcess:
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()
-        self.secret = load_or_create_secret(self.data_dir)
+        self.state = StateLocation(self.data_dir, self.env.get("SMARTDIALOG__STATE_URL") or None)
+        self.secret = receiver_secret(self.data_dir, self.state.journal(journal_url))  # what `serve` will use
 
     @property
     def root_url(self) -> str:

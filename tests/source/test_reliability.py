@@ -198,3 +198,68 @@ def test_delivery_reports_of_a_send_reach_the_destination(emulator, receiver_fac
     assert {row[0] for row in rows} == {sent.message_id}
     assert {row[1] for row in rows} == {recipient.id for recipient in sent.recipients}
     assert all(row[3] and row[4] == "spring" for row in rows), "status and the DlrUrl's own parameters"
+
+
+def _dead_extracts(data_dir: Path) -> list[Path]:
+    """Packages of killed extracts: anything under a pipeline's normalize/ but its `extracted` folder."""
+    return [path for path in data_dir.glob("pipelines/*/normalize/*") if path.is_dir() and path.name != "extracted"]
+
+
+def _extracting(data_dir: Path, other_than: list[Path] = []) -> bool:
+    """True once an extract package (not one of `other_than`) is being written under normalize/."""
+    return any(list(path.glob("*/load_package_state.json")) for path in _dead_extracts(data_dir) if path not in other_than)
+
+
+def _kill_during_extract(command: list[str], data_dir: Path, other_than: list[Path] = []) -> None:
+    """Start the pull and SIGKILL it as soon as its own extract package exists."""
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while not _extracting(data_dir, other_than):
+            assert process.poll() is None, f"the pull ended (exit {process.returncode}) before extracting"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_the_next_pull_removes_what_killed_extracts_left_and_loads_everything_once(tmp_path) -> None:
+    target = Destination("duckdb", tmp_path / "data")
+    journal_url = str(tmp_path / "journal.sqlite")
+    fill_journal(Path(journal_url), 100_000)
+    command = _pull_command(target.data_dir, target, journal_url)
+    _kill_during_extract(command, target.data_dir)  # while extracting: the package is not in normalize/extracted yet
+    first = _dead_extracts(target.data_dir)
+    assert len(first) == 1 and list(first[0].glob("*/load_package_state.json")), "the kill left its extract package"
+    _kill_during_extract(command, target.data_dir, first)  # the next pull, killed while extracting too
+    second = _dead_extracts(target.data_dir)
+    assert len(second) == 1 and second != first, "the second pull removed the first one's leftover before extracting"
+    _kill_when(command, target.data_dir, "load/new/*")  # while normalizing: the extracted package stays pending
+    assert not _dead_extracts(target.data_dir), "the third pull removed both before extracting"
+    assert list(target.data_dir.glob("pipelines/*/normalize/extracted/*")), "the pending package was kept"
+    finished = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert not _dead_extracts(target.data_dir) and not list(target.data_dir.glob("pipelines/*/normalize/extracted/*"))
+    rows = target.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages")
+    assert rows == [(100_000, 100_000)]
+
+
+def test_a_pull_is_refused_while_another_pull_of_its_pipeline_runs_and_leaves_its_extract_alone(tmp_path) -> None:
+    from filelock import FileLock
+
+    target = Destination("duckdb", tmp_path / "data")
+    journal_url = str(tmp_path / "journal.sqlite")
+    fill_journal(Path(journal_url), 10)
+    command = _pull_command(target.data_dir, target, journal_url)
+    assert subprocess.run(command, cwd=REPO_ROOT, capture_output=True, timeout=120).returncode == 0
+    (working_dir,) = target.data_dir.glob("pipelines/smartdialog_pull_*/")
+    running = working_dir / "normalize" / "0123456789abcdef" / "1796300000.1"  # what a running extract writes
+    running.mkdir(parents=True)
+    (running / "load_package_state.json").write_text("{}")
+    with FileLock(working_dir.parent / f"{working_dir.name}.lock"):  # as a running pull holds it
+        busy = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert busy.returncode == 1 and f"another pull of {working_dir.name} is running" in busy.stderr, busy.stderr
+    assert running.exists(), "a running extract's package is never removed"
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not _dead_extracts(target.data_dir), "once nothing runs, the next pull removes it"
