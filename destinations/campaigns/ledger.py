@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.location import StateLocation, hide_password
@@ -500,3 +500,50 @@ def _compare(campaign_id: str, table: str, mine: list[tuple[Any, ...]], theirs: 
         if here.get(key) != there.get(key):
             raise StateConflict(f"campaign {campaign_id}: {table} {key} differs from the target's; "
                                 "nothing of the ledger was copied")
+
+
+# --- read-only readers (never create a file, a table or a lock) -------------------------------------------
+
+Page = Callable[[int, int], list[dict[str, Any]]]
+
+
+@contextmanager
+def sent_messages_reader(target: str | Path) -> Iterator[Page | None]:
+    """`read(after, limit)`: sent_messages rows after the cursor `ledger_rowid`, in commit order, read-only.
+
+    None when there is no ledger (or no sent_messages table) at `target` yet.
+    """
+    if isinstance(target, Path):
+        if not target.exists():
+            yield None
+            return
+        sql = statements(SQLITE)
+        conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30)
+        conn.row_factory = sqlite3.Row
+        try:
+            if "sent_messages" not in {name for (name,) in conn.execute(sql["tables"])}:
+                yield None
+                return
+            yield lambda after, limit: [dict(row) for row in conn.execute(sql["read_sent_messages"],
+                                                                          {"after": after, "limit": limit})]
+        finally:
+            conn.close()
+        return
+    import sqlalchemy as sa
+
+    from smartdialog_sync.state.postgres import state_engine, unavailable
+
+    sql = statements(POSTGRES)
+    engine = state_engine(target, pool_size=1)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            if "sent_messages" not in {name for (name,) in conn.execute(sa.text(sql["tables"]))}:
+                yield None
+                return
+            query = sa.text(sql["read_sent_messages"])
+            yield lambda after, limit: [dict(row._mapping) for row in conn.execute(query, {"after": after, "limit": limit})]
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise unavailable(target, exc) from None
+    finally:
+        engine.dispose()

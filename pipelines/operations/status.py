@@ -33,7 +33,8 @@ class StatusOptions:
     connection_key: Optional[str] = None  # the window key of the configured connection, to label it
     journal: Optional[str] = None
     contacts_state: Optional[str] = None
-    ledger: Optional[str] = None
+    ledger: Optional[str] = None  # --ledger: a path or URL; default the state's ledger
+    state_url: Optional[str] = None  # the shared state (state_url), where the ledger is unless --ledger says
     backlog_hours: float = 24.0
     campaign_hours: float = 24.0
     now: float = field(default_factory=time.time)
@@ -50,7 +51,7 @@ class StatusOptions:
             connection_key = None
         return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
                    window_s=settings.rate_limit.seconds, limiter_url=settings.limiter_url,
-                   connection_key=connection_key, **options)
+                   connection_key=connection_key, state_url=settings.state_url, **options)
 
 
 def collect_status(options: StatusOptions) -> dict[str, Any]:
