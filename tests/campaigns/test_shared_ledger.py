@@ -92,7 +92,7 @@ def test_two_runs_of_one_campaign_on_two_data_dirs_one_runs_the_other_is_refused
     emulator = start_emulator(rate_limit="1000/1")
     crm = make_crm(tmp_path / "crm.sqlite", 600)
     campaign, args = "twice", _args(crm, "twice", 10)
-    first = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=_machine(emulator, tmp_path / "a", postgres_url, "15/1"),
+    first = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=_machine(emulator, tmp_path / "a", postgres_url, "2/1"),
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: sent_batches(postgres_url, campaign) >= 1)
