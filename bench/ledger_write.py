@@ -22,6 +22,7 @@ from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Sourc
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, SentRecipient
 from smartdialog_sync.destinations.campaigns.planner import plan_sms
 from smartdialog_sync.destinations.campaigns.recipients import Recipient
+from smartdialog_sync.state.files import LEDGER_FILE
 
 CONTENT = "Hei {{first_name}}, tervetuloa {{city}}!"
 COMMITS = 200  # batches marked in flight and sent, for the per-call cost
@@ -84,7 +85,7 @@ def main() -> None:
     spec, batches = _plan(args.recipients)
     print(f"planned {args.recipients:,} recipients in {time.perf_counter() - started:.1f} s (not part of the figures below)")
     with tempfile.TemporaryDirectory() as folder:
-        _measure("SQLite", Path(folder) / "campaigns.sqlite", spec, batches)
+        _measure("SQLite", Path(folder) / LEDGER_FILE, spec, batches)
     if args.postgres:
         for url in _postgres(args.postgres):
             _measure("PostgreSQL", url, spec, batches)

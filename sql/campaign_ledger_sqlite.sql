@@ -114,9 +114,10 @@ VALUES (?, ?, ?, ?, ?, ?);
 SELECT batch_no, request_id, status, body_parameters, header_parameters, first_attempt_at, send_date_time, time_zones
 FROM campaign_batches WHERE campaign_id = :campaign_id AND status <> 'sent' ORDER BY batch_no;
 
--- name: batch_recipients
-SELECT batch_no, address, personalization, parts
-FROM campaign_recipients WHERE campaign_id = :campaign_id AND batch_no = :batch_no ORDER BY position;
+-- name: unsent_recipients
+SELECT r.batch_no, r.address, r.personalization, r.parts
+FROM campaign_recipients r JOIN campaign_batches b ON b.campaign_id = r.campaign_id AND b.batch_no = r.batch_no
+WHERE r.campaign_id = :campaign_id AND b.status <> 'sent' ORDER BY r.batch_no, r.position;
 
 -- name: mark_in_flight
 UPDATE campaign_batches

@@ -338,20 +338,17 @@ class Ledger:
 
     def unsent_batches(self, campaign_id: str) -> list[LedgerBatch]:
         """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds)."""
-        unsent = []
+        key = {"campaign_id": campaign_id}
         with self._db.transaction() as db:
-            rows = db.rows("unsent_batches", {"campaign_id": campaign_id})
-            for batch_no, request_id, status, body, header, first_attempt_at, send_at, zones in rows:
-                recipients = tuple(
-                    PlannedRecipient(address, json.loads(personalization), parts)
-                    for _, address, personalization, parts in db.rows(
-                        "batch_recipients", {"campaign_id": campaign_id, "batch_no": batch_no}
-                    )
-                )
-                batch = Batch(batch_no, request_id, recipients, _tuple_or_none(body), _tuple_or_none(header),
-                              send_at, _tuple_or_none(zones) or ())
-                unsent.append(LedgerBatch(batch, status, first_attempt_at))
-        return unsent
+            rows = db.rows("unsent_batches", key)
+            members: dict[int, list[PlannedRecipient]] = {row[0]: [] for row in rows}
+            for batch_no, address, personalization, parts in db.rows("unsent_recipients", key):
+                members[batch_no].append(PlannedRecipient(address, json.loads(personalization), parts))
+        return [
+            LedgerBatch(Batch(batch_no, request_id, tuple(members[batch_no]), _tuple_or_none(body), _tuple_or_none(header),
+                              send_at, _tuple_or_none(zones) or ()), status, first_attempt_at)
+            for batch_no, request_id, status, body, header, first_attempt_at, send_at, zones in rows
+        ]
 
     def mark_in_flight(self, campaign_id: str, batch_no: int) -> None:
         """Record that the batch's call is about to be made (committed before the call)."""

@@ -135,6 +135,12 @@ def test_ledger_option_takes_a_postgresql_url_and_refuses_other_urls(
     assert sent.exit_code == 0, sent.output
     assert list(cwd.iterdir()) == [] and not (tmp_path / "data" / "campaigns.sqlite").exists()
     assert ledger_rows(postgres_url, "SELECT count(*) FROM sent_messages WHERE campaign_id = 'by-url'") == [(250,)]
+    local = tmp_path / "elsewhere" / "ledger.sqlite"
+    by_file = invoke_main([*SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi again",
+                           "--campaign", "by-file", "--yes", "--ledger", f"sqlite:///{local}"], env)
+    assert by_file.exit_code == 0, by_file.output
+    assert ledger_rows(local, "SELECT count(*) FROM sent_messages WHERE campaign_id = 'by-file'") == [(250,)]
+    assert (tmp_path / "elsewhere" / "locks").is_dir()  # its runner lock beside it
 
     for options, extra in (([ "--ledger", postgres_url], {}), ([], {"SMARTDIALOG__STATE_URL": postgres_url})):
         status = invoke_main(["status", "--json", *options], {**env, **extra})
