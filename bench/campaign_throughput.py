@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from smartdialog_sync.api import RateLimit
+from smartdialog_sync.state.files import LEDGER_FILE
 from tests.campaigns.helpers import make_crm, sdsync_command
 from tests.servers import free_port, wait_for_port
 
@@ -84,7 +85,7 @@ def main() -> None:
         finally:
             emulator.terminate()
             emulator.wait()
-        times = _call_times(work / "data" / "campaigns.sqlite", "bench")
+        times = _call_times(work / "data" / LEDGER_FILE, "bench")
     calls = stats["calls_by_operation"].get("SendMessage", 0)
     span = times[-1][0] - times[0][0]
     call_ms = sum(done - start for start, done in times) / len(times) * 1000

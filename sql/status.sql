@@ -44,22 +44,3 @@ GROUP BY ALL;
 -- name: contacts_known
 SELECT customer, group_service, count(*) FROM contact_state GROUP BY ALL;
 
--- name: campaigns
-SELECT campaign_id, kind, customer_id, service_id, created_at FROM campaigns ORDER BY created_at, campaign_id;
-
--- name: campaign_batches
-SELECT campaign_id, status, count(*), coalesce(sum(recipient_count), 0),
-       min(CASE WHEN status = 'in_flight' THEN coalesce(first_attempt_at, updated_at) END)
-FROM campaign_batches GROUP BY campaign_id, status;
-
--- name: campaign_scheduled
--- Sent batches that SmartDialog delivers later: SendDateTime ahead, the batch's own (per-recipient timing) or the
--- campaign's (--at). ISO 8601 UTC strings to the second compare as times.
-SELECT campaign_id, count(*), coalesce(sum(recipient_count), 0), min(send_at)
-FROM (
-    SELECT b.campaign_id, b.recipient_count,
-           coalesce(b.send_date_time, json_extract(c.message, '$.send_date_time')) AS send_at
-    FROM campaign_batches b JOIN campaigns c ON c.campaign_id = b.campaign_id
-    WHERE b.status = 'sent'
-)
-WHERE send_at > :now GROUP BY campaign_id;

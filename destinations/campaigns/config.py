@@ -15,7 +15,6 @@ from .errors import CampaignInputError
 DEFAULT_STOP_KEYWORDS = ("STOP", "STOPP", "SLUTA", "LOPETA")
 MAX_RECIPIENTS_PER_CALL = 1000  # the service's documented maximum of recipients in one send
 DEFAULT_MAX_PARTS = 10
-LEDGER_FILE = "campaigns.sqlite"
 OPT_OUT_DATASET_FILE = "sdsync.duckdb"  # where the pull pipeline loads the `smartdialog` dataset in <data_dir>
 
 

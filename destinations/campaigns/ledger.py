@@ -1,34 +1,56 @@
-"""The campaign ledger: a SQLite file (WAL, synchronous=FULL) that survives kill -9.
+"""The campaign ledger: a SQLite file (WAL, synchronous=FULL) or tables in the shared PostgreSQL state.
 
-Every state change is committed before the API call it precedes, so a rerun knows exactly which
-batches were confirmed (`sent`), which may have been sent (`in_flight`, repeated with the same
-RequestId) and which never left (`planned`, `failed`). Tables are described in ../README.md.
+Every state change is committed before the API call it precedes, so a rerun (on this machine or any
+machine sharing the state) knows exactly which batches were confirmed (`sent`), which may have been sent
+(`in_flight`, repeated with the same RequestId) and which never left (`planned`, `failed`). Tables are
+described in ../README.md; both engines have the same tables and columns (sql/campaign_ledger_sqlite.sql,
+sql/campaign_ledger_postgres.sql: the same statement names). This module is the one owner of both: the
+readers (`sdsync status`, the source's sent_messages resource, `sdsync state migrate`) use its statements.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
-
-from filelock import FileLock, Timeout
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.location import StateLocation, hide_password
+from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
 from .errors import CampaignError
 from .planner import Batch, PlannedRecipient, split_batch
 from .recipients import Rejected
 
 BATCH_STATES = ("planned", "in_flight", "sent", "failed")
+SQLITE, POSTGRES = "sqlite", "postgres"
 
 
-def statements() -> dict[str, str]:
-    """The named statements of sql/campaign_ledger.sql."""
-    return read_named_sql("campaign_ledger.sql")
+def statements(dialect: str = SQLITE) -> dict[str, str]:
+    """The named statements of sql/campaign_ledger_<dialect>.sql (`sqlite` or `postgres`)."""
+    return read_named_sql(f"campaign_ledger_{dialect}.sql")
+
+
+def dialect_of(target: str | Path) -> str:
+    """`postgres` for a postgresql:// URL (from `StateLocation.ledger`), else `sqlite`."""
+    return SQLITE if isinstance(target, Path) else POSTGRES
+
+
+def describe(target: str | Path) -> str:
+    """The ledger's place for messages: the file, or the database URL with its password hidden."""
+    return str(target) if isinstance(target, Path) else hide_password(target)
+
+
+def lock_state(target: str | Path) -> StateLocation:
+    """Where a campaign's runner lock lives: the ledger's own database, or a file lock beside the ledger file."""
+    if isinstance(target, Path):
+        return StateLocation(target.parent)
+    return StateLocation(Path("."), target)
 
 
 def utc_now() -> str:
@@ -68,99 +90,215 @@ class SentRecipient:
     parts: int | None
 
 
-class Ledger:
-    """A campaign ledger file; open with `Ledger.open(path)` and close when done."""
+class _Transaction(ABC):
+    """One open transaction of a ledger connection: statements by name."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
-        self.path = path
-        self._db = connection
+    @abstractmethod
+    def run(self, name: str, params: dict[str, Any] | None = None) -> int:
+        """Run a statement; the rows it changed."""
 
-    @classmethod
-    def open(cls, path: Path) -> "Ledger":
-        """Open (creating if needed) the ledger at `path`."""
+    @abstractmethod
+    def rows(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of a query."""
+
+    @abstractmethod
+    def bulk(self, name: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Write many rows through a bulk statement (`INSERT ... VALUES (?, ...)` / `COPY ... FROM STDIN`)."""
+
+
+class _Connection(ABC):
+    """A ledger's one connection (used by one thread at a time)."""
+
+    dialect: str
+
+    @abstractmethod
+    def transaction(self) -> Any:
+        """A context manager yielding a `_Transaction`, committed on exit (rolled back on an error)."""
+
+    def read(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of a query, read in a transaction of its own."""
+        with self.transaction() as db:
+            return db.rows(name, params)
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection."""
+
+
+class _SQLiteTransaction(_Transaction):
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db, self._sql = db, statements(SQLITE)
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> int:
+        return self._db.execute(self._sql[name], params or {}).rowcount
+
+    def rows(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._db.execute(self._sql[name], params or {}).fetchall()
+
+    def bulk(self, name: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._db.executemany(self._sql[name], rows)
+
+
+class _SQLiteConnection(_Connection):
+    """The ledger file: WAL, synchronous=FULL (a commit survives power loss)."""
+
+    dialect = SQLITE
+
+    def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.executescript(statements()["schema"])
-            _migrate(connection)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(statements(SQLITE)["schema"])
+            _migrate(self._db)
         except sqlite3.DatabaseError as exc:
             raise CampaignError(f"cannot open the campaign ledger {path}: {exc}") from None
-        return cls(path, connection)
-
-    def close(self) -> None:
-        """Close the ledger file."""
-        self._db.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[_Transaction]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
+            yield _SQLiteTransaction(self._db)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
+    def read(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._db.execute(statements(SQLITE)[name], params or {}).fetchall()  # autocommit: takes no write lock
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _PostgresTransaction(_Transaction):
+    def __init__(self, connection: Any) -> None:
+        import sqlalchemy as sa
+
+        self._conn, self._sql, self._text = connection, statements(POSTGRES), sa.text
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> int:
+        return self._conn.execute(self._text(self._sql[name]), params or {}).rowcount
+
+    def rows(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._conn.execute(self._text(self._sql[name]), params or {})]
+
+    def bulk(self, name: str, rows: Iterable[Sequence[Any]]) -> None:
+        raw = self._conn.connection.driver_connection  # the psycopg 3 connection, inside this transaction
+        with raw.cursor() as cursor, cursor.copy(self._sql[name]) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+class _PostgresConnection(_Connection):
+    """The ledger's tables in the shared state (every commit durable on the server)."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str) -> None:
+        from smartdialog_sync.state.postgres import ensure_schema, state_engine
+
+        self._url = url
+        self._engine = state_engine(url, pool_size=1)
+        try:
+            self._conn = self._engine.connect()
+            with self._conn.begin():
+                ensure_schema(self._conn, statements(POSTGRES)["schema"])
+        except Exception as exc:  # the driver's error: one line naming the database
+            self._engine.dispose()
+            raise self._unavailable(exc) from None
+
+    def _unavailable(self, exc: BaseException) -> Exception:
+        from smartdialog_sync.state.postgres import unavailable
+
+        return unavailable(self._url, exc)
+
     @contextmanager
-    def campaign_lock(self, campaign_id: str) -> Iterator[None]:
-        """Hold an exclusive lock on the campaign so two runs never send it at once (freed on any exit)."""
-        lock_dir = self.path.parent / f"{self.path.name}.locks"
-        lock_dir.mkdir(exist_ok=True)
-        lock = FileLock(lock_dir / f"{campaign_id}.lock", timeout=0)
+    def transaction(self) -> Iterator[_Transaction]:
+        import sqlalchemy.exc
+
         try:
-            lock.acquire()
-        except Timeout:
-            raise CampaignError(f"campaign {campaign_id} is being sent by another process right now") from None
+            with self._conn.begin():
+                yield _PostgresTransaction(self._conn)
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            raise self._unavailable(exc) from None
+
+    def close(self) -> None:
         try:
-            yield
+            self._conn.close()
         finally:
-            lock.release()
+            self._engine.dispose()
+
+
+def _connect(target: str | Path) -> _Connection:
+    return _SQLiteConnection(target) if isinstance(target, Path) else _PostgresConnection(target)
+
+
+class Ledger:
+    """A campaign ledger; open with `Ledger.open(target)` and close when done."""
+
+    def __init__(self, target: str | Path, connection: _Connection) -> None:
+        self.target = target
+        self._db = connection
+
+    @classmethod
+    def open(cls, target: str | Path) -> "Ledger":
+        """Open (creating if needed) the ledger at `target`: a file Path or a postgresql:// URL, as
+        `StateLocation.ledger()` gives it."""
+        return cls(target, _connect(target))
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgres`."""
+        return self._db.dialect
+
+    def describe(self) -> str:
+        """Where the ledger is, for messages (password hidden)."""
+        return describe(self.target)
+
+    def close(self) -> None:
+        """Close the ledger."""
+        self._db.close()
+
+    def _rows(self, name: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._db.read(name, params)
 
     def campaign(self, campaign_id: str) -> CampaignRecord | None:
         """The campaign `campaign_id`, or None if the ledger does not know it."""
-        row = self._db.execute(statements()["campaign"], {"campaign_id": campaign_id}).fetchone()
-        if row is None:
+        rows = self._rows("campaign", {"campaign_id": campaign_id})
+        if not rows:
             return None
-        values = list(row)
+        values = list(rows[0])
         values[5], values[6] = json.loads(values[5]), json.loads(values[6])
         return CampaignRecord(*values)
 
     def create_campaign(self, record: CampaignRecord, batches: Sequence[Batch], rejected: Sequence[Rejected]) -> None:
         """Write a campaign, all its planned batches and recipients, and its rejected rows, in one commit."""
         now = utc_now()
-        sql = statements()
         campaign_id = record.campaign_id
-        with self._transaction() as db:
-            db.execute(sql["insert_campaign"], {
+        with self._db.transaction() as db:
+            db.run("insert_campaign", {
                 "campaign_id": campaign_id, "kind": record.kind, "fingerprint": record.fingerprint,
                 "customer_id": record.customer_id, "service_id": record.service_id,
                 "message": json.dumps(record.message, ensure_ascii=False),
                 "description": json.dumps(record.description, ensure_ascii=False), "now": now,
             })
             self._insert_batches(db, campaign_id, batches, now)
-            db.executemany(sql["insert_rejected"], (
-                {"campaign_id": campaign_id, "row_number": row.row_number, "raw_phone": row.raw_phone,
-                 "address": row.address, "reason": row.reason, "detail": row.detail}
-                for row in rejected
+            db.bulk("insert_rejected", (
+                (campaign_id, row.row_number, row.raw_phone, row.address, row.reason, row.detail) for row in rejected
             ))
 
     @staticmethod
-    def _insert_batches(db: sqlite3.Connection, campaign_id: str, batches: Sequence[Batch], now: str) -> None:
-        sql = statements()
-        db.executemany(sql["insert_batch"], (
-            {"campaign_id": campaign_id, "batch_no": batch.batch_no, "request_id": batch.request_id,
-             "recipient_count": len(batch.recipients), "now": now,
-             "body_parameters": _json_or_none(batch.body_parameters),
-             "header_parameters": _json_or_none(batch.header_parameters),
-             "send_date_time": batch.send_at, "time_zones": _json_or_none(batch.time_zones or None)}
+    def _insert_batches(db: _Transaction, campaign_id: str, batches: Sequence[Batch], now: str) -> None:
+        db.bulk("insert_batches", (
+            (campaign_id, batch.batch_no, batch.request_id, "planned", len(batch.recipients),
+             _json_or_none(batch.body_parameters), _json_or_none(batch.header_parameters), now, batch.send_at,
+             _json_or_none(batch.time_zones or None))
             for batch in batches
         ))
-        db.executemany(sql["insert_recipient"], (
-            {"campaign_id": campaign_id, "batch_no": batch.batch_no, "position": position,
-             "address": r.address, "personalization": json.dumps(r.personalization, ensure_ascii=False),
-             "parts": r.parts}
+        db.bulk("insert_recipients", (
+            (campaign_id, batch.batch_no, position, r.address, json.dumps(r.personalization, ensure_ascii=False), r.parts)
             for batch in batches for position, r in enumerate(batch.recipients)
         ))
 
@@ -170,84 +308,85 @@ class Ledger:
         The new batches are numbered after the campaign's last batch and get their own deterministic
         RequestIds, so a run killed before this commit splits the same way again.
         """
-        sql, now = statements(), utc_now()
+        now = utc_now()
         key = {"campaign_id": campaign_id, "batch_no": batch.batch_no}
-        with self._transaction() as db:
-            last = db.execute(sql["max_batch_no"], {"campaign_id": campaign_id}).fetchone()[0]
+        with self._db.transaction() as db:
+            last = db.rows("max_batch_no", {"campaign_id": campaign_id})[0][0]
             parts = split_batch(kind, campaign_id, batch, size, last + 1)
-            if db.execute(sql["delete_unsent_batch"], key).rowcount != 1:
+            if db.run("delete_unsent_batch", key) != 1:
                 raise CampaignError(f"batch {batch.batch_no} of {campaign_id} is not an unsent batch: not split")
-            db.execute(sql["delete_batch_recipients"], key)
+            db.run("delete_batch_recipients", key)
             self._insert_batches(db, campaign_id, parts, now)
-            db.execute(sql["insert_split"], {**key, "request_id": batch.request_id, "reason": reason, "now": now,
-                                             "into_batches": json.dumps([part.batch_no for part in parts])})
+            db.run("insert_split", {**key, "request_id": batch.request_id, "reason": reason, "now": now,
+                                    "into_batches": json.dumps([part.batch_no for part in parts])})
         return parts
 
     def learned_max(self, base_url: str, customer_id: str) -> int | None:
         """The most recipients per call this connection was found to accept (None: not learned)."""
-        row = self._db.execute(statements()["learned_max"], {"base_url": base_url, "customer_id": customer_id}).fetchone()
-        return row[0] if row else None
+        rows = self._rows("learned_max", {"base_url": base_url, "customer_id": customer_id})
+        return rows[0][0] if rows else None
 
     def learn_max(self, base_url: str, customer_id: str, max_recipients: int, detail: str) -> None:
         """Remember that the connection accepts at most `max_recipients` per call (only ever lowered)."""
-        with self._transaction() as db:
-            db.execute(statements()["learn_max"], {"base_url": base_url, "customer_id": customer_id,
-                                                   "max_recipients": max_recipients, "detail": detail, "now": utc_now()})
+        with self._db.transaction() as db:
+            db.run("learn_max", {"base_url": base_url, "customer_id": customer_id,
+                                 "max_recipients": max_recipients, "detail": detail, "now": utc_now()})
+
+    def has_sent(self, customer_id: str) -> bool:
+        """True when any batch of any campaign of `customer_id` is confirmed sent in this ledger."""
+        return bool(self._rows("has_sent", {"customer_id": customer_id}))
 
     def unsent_batches(self, campaign_id: str) -> list[LedgerBatch]:
         """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds)."""
-        sql = statements()
-        rows = self._db.execute(sql["unsent_batches"], {"campaign_id": campaign_id}).fetchall()
-        unsent = []
-        for batch_no, request_id, status, body, header, first_attempt_at, send_at, zones in rows:
-            recipients = tuple(
-                PlannedRecipient(address, json.loads(personalization), parts)
-                for _, address, personalization, parts in self._db.execute(
-                    sql["batch_recipients"], {"campaign_id": campaign_id, "batch_no": batch_no}
-                )
-            )
-            batch = Batch(batch_no, request_id, recipients, _tuple_or_none(body), _tuple_or_none(header),
-                          send_at, _tuple_or_none(zones) or ())
-            unsent.append(LedgerBatch(batch, status, first_attempt_at))
-        return unsent
+        key = {"campaign_id": campaign_id}
+        with self._db.transaction() as db:
+            rows = db.rows("unsent_batches", key)
+            members: dict[int, list[PlannedRecipient]] = {row[0]: [] for row in rows}
+            for batch_no, address, personalization, parts in db.rows("unsent_recipients", key):
+                members[batch_no].append(PlannedRecipient(address, json.loads(personalization), parts))
+        return [
+            LedgerBatch(Batch(batch_no, request_id, tuple(members[batch_no]), _tuple_or_none(body), _tuple_or_none(header),
+                              send_at, _tuple_or_none(zones) or ()), status, first_attempt_at)
+            for batch_no, request_id, status, body, header, first_attempt_at, send_at, zones in rows
+        ]
 
     def mark_in_flight(self, campaign_id: str, batch_no: int) -> None:
         """Record that the batch's call is about to be made (committed before the call)."""
-        with self._transaction() as db:
-            db.execute(statements()["mark_in_flight"], {"campaign_id": campaign_id, "batch_no": batch_no, "now": utc_now()})
+        with self._db.transaction() as db:
+            db.run("mark_in_flight", {"campaign_id": campaign_id, "batch_no": batch_no, "now": utc_now()})
 
     def mark_sent(self, campaign_id: str, batch: Batch, message_id: str | None, sent: Sequence[SentRecipient]) -> None:
         """Record a confirmed batch and its sent_messages rows, in one commit."""
-        sql, now = statements(), utc_now()
-        with self._transaction() as db:
-            db.execute(sql["mark_sent"], {"campaign_id": campaign_id, "batch_no": batch.batch_no,
-                                          "message_id": message_id, "now": now})
-            db.executemany(sql["insert_sent_message"], (
+        now = utc_now()
+        with self._db.transaction() as db:
+            db.run("mark_sent", {"campaign_id": campaign_id, "batch_no": batch.batch_no,
+                                 "message_id": message_id, "now": now})
+            if self.dialect == POSTGRES:
+                db.rows("sent_messages_writer")
+            db.bulk("insert_sent_messages", (
                 (campaign_id, batch.batch_no, batch.request_id, message_id, row.recipient_id, row.address, row.parts, now)
                 for row in sent
             ))
 
     def mark_failed(self, campaign_id: str, batch_no: int, error: str) -> None:
         """Record that the service refused the batch (it was not sent)."""
-        with self._transaction() as db:
-            db.execute(statements()["mark_failed"], {"campaign_id": campaign_id, "batch_no": batch_no,
-                                                     "error": error, "now": utc_now()})
+        with self._db.transaction() as db:
+            db.run("mark_failed", {"campaign_id": campaign_id, "batch_no": batch_no, "error": error, "now": utc_now()})
 
     def status_counts(self, campaign_id: str) -> dict[str, tuple[int, int]]:
         """For each batch state: (batches, recipients)."""
-        rows = self._db.execute(statements()["status_counts"], {"campaign_id": campaign_id}).fetchall()
-        return {status: (batches, recipients) for status, batches, recipients in rows}
+        rows = self._rows("status_counts", {"campaign_id": campaign_id})
+        return {status: (int(batches), int(recipients)) for status, batches, recipients in rows}
 
     def rejected_counts(self, campaign_id: str) -> dict[str, int]:
         """How many rows were left out for each reason."""
-        return dict(self._db.execute(statements()["rejected_counts"], {"campaign_id": campaign_id}).fetchall())
-
+        return {reason: int(count) for reason, count in self._rows("rejected_counts", {"campaign_id": campaign_id})}
 
 def _migrate(connection: sqlite3.Connection) -> None:
     """Add the columns newer versions use to a ledger written by an older one."""
     columns = {row[1] for row in connection.execute("PRAGMA table_info(campaign_batches)")}
     if "send_date_time" not in columns:
-        connection.executescript(statements()["migrate_batches"])
+        connection.executescript(statements(SQLITE)["migrate_batches"])
 
 
 def _json_or_none(values: tuple[str, ...] | None) -> str | None:
@@ -256,3 +395,152 @@ def _json_or_none(values: tuple[str, ...] | None) -> str | None:
 
 def _tuple_or_none(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(json.loads(text))
+
+
+# --- copying a local ledger into the shared state ---------------------------------------------------------
+
+# Per campaign: (table, export statement, bulk insert statement on PostgreSQL, what names a row in a conflict).
+_CAMPAIGN_TABLES = (
+    ("campaign_batches", "export_batches", "import_batches", lambda row: f"batch {row[1]}"),
+    ("campaign_recipients", "export_recipients", "insert_recipients", lambda row: f"batch {row[1]} position {row[2]}"),
+    ("campaign_rejected", "export_rejected", "insert_rejected", lambda row: f"rejected row {row[1]}"),
+    ("sent_messages", "export_sent_messages", "", lambda row: f"row to {row[6]}"),
+    ("campaign_batch_splits", "export_splits", "", lambda row: f"split of batch {row[1]}"),
+)
+
+
+def migrate_ledger(source: Path, target_url: str) -> StoreMigration:
+    """Copy the local ledger `source` into the PostgreSQL ledger at `target_url`, in one transaction.
+
+    Idempotent: a campaign already there with equal rows is skipped. A campaign (or learned limit) there
+    with different data raises StateConflict naming it, and nothing is written. sent_messages rows keep
+    their SQLite rowid as their seq when the target has none yet (a pull's cursor carries on), else they
+    come after every seq of either side.
+    """
+    label = str(source)
+    if not source.exists():
+        return StoreMigration("ledger", label)
+    local, shared = _SQLiteConnection(source), _PostgresConnection(target_url)
+    copied: dict[str, int] = {}
+    there: dict[str, int] = {}
+
+    def count(into: dict[str, int], table: str, rows: int) -> None:
+        if rows:
+            into[table] = into.get(table, 0) + rows
+
+    try:
+        with shared.transaction() as db:
+            db.rows("sent_messages_writer")
+            target_max = int(db.rows("max_seq")[0][0])
+            new_sent: list[tuple[Any, ...]] = []
+            source_max = 0
+            for campaign_row in local.read("export_campaigns"):
+                campaign_id = campaign_row[0]
+                key = {"campaign_id": campaign_id}
+                mine = {table: local.read(export, key) for table, export, _, _ in _CAMPAIGN_TABLES}
+                source_max = max([source_max, *(row[0] for row in mine["sent_messages"])])
+                existing = db.rows("campaign", key)
+                if existing:
+                    if tuple(existing[0]) != tuple(campaign_row):
+                        raise StateConflict(f"campaign {campaign_id}: the target holds a different campaign under this id; "
+                                            "nothing of the ledger was copied")
+                    for table, export, _, name in _CAMPAIGN_TABLES:
+                        _compare(campaign_id, table, mine[table], db.rows(export, key), name)
+                        count(there, table, len(mine[table]))
+                    count(there, "campaigns", 1)
+                    continue
+                db.run("insert_campaign", dict(zip(
+                    ("campaign_id", "kind", "fingerprint", "customer_id", "service_id", "message", "description", "now"),
+                    campaign_row)))
+                count(copied, "campaigns", 1)
+                for table, _, insert, _ in _CAMPAIGN_TABLES:
+                    if insert:
+                        db.bulk(insert, mine[table])
+                    count(copied, table, len(mine[table]))
+                new_sent.extend(mine["sent_messages"])
+                for split in mine["campaign_batch_splits"]:
+                    db.run("import_split", dict(zip(
+                        ("campaign_id", "batch_no", "request_id", "into_batches", "reason", "split_at"), split)))
+            offset = 0 if target_max == 0 else max(target_max, source_max)
+            db.bulk("import_sent_messages", ((offset + row[0], *row[1:]) for row in new_sent))
+            if new_sent:
+                db.rows("advance_seq", {"seq": offset + max(row[0] for row in new_sent)})
+            _migrate_limits(local, db, copied, there, count)
+    finally:
+        local.close()
+        shared.close()
+    return StoreMigration("ledger", label, copied, there)
+
+
+def _migrate_limits(local: _Connection, db: _Transaction, copied: dict[str, int], there: dict[str, int],
+                    count: Any) -> None:
+    theirs = {row[:2]: tuple(row) for row in db.rows("export_limits")}
+    for row in local.read("export_limits"):
+        found = theirs.get(tuple(row[:2]))
+        if found is None:
+            db.run("import_limit", dict(zip(("base_url", "customer_id", "max_recipients", "detail", "learned_at"), row)))
+            count(copied, "connection_limits", 1)
+        elif found == tuple(row):
+            count(there, "connection_limits", 1)
+        else:
+            raise StateConflict(f"the learned recipient limit of {row[0]} customer {row[1]} differs "
+                                f"({row[2]} here, {found[2]} there); nothing of the ledger was copied")
+
+
+def _compare(campaign_id: str, table: str, mine: list[tuple[Any, ...]], theirs: list[tuple[Any, ...]],
+             name: Any) -> None:
+    """Raise StateConflict naming the first row of `table` that differs between the two ledgers."""
+    skip = 1 if table == "sent_messages" else 0  # its rowid / seq says where the row is, not what it says
+    here = {name(row): tuple(row[skip:]) for row in mine}
+    there = {name(row): tuple(row[skip:]) for row in theirs}
+    for key in sorted(set(here) | set(there)):
+        if here.get(key) != there.get(key):
+            raise StateConflict(f"campaign {campaign_id}: {table} {key} differs from the target's; "
+                                "nothing of the ledger was copied")
+
+
+# --- read-only readers (never create a file, a table or a lock) -------------------------------------------
+
+Page = Callable[[int, int], list[dict[str, Any]]]
+
+
+@contextmanager
+def sent_messages_reader(target: str | Path) -> Iterator[Page | None]:
+    """`read(after, limit)`: sent_messages rows after the cursor `ledger_rowid`, in commit order, read-only.
+
+    None when there is no ledger (or no sent_messages table) at `target` yet.
+    """
+    if isinstance(target, Path):
+        if not target.exists():
+            yield None
+            return
+        sql = statements(SQLITE)
+        conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30)
+        conn.row_factory = sqlite3.Row
+        try:
+            if "sent_messages" not in {name for (name,) in conn.execute(sql["tables"])}:
+                yield None
+                return
+            yield lambda after, limit: [dict(row) for row in conn.execute(sql["read_sent_messages"],
+                                                                          {"after": after, "limit": limit})]
+        finally:
+            conn.close()
+        return
+    import sqlalchemy as sa
+
+    from smartdialog_sync.state.postgres import state_engine, unavailable
+
+    sql = statements(POSTGRES)
+    engine = state_engine(target, pool_size=1)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            if "sent_messages" not in {name for (name,) in conn.execute(sa.text(sql["tables"]))}:
+                yield None
+                return
+            query = sa.text(sql["read_sent_messages"])
+            yield lambda after, limit: [dict(row._mapping) for row in conn.execute(query, {"after": after, "limit": limit})]
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise unavailable(target, exc) from None
+    finally:
+        engine.dispose()

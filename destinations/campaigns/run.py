@@ -9,16 +9,18 @@ Progress goes to the callbacks of `CampaignProgress`; failures are raised as `Ca
 from __future__ import annotations
 
 import gc
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
+from smartdialog_sync.state.runner_lock import runner_lock
 
 from .campaign import CampaignSpec, Plan, check_existing, check_future, check_template_parameters, plan_campaign, resolve_template, timing_of
-from .config import LEDGER_FILE, MAX_RECIPIENTS_PER_CALL, CampaignSettings
+from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendStopped
-from .ledger import CampaignRecord, Ledger
+from .ledger import CampaignRecord, Ledger, lock_state
 from .planner import Estimate, estimate
 from .schedule import ScheduleRow, schedule_rows
 from .sender import CampaignSender, RunOutcome
@@ -174,13 +176,18 @@ def run_campaign(
     spec: CampaignSpec,
     settings: CampaignSettings,
     *,
-    ledger_path: Path | None = None,
+    ledger: str | os.PathLike[str] | None = None,
     dry_run: bool = False,
     workers: int = 2,
     progress: CampaignProgress | None = None,
     opt_outs_url: str | None = None,
+    wait: bool = False,
 ) -> CampaignResult:
     """Plan (or resume) a campaign and send it exactly once per recipient; `dry_run` writes and sends nothing.
+
+    The ledger is `ledger` (a path, sqlite:/// or postgresql:// URL), else the state's (state_url), else
+    `<data_dir>/campaigns.sqlite`. One run of a campaign at a time, on any machine sharing that ledger: another
+    run raises RunnerBusy (exit 1) naming it, or with `wait` is waited for.
 
     Opt-outs are read from `opt_outs_url` (an SQLAlchemy URL of a pulled dataset), else [campaigns]
     opt_outs_url, else wherever `sdsync pull` loaded from this data dir.
@@ -189,22 +196,22 @@ def run_campaign(
     stopped part way; running it again then finishes the campaign.
     """
     progress = progress or CampaignProgress()
-    ledger_file = ledger_path or client_settings.data_dir / LEDGER_FILE
+    target = client_settings.state.ledger(ledger)
     campaign_id = spec.resolved_campaign_id()
-    if dry_run and not ledger_file.exists():
+    if dry_run and isinstance(target, Path) and not target.exists():
         _, report = _plan(spec, settings, client_settings, None, progress, opt_outs_url)
         return CampaignResult(campaign_id, report, dry_run=True)
-    ledger = Ledger.open(ledger_file)
-    try:
-        with ledger.campaign_lock(campaign_id):
-            learned = ledger.learned_max(connection_key(client_settings), spec.customer_id)
-            result, record = _plan_or_resume(ledger, spec, settings, client_settings, learned, dry_run, progress,
+    with runner_lock(lock_state(target), f"campaign:{campaign_id}", f"campaign {campaign_id}", wait=wait):
+        opened = Ledger.open(target)
+        try:
+            learned = opened.learned_max(connection_key(client_settings), spec.customer_id)
+            result, record = _plan_or_resume(opened, spec, settings, client_settings, learned, dry_run, progress,
                                              opt_outs_url)
             if record is not None:
-                _send(ledger, record, client_settings, learned, workers, progress, result)
-            result.ledger_counts = ledger.status_counts(campaign_id)
-    finally:
-        ledger.close()
+                _send(opened, record, client_settings, learned, workers, progress, result)
+            result.ledger_counts = opened.status_counts(campaign_id)
+        finally:
+            opened.close()
     if result.outcome.stopped:
         progress.on_info(result.summary())
         raise SendStopped(f"{result.outcome.stopped}. Run the same command again to finish the campaign.")

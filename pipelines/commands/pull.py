@@ -50,7 +50,10 @@ def pull(
     phones_url: Optional[str] = typer.Option(None, help="...over this SQLAlchemy URL."),
     group_customer: Optional[str] = typer.Option(None, help="Customer of the group service to read contacts from."),
     group_service: Optional[str] = typer.Option(None, help="Group service to read contacts from."),
-    ledger: Optional[str] = typer.Option(None, help="Campaign ledger (default <data-dir>/campaigns.sqlite)."),
+    ledger: Optional[str] = typer.Option(
+        None, help="Campaign ledger: SQLite path, sqlite:/// or postgresql:// URL (default the state_url, else "
+        "<data-dir>/campaigns.sqlite)."
+    ),
 ) -> None:
     """Pull inbound messages, delivery reports, account data, group contacts and sent messages.
 

@@ -1,7 +1,8 @@
 """`sdsync send`, `send-whatsapp`, `reply` and `whatsapp template create`: campaigns from SQL and single sends.
 
-Campaigns are planned into a ledger (default `<data_dir>/campaigns.sqlite`) before the first call and
-sent exactly once per recipient: rerun the same command after any interruption to finish it.
+Campaigns are planned into a ledger (the shared state's PostgreSQL when `state_url` is set, else
+`<data_dir>/campaigns.sqlite`) before the first call and sent exactly once per recipient: rerun the same
+command after any interruption, on this machine or another sharing the state, to finish it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional
 
 import typer
@@ -59,7 +59,11 @@ SUPPRESSION_OPTION = typer.Option(
 )
 DRY_RUN_OPTION = typer.Option(False, "--dry-run", help="Show the plan and estimates; send and write nothing.")
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Send without asking for confirmation.")
-LEDGER_OPTION = typer.Option(None, "--ledger", help="Ledger file (SQLite); default <data_dir>/campaigns.sqlite.")
+LEDGER_OPTION = typer.Option(
+    None, "--ledger", help="Campaign ledger: a SQLite path, sqlite:/// or postgresql:// URL "
+    "(default the state_url, else <data_dir>/campaigns.sqlite)."
+)
+WAIT_OPTION = typer.Option(False, "--wait", help="If another run (on any machine) is sending this campaign, wait for it.")
 BATCH_OPTION = typer.Option(None, "--batch-size", help="Recipients per call, 1-1000 (default [campaigns] batch_size or 1000).")
 WORKERS_OPTION = typer.Option(2, "--workers", min=1, max=8, help="Calls in flight at once (the rate limit still applies).")
 OPT_OUTS_URL_OPTION = typer.Option(
@@ -119,14 +123,14 @@ def _progress(yes: bool) -> Iterator[CampaignProgress]:
         bar.stop()
 
 
-def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, ledger: Optional[Path], dry_run: bool,
-         yes: bool, workers: int, opt_outs_url: Optional[str]) -> None:
+def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, ledger: Optional[str], dry_run: bool,
+         yes: bool, workers: int, opt_outs_url: Optional[str], wait: bool) -> None:
     """Plan (or resume) the campaign, show it, confirm and send it exactly once per recipient."""
     from smartdialog_sync.destinations.campaigns.run import run_campaign
 
     with _progress(yes) as progress:
-        result = run_campaign(settings_from(ctx), spec, settings, ledger_path=ledger, dry_run=dry_run, workers=workers,
-                              progress=progress, opt_outs_url=opt_outs_url)
+        result = run_campaign(settings_from(ctx), spec, settings, ledger=ledger, dry_run=dry_run, workers=workers,
+                              progress=progress, opt_outs_url=opt_outs_url, wait=wait)
     if dry_run:
         if result.plan is not None:
             stdout.print("Dry run: nothing sent, nothing written.")
@@ -174,7 +178,8 @@ def send(
     opt_outs_url: Optional[str] = OPT_OUTS_URL_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
     yes: bool = YES_OPTION,
-    ledger: Optional[Path] = LEDGER_OPTION,
+    ledger: Optional[str] = LEDGER_OPTION,
+    wait: bool = WAIT_OPTION,
 ) -> None:
     """Send a personalised SMS to every recipient of a SQL query, exactly once."""
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
@@ -186,7 +191,7 @@ def send(
                "ad_message": True if ad else None}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
                  message, campaign, at, local_time, quiet_hours, settings)
-    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url)
+    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 
 def _columns(text: Optional[str]) -> tuple[str, ...]:
@@ -249,7 +254,8 @@ def send_whatsapp(
     opt_outs_url: Optional[str] = OPT_OUTS_URL_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
     yes: bool = YES_OPTION,
-    ledger: Optional[Path] = LEDGER_OPTION,
+    ledger: Optional[str] = LEDGER_OPTION,
+    wait: bool = WAIT_OPTION,
 ) -> None:
     """Send a WhatsApp template to every recipient of a SQL query, one call per parameter set and batch."""
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
@@ -265,7 +271,7 @@ def send_whatsapp(
                "use_sms_fallback": True if sms_fallback else None, "dlr_url": dlr_url, "customer_data": customer_data}
     spec = _spec("whatsapp", customer, service, source, query, phone_column, region_column, suppression_query,
                  timezone_column, message, campaign, at, local_time, quiet_hours, settings, body_columns, header_columns)
-    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url)
+    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 
 def reply_request_id(*values: object) -> str:

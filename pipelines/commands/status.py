@@ -28,7 +28,10 @@ def status(
     state: Optional[str] = typer.Option(
         None, help="The contact-sync state file (default <data-dir>/contacts_state.duckdb)."
     ),
-    ledger: Optional[str] = typer.Option(None, help="The campaign ledger (default <data-dir>/campaigns.sqlite)."),
+    ledger: Optional[str] = typer.Option(
+        None, help="The campaign ledger: SQLite path, sqlite:/// or postgresql:// URL (default the state_url, "
+        "else <data-dir>/campaigns.sqlite)."
+    ),
 ) -> None:
     """Show the limiter window, the journal, the last pulls, contact syncs, campaigns and webhooks.
 
@@ -42,6 +45,7 @@ def status(
 
     overrides = ctx.find_object(Overrides)
     settings = read_settings(**(overrides.values if overrides else {}))  # creates nothing, needs no credentials
+    settings.state.ledger(ledger)  # a URL that is neither sqlite:/// nor postgresql:// is refused with exit 2
     options = StatusOptions.from_settings(settings, journal=journal, contacts_state=state, ledger=ledger,
                                           backlog_hours=backlog_hours, campaign_hours=campaign_hours)
     report = collect_status(options)

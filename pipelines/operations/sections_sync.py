@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .stores import duckdb_readonly, sqlite_path, sqlite_readonly, sqlite_tables, statements
+from .stores import duckdb_readonly, postgres_readonly, sqlite_readonly, statements
 from .timefmt import age_of, iso
 
 if TYPE_CHECKING:
@@ -91,23 +92,51 @@ def _count_warnings(db: Any, table: str, group: Callable[[str, str], dict[str, A
 
 
 def campaigns_status(options: StatusOptions) -> dict[str, Any]:
-    """Per campaign: batches and recipients sent / in flight / unsent, and the oldest in-flight batch's age."""
-    path = sqlite_path(options.ledger) if options.ledger else options.data_dir / "campaigns.sqlite"
-    if not path.exists():
-        return {"present": False, "location": str(path)}
-    sql = statements()
-    with sqlite_readonly(path) as db:
-        tables = sqlite_tables(db)
-        if "campaigns" not in tables:
-            return {"present": False, "location": str(path)}
-        campaigns = {
-            campaign_id: {"campaign_id": campaign_id, "kind": kind, "customer": customer, "service": service,
-                          "created_at": created_at, "age_s": age_of(options.now, created_at),
-                          "batches": {}, "oldest_in_flight_at": None, "oldest_in_flight_age_s": None}
-            for campaign_id, kind, customer, service, created_at in db.execute(sql["campaigns"])
-        }
-        batch_rows = db.execute(sql["campaign_batches"]).fetchall() if "campaign_batches" in tables else []
-        scheduled = _scheduled_at_service(db, tables, iso(options.now))
+    """Per campaign: batches and recipients sent / in flight / unsent, and the oldest in-flight batch's age.
+
+    Reads the configured ledger (--ledger, else the state's, else <data_dir>/campaigns.sqlite) read-only.
+    """
+    from smartdialog_sync.destinations.campaigns.ledger import describe, dialect_of
+    from smartdialog_sync.destinations.campaigns.ledger import statements as ledger_statements
+    from smartdialog_sync.state.location import StateLocation
+
+    target = StateLocation(options.data_dir, options.state_url).ledger(options.ledger)
+    location, sql = describe(target), ledger_statements(dialect_of(target))
+    if isinstance(target, Path):
+        if not target.exists():
+            return {"present": False, "location": location}
+        with sqlite_readonly(target) as db:
+            return _read_campaigns(options, location, sql, lambda name, params=None: db.execute(sql[name], params or {}).fetchall(),
+                                   lambda: _sqlite_has_send_time(db))
+    import sqlalchemy
+
+    with postgres_readonly(target) as db:
+        return _read_campaigns(options, location, sql,
+                               lambda name, params=None: db.execute(sqlalchemy.text(sql[name]), params or {}).fetchall(),
+                               lambda: True)
+
+
+def _sqlite_has_send_time(db: Any) -> bool:
+    """A ledger written before scheduled sends has no send_date_time column (it is added on its next open)."""
+    return "send_date_time" in {row[1] for row in db.execute("PRAGMA table_info(campaign_batches)")}
+
+
+def _read_campaigns(options: StatusOptions, location: str, sql: dict[str, str], rows: Callable[..., list[Any]],
+                    has_send_time: Callable[[], bool]) -> dict[str, Any]:
+    tables = {name for (name,) in rows("tables")}
+    if "campaigns" not in tables:
+        return {"present": False, "location": location}
+    campaigns = {
+        campaign_id: {"campaign_id": campaign_id, "kind": kind, "customer": customer, "service": service,
+                      "created_at": created_at, "age_s": age_of(options.now, created_at),
+                      "batches": {}, "oldest_in_flight_at": None, "oldest_in_flight_age_s": None}
+        for campaign_id, kind, customer, service, created_at in rows("read_campaigns")
+    }
+    batch_rows = rows("read_batch_states") if "campaign_batches" in tables else []
+    scheduled = {
+        campaign_id: {"batches": int(batches), "recipients": int(recipients), "first_at": first_at}
+        for campaign_id, batches, recipients, first_at in rows("read_scheduled", {"now": iso(options.now)})
+    } if "campaign_batches" in tables and has_send_time() else {}
     for campaign_id, status, batches, recipients, in_flight_since in batch_rows:
         entry = campaigns.get(campaign_id)
         if entry is None:
@@ -124,17 +153,4 @@ def campaigns_status(options: StatusOptions) -> dict[str, Any]:
             bucket[1] += figures["recipients"]
         entry.update({name: {"batches": b, "recipients": r} for name, (b, r) in totals.items()})
         entry["scheduled_at_service"] = scheduled.get(campaign_id)
-    return {"present": True, "location": str(path), "campaigns": list(campaigns.values())}
-
-
-def _scheduled_at_service(db: Any, tables: set[str], now: str) -> dict[str, dict[str, Any]]:
-    """Sent batches whose SendDateTime is still ahead (the ledger keeps it since scheduled sends exist)."""
-    if "campaign_batches" not in tables:
-        return {}
-    columns = {row[1] for row in db.execute("PRAGMA table_info(campaign_batches)")}
-    if "send_date_time" not in columns:
-        return {}
-    return {
-        campaign_id: {"batches": int(batches), "recipients": int(recipients), "first_at": first_at}
-        for campaign_id, batches, recipients, first_at in db.execute(statements()["campaign_scheduled"], {"now": now})
-    }
+    return {"present": True, "location": location, "campaigns": list(campaigns.values())}

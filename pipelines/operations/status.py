@@ -35,7 +35,7 @@ class StatusOptions:
     connection_key: Optional[str] = None  # the window key of the configured connection, to label it
     journal: Optional[str] = None
     contacts_state: Optional[str] = None
-    ledger: Optional[str] = None
+    ledger: Optional[str] = None  # --ledger: a path or URL; default the state's ledger
     backlog_hours: float = 24.0
     campaign_hours: float = 24.0
     now: float = field(default_factory=time.time)

@@ -99,6 +99,7 @@ class CampaignConfig(Config):
     local_time: Optional[str] = Field(None, description="HH:MM: send at this time in each recipient's zone.")
     quiet_hours: Optional[str] = Field(None, description="HH:MM-HH:MM local time nothing is sent in; default [campaigns] quiet_hours.")
     timezone_column: Optional[str] = Field(None, description="Column with each row's IANA time zone.")
+    wait: bool = Field(False, description="Wait while another run (on any machine) sends this campaign, instead of failing.")
 
 
 def resolve_env_reference(value: str) -> str:
@@ -157,7 +158,7 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
 
     progress = CampaignProgress(on_info=context.log.info, on_plan=log_plan)
     try:
-        result = run_campaign(resolve_settings(), spec, settings, progress=progress)
+        result = run_campaign(resolve_settings(), spec, settings, progress=progress, wait=config.wait)
     except SendStopped as exc:
         raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc
     if result.ran:

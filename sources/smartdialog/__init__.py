@@ -43,7 +43,6 @@ from .helpers import (
 
 SECTION = "smartdialog"  # config: [sources.smartdialog], env SOURCES__SMARTDIALOG__KEY
 CONTACT_STATE_FILE_NAME = "contacts_state.duckdb"
-LEDGER_FILE_NAME = "campaigns.sqlite"
 JOURNAL_PAGE_SIZE = 100_000
 DEFAULT_MAX_CALLS = 50
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
@@ -145,7 +144,8 @@ def smartdialog(
             (with group_customer and group_service); by default the phones of the contact sync's
             contact_state table in <data_dir>/contacts_state.duckdb (or contact_state_path).
         max_calls: most GetGroupContact calls in this run (each spends one of the rate limit's calls).
-        ledger_path: the campaign ledger (SQLite); default <data_dir>/campaigns.sqlite.
+        ledger_path: the campaign ledger: a SQLite path, sqlite:/// or postgresql:// URL; default the state's
+            (state_url, else <data_dir>/campaigns.sqlite).
         page_size: journal rows per Arrow table.
         settings: ready client settings; they replace every connection argument above.
         on_wait: told (seconds, reason) whenever the API client waits for the rate limit or a Retry-After.
@@ -183,7 +183,7 @@ def smartdialog(
         template_categories(client),
         phone_number_regions(client),
         group_contacts(client, targets, max_calls),
-        sent_messages(Path(ledger_path) if ledger_path else data / LEDGER_FILE_NAME, page_size),
+        sent_messages(local.state.ledger(ledger_path), page_size),
     ]
 
 
@@ -407,8 +407,9 @@ def group_contacts(client: Any, targets: Any, max_calls: int) -> DltResource:
 # --- from the campaign ledger -------------------------------------------------------------------------
 
 
-def sent_messages(ledger_path: Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltResource:
-    """What `sdsync send` sent: the ledger's sent_messages table (empty when there is no ledger)."""
+def sent_messages(ledger: str | Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltResource:
+    """What `sdsync send` sent: the ledger's sent_messages table, a file or in the shared state (empty when
+    there is no ledger yet). Incremental on `ledger_rowid` (SQLite's rowid, PostgreSQL's seq: commit order)."""
 
     @dlt.resource(
         name="sent_messages",
@@ -423,6 +424,6 @@ def sent_messages(ledger_path: Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltR
     def read(
         cursor: dlt.sources.incremental[int] = dlt.sources.incremental("ledger_rowid", initial_value=0, range_start="open"),
     ) -> Iterator[list[dict[str, Any]]]:
-        yield from read_sent_messages(ledger_path, cursor.last_value or 0, page_size)
+        yield from read_sent_messages(ledger, cursor.last_value or 0, page_size)
 
     return read()

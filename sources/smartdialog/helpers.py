@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -222,20 +221,11 @@ def utc_now() -> datetime:
 
 # --- the campaign ledger ------------------------------------------------------------------------------
 
-def read_sent_messages(ledger_path: Path, after_rowid: int, page_size: int) -> Iterator[list[dict[str, Any]]]:
-    """Pages of the campaign ledger's sent_messages rows after `after_rowid` (read-only)."""
-    if not ledger_path.exists():
-        return
-    query = read_sql("pull_sent_messages.sql")
-    conn = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sent_messages'").fetchone()
-        if not exists:
-            return
-        def read(after: int, limit: int) -> list[dict[str, Any]]:
-            return [dict(row) for row in conn.execute(query, (after, limit))]
+def read_sent_messages(ledger: str | Path, after_rowid: int, page_size: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the campaign ledger's sent_messages rows after `after_rowid`, read-only, wherever the ledger is
+    (a SQLite file or the shared PostgreSQL); nothing when there is no ledger there yet."""
+    from smartdialog_sync.destinations.campaigns.ledger import sent_messages_reader
 
-        yield from keyset_pages(read, after_rowid, page_size, lambda rows: rows[-1]["ledger_rowid"])
-    finally:
-        conn.close()
+    with sent_messages_reader(ledger) as read:
+        if read is not None:
+            yield from keyset_pages(read, after_rowid, page_size, lambda rows: rows[-1]["ledger_rowid"])

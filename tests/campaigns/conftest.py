@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 from click.testing import CliRunner, Result
 
 from smartdialog_sync.pipelines.cli import main
-from tests.campaigns.helpers import make_crm, sdsync_env
+from tests.campaigns.helpers import make_crm, postgres_database, sdsync_env
 
 
 @pytest.fixture
@@ -45,3 +45,18 @@ def sdsync(emulator: Any, tmp_path: Path) -> Callable[..., Result]:
         return invoke_main(list(args), {**env, **extra_env}, stdin)
 
     return run
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database (skips when SDSYNC_TEST_POSTGRES_URL is unset)."""
+    yield from postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where a ledger lives, as `StateLocation.ledger()` gives it: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield tmp_path / "ledger" / "campaigns.sqlite"
+    else:
+        yield from postgres_database()

@@ -8,8 +8,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
+
+import pytest
 
 from tests.conftest import REPO_ROOT
 
@@ -58,26 +61,56 @@ def run_sdsync(env: dict[str, str], *args: str, stdin: str | None = None, timeou
     )
 
 
-def ledger_rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Rows of a query on the ledger file."""
-    connection = sqlite3.connect(path)
+POSTGRES_ENV = "SDSYNC_TEST_POSTGRES_URL"
+
+
+def postgres_database() -> Iterator[str]:
+    """A fresh database `<database of SDSYNC_TEST_POSTGRES_URL>_<random>` (dropped afterwards); skips when unset."""
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    import sqlalchemy
+
+    base = sqlalchemy.make_url(base_url)
+    name = f"{base.database or 'sdsync'}_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
-        return connection.execute(sql, params).fetchall()
+        yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        connection.close()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
 
 
-def sent_batches(ledger: Path, campaign: str) -> int:
+def ledger_rows(ledger: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of a query (`?` parameters) on a ledger: a SQLite file, or a postgresql:// URL."""
+    if isinstance(ledger, Path):
+        connection = sqlite3.connect(ledger)
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
+    import psycopg
+
+    with psycopg.connect(ledger.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+        return [tuple(row) for row in connection.execute(sql.replace("?", "%s"), params).fetchall()]
+
+
+def sent_batches(ledger: Path | str, campaign: str) -> int:
     """Batches of `campaign` confirmed sent in the ledger (0 before it exists)."""
-    if not ledger.exists():
+    if isinstance(ledger, Path) and not ledger.exists():
         return 0
     try:
         return ledger_rows(ledger, "SELECT count(*) FROM campaign_batches WHERE campaign_id = ? AND status = 'sent'", campaign)[0][0]
-    except sqlite3.OperationalError:  # tables not created yet
-        return 0
+    except Exception as exc:  # tables not created yet (sqlite3.OperationalError, psycopg.errors.UndefinedTable)
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            return 0
+        raise
 
 
-def run_until_killed(args: list[str], env: dict[str, str], ledger: Path, campaign: str, kill_after_sent: int | None,
+def run_until_killed(args: list[str], env: dict[str, str], ledger: Path | str, campaign: str, kill_after_sent: int | None,
                      kill_after_s: float | None) -> int | None:
     """Run sdsync; SIGKILL it once `kill_after_sent` batches are sent or `kill_after_s` passed. None if killed."""
     process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,

@@ -1,4 +1,5 @@
--- The campaign ledger (SQLite). Sections start with "-- name: <statement>"; ledger.py runs them by name.
+-- The campaign ledger (SQLite; sql/campaign_ledger_postgres.sql has the same statements for PostgreSQL).
+-- Sections start with "-- name: <statement>"; ledger.py runs them by name.
 -- Stable for readers (the pull source joins delivery reports on sent_messages): campaigns,
 -- campaign_batches, campaign_recipients, campaign_rejected, sent_messages.
 
@@ -92,27 +93,31 @@ FROM campaigns WHERE campaign_id = :campaign_id;
 INSERT INTO campaigns (campaign_id, kind, fingerprint, customer_id, service_id, message, description, created_at)
 VALUES (:campaign_id, :kind, :fingerprint, :customer_id, :service_id, :message, :description, :now);
 
--- name: insert_batch
+-- name: insert_batches
+-- Bulk: rows (campaign_id, batch_no, request_id, status, recipient_count, body_parameters, header_parameters,
+-- updated_at, send_date_time, time_zones).
 INSERT INTO campaign_batches (campaign_id, batch_no, request_id, status, recipient_count, body_parameters,
                               header_parameters, updated_at, send_date_time, time_zones)
-VALUES (:campaign_id, :batch_no, :request_id, 'planned', :recipient_count, :body_parameters, :header_parameters, :now,
-        :send_date_time, :time_zones);
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
--- name: insert_recipient
+-- name: insert_recipients
+-- Bulk: rows (campaign_id, batch_no, position, address, personalization, parts).
 INSERT INTO campaign_recipients (campaign_id, batch_no, position, address, personalization, parts)
-VALUES (:campaign_id, :batch_no, :position, :address, :personalization, :parts);
+VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: insert_rejected
+-- Bulk: rows (campaign_id, row_number, raw_phone, address, reason, detail).
 INSERT INTO campaign_rejected (campaign_id, row_number, raw_phone, address, reason, detail)
-VALUES (:campaign_id, :row_number, :raw_phone, :address, :reason, :detail);
+VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: unsent_batches
 SELECT batch_no, request_id, status, body_parameters, header_parameters, first_attempt_at, send_date_time, time_zones
 FROM campaign_batches WHERE campaign_id = :campaign_id AND status <> 'sent' ORDER BY batch_no;
 
--- name: batch_recipients
-SELECT batch_no, address, personalization, parts
-FROM campaign_recipients WHERE campaign_id = :campaign_id AND batch_no = :batch_no ORDER BY position;
+-- name: unsent_recipients
+SELECT r.batch_no, r.address, r.personalization, r.parts
+FROM campaign_recipients r JOIN campaign_batches b ON b.campaign_id = r.campaign_id AND b.batch_no = r.batch_no
+WHERE r.campaign_id = :campaign_id AND b.status <> 'sent' ORDER BY r.batch_no, r.position;
 
 -- name: mark_in_flight
 UPDATE campaign_batches
@@ -128,7 +133,8 @@ WHERE campaign_id = :campaign_id AND batch_no = :batch_no;
 UPDATE campaign_batches SET status = 'failed', error = :error, updated_at = :now
 WHERE campaign_id = :campaign_id AND batch_no = :batch_no;
 
--- name: insert_sent_message
+-- name: insert_sent_messages
+-- Bulk: rows (campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at).
 INSERT INTO sent_messages (campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?);
 
@@ -159,3 +165,77 @@ INSERT INTO connection_limits (base_url, customer_id, max_recipients, detail, le
 VALUES (:base_url, :customer_id, :max_recipients, :detail, :now)
 ON CONFLICT (base_url, customer_id) DO UPDATE
 SET max_recipients = min(max_recipients, excluded.max_recipients), detail = excluded.detail, learned_at = excluded.learned_at;
+
+
+-- name: has_sent
+SELECT 1 FROM campaign_batches b JOIN campaigns c USING (campaign_id) WHERE c.customer_id = :customer_id AND b.status = 'sent' LIMIT 1;
+
+-- Read-only queries of the readers (sdsync status, the source's sent_messages resource, state migrate).
+
+-- name: read_campaigns
+SELECT campaign_id, kind, customer_id, service_id, created_at FROM campaigns ORDER BY created_at, campaign_id;
+
+-- name: read_batch_states
+SELECT campaign_id, status, count(*), coalesce(sum(recipient_count), 0),
+       min(CASE WHEN status = 'in_flight' THEN coalesce(first_attempt_at, updated_at) END)
+FROM campaign_batches GROUP BY campaign_id, status;
+
+-- name: read_scheduled
+-- Sent batches that SmartDialog delivers later: SendDateTime ahead, the batch's own (per-recipient timing) or the
+-- campaign's (--at). ISO 8601 UTC strings to the second compare as times.
+SELECT campaign_id, count(*), coalesce(sum(recipient_count), 0), min(send_at)
+FROM (
+    SELECT b.campaign_id, b.recipient_count,
+           coalesce(b.send_date_time, json_extract(c.message, '$.send_date_time')) AS send_at
+    FROM campaign_batches b JOIN campaigns c ON c.campaign_id = b.campaign_id
+    WHERE b.status = 'sent'
+)
+WHERE send_at > :now GROUP BY campaign_id;
+
+-- name: read_sent_messages
+-- The sent messages after a rowid (the pull's cursor), in rowid order, with the protocol and service of their
+-- campaign and the SendDateTime their batch was scheduled for.
+SELECT
+    s.rowid AS ledger_rowid, s.campaign_id, s.batch_no, s.request_id, s.message_id, s.recipient_id,
+    s.address, s.parts, s.sent_at,
+    CASE c.kind WHEN 'whatsapp' THEN 'WhatsApp' ELSE 'SMS' END AS protocol,
+    c.service_id,
+    b.send_date_time AS scheduled_for
+FROM sent_messages AS s
+LEFT JOIN campaigns AS c ON c.campaign_id = s.campaign_id
+LEFT JOIN campaign_batches AS b ON b.campaign_id = s.campaign_id AND b.batch_no = s.batch_no
+WHERE s.rowid > :after
+ORDER BY s.rowid
+LIMIT :limit;
+
+-- name: tables
+SELECT name FROM sqlite_master WHERE type = 'table';
+
+-- name: export_campaigns
+SELECT campaign_id, kind, fingerprint, customer_id, service_id, message, description, created_at
+FROM campaigns ORDER BY campaign_id;
+
+-- name: export_batches
+SELECT campaign_id, batch_no, request_id, status, recipient_count, body_parameters, header_parameters, updated_at,
+       send_date_time, time_zones, message_id, error, attempts, first_attempt_at
+FROM campaign_batches WHERE campaign_id = :campaign_id ORDER BY batch_no;
+
+-- name: export_recipients
+SELECT campaign_id, batch_no, position, address, personalization, parts
+FROM campaign_recipients WHERE campaign_id = :campaign_id ORDER BY batch_no, position;
+
+-- name: export_rejected
+SELECT campaign_id, row_number, raw_phone, address, reason, detail
+FROM campaign_rejected WHERE campaign_id = :campaign_id ORDER BY row_number;
+
+-- name: export_sent_messages
+-- (rowid, then the columns of insert_sent_messages)
+SELECT rowid, campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at
+FROM sent_messages WHERE campaign_id = :campaign_id ORDER BY address;
+
+-- name: export_splits
+SELECT campaign_id, batch_no, request_id, into_batches, reason, split_at
+FROM campaign_batch_splits WHERE campaign_id = :campaign_id ORDER BY batch_no;
+
+-- name: export_limits
+SELECT base_url, customer_id, max_recipients, detail, learned_at FROM connection_limits ORDER BY base_url, customer_id;
