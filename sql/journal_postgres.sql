@@ -160,3 +160,19 @@ DELETE FROM journal_dead_letters WHERE received_at_us < %s AND replayed_at_us IS
 
 -- name: check_writable
 SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on';
+
+-- name: has_inbound
+-- Whether the journal's inbound table exists in the search path (a reader never creates it).
+SELECT to_regclass('journal_inbound') IS NOT NULL;
+
+-- name: opt_out_senders
+-- Senders of a stop reply, with the time of their latest one. A stop reply is an inbound message whose
+-- content, without the characters of the first parameter around it and upper-cased, is one of the stop
+-- keywords (the second parameter, an array of upper-case words); the same definition as
+-- campaign_opt_outs.sql on the pulled dataset.
+SELECT sender, max(received_at_us)
+FROM journal_inbound
+WHERE sender IS NOT NULL
+  AND upper(trim(content, %s)) = ANY(%s::text[])
+GROUP BY sender
+ORDER BY sender;

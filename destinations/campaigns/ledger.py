@@ -194,6 +194,10 @@ class Ledger:
             db.execute(statements()["learn_max"], {"base_url": base_url, "customer_id": customer_id,
                                                    "max_recipients": max_recipients, "detail": detail, "now": utc_now()})
 
+    def has_sent(self, customer_id: str) -> bool:
+        """True when any batch of any campaign of `customer_id` is confirmed sent in this ledger."""
+        return self._db.execute(statements()["has_sent"], {"customer_id": customer_id}).fetchone() is not None
+
     def unsent_batches(self, campaign_id: str) -> list[LedgerBatch]:
         """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds)."""
         sql = statements()
