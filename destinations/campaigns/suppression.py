@@ -233,8 +233,7 @@ def load_suppression(
             raise OptOutsUnavailable(
                 f"no opt-out source found, but campaigns were sent for customer {customer_sent_before} before: nothing sent. "
                 f"Looked in: {places}. Run the receiver (sdsync serve) with this state, sdsync pull, or give {SETTING}")
-        sources.append(f"no opt-out source found (looked in: {places}); sent anyway: no campaign was sent for "
-                       "this customer before")
+        sources.append("no opt-out source found: sent without opt-outs, as no campaign was sent for this customer before")
     if suppression_query:
         suppressed = query_suppressed_numbers(source_url, suppression_query, phone_column)
         for number in suppressed:
