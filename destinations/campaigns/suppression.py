@@ -15,8 +15,8 @@ every place looked; only a customer's first campaign may go out without any.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
