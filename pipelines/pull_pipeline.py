@@ -42,6 +42,7 @@ from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
 from smartdialog_sync.sources.smartdialog import configured_journal, configured_settings, smartdialog
 from smartdialog_sync.state.files import PIPELINES_DIR
 
+from .destination_credentials import configured_postgres_credentials, postgres_credentials
 from .journal_marks import record_pull_marks
 
 __all__ = ["DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullResult", "make_pipeline", "run_pull"]
@@ -102,34 +103,26 @@ class PullFailed(SdsyncError):
 
 
 def _destination(options: PullOptions, data_dir: Path) -> Destination:
-    """The dlt destination; a DuckDB file path is made absolute, so that it names one file wherever we run."""
+    """The dlt destination; a DuckDB file path is made absolute, so that it names one file wherever we run.
+
+    PostgreSQL credentials (given or configured) may leave out the password: libpq then reads PGPASSWORD or
+    ~/.pgpass (see destination_credentials)."""
     credentials: Any = options.credentials
     try:
         if options.destination == "duckdb" and (credentials is None or "://" not in credentials):
             if credentials and not Path(credentials).resolve().parent.is_dir():
                 raise UsageError(f"no folder for the DuckDB file {credentials}")
             return dlt.destinations.duckdb(str(Path(credentials or data_dir / DUCKDB_FILE_NAME).resolve()))
-        if options.destination == "postgres" and credentials:
-            credentials = _postgres_credentials(credentials)
-        return Destination.from_reference(options.destination, credentials=credentials)
+        destination = Destination.from_reference(options.destination)
+        if destination.destination_type.rsplit(".", 1)[-1] == "postgres":
+            credentials = (postgres_credentials(credentials) if credentials
+                           else configured_postgres_credentials(destination.destination_name))
+        return Destination.from_reference(options.destination, credentials=credentials) if credentials else destination
     except DestinationException:
         raise UsageError(
             f"unknown dlt destination {options.destination!r}: give a type such as duckdb or postgres, or configure "
             f"a named destination (DESTINATION__{options.destination.upper()}__DESTINATION_TYPE)"
         ) from None
-
-
-def _postgres_credentials(url: str) -> Any:
-    """dlt's credentials for a SQLAlchemy URL; a URL without a password (trust, .pgpass) is allowed."""
-    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
-
-    if "://" not in url:
-        raise UsageError("--credentials for postgres is a URL: postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
-    scheme, rest = url.split("://", 1)
-    credentials = PostgresCredentials(scheme.split("+", 1)[0] + "://" + rest)
-    if credentials.password is None:
-        credentials.password = ""
-    return credentials
 
 
 def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> str:

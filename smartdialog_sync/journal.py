@@ -11,6 +11,7 @@ Payloads the receiver refuses are kept in a dead-letter table, to be listed and 
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import sqlite3
 import threading
@@ -128,6 +129,13 @@ class WriteResult(NamedTuple):
     dlr_new: int
 
 
+class OptOutSender(NamedTuple):
+    """A sender who replied with a stop keyword, and when the latest such reply was received."""
+
+    sender: str
+    latest_us: int
+
+
 class PruneResult(NamedTuple):
     """Rows removed by `JournalStore.prune`."""
 
@@ -137,6 +145,7 @@ class PruneResult(NamedTuple):
 
 
 JournalItem = InboundRow | DlrRow | DeadLetter
+STOP_REPLY_TRIM = " .!?\t\n\r"  # a stop reply: content that, without these around it and upper-cased, is a stop keyword
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
 
@@ -614,6 +623,69 @@ def _new_rows(table: str, rows: Sequence[tuple[Any, ...]], found: Sequence[tuple
             raise StateConflict(f"journal: {table} in the target holds other data for {row[key]!r}"
                            f"{f' (number {row[0]})' if key else ''}: nothing of the journal was copied")
     return new
+
+
+def read_opt_out_senders(url: str | Path, keywords: Sequence[str]) -> list[OptOutSender] | None:
+    """Senders of a stop reply (`STOP_REPLY_TRIM`, upper-case `keywords`) in the journal at `url`, read-only.
+
+    None when there is no journal there (no file, or no inbound table yet): nothing is ever created.
+    JournalError (one line, password hidden) when a journal that exists cannot be read.
+    """
+    text = str(url)
+    words = [word.upper() for word in keywords]
+    try:
+        if text.startswith(("postgresql:", "postgresql+", "postgres:")):
+            return _postgres_opt_outs(text.replace("postgres://", "postgresql://", 1), words)
+        if "://" in text and not text.startswith("sqlite:///"):
+            raise JournalUrlError(f"unsupported journal URL scheme: {text.split('://', 1)[0]!r} (use sqlite or postgresql)")
+        return _sqlite_opt_outs(Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text), words)
+    except JournalUrlError:
+        raise
+    except Exception as exc:  # any driver's error: the caller refuses to run blind
+        from smartdialog_sync.state.location import hide_password
+
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise JournalError(f"cannot read the journal {hide_password(text)}: {detail[0] if detail else type(exc).__name__}") from None
+
+
+def _sqlite_opt_outs(path: Path, keywords: list[str]) -> list[OptOutSender] | None:
+    """Read-only, as pipelines/operations/stores.py reads SQLite: `immutable` when no writer has a -wal open."""
+    if not path.is_file():
+        return None
+    sql = read_named_sql("journal_sqlite.sql")
+    immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
+    conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro{immutable}", uri=True, timeout=30.0)
+    try:
+        if conn.execute(sql["has_inbound"]).fetchone() is None:
+            return None
+        conn.create_function("upper", 1, lambda value: value.upper() if isinstance(value, str) else value,
+                             deterministic=True)
+        rows = conn.execute(sql["opt_out_senders"], (STOP_REPLY_TRIM, json.dumps(keywords))).fetchall()
+    finally:
+        conn.close()
+    return [OptOutSender(*row) for row in rows]
+
+
+def _postgres_opt_outs(url: str, keywords: list[str]) -> list[OptOutSender] | None:
+    """In a read-only session; a URL without a password works through libpq's PGPASSWORD / ~/.pgpass."""
+    import sqlalchemy
+
+    sql = read_named_sql("journal_postgres.sql")
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool, connect_args={
+        "connect_timeout": 10, "options": "-c default_transaction_read_only=on"})
+    try:
+        conn = engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql["has_inbound"])
+            if not cursor.fetchone()[0]:
+                return None
+            cursor.execute(sql["opt_out_senders"], (STOP_REPLY_TRIM, keywords))
+            return [OptOutSender(*row) for row in cursor.fetchall()]
+        finally:
+            conn.close()
+    finally:
+        engine.dispose()
 
 
 _STOP = object()

@@ -157,6 +157,9 @@ DELETE FROM campaign_recipients WHERE campaign_id = :campaign_id AND batch_no = 
 INSERT INTO campaign_batch_splits (campaign_id, batch_no, request_id, into_batches, reason, split_at)
 VALUES (:campaign_id, :batch_no, :request_id, :into_batches, :reason, :now);
 
+-- name: has_sent
+SELECT 1 FROM campaign_batches b JOIN campaigns c USING (campaign_id) WHERE c.customer_id = :customer_id AND b.status = 'sent' LIMIT 1;
+
 -- name: learned_max
 SELECT max_recipients FROM connection_limits WHERE base_url = :base_url AND customer_id = :customer_id;
 
@@ -166,9 +169,6 @@ VALUES (:base_url, :customer_id, :max_recipients, :detail, :now)
 ON CONFLICT (base_url, customer_id) DO UPDATE
 SET max_recipients = min(max_recipients, excluded.max_recipients), detail = excluded.detail, learned_at = excluded.learned_at;
 
-
--- name: has_sent
-SELECT 1 FROM campaign_batches b JOIN campaigns c USING (campaign_id) WHERE c.customer_id = :customer_id AND b.status = 'sent' LIMIT 1;
 
 -- Read-only queries of the readers (sdsync status, the source's sent_messages resource, state migrate).
 

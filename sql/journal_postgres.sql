@@ -220,3 +220,18 @@ HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
 SELECT setval(pg_get_serial_sequence('journal_dead_letters', 'id'), MAX(id)) FROM journal_dead_letters
 HAVING MAX(id) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_dead_letters', 'id'));
+-- name: has_inbound
+-- Whether the journal's inbound table exists in the search path (a reader never creates it).
+SELECT to_regclass('journal_inbound') IS NOT NULL;
+
+-- name: opt_out_senders
+-- Senders of a stop reply, with the time of their latest one. A stop reply is an inbound message whose
+-- content, without the characters of the first parameter around it and upper-cased, is one of the stop
+-- keywords (the second parameter, an array of upper-case words); the same definition as
+-- campaign_opt_outs.sql on the pulled dataset.
+SELECT sender, max(received_at_us)
+FROM journal_inbound
+WHERE sender IS NOT NULL
+  AND upper(trim(content, %s)) = ANY(%s::text[])
+GROUP BY sender
+ORDER BY sender;

@@ -140,3 +140,19 @@ WHERE received_at_us < ?
 -- name: prune_dead_letters
 -- Only dead letters that a replay journaled already.
 DELETE FROM journal_dead_letters WHERE received_at_us < ? AND replayed_at_us IS NOT NULL;
+
+-- name: has_inbound
+-- Whether the journal's inbound table exists (a reader never creates it).
+SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'journal_inbound';
+
+-- name: opt_out_senders
+-- Senders of a stop reply, with the time of their latest one. A stop reply is an inbound message whose
+-- content, without the characters of the first parameter around it and upper-cased, is one of the stop
+-- keywords (the second parameter, a JSON array of upper-case words); the same definition as
+-- campaign_opt_outs.sql on the pulled dataset. The reader registers a Unicode upper() (SQLite's is ASCII only).
+SELECT sender, max(received_at_us)
+FROM journal_inbound
+WHERE sender IS NOT NULL
+  AND upper(trim(content, ?)) IN (SELECT value FROM json_each(?))
+GROUP BY sender
+ORDER BY sender;

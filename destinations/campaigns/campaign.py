@@ -206,18 +206,21 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
 
 
 def plan_campaign(
-    spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None
+    spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None,
+    sent_before: bool = False,
 ) -> Plan:
     """Run the query, leave out invalid/duplicate/suppressed numbers, find send times and plan the batches.
 
     `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
+    `sent_before`: campaigns were sent for this customer before, so no opt-out source at all refuses.
     """
     if spec.kind == "sms" and not spec.message.get("content", "").strip():
         raise CampaignInputError("--content is empty")
     campaign_id = spec.resolved_campaign_id()
     result = run_query(spec.source.url, spec.source.query)
     suppression = load_suppression(
-        opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column
+        opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column,
+        spec.customer_id if sent_before else None,
     )
     zone_columns = [name for name in (spec.source.timezone_column, spec.source.region_column) if name]
     columns = list(dict.fromkeys(spec.value_columns() + (zone_columns if spec.timing.scheduled else [])))

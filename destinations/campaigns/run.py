@@ -161,11 +161,12 @@ def _confirm(progress: CampaignProgress, question: str) -> None:
 
 
 def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, learned: int | None,
-          progress: CampaignProgress, opt_outs_url: str | None) -> tuple[Plan, PlanReport]:
+          progress: CampaignProgress, opt_outs_url: str | None, sent_before: bool = False) -> tuple[Plan, PlanReport]:
+    """Plan with the opt-outs of the state's journal and the pulled datasets (`sent_before`: none found refuses)."""
     progress.on_info("Reading recipients, opt-outs and planning batches ...")
     data_dir = client_settings.data_dir
-    opt_outs = opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url)
-    plan = plan_campaign(spec, settings, opt_outs, learned)
+    opt_outs = opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url, client_settings.state.journal())
+    plan = plan_campaign(spec, settings, opt_outs, learned, sent_before)
     report = _report(plan, client_settings, learned)
     progress.on_plan(report)
     return plan, report
@@ -189,8 +190,9 @@ def run_campaign(
     `<data_dir>/campaigns.sqlite`. One run of a campaign at a time, on any machine sharing that ledger: another
     run raises RunnerBusy (exit 1) naming it, or with `wait` is waited for.
 
-    Opt-outs are read from `opt_outs_url` (an SQLAlchemy URL of a pulled dataset), else [campaigns]
-    opt_outs_url, else wherever `sdsync pull` loaded from this data dir.
+    Opt-outs are read from the state's journal (state_url, else <data_dir>/journal.sqlite) and from
+    `opt_outs_url` (an SQLAlchemy URL of a pulled dataset), else [campaigns] opt_outs_url, else wherever
+    `sdsync pull` loaded from this data dir. No source at all refuses, once the ledger has sent for the customer.
 
     Raises CampaignInputError/LedgerConflict (exit 2) for bad input, SendStopped (exit 1) when the run
     stopped part way; running it again then finishes the campaign.
@@ -229,7 +231,8 @@ def _plan_or_resume(
     if existing is None:
         if spec.timing.local_time is None and spec.timing.at is not None:  # with --local-time, --at gives the date
             check_future(spec.timing.at.isoformat())
-        plan, report = _plan(spec, settings, client_settings, learned, progress, opt_outs_url)
+        plan, report = _plan(spec, settings, client_settings, learned, progress, opt_outs_url,
+                             ledger.has_sent(spec.customer_id))
         result = CampaignResult(campaign_id, report, dry_run=dry_run)
         if dry_run:
             return result, None

@@ -1,21 +1,29 @@
-"""Numbers a campaign must not reach: opt-outs (inbound stop keywords) and a user suppression list.
+"""Numbers a campaign must not reach: opt-outs (stop replies) and a user suppression list.
 
-Opt-outs are read from the dataset `sdsync pull` loaded, wherever it lives: an SQLAlchemy URL given by
-`--opt-outs-url` / `[campaigns] opt_outs_url`, else every dataset a pull loaded from this data dir (a
-DuckDB file, or PostgreSQL and other SQL destinations through their dlt credentials). When opt-outs are
-expected but cannot be read, the send is refused: sending without them is not safe.
+Opt-outs are read from two kinds of source. First the receiver's journal, where the state keeps it (the
+shared PostgreSQL of `state_url`, else `<data_dir>/journal.sqlite`): a STOP the receiver acknowledged is
+honoured by the next send on any machine sharing the state, with no pull in between. Then the dataset
+`sdsync pull` loaded (it keeps what the journal has pruned): an SQLAlchemy URL given by `--opt-outs-url` /
+`[campaigns] opt_outs_url`, else every dataset a pull loaded from this data dir (a DuckDB file, or
+PostgreSQL and other SQL destinations through their dlt credentials), else the default DuckDB file.
+
+A source that exists but cannot be read refuses the send: sending without opt-outs is not safe. When no
+source exists at all and campaigns were sent for the customer before, the send is refused too, naming
+every place looked; only a customer's first campaign may go out without any.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.journal import STOP_REPLY_TRIM, JournalError, read_opt_out_senders
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql
 
@@ -43,16 +51,18 @@ class Suppression:
 
 @dataclass(frozen=True)
 class OptOutSource:
-    """A database holding a pulled dataset to read opt-outs from.
+    """A place to read opt-outs from: a database holding a pulled dataset, or the receiver's journal.
 
-    `url` is an SQLAlchemy URL (it may hold a password: show `label`); `dataset` is the schema preferred
-    when several hold `inbound_messages`. `explicit`: given by the user, so a missing table is an error too.
+    `url` is an SQLAlchemy URL, or for the journal a SQLite path or postgresql:// URL (it may hold a
+    password: show `label`); `dataset` is the schema preferred when several hold `inbound_messages`.
+    `explicit`: given by the user, so a missing table is an error too.
     """
 
     url: str = field(repr=False)
     dataset: str
     label: str
     explicit: bool = False
+    journal: bool = False
 
 
 def _normalized(values: list[object]) -> set[str]:
@@ -80,6 +90,11 @@ def _duckdb_source(path: Path, dataset: str) -> OptOutSource:
     return OptOutSource(f"duckdb:///{path}", dataset, str(path))
 
 
+def journal_source(journal: str | Path) -> OptOutSource:
+    """The receiver's journal at `journal` (the state's: a Path or a postgresql:// URL) as an opt-out source."""
+    return OptOutSource(str(journal), DEFAULT_DATASET, f"the journal {hide_password(str(journal))}", journal=True)
+
+
 def _pulled_source(pipeline_dir: Path, duckdb_file: Path) -> OptOutSource:
     """Where the pull of `pipeline_dir` loaded: its DuckDB file, or its destination's dlt credentials."""
     import dlt
@@ -94,6 +109,13 @@ def _pulled_source(pipeline_dir: Path, duckdb_file: Path) -> OptOutSource:
                 f"cannot read opt-outs: the pull loaded into DuckDB but {duckdb_file} does not exist; "
                 f"set [campaigns] opt_out_dataset to the pulled file or {SETTING}")
         return _duckdb_source(duckdb_file, dataset)
+    if kind == "postgres":
+        from smartdialog_sync.pipelines.destination_credentials import configured_postgres_credentials
+
+        credentials = configured_postgres_credentials(state.get("destination_name") or kind)
+        if credentials is not None:  # a URL without a password too (PGPASSWORD, ~/.pgpass)
+            url = credentials.to_native_representation()
+            return OptOutSource(url, dataset, f"{kind} dataset {dataset} at {hide_password(url)}")
     try:
         pipeline = dlt.attach(pipeline_dir.name, pipelines_dir=str(pipeline_dir.parent))
         url = pipeline.destination_client().config.credentials.to_native_representation()
@@ -104,18 +126,21 @@ def _pulled_source(pipeline_dir: Path, duckdb_file: Path) -> OptOutSource:
     return OptOutSource(url, dataset, f"{kind} dataset {dataset} at {hide_password(url)}")
 
 
-def opt_out_sources(data_dir: Path, duckdb_file: Path, opt_outs_url: str | None = None) -> list[OptOutSource]:
-    """Where to read opt-outs: `opt_outs_url` or [campaigns] opt_outs_url; else every dataset a pull loaded
-    from `data_dir` (`duckdb_file` for a DuckDB pull); else `duckdb_file` when it exists. Empty: nothing pulled."""
+def opt_out_sources(data_dir: Path, duckdb_file: Path, opt_outs_url: str | None = None,
+                    journal: str | Path | None = None) -> list[OptOutSource]:
+    """Where to read opt-outs: the receiver's `journal` (when given), then `opt_outs_url` or [campaigns]
+    opt_outs_url, else every dataset a pull loaded from `data_dir` (`duckdb_file` for a DuckDB pull), else
+    `duckdb_file` (read only if it exists: without a pull it is one of the places looked)."""
     from smartdialog_sync.pipelines.pull_pipeline import PIPELINES_DIR_NAME
 
+    sources = [journal_source(journal)] if journal else []
     url = opt_outs_url or _configured_url()
     if url:
-        return [OptOutSource(url, DEFAULT_DATASET, hide_password(url), explicit=True)]
+        return [*sources, OptOutSource(url, DEFAULT_DATASET, hide_password(url), explicit=True)]
     pulls = sorted(path.parent for path in (data_dir / PIPELINES_DIR_NAME).glob(f"{PULL_PIPELINE_PREFIX}*/state.json"))
     if pulls:
-        return [_pulled_source(pipeline_dir, duckdb_file) for pipeline_dir in pulls]
-    return [_duckdb_source(duckdb_file, DEFAULT_DATASET)] if duckdb_file.exists() else []
+        return [*sources, *(_pulled_source(pipeline_dir, duckdb_file) for pipeline_dir in pulls)]
+    return [*sources, _duckdb_source(duckdb_file, DEFAULT_DATASET)]
 
 
 def _engine(url: str) -> sa.Engine:
@@ -126,11 +151,29 @@ def _engine(url: str) -> sa.Engine:
         raise OptOutsUnavailable(f"cannot read opt-outs from {hide_password(url)}: {exc}") from None
 
 
+def journal_opt_outs(source: OptOutSource, stop_keywords: tuple[str, ...]) -> tuple[set[str], int | None] | None:
+    """(senders of a stop reply, when the latest was received) from the receiver's journal, read-only.
+    None: no journal there yet. A journal that cannot be read refuses the send."""
+    try:
+        senders = read_opt_out_senders(source.url, stop_keywords)
+    except JournalError as exc:
+        raise OptOutsUnavailable(f"cannot read opt-outs: {exc}; nothing sent") from None
+    if senders is None:
+        return None
+    return _normalized([row.sender for row in senders]), max((row.latest_us for row in senders), default=None)
+
+
 def opted_out_numbers(source: OptOutSource, stop_keywords: tuple[str, ...]) -> set[str] | None:
-    """Senders whose inbound message is a stop keyword, from `inbound_messages` (columns sender, content)
-    in the source's dataset schema, or whichever schema holds it. None: no such table (nothing pulled yet,
-    an error for an explicit source). A database that cannot be read is an error: sending without
-    opt-outs is not safe."""
+    """Senders of a stop reply (journal.STOP_REPLY_TRIM, as the journal reads them), from the journal or
+    from `inbound_messages` (columns sender, content) in the source's dataset schema, or whichever schema
+    holds it. None: no journal, no DuckDB file or no such table (nothing pulled yet; an error for an
+    explicit source). A database that cannot be read is an error: sending without opt-outs is not safe."""
+    return _read(source, stop_keywords)[0]
+
+
+def _dataset_opt_outs(source: OptOutSource, stop_keywords: tuple[str, ...]) -> set[str] | None:
+    if source.url.startswith("duckdb:///") and not source.explicit and not Path(source.url[len("duckdb:///"):]).exists():
+        return None
     engine = _engine(source.url)
     try:
         with engine.connect() as connection:
@@ -143,7 +186,7 @@ def opted_out_numbers(source: OptOutSource, stop_keywords: tuple[str, ...]) -> s
             schema = engine.dialect.identifier_preparer.quote_identifier(found[0])
             query = sa.text(read_sql("campaign_opt_outs.sql").replace("{schema}", schema))
             query = query.bindparams(sa.bindparam("keywords", expanding=True))
-            rows = connection.execute(query, {"keywords": list(stop_keywords)}).fetchall()
+            rows = connection.execute(query, {"trim": STOP_REPLY_TRIM, "keywords": list(stop_keywords)}).fetchall()
     except SQLAlchemyError as exc:
         message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise OptOutsUnavailable(f"cannot read opt-outs from {source.label}: {message}; nothing sent") from None
@@ -168,22 +211,51 @@ def load_suppression(
     source_url: str,
     suppression_query: str | None = None,
     phone_column: str | None = None,
+    customer_sent_before: str | None = None,
 ) -> Suppression:
-    """Opt-outs from the pulled datasets plus the numbers of `suppression_query` (run on `source_url`)."""
+    """Opt-outs from the journal and the pulled datasets plus the numbers of `suppression_query` (run on
+    `source_url`). `customer_sent_before` names the customer when campaigns were sent for it before: then
+    finding no opt-out source at all refuses the send (OptOutsUnavailable), naming every place looked."""
     numbers: dict[str, str] = {}
-    sources = []
-    if not opt_outs:
-        sources.append(f"no opt-outs read: nothing pulled yet (sdsync pull, or {SETTING})")
+    sources, looked = [], []
     for opt_out_source in opt_outs:
-        opted_out = opted_out_numbers(opt_out_source, stop_keywords)
+        opted_out, latest = _read(opt_out_source, stop_keywords)
         if opted_out is None:
-            sources.append(f"no opt-outs read: {opt_out_source.label} holds no inbound_messages yet")
+            looked.append(f"{opt_out_source.label} ({'no journal there' if opt_out_source.journal else 'nothing pulled there'})")
+            sources.append(f"no opt-outs read: {_nothing_at(opt_out_source)}")
             continue
         numbers.update(dict.fromkeys(opted_out, REASON_OPTED_OUT))
-        sources.append(f"{len(opted_out)} opted-out number(s) from {opt_out_source.label} ({', '.join(stop_keywords)})")
+        since = f"; latest {_utc(latest)}" if latest is not None else ""
+        sources.append(f"{len(opted_out)} opted-out number(s) from {opt_out_source.label} ({', '.join(stop_keywords)}{since})")
+    if len(looked) == len(opt_outs):  # an explicit source is never missing (it refuses instead)
+        places = "; ".join([*looked, f"{SETTING} (not set)"])
+        if customer_sent_before:
+            raise OptOutsUnavailable(
+                f"no opt-out source found, but campaigns were sent for customer {customer_sent_before} before: nothing sent. "
+                f"Looked in: {places}. Run the receiver (sdsync serve) with this state, sdsync pull, or give {SETTING}")
+        sources.append("no opt-out source found: sent without opt-outs, as no campaign was sent for this customer before")
     if suppression_query:
         suppressed = query_suppressed_numbers(source_url, suppression_query, phone_column)
         for number in suppressed:
             numbers.setdefault(number, REASON_SUPPRESSED)
         sources.append(f"{len(suppressed)} number(s) from the suppression query")
     return Suppression(numbers, sources)
+
+
+def _read(source: OptOutSource, stop_keywords: tuple[str, ...]) -> tuple[set[str] | None, int | None]:
+    if source.journal:
+        found = journal_opt_outs(source, stop_keywords)
+        return (None, None) if found is None else found
+    return _dataset_opt_outs(source, stop_keywords), None
+
+
+def _utc(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _nothing_at(source: OptOutSource) -> str:
+    if source.journal:
+        return f"no journal at {source.label.removeprefix('the journal ')} yet"
+    if source.url.startswith("duckdb:///") and not Path(source.url[len("duckdb:///"):]).exists():
+        return f"nothing pulled yet (no {source.label}; sdsync pull, or {SETTING})"
+    return f"{source.label} holds no inbound_messages yet"

@@ -67,8 +67,8 @@ WAIT_OPTION = typer.Option(False, "--wait", help="If another run (on any machine
 BATCH_OPTION = typer.Option(None, "--batch-size", help="Recipients per call, 1-1000 (default [campaigns] batch_size or 1000).")
 WORKERS_OPTION = typer.Option(2, "--workers", min=1, max=8, help="Calls in flight at once (the rate limit still applies).")
 OPT_OUTS_URL_OPTION = typer.Option(
-    None, "--opt-outs-url", help="SQLAlchemy URL of the pulled dataset to read opt-outs from "
-    "(default [campaigns] opt_outs_url, else where `sdsync pull` loaded)."
+    None, "--opt-outs-url", help="SQLAlchemy URL of the pulled dataset to read opt-outs from, besides the "
+    "state's journal (default [campaigns] opt_outs_url, else where `sdsync pull` loaded)."
 )
 
 

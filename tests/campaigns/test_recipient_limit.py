@@ -13,6 +13,7 @@ import pytest
 
 from smartdialog_sync import errors
 from smartdialog_sync.destinations.campaigns.results import recipient_limit
+from smartdialog_sync.journal import open_journal
 from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_sdsync, run_until_killed, sdsync_env, sent_batches
 
 RECIPIENTS = 3000
@@ -67,6 +68,7 @@ def test_a_lower_service_limit_completes_the_campaign_exactly_once(
     assert "refused for its size" in splits[0][2] and "too many recipients (max 200)" in splits[0][2]
     assert ledger_rows(ledger, "SELECT customer_id, max_recipients FROM connection_limits") == [("demo-customer", LIMIT)]
 
+    open_journal(tmp_path / "data" / "journal.sqlite").close()  # the receiver's (no STOP): a second campaign needs opt-outs
     dry = sdsync(*_args(crm, "next-one", "--dry-run"))
     assert dry.exit_code == 0, dry.output
     assert f"API calls: 15 (up to {LIMIT} recipients each; the service was found to take at most {LIMIT})" in dry.output

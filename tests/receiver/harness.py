@@ -121,15 +121,16 @@ def postgres_database() -> Iterator[str]:
         pytest.skip(f"{POSTGRES_ENV} is not set")
     import sqlalchemy
 
-    name = "sdsync_" + uuid.uuid4().hex[:12]
+    base = sqlalchemy.make_url(base_url).database or "sdsync"
+    name = f"{base}_{uuid.uuid4().hex[:12]}"  # named after the given database: a shared server's owner can tell
     admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
     with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     try:
         yield sqlalchemy.make_url(base_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
