@@ -1,30 +1,58 @@
-"""The DuckDB state store of the contact sync: last-applied hashes, the operation journal, runs, rejects.
+"""The state store of the contact sync: last-applied hashes, the operation journal, runs, rejects.
 
-Exactly-once over an API without idempotency keys rests on three rules kept here:
+One module owns the contact state on both engines (SQL in sql/contacts_state_duckdb.sql and
+sql/contacts_state_postgres.sql, statements of the same names):
+
+* `DuckContactState`: a local DuckDB file (the default, `<data_dir>/contacts_state.duckdb`); the plan's temp
+  tables live on the same connection.
+* `PostgresContactState`: the shared state (`state_url`, or `--state postgresql://...`). DuckDB stays the
+  compute engine: an in-memory DuckDB holds the staged CRM rows, validation and the diff; the group's state,
+  rejections and the phones it needs are loaded into it by COPY, and every durable change goes to PostgreSQL.
+
+Exactly-once over an API without idempotency keys rests on three rules kept here, on both engines:
 the plan is committed to `contact_ops` before any call; an op is marked `inflight` (committed) before
 its call (a group of ops in one transaction, before any of their calls); the op becomes `done` and the
 contact's new hash is written to `contact_state` in ONE transaction after the 2xx (again a group of ops
-per transaction, after all of their answers). An op found `inflight` later has an unknown outcome and is reconciled, never
-blindly repeated (see applier.reconcile_inflight).
+per transaction, after all of their answers). An op found `inflight` later, by this machine or another one
+sharing the state, has an unknown outcome and is reconciled, never blindly repeated
+(see applier.reconcile_inflight).
 """
 
 from __future__ import annotations
 
+import io
 import json
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import duckdb
+import pyarrow as pa
 
-from smartdialog_sync.sqlfiles import read_sql
+from smartdialog_sync.errors import SdsyncError
+from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.location import hide_password, is_postgres_url
 
-STATE_FILE_NAME = "contacts_state.duckdb"
 OPEN_STATUSES = ("planned", "inflight", "interrupted")
+RAW_HASH_SHIFT = 1 << 63  # PostgreSQL has no unsigned 64-bit integer: raw_hash is kept there shifted by -2^63
+STATE_TABLES = ("contact_state", "phone_cache", "server_rejections", "sync_runs", "contact_ops", "planned_ops",
+                "rejected_rows", "field_warnings")
 
 
-class StateStoreBusy(RuntimeError):
-    """Another process holds the state database (a sync of the same state file is running)."""
+class StateStoreBusy(SdsyncError):
+    """Another process holds the state database file (a sync of the same state file is running)."""
+
+
+def duck_sql() -> dict[str, str]:
+    """The DuckDB statements (the local file, and the in-memory compute of either engine)."""
+    return read_named_sql("contacts_state_duckdb.sql")
+
+
+def postgres_sql() -> dict[str, str]:
+    """The PostgreSQL statements (the shared state)."""
+    return read_named_sql("contacts_state_postgres.sql")
 
 
 @dataclass(frozen=True)
@@ -51,31 +79,53 @@ class Outcome:
     error: str | None = None
 
 
-def state_path(location: str | None, data_dir: Path) -> Path:
-    """The state database file: `--state` (a path or a duckdb:/// URL), else `<data_dir>/contacts_state.duckdb`."""
-    if not location:
-        return data_dir / STATE_FILE_NAME
-    text = location.removeprefix("duckdb:///")
-    if "://" in text:
-        raise ValueError(f"--state must be a DuckDB file path or a duckdb:/// URL, not {location!r}")
-    return Path(text)
+def describe_target(target: str | Path) -> str:
+    """The state's location for messages (a path, or the URL with its password hidden)."""
+    return hide_password(str(target))
 
 
-class ContactStateStore:
-    """Owns the DuckDB connection of the state database; the planner's temp tables live on it too."""
+class ContactStateStore(ABC):
+    """The contact state of one engine. `con` is the DuckDB connection the plan is computed on."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise StateStoreBusy(f"cannot open the state database {path}: {exc}") from None
-        self.path = path
-        self.con.execute(read_sql("contacts_state_schema.sql"))
+    con: duckdb.DuckDBPyConnection
+    location: str
 
+    # --- what differs per engine ---------------------------------------------------------------------
+
+    @abstractmethod
+    def _sql(self, name: str) -> str:
+        """The statement `name` of this engine."""
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one durable statement; its rows (empty for a write)."""
+
+    @abstractmethod
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One durable transaction."""
+
+    @abstractmethod
+    def _insert_computed(self, table: str, select: str, params: Sequence[Any]) -> None:
+        """Store the rows of `select` (run on `con`) into the durable `table`."""
+
+    def _stored_raw_hash(self, value: int | None) -> int | None:
+        """A raw hash as the durable store keeps it."""
+        return value
+
+    def load_group(self, customer: str, group_service: str) -> None:
+        """Make the group's state readable by the plan on `con` (nothing to do when `con` is the state)."""
+
+    def load_phones(self) -> None:
+        """Make the phone cache entries the rows to validate need readable on `con` (see load_group)."""
+
+    @abstractmethod
+    def add_phones(self, new_phones: pa.Table) -> None:
+        """Add normalised phones (phone_raw, region, e164, error) to the cache, on `con` and durably."""
+
+    @abstractmethod
     def close(self) -> None:
-        """Close the connection (releases the file lock)."""
-        self.con.close()
+        """Close the connections (releases the file lock of a DuckDB file)."""
 
     def __enter__(self) -> "ContactStateStore":
         return self
@@ -87,112 +137,69 @@ class ContactStateStore:
 
     def start_run(self, customer: str, group_service: str, mode: str, dry_run: bool) -> int:
         """Record a new run and return its id."""
-        row = self.con.execute(
-            "INSERT INTO sync_runs (run_id, customer, group_service, mode, dry_run, status) "
-            "VALUES (nextval('sync_run_ids'), ?, ?, ?, ?, 'running') RETURNING run_id",
-            [customer, group_service, mode, dry_run],
-        ).fetchall()
-        return int(row[0][0])
+        return int(self._execute(self._sql("start_run"), [customer, group_service, mode, dry_run])[0][0])
 
     def finish_run(self, run_id: int, status: str, **figures: Any) -> None:
-        """Close a run with its status and figures (columns of sync_runs)."""
-        columns = ["status = ?", "finished_at = now()"] + [f"{name} = ?" for name in figures]
-        self.con.execute(
-            f"UPDATE sync_runs SET {', '.join(columns)} WHERE run_id = ?",
-            [status, *figures.values(), run_id],
-        )
+        """Close a run with its status and figures (columns of sync_runs, named by the code only)."""
+        mark = self._placeholder
+        columns = [f"status = {mark}", "finished_at = now()"] + [f"{name} = {mark}" for name in figures]
+        self._execute(f"UPDATE sync_runs SET {', '.join(columns)} WHERE run_id = {mark}",
+                      [status, *figures.values(), run_id])
 
+    @abstractmethod
     def run_record(self, run_id: int) -> dict[str, Any]:
         """The sync_runs row of a run, as a dict."""
-        cursor = self.con.execute("SELECT * FROM sync_runs WHERE run_id = ?", [run_id])
-        names = [column[0] for column in cursor.description]
-        return dict(zip(names, cursor.fetchall()[0]))
+
+    _placeholder = "?"
 
     # --- the plan and the journal --------------------------------------------------------------------
 
     def save_rejected_rows(self, run_id: int, customer: str, group_service: str) -> int:
-        """Copy this run's rejected candidates into rejected_rows; return how many."""
-        self.con.execute(
-            "INSERT INTO rejected_rows SELECT ?, ?, ?, source_key, phone, reject_reason "
-            "FROM contact_candidates WHERE reject_reason IS NOT NULL ORDER BY row_no",
-            [run_id, customer, group_service],
-        )
-        return self.count("SELECT count(*) FROM rejected_rows WHERE run_id = ?", [run_id])
+        """Store this run's rejected candidates in rejected_rows; return how many."""
+        self._insert_computed("rejected_rows", duck_sql()["rows_rejected"], [run_id, customer, group_service])
+        return int(self._execute(self._sql("count_rejected_rows"), [run_id])[0][0])
 
     def save_field_warnings(self, run_id: int, customer: str, group_service: str) -> int:
-        """Copy the field warnings of this run's rows to send into field_warnings; return how many."""
-        self.con.execute(
-            "INSERT INTO field_warnings SELECT ?, ?, ?, source_key, phone, w.field, w.value, w.reason "
-            "FROM (SELECT row_no, source_key, phone, unnest(warnings) AS w FROM contact_candidates "
-            "WHERE reject_reason IS NULL) ORDER BY row_no",
-            [run_id, customer, group_service],
-        )
-        return self.count("SELECT count(*) FROM field_warnings WHERE run_id = ?", [run_id])
+        """Store the field warnings of this run's rows to send in field_warnings; return how many."""
+        self._insert_computed("field_warnings", duck_sql()["rows_field_warnings"], [run_id, customer, group_service])
+        return int(self._execute(self._sql("count_field_warnings"), [run_id])[0][0])
 
     def write_dry_plan(self, run_id: int, customer: str, group_service: str) -> None:
         """Store contact_plan in planned_ops (a dry run's output)."""
-        self.con.execute(
-            "INSERT INTO planned_ops SELECT ?, seq, ?, ?, op, phone, source_key, payload, hash FROM contact_plan",
-            [run_id, customer, group_service],
-        )
+        self._insert_computed("planned_ops", duck_sql()["rows_planned"], [run_id, customer, group_service])
 
     def write_journal(self, run_id: int, customer: str, group_service: str) -> None:
         """Commit contact_plan as this run's journal, superseding open ops of earlier runs, before any call."""
-        self.con.begin()
-        self.con.execute(
-            "UPDATE contact_ops SET status = 'superseded', finished_at = now() "
-            "WHERE customer = ? AND group_service = ? AND status IN ('planned', 'interrupted')",
-            [customer, group_service],
-        )
-        self.con.execute(
-            "INSERT INTO contact_ops (run_id, seq, customer, group_service, op, phone, source_key, payload, hash, raw_hash, "
-            "status) SELECT ?, seq, ?, ?, op, phone, source_key, payload, hash, raw_hash, 'planned' FROM contact_plan",
-            [run_id, customer, group_service],
-        )
-        self.con.commit()
+        with self._transaction():
+            self._execute(self._sql("supersede_open_ops"), [customer, group_service])
+            self._insert_computed("contact_ops", self._journal_rows_sql, [run_id, customer, group_service])
+
+    _journal_rows_sql = duck_sql()["rows_journal"]
 
     def planned_ops(self, run_id: int, batch: int = 1000) -> Iterator[Operation]:
         """The run's planned ops in order, read page by page."""
         last = 0
         while True:
-            rows = self.con.execute(
-                f"SELECT {_OP_COLUMNS} FROM contact_ops "
-                "WHERE run_id = ? AND seq > ? AND status = 'planned' ORDER BY seq LIMIT ?",
-                [run_id, last, batch],
-            ).fetchall()
+            rows = self._execute(self._sql("planned_page"), [run_id, last, batch])
             if not rows:
                 return
             for row in rows:
-                yield _operation(row)
+                yield self._operation(row)
             last = rows[-1][1]
 
     def inflight_ops(self, customer: str, group_service: str) -> list[Operation]:
-        """Ops of earlier runs whose call started but whose outcome was never recorded."""
-        rows = self.con.execute(
-            f"SELECT {_OP_COLUMNS} FROM contact_ops "
-            "WHERE customer = ? AND group_service = ? AND status = 'inflight' ORDER BY run_id, seq",
-            [customer, group_service],
-        ).fetchall()
-        return [_operation(row) for row in rows]
+        """Ops of earlier runs (on any machine sharing the state) whose call started but whose outcome was never recorded."""
+        return [self._operation(row) for row in self._execute(self._sql("inflight_ops"), [customer, group_service])]
 
     def mark_inflight(self, ops: Sequence[Operation]) -> None:
         """Commit, in one transaction, that the calls of `ops` are about to be made."""
-        if not ops:
-            return
-        self.con.execute(
-            "UPDATE contact_ops SET status = 'inflight', error = NULL, started_at = now() "
-            "WHERE run_id = ? AND seq IN (SELECT unnest(?::BIGINT[]))",
-            [ops[0].run_id, [op.seq for op in ops]],
-        )
+        if ops:
+            self._execute(self._sql("mark_inflight"), [ops[0].run_id, [op.seq for op in ops]])
 
     def mark_planned(self, ops: Sequence[Operation]) -> None:
         """Put ops marked in flight whose calls were never started back to `planned`."""
         if ops:
-            self.con.execute(
-                "UPDATE contact_ops SET status = 'planned', started_at = NULL "
-                "WHERE run_id = ? AND seq IN (SELECT unnest(?::BIGINT[]))",
-                [ops[0].run_id, [op.seq for op in ops]],
-            )
+            self._execute(self._sql("mark_planned"), [ops[0].run_id, [op.seq for op in ops]])
 
     def record_outcomes(self, customer: str, group_service: str, outcomes: Sequence[Outcome]) -> None:
         """Record the outcomes of ops in ONE transaction: each op's status, and for a done op the contact's
@@ -205,37 +212,21 @@ class ContactStateStore:
         kept = [op for op in done if op.op != "delete"]
         gone = [op.phone for op in done if op.op == "delete"]
         refused = [o for o in settled if o.status == "rejected"]
-        self.con.begin()
-        try:
-            self.con.execute(
-                "UPDATE contact_ops SET status = o.status, result = coalesce(o.result, contact_ops.result), "
-                "error = o.error, finished_at = now() "
-                "FROM (SELECT unnest(?::BIGINT[]) AS seq, unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS result, "
-                "unnest(?::VARCHAR[]) AS error) AS o WHERE contact_ops.run_id = ? AND contact_ops.seq = o.seq",
-                [[o.op.seq for o in settled], [o.status for o in settled], [o.result for o in settled],
-                 [o.error for o in settled], settled[0].op.run_id],
-            )
+        with self._transaction():
+            self._execute(self._sql("record_outcomes"),
+                          [[o.op.seq for o in settled], [o.status for o in settled], [o.result for o in settled],
+                           [o.error for o in settled], settled[0].op.run_id])
             if kept:
                 self._remember(customer, group_service, [op.phone for op in kept], [op.hash for op in kept],
                                [op.raw_hash for op in kept], [op.source_key for op in kept])
             if gone:
                 self._forget(customer, group_service, gone)
             if done:
-                self.con.execute(
-                    "DELETE FROM server_rejections WHERE customer = ? AND group_service = ? AND phone IN (SELECT unnest(?::VARCHAR[]))",
-                    [customer, group_service, [op.phone for op in done]],
-                )
+                self._execute(self._sql("clear_rejections"), [customer, group_service, [op.phone for op in done]])
             if refused:
-                self.con.execute(
-                    "INSERT OR REPLACE INTO server_rejections (customer, group_service, phone, hash, reason) "
-                    "SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
-                    [customer, group_service, [o.op.phone for o in refused], [o.op.hash or "" for o in refused],
-                     [o.error or "" for o in refused]],
-                )
-            self.con.commit()
-        except BaseException:
-            self.con.rollback()
-            raise
+                self._execute(self._sql("add_rejections"),
+                              [customer, group_service, [o.op.phone for o in refused],
+                               [o.op.hash or "" for o in refused], [o.error or "" for o in refused]])
 
     def settle_inflight(self, op: Operation, customer: str, group_service: str, applied: bool,
                         exists: bool, content_hash: str | None) -> None:
@@ -245,57 +236,256 @@ class ContactStateStore:
         with `content_hash` its known content (None = unknown, which makes the next plan update it).
         """
         raw_hash = op.raw_hash if applied else None
-        self.con.begin()
-        self._set_status(op, "done" if applied else "superseded",
-                         result="reconciled: " + ("applied" if applied else "not applied"))
-        if exists:
-            self._remember(customer, group_service, [op.phone], [content_hash], [raw_hash], [op.source_key])
-        else:
-            self._forget(customer, group_service, [op.phone])
-        self.con.commit()
+        with self._transaction():
+            self._execute(self._sql("set_status"), ["done" if applied else "superseded",
+                                                    "reconciled: " + ("applied" if applied else "not applied"),
+                                                    op.run_id, op.seq])
+            if exists:
+                self._remember(customer, group_service, [op.phone], [content_hash], [raw_hash], [op.source_key])
+            else:
+                self._forget(customer, group_service, [op.phone])
+        self._mirror(customer, group_service, op.phone, content_hash if exists else None, raw_hash, exists)
+
+    def _mirror(self, customer: str, group_service: str, phone: str, content_hash: str | None,
+                raw_hash: int | None, exists: bool) -> None:
+        """Keep the plan's copy of the state in step with a settled op (when it is a copy)."""
 
     def clear_group(self, customer: str, group_service: str) -> None:
         """Forget everything known about a group (after DeleteAllGroupContacts)."""
-        self.con.begin()
-        for table in ("contact_state", "server_rejections"):
-            self.con.execute(f"DELETE FROM {table} WHERE customer = ? AND group_service = ?", [customer, group_service])
-        self.con.execute(
-            "UPDATE contact_ops SET status = 'superseded' WHERE customer = ? AND group_service = ? AND status IN ?",
-            [customer, group_service, list(OPEN_STATUSES)],
-        )
-        self.con.commit()
+        with self._transaction():
+            for name in ("clear_group_state", "clear_group_rejections", "supersede_group_ops"):
+                self._execute(self._sql(name), [customer, group_service])
 
-    def count(self, sql: str, params: list[Any] | None = None) -> int:
-        """The single integer a counting query returns."""
-        return int(self.con.execute(sql, params or []).fetchall()[0][0])
+    # --- what a run reports --------------------------------------------------------------------------
+
+    def rejected_sample(self, run_id: int, limit: int) -> list[tuple[Any, ...]]:
+        """The first rejected rows of a run: (source key, phone, reason)."""
+        return self._execute(self._sql("rejected_sample"), [run_id, limit])
+
+    def warnings_sample(self, run_id: int, limit: int) -> list[tuple[Any, ...]]:
+        """The first field warnings of a run: (source key, field, value, reason)."""
+        return self._execute(self._sql("warnings_sample"), [run_id, limit])
+
+    def ops_left(self, run_id: int) -> int:
+        """The run's ops still planned (a run that reached its call budget)."""
+        return int(self._execute(self._sql("ops_left"), [run_id])[0][0])
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    def _set_status(self, op: Operation, status: str, result: str | None = None) -> None:
-        self.con.execute(
-            "UPDATE contact_ops SET status = ?, result = coalesce(?, result), finished_at = now() "
-            "WHERE run_id = ? AND seq = ?",
-            [status, result, op.run_id, op.seq],
-        )
-
     def _remember(self, customer: str, group_service: str, phones: list[str], hashes: list[str | None],
                   raw_hashes: list[int | None], source_keys: list[str | None]) -> None:
-        self.con.execute(
-            "INSERT OR REPLACE INTO contact_state (customer, group_service, phone, hash, raw_hash, source_key, updated_at) "
-            "SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::UBIGINT[]), unnest(?::VARCHAR[]), now()",
-            [customer, group_service, phones, hashes, raw_hashes, source_keys],
-        )
+        self._execute(self._sql("remember"), [customer, group_service, phones, hashes,
+                                              [self._stored_raw_hash(h) for h in raw_hashes], source_keys])
 
     def _forget(self, customer: str, group_service: str, phones: list[str]) -> None:
-        self.con.execute(
-            "DELETE FROM contact_state WHERE customer = ? AND group_service = ? AND phone IN (SELECT unnest(?::VARCHAR[]))",
-            [customer, group_service, phones],
+        self._execute(self._sql("forget"), [customer, group_service, phones])
+
+    def _operation(self, row: Sequence[Any]) -> Operation:
+        run_id, seq, op, phone, source_key, payload, content_hash, raw_hash = row
+        return Operation(run_id, seq, op, phone, source_key, json.loads(payload) if payload else None,
+                         content_hash, self._loaded_raw_hash(raw_hash))
+
+    def _loaded_raw_hash(self, value: int | None) -> int | None:
+        """A raw hash as the durable store gives it back, as the plan computes it."""
+        return value
+
+
+class DuckContactState(ContactStateStore):
+    """The state in a local DuckDB file; the planner's temp tables live on the same connection."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise StateStoreBusy(f"cannot open the state database {path}: {exc}") from None
+        self.path = path
+        self.location = str(path)
+        self.con.execute(duck_sql()["schema"])
+
+    def _sql(self, name: str) -> str:
+        return duck_sql()[name]
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.con.execute(sql, list(params))
+        return cursor.fetchall() if cursor.description else []
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.begin()
+        try:
+            yield
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    def _insert_computed(self, table: str, select: str, params: Sequence[Any]) -> None:
+        self.con.execute(f"INSERT INTO {table} BY NAME {select}", list(params))
+
+    def add_phones(self, new_phones: pa.Table) -> None:
+        self.con.register("new_phones", new_phones)
+        try:
+            self.con.execute(duck_sql()["insert_phones"])
+        finally:
+            self.con.unregister("new_phones")
+
+    def run_record(self, run_id: int) -> dict[str, Any]:
+        cursor = self.con.execute(duck_sql()["run_record"], [run_id])
+        names = [column[0] for column in cursor.description]
+        return dict(zip(names, cursor.fetchall()[0]))
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class PostgresContactState(ContactStateStore):
+    """The shared state in PostgreSQL; the plan is computed in an in-memory DuckDB loaded from it."""
+
+    _placeholder = "%s"
+    _journal_rows_sql = duck_sql()["rows_journal_shifted"]
+
+    def __init__(self, url: str) -> None:
+        from smartdialog_sync.state.postgres import ensure_schema, state_engine, unavailable
+
+        self.location = hide_password(url)
+        self._url = url
+        self._engine = state_engine(url, pool_size=1)
+        try:
+            with self._engine.begin() as connection:
+                ensure_schema(connection, postgres_sql()["schema"])
+            self._raw = self._engine.raw_connection()
+        except Exception as exc:  # the driver's error: one line naming the database
+            self._engine.dispose()
+            raise unavailable(url, exc) from None
+        self.pg: Any = self._raw.driver_connection
+        self.pg.autocommit = True
+        self._in_transaction = False
+        self.con = duckdb.connect(":memory:")
+        self.con.execute(duck_sql()["memory_schema"])
+
+    def _sql(self, name: str) -> str:
+        return postgres_sql()[name]
+
+    def _stored_raw_hash(self, value: int | None) -> int | None:
+        return None if value is None else value - RAW_HASH_SHIFT
+
+    def _loaded_raw_hash(self, value: int | None) -> int | None:
+        return None if value is None else value + RAW_HASH_SHIFT
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.pg.cursor() as cursor:
+            cursor.execute(sql, list(params))
+            return cursor.fetchall() if cursor.description else []
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self.pg.transaction():
+            yield
+
+    def _insert_computed(self, table: str, select: str, params: Sequence[Any]) -> None:
+        rows = self.con.sql(select, params=list(params)).to_arrow_table()
+        if rows.num_rows:
+            self._copy_in(self._sql(f"copy_{'journal' if table == 'contact_ops' else table}"), rows)
+
+    def _copy_in(self, statement: str, rows: pa.Table) -> None:
+        """COPY an Arrow table (columns in the statement's order) into PostgreSQL, as CSV."""
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(rows, buffer)
+        with self.pg.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(buffer.getbuffer())
+
+    def _copy_out(self, statement: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
+        """The rows a `COPY (...) TO STDOUT (FORMAT csv)` statement gives, as an Arrow table of `schema`."""
+        import pyarrow.csv as pacsv
+
+        chunks: list[bytes] = []
+        with self.pg.cursor() as cursor, cursor.copy(statement, list(params)) as copy:
+            for chunk in copy:
+                chunks.append(bytes(chunk))
+        data = b"".join(chunks)
+        if not data:
+            return schema.empty_table()
+        return pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(column_names=schema.names, block_size=1 << 24),
+            # COPY's CSV writes NULL as an empty field and an empty string as "".
+            convert_options=pacsv.ConvertOptions(column_types=schema, null_values=[""], strings_can_be_null=True,
+                                                 quoted_strings_can_be_null=False),
         )
 
+    def load_group(self, customer: str, group_service: str) -> None:
+        """Load the group's last-applied state and its server rejections into the in-memory DuckDB."""
+        state = self._copy_out(self._sql("load_state"), [customer, group_service],
+                               pa.schema([("phone", pa.string()), ("hash", pa.string()), ("raw_hash", pa.int64())]))
+        rejections = self._execute(self._sql("load_rejections"), [customer, group_service])
+        self.con.register("loaded_state", state)
+        self.con.register("loaded_rejections", pa.table({
+            "phone": pa.array([r[0] for r in rejections], pa.string()),
+            "hash": pa.array([r[1] for r in rejections], pa.string()),
+            "reason": pa.array([r[2] for r in rejections], pa.string())}))
+        try:
+            self.con.execute(duck_sql()["memory_state"], [customer, group_service])
+            self.con.execute("DELETE FROM server_rejections")
+            self.con.execute(duck_sql()["memory_rejections"], [customer, group_service])
+        finally:
+            self.con.unregister("loaded_state")
+            self.con.unregister("loaded_rejections")
 
-_OP_COLUMNS = "run_id, seq, op, phone, source_key, payload, hash, raw_hash"
+    def load_phones(self) -> None:
+        """Load the cached normalisations of the rows to validate (table crm_fresh) into the in-memory DuckDB."""
+        pairs = self.con.sql(duck_sql()["fresh_phone_pairs"]).to_arrow_table()
+        self.con.execute("DELETE FROM phone_cache")
+        if not pairs.num_rows:
+            return
+        schema = pa.schema([("phone_raw", pa.string()), ("region", pa.string()), ("e164", pa.string()),
+                            ("error", pa.string())])
+        with self._transaction():
+            self._execute(self._sql("phone_pairs_table"))
+            self._copy_in(self._sql("copy_phone_pairs"), pairs)
+            found = self._copy_out(self._sql("phone_cache_of"), [], schema)
+        self.con.register("loaded_phones", found)
+        try:
+            self.con.execute(duck_sql()["memory_phones"])
+        finally:
+            self.con.unregister("loaded_phones")
+
+    def add_phones(self, new_phones: pa.Table) -> None:
+        with self._transaction():
+            self._execute(self._sql("new_phones_table"))
+            self._copy_in(self._sql("copy_new_phones"), new_phones)
+            self._execute(self._sql("insert_phones"))
+        self.con.register("new_phones", new_phones)
+        try:
+            self.con.execute(duck_sql()["insert_phones"])
+        finally:
+            self.con.unregister("new_phones")
+
+    def _mirror(self, customer: str, group_service: str, phone: str, content_hash: str | None,
+                raw_hash: int | None, exists: bool) -> None:
+        self.con.execute(duck_sql()["memory_forget"], [customer, group_service, [phone]])
+        if exists:
+            self.con.execute(duck_sql()["memory_remember"], [customer, group_service, [phone], [content_hash],
+                                                             [raw_hash], [None]])
+
+    def run_record(self, run_id: int) -> dict[str, Any]:
+        with self.pg.cursor() as cursor:
+            cursor.execute(self._sql("run_record"), [run_id])
+            names = [column.name for column in cursor.description]
+            return dict(zip(names, cursor.fetchone()))
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+            self._raw.close()
+        finally:
+            self._engine.dispose()
 
 
-def _operation(row: tuple[Any, ...]) -> Operation:
-    run_id, seq, op, phone, source_key, payload, content_hash, raw_hash = row
-    return Operation(run_id, seq, op, phone, source_key, json.loads(payload) if payload else None, content_hash, raw_hash)
+def open_contact_state(target: str | Path) -> ContactStateStore:
+    """The contact state at `target`: a `postgresql://` URL (shared) or a DuckDB file path, opened."""
+    if isinstance(target, str) and is_postgres_url(target):
+        return PostgresContactState(target)
+    return DuckContactState(Path(target))
