@@ -42,29 +42,6 @@ SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname LIKE 'journal\_%';
 
--- name: contacts_last_runs
-SELECT run_id, customer, group_service, mode, dry_run, status, started_at, finished_at, source_rows, creates, updates,
-       deletes, unchanged, rejected, applied, failed, calls, error
-FROM sync_runs
-QUALIFY row_number() OVER (PARTITION BY customer, group_service ORDER BY run_id DESC) = 1
-ORDER BY customer, group_service;
-
--- name: contacts_open_ops
-SELECT customer, group_service, status, count(*) FROM contact_ops
-WHERE status IN ('planned', 'inflight', 'interrupted') GROUP BY ALL ORDER BY ALL;
-
--- name: contacts_server_rejections
-SELECT customer, group_service, count(*) FROM server_rejections GROUP BY ALL;
-
--- name: contacts_rejected_rows
--- CRM rows the last run of each group left out (written before its first call, so an interrupted run has them).
-SELECT r.customer, r.group_service, count(*) FROM rejected_rows r
-WHERE r.run_id = (SELECT max(s.run_id) FROM sync_runs s WHERE s.customer = r.customer AND s.group_service = r.group_service)
-GROUP BY ALL;
-
--- name: contacts_known
-SELECT customer, group_service, count(*) FROM contact_state GROUP BY ALL;
-
 -- name: campaigns
 SELECT campaign_id, kind, customer_id, service_id, created_at FROM campaigns ORDER BY created_at, campaign_id;
 

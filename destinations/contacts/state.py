@@ -55,6 +55,42 @@ def postgres_sql() -> dict[str, str]:
     return read_named_sql("contacts_state_postgres.sql")
 
 
+READ_ONLY_STATEMENTS = ("tables", "status_last_runs", "status_open_ops", "status_server_rejections",
+                        "status_rejected_rows", "status_field_warnings", "status_known", "managed_phones")
+
+
+def read_only_sql(engine: str) -> dict[str, str]:
+    """The read-only statements `sdsync status` and the source run on the state ("duckdb" or "postgres"):
+    tables, status_* per group, managed_phones. They take no parameters and never write."""
+    statements = duck_sql() if engine == "duckdb" else postgres_sql()
+    return {name: statements[name] for name in READ_ONLY_STATEMENTS}
+
+
+def managed_phones(target: str | Path) -> list[tuple[str, str, str]]:
+    """(customer, group_service, phone) of every contact the sync manages, read-only from the state wherever
+    it is; empty when there is no state yet (nothing is created)."""
+    if isinstance(target, str) and is_postgres_url(target):
+        from smartdialog_sync.state.postgres import state_engine, unavailable
+
+        engine = state_engine(target, pool_size=1)
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                tables = {name for (name,) in connection.exec_driver_sql(postgres_sql()["tables"])}
+                if "contact_state" not in tables:
+                    return []
+                return [tuple(row) for row in connection.exec_driver_sql(postgres_sql()["managed_phones"])]
+        except Exception as exc:  # the driver's error: one line naming the database
+            raise unavailable(target, exc) from None
+        finally:
+            engine.dispose()
+    path = Path(target)
+    if not path.exists():
+        return []
+    with duckdb.connect(str(path), read_only=True) as con:
+        return [tuple(row) for row in con.execute(duck_sql()["managed_phones"]).fetchall()]
+
+
 @dataclass(frozen=True)
 class Operation:
     """One planned API call of the journal."""

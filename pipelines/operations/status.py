@@ -33,6 +33,7 @@ class StatusOptions:
     connection_key: Optional[str] = None  # the window key of the configured connection, to label it
     journal: Optional[str] = None
     contacts_state: Optional[str] = None
+    state_url: Optional[str] = None  # the shared state (PostgreSQL), when configured
     ledger: Optional[str] = None
     backlog_hours: float = 24.0
     campaign_hours: float = 24.0
@@ -50,7 +51,7 @@ class StatusOptions:
             connection_key = None
         return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
                    window_s=settings.rate_limit.seconds, limiter_url=settings.limiter_url,
-                   connection_key=connection_key, **options)
+                   connection_key=connection_key, state_url=settings.state_url, **options)
 
 
 def collect_status(options: StatusOptions) -> dict[str, Any]:
