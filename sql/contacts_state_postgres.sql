@@ -269,3 +269,8 @@ SELECT customer, group_service, count(*) FROM contact_state GROUP BY customer, g
 
 -- name: managed_phones
 SELECT customer, group_service, phone FROM contact_state ORDER BY customer, group_service, phone
+
+-- name: advance_run_ids
+-- After copying runs in (sdsync state migrate): new runs get ids after every run there.
+SELECT setval('sync_run_ids', greatest((SELECT coalesce(max(run_id), 0) FROM sync_runs),
+                                       (SELECT last_value FROM sync_run_ids)))

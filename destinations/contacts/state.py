@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -34,6 +34,9 @@ import pyarrow as pa
 from smartdialog_sync.errors import SdsyncError
 from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.location import hide_password, is_postgres_url
+
+if TYPE_CHECKING:
+    from smartdialog_sync.state.migration import StoreMigration
 
 OPEN_STATUSES = ("planned", "inflight", "interrupted")
 RAW_HASH_SHIFT = 1 << 63  # PostgreSQL has no unsigned 64-bit integer: raw_hash is kept there shifted by -2^63
@@ -506,6 +509,41 @@ class PostgresContactState(ContactStateStore):
             self.con.execute(duck_sql()["memory_remember"], [customer, group_service, [phone], [content_hash],
                                                              [raw_hash], [None]])
 
+    def _stage_migration(self, table: str, key: tuple[str, ...], rows: pa.Table) -> tuple[Any, ...] | None:
+        """COPY migrated rows into a temp twin of `table`; the key of a row already there with other values."""
+        from psycopg import sql
+
+        staged = sql.Identifier(f"sdsync_migrate_{table}")
+        self._execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(staged, sql.Identifier(table)))
+        if rows.num_rows:
+            names = sql.SQL(", ").join(sql.Identifier(name) for name in rows.column_names)
+            self._copy_in(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, HEADER true)").format(staged, names), rows)
+        if not key:
+            return None
+        others = [name for name in rows.column_names if name not in key]
+        found = self._execute(sql.SQL(
+            "SELECT {keys} FROM {staged} s JOIN {table} t USING ({keys}) WHERE ({mine}) IS DISTINCT FROM ({theirs}) "
+            "ORDER BY {keys} LIMIT 1").format(
+            keys=sql.SQL(", ").join(sql.Identifier(name) for name in key), staged=staged,
+            table=sql.Identifier(table),
+            mine=sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(name)) for name in others),
+            theirs=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(name)) for name in others)))
+        return tuple(found[0]) if found else None
+
+    def _insert_staged(self, table: str, key: tuple[str, ...]) -> int:
+        """Insert the staged rows not there yet (by key, or by run for the rows of a run); how many."""
+        from psycopg import sql
+
+        staged = sql.Identifier(f"sdsync_migrate_{table}")
+        if key:
+            statement = sql.SQL("INSERT INTO {table} SELECT * FROM {staged} ON CONFLICT DO NOTHING")
+        else:
+            statement = sql.SQL("INSERT INTO {table} SELECT * FROM {staged} s "
+                                "WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.run_id = s.run_id)")
+        with self.pg.cursor() as cursor:
+            cursor.execute(statement.format(table=sql.Identifier(table), staged=staged))
+            return int(cursor.rowcount)
+
     def run_record(self, run_id: int) -> dict[str, Any]:
         with self.pg.cursor() as cursor:
             cursor.execute(self._sql("run_record"), [run_id])
@@ -525,3 +563,69 @@ def open_contact_state(target: str | Path) -> ContactStateStore:
     if isinstance(target, str) and is_postgres_url(target):
         return PostgresContactState(target)
     return DuckContactState(Path(target))
+
+
+# --- moving a local state into the shared one --------------------------------------------------------------
+
+# The key of each table's rows; rejected_rows and field_warnings belong to their run (copied with it).
+MIGRATION_KEYS: dict[str, tuple[str, ...]] = {
+    "contact_state": ("customer", "group_service", "phone"),
+    "phone_cache": ("phone_raw", "region"),
+    "server_rejections": ("customer", "group_service", "phone"),
+    "sync_runs": ("run_id",),
+    "contact_ops": ("run_id", "seq"),
+    "planned_ops": ("run_id", "seq"),
+    "rejected_rows": (),
+    "field_warnings": (),
+}
+
+
+def migrate_contact_state(source: Path, target_url: str) -> StoreMigration:
+    """Copy a local DuckDB contact state into the shared PostgreSQL state, in one transaction.
+
+    Idempotent: rows already there with equal values are skipped. A key already there with different values
+    (a run id, a contact of a group, an op) raises StateConflict naming it, and nothing of the contact state
+    is written.
+    """
+    from smartdialog_sync.state.migration import StateConflict, StoreMigration
+
+    if not source.exists():
+        return StoreMigration("contact state", str(source))
+    try:
+        local = duckdb.connect(str(source), read_only=True)
+    except duckdb.IOException as exc:
+        raise StateStoreBusy(f"cannot open the state database {source}: {exc}") from None
+    copied: dict[str, int] = {}
+    already: dict[str, int] = {}
+    try:
+        local_tables = {name for (name,) in local.execute(duck_sql()["tables"]).fetchall()}
+        with PostgresContactState(target_url) as shared, shared._transaction():
+            for table, key in MIGRATION_KEYS.items():
+                if table not in local_tables:
+                    continue
+                rows = _exported(local, table)
+                conflict = shared._stage_migration(table, key, rows)
+                if conflict is not None:
+                    described = ", ".join(f"{name} {value!r}" for name, value in zip(key, conflict))
+                    raise StateConflict(f"contact state: {table} ({described}) is already in {shared.location} with "
+                                        f"different data; nothing of the contact state was copied")
+                copied[table] = shared._insert_staged(table, key)
+                already[table] = rows.num_rows - copied[table]
+            shared._execute(shared._sql("advance_run_ids"))
+    finally:
+        local.close()
+    return StoreMigration("contact state", str(source), copied, already)
+
+
+def _exported(local: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
+    """A local table's rows as PostgreSQL stores them (raw_hash shifted, JSON as text)."""
+    columns = [row[0] for row in local.execute(f"DESCRIBE {table}").fetchall()]
+    select = []
+    for column in columns:
+        if column == "raw_hash":
+            select.append(f"CAST(CAST(raw_hash AS HUGEINT) - {RAW_HASH_SHIFT} AS BIGINT) AS raw_hash")
+        elif column == "payload":
+            select.append("CAST(payload AS VARCHAR) AS payload")
+        else:
+            select.append(column)
+    return local.sql(f"SELECT {', '.join(select)} FROM {table}").to_arrow_table()

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
+import pyarrow as pa
+
 from smartdialog_sync.api import ClientSettings, RateLimit, SmartDialogClient
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.state.location import StateLocation
 from smartdialog_sync.state.runner_lock import runner_lock
 
 from .applier import DEFAULT_GROUP_SIZE, DEFAULT_WORKERS, ContactApplier, StopRun
-from .mapping import MappingError, parse_map_options, resolve_mapping
+from .mapping import ContactMapping, MappingError, parse_map_options, resolve_mapping
 from .planner import PlanSummary, plan_changes, prepare_candidates
 from .reader import crm_statement, read_crm
 from .state import ContactStateStore, Operation, StateStoreBusy, open_contact_state
@@ -199,12 +201,29 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
     """Make the group service's contacts match the CRM rows (or only plan it, for a dry run).
 
     Raises UsageError for bad options or CRM input (before any call), SyncStopped when the run stops
-    part way (after recording it; the next run resumes), SdsyncError when the state is locked.
+    part way (after recording it; the next run resumes), RunnerBusy (exit 1, naming the holder) when the
+    same customer/group is being synced elsewhere and `wait` is not set, SdsyncError when the state is locked.
     """
     progress = progress or SyncProgress()
     started = time.monotonic()
     if options.mode not in ("upsert", "mirror"):
         raise UsageError(f"mode must be upsert or mirror, not {options.mode!r}")
+    target = state_target(settings, options.state)
+    with group_runner(settings, target, options.customer, options.group_service, options.wait):
+        crm, mapping, region = _read_source(options, progress)  # after the wait: the CRM as it is now
+        with open_state(target) as store:
+            run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
+            prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
+            run = _Run(store, run_id, options, progress, started)
+            result = run.dry() if options.dry_run else run.real(settings)
+    progress.finished(result)
+    if result.status == "failed":
+        raise SyncStopped(result)
+    return result
+
+
+def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[pa.Table, ContactMapping, str]:
+    """The CRM rows, their mapping and the default region; UsageError when they cannot be used."""
     try:
         region = check_region(options.default_region)
         crm = read_crm(options.source, crm_statement(options.query, options.table, options.sql_file))
@@ -215,18 +234,7 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
     if options.mode == "mirror" and crm.num_rows == 0:
         raise UsageError("the CRM returned no rows: refusing to mirror an empty source "
                          "(use `contacts delete-all` to empty a group)")
-
-    target = state_target(settings, options.state)
-    with group_runner(settings, target, options.customer, options.group_service, options.wait), \
-            open_state(target) as store:
-        run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
-        prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
-        run = _Run(store, run_id, options, progress, started)
-        result = run.dry() if options.dry_run else run.real(settings)
-    progress.finished(result)
-    if result.status == "failed":
-        raise SyncStopped(result)
-    return result
+    return crm, mapping, region
 
 
 class _Run:
