@@ -288,12 +288,41 @@ CREATE TABLE phone_cache (phone_raw VARCHAR, region VARCHAR, e164 VARCHAR, error
 CREATE TABLE server_rejections (customer VARCHAR, group_service VARCHAR, phone VARCHAR, hash VARCHAR, reason VARCHAR);
 
 -- name: memory_state
--- One group's state from PostgreSQL (registered Arrow table loaded_state; raw_hash shifted back to UBIGINT).
--- Parameters: customer, group_service.
+-- One group's state from PostgreSQL, first as its raw hashes only (registered Arrow table loaded_state, already
+-- shifted back to UBIGINT): enough to match the CRM rows (contacts_rows.sql). memory_contacts then fills in the
+-- phone and hash of the rows the rest of the diff reads. Parameters: customer, group_service.
 CREATE OR REPLACE TABLE contact_state AS
-SELECT CAST(? AS VARCHAR) AS customer, CAST(? AS VARCHAR) AS group_service, phone, hash,
-       CAST(CAST(raw_hash AS HUGEINT) + 9223372036854775808 AS UBIGINT) AS raw_hash, CAST(NULL AS VARCHAR) AS source_key
+SELECT CAST(? AS VARCHAR) AS customer, CAST(? AS VARCHAR) AS group_service, phone, hash, raw_hash,
+       CAST(NULL AS VARCHAR) AS source_key
 FROM loaded_state
+
+-- name: memory_wanted_raw_hashes
+-- The raw hashes (shifted for PostgreSQL) of the contacts no applied CRM row matched: changed or gone.
+SELECT CAST(CAST(s.raw_hash AS HUGEINT) - 9223372036854775808 AS BIGINT) AS raw_hash
+FROM contact_state s
+WHERE s.phone IS NULL AND NOT EXISTS (SELECT 1 FROM crm_rows r WHERE r.applied AND r.raw_hash = s.raw_hash)
+
+-- name: memory_copied_raw_hashes
+-- The raw hashes (shifted) that several applied CRM rows share (a copied row: they share its contact's phone).
+SELECT CAST(CAST(raw_hash AS HUGEINT) - 9223372036854775808 AS BIGINT) AS raw_hash
+FROM crm_rows WHERE applied GROUP BY raw_hash HAVING count(*) > 1
+
+-- name: memory_applied_rows
+SELECT count(*) FROM crm_rows WHERE applied
+
+-- name: memory_wanted_phones
+-- The phones of the rows to validate (fresh_phones): their contacts are read in full.
+SELECT DISTINCT e164 FROM fresh_phones WHERE e164 IS NOT NULL
+
+-- name: memory_contacts_drop
+-- The contacts read in full (registered Arrow table loaded_contacts) replace their raw-hash-only rows.
+DELETE FROM contact_state WHERE raw_hash IN
+    (SELECT CAST(CAST(raw_hash AS HUGEINT) + 9223372036854775808 AS UBIGINT) FROM loaded_contacts)
+
+-- name: memory_contacts_add
+-- Parameters: customer, group_service.
+INSERT INTO contact_state
+SELECT ?, ?, phone, hash, CAST(CAST(raw_hash AS HUGEINT) + 9223372036854775808 AS UBIGINT), NULL FROM loaded_contacts
 
 -- name: memory_rejections
 -- Parameters: customer, group_service (registered Arrow table loaded_rejections).

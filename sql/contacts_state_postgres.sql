@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS contact_state (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (customer, group_service, phone)
 );
+-- The nightly diff reads every raw hash of a group (an index-only scan) and only the few rows it needs in full.
+CREATE INDEX IF NOT EXISTS contact_state_raw_hash ON contact_state (customer, group_service, raw_hash);
 CREATE TABLE IF NOT EXISTS phone_cache (
     phone_raw TEXT NOT NULL,
     region TEXT NOT NULL,
@@ -190,9 +192,22 @@ SELECT count(*) FROM rejected_rows WHERE run_id = %s
 -- name: count_field_warnings
 SELECT count(*) FROM field_warnings WHERE run_id = %s
 
--- name: load_state
--- The group's last-applied state, for the in-memory plan: only the columns the diff reads.
-COPY (SELECT phone, hash, raw_hash FROM contact_state WHERE customer = %s AND group_service = %s) TO STDOUT (FORMAT csv)
+-- name: load_raw_hashes
+-- Every raw hash of the group's contacts in one value (8 bytes each, big-endian): what the diff matches the
+-- CRM rows with. Their phones and hashes are read only for the rows the diff needs (load_contacts).
+SELECT string_agg(int8send(raw_hash), ''::bytea) FROM contact_state
+WHERE customer = %s AND group_service = %s AND raw_hash IS NOT NULL
+
+-- name: load_unknown_raw
+-- The group's contacts without a raw hash (settled by reconciliation): always read in full.
+SELECT phone, hash, raw_hash FROM contact_state WHERE customer = %s AND group_service = %s AND raw_hash IS NULL
+
+-- name: load_contacts
+-- The contacts the diff reads in full: by raw hash (changed, gone or copied rows) or by phone (the phones of the
+-- rows to validate). Parameters: customer, group_service, raw hashes, phones.
+SELECT phone, hash, raw_hash FROM contact_state
+WHERE customer = %s AND group_service = %s AND raw_hash IS NOT NULL
+  AND (raw_hash = ANY(%s::bigint[]) OR phone = ANY(%s::text[]))
 
 -- name: load_rejections
 SELECT phone, hash, reason FROM server_rejections WHERE customer = %s AND group_service = %s

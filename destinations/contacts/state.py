@@ -158,6 +158,10 @@ class ContactStateStore(ABC):
     def load_phones(self) -> None:
         """Make the phone cache entries the rows to validate need readable on `con` (see load_group)."""
 
+    def load_contacts(self) -> None:
+        """Make the contacts the diff reads in full readable on `con`, once the rows to validate and their
+        phones are known (see load_group)."""
+
     @abstractmethod
     def add_phones(self, new_phones: pa.Table) -> None:
         """Add normalised phones (phone_raw, region, e164, error) to the cache, on `con` and durably."""
@@ -399,7 +403,8 @@ class PostgresContactState(ContactStateStore):
             raise unavailable(url, exc) from None
         self.pg: Any = self._raw.driver_connection
         self.pg.autocommit = True
-        self._in_transaction = False
+        self._group = ("", "")
+        self._raw_rows = 0
         self.con = duckdb.connect(":memory:")
         self.con.execute(duck_sql()["memory_schema"])
 
@@ -412,8 +417,8 @@ class PostgresContactState(ContactStateStore):
     def _loaded_raw_hash(self, value: int | None) -> int | None:
         return None if value is None else value + RAW_HASH_SHIFT
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.pg.cursor() as cursor:
+    def _execute(self, sql: Any, params: Sequence[Any] = (), binary: bool = False) -> list[tuple[Any, ...]]:
+        with self.pg.cursor(binary=binary) as cursor:
             cursor.execute(sql, list(params))
             return cursor.fetchall() if cursor.description else []
 
@@ -456,15 +461,24 @@ class PostgresContactState(ContactStateStore):
         )
 
     def load_group(self, customer: str, group_service: str) -> None:
-        """Load the group's last-applied state and its server rejections into the in-memory DuckDB."""
-        state = self._copy_out(self._sql("load_state"), [customer, group_service],
-                               pa.schema([("phone", pa.string()), ("hash", pa.string()), ("raw_hash", pa.int64())]))
+        """Load the group's raw hashes (all of them, 8 bytes each) and its server rejections into the in-memory
+        DuckDB; the phones and hashes the diff needs follow in load_contacts, once the changed rows are known."""
+        import numpy as np
+
+        self._group = (customer, group_service)
+        packed = self._execute(self._sql("load_raw_hashes"), [customer, group_service], binary=True)[0][0]
+        # Stored shifted by -2^63: adding 2^63 back is flipping the top bit of the unsigned value.
+        raw_hashes = np.frombuffer(packed or b"", dtype=">u8").astype(np.uint64) ^ np.uint64(RAW_HASH_SHIFT)
+        self._raw_rows = len(raw_hashes)
+        unknown = self._execute(self._sql("load_unknown_raw"), [customer, group_service])
+        loaded = pa.table({
+            "phone": pa.concat_arrays([pa.nulls(len(raw_hashes), pa.string()), pa.array([r[0] for r in unknown], pa.string())]),
+            "hash": pa.concat_arrays([pa.nulls(len(raw_hashes), pa.string()), pa.array([r[1] for r in unknown], pa.string())]),
+            "raw_hash": pa.concat_arrays([pa.array(raw_hashes, pa.uint64()), pa.nulls(len(unknown), pa.uint64())]),
+        })
         rejections = self._execute(self._sql("load_rejections"), [customer, group_service])
-        self.con.register("loaded_state", state)
-        self.con.register("loaded_rejections", pa.table({
-            "phone": pa.array([r[0] for r in rejections], pa.string()),
-            "hash": pa.array([r[1] for r in rejections], pa.string()),
-            "reason": pa.array([r[2] for r in rejections], pa.string())}))
+        self.con.register("loaded_state", loaded)
+        self.con.register("loaded_rejections", _table(("phone", "hash", "reason"), rejections))
         try:
             self.con.execute(duck_sql()["memory_state"], [customer, group_service])
             self.con.execute("DELETE FROM server_rejections")
@@ -472,6 +486,27 @@ class PostgresContactState(ContactStateStore):
         finally:
             self.con.unregister("loaded_state")
             self.con.unregister("loaded_rejections")
+
+    def load_contacts(self) -> None:
+        """Read in full the contacts the diff looks at beyond their raw hash: those no applied CRM row matched
+        (changed or gone), those several applied rows share (a copied row), and those with the phone of a row to
+        validate. A nightly run reads about as many contacts as rows changed."""
+        customer, group_service = self._group
+        memory = duck_sql()
+        wanted = [row[0] for row in self.con.execute(memory["memory_wanted_raw_hashes"]).fetchall()]
+        applied = self.con.execute(memory["memory_applied_rows"]).fetchall()[0][0]
+        if applied > self._raw_rows - len(wanted):  # more applied rows than contacts they matched: a row copied
+            wanted += [row[0] for row in self.con.execute(memory["memory_copied_raw_hashes"]).fetchall()]
+        phones = [row[0] for row in self.con.execute(memory["memory_wanted_phones"]).fetchall()]
+        if not wanted and not phones:
+            return
+        rows = self._execute(self._sql("load_contacts"), [customer, group_service, wanted, phones])
+        self.con.register("loaded_contacts", _table(("phone", "hash", "raw_hash"), rows, raw_hash=True))
+        try:
+            self.con.execute(memory["memory_contacts_drop"])
+            self.con.execute(memory["memory_contacts_add"], [customer, group_service])
+        finally:
+            self.con.unregister("loaded_contacts")
 
     def load_phones(self) -> None:
         """Load the cached normalisations of the rows to validate (table crm_fresh) into the in-memory DuckDB."""
@@ -556,6 +591,15 @@ class PostgresContactState(ContactStateStore):
             self._raw.close()
         finally:
             self._engine.dispose()
+
+
+def _table(names: tuple[str, ...], rows: Sequence[Sequence[Any]], raw_hash: bool = False) -> pa.Table:
+    """Rows as an Arrow table of strings (the last column int64 when `raw_hash`)."""
+    columns = {}
+    for index, name in enumerate(names):
+        kind = pa.int64() if raw_hash and name == "raw_hash" else pa.string()
+        columns[name] = pa.array([row[index] for row in rows], kind)
+    return pa.table(columns)
 
 
 def open_contact_state(target: str | Path) -> ContactStateStore:

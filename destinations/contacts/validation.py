@@ -130,9 +130,11 @@ def stage_rows(con: duckdb.DuckDBPyConnection, customer: str, group_service: str
     con.execute(read_sql("contacts_fresh.sql"))
 
 
-def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str) -> None:
+def build_candidates(store: ContactStateStore, customer: str, group_service: str) -> None:
     """Validate crm_rows into contact_candidates (phone, payload, hash, reject reason, field warnings and
     normalised fields per row); the phones come from fresh_phones (normalise_new_phones runs first)."""
+    store.load_contacts()
+    con = store.con
     register_lookups(con)
     con.execute(read_sql("contacts_unmatched.sql"), {"customer": customer, "group_service": group_service})
     con.execute(
@@ -145,5 +147,5 @@ def validate_candidates(store: ContactStateStore, customer: str, group_service: 
     """Build contact_candidates from the crm_source view; return how many phones had to be normalised."""
     stage_rows(store.con, customer, group_service, default_region)
     normalised = normalise_new_phones(store)
-    build_candidates(store.con, customer, group_service)
+    build_candidates(store, customer, group_service)
     return normalised
