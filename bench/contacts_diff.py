@@ -98,7 +98,7 @@ def project_diff(store: ContactStateStore, crm: pa.Table, figures: dict[str, flo
     timed("load the group's state", figures, lambda: store.load_group(CUSTOMER, GROUP))
     stage_crm(store, crm, mapping)
     con = store.con
-    timed("scan, raw hash, match", figures, lambda: stage_rows(con, CUSTOMER, GROUP, "FI"))
+    timed("scan, raw hash, match", figures, lambda: stage_rows(store, CUSTOMER, GROUP, "FI"))
     figures["new phones normalised"] = timed("phone cache, new phones", figures, lambda: normalise_new_phones(store))
     timed("validate + hash", figures, lambda: build_candidates(store, CUSTOMER, GROUP))
     plan = timed("plan (diff vs state)", figures, lambda: plan_changes(store, CUSTOMER, GROUP, mirror=True))
@@ -158,7 +158,7 @@ def prepare_state(store: ContactStateStore, yesterday: dict[str, np.ndarray], sa
     # Cold: a sample of phones through phonenumbers (the first sync's cost).
     sample = arrow({name: values[:sample_rows] for name, values in yesterday.items()})
     stage_crm(store, sample, resolve_mapping(sample.column_names, key="id"))
-    stage_rows(con, CUSTOMER, GROUP, "FI")
+    stage_rows(store, CUSTOMER, GROUP, "FI")
     started = time.perf_counter()
     normalised = normalise_new_phones(store)
     cold = time.perf_counter() - started
@@ -169,7 +169,7 @@ def prepare_state(store: ContactStateStore, yesterday: dict[str, np.ndarray], sa
     # on the sample above) and the last-applied state.
     yesterday_table = arrow(yesterday)
     stage_crm(store, yesterday_table, resolve_mapping(yesterday_table.column_names, key="id"))
-    stage_rows(con, CUSTOMER, GROUP, "FI")
+    stage_rows(store, CUSTOMER, GROUP, "FI")
     mismatches = con.execute(
         "SELECT count(*) FROM phone_cache WHERE e164 <> '+358' || substr(replace(phone_raw, ' ', ''), 2)").fetchall()[0][0]
     assert mismatches == 0, "the synthetic cache fill disagrees with phonenumbers"

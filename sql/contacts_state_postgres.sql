@@ -289,3 +289,7 @@ SELECT customer, group_service, phone FROM contact_state ORDER BY customer, grou
 -- After copying runs in (sdsync state migrate): new runs get ids after every run there.
 SELECT setval('sync_run_ids', greatest((SELECT coalesce(max(run_id), 0) FROM sync_runs),
                                        (SELECT last_value FROM sync_run_ids)))
+
+-- name: analyze_after_copy
+-- Fresh statistics after a bulk copy (sdsync state migrate), for the nightly diff's plans.
+ANALYZE contact_state, phone_cache, contact_ops

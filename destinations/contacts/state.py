@@ -36,12 +36,11 @@ from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.location import hide_password, is_postgres_url
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from smartdialog_sync.state.migration import StoreMigration
 
-OPEN_STATUSES = ("planned", "inflight", "interrupted")
 RAW_HASH_SHIFT = 1 << 63  # PostgreSQL has no unsigned 64-bit integer: raw_hash is kept there shifted by -2^63
-STATE_TABLES = ("contact_state", "phone_cache", "server_rejections", "sync_runs", "contact_ops", "planned_ops",
-                "rejected_rows", "field_warnings")
 
 
 class StateStoreBusy(SdsyncError):
@@ -118,11 +117,6 @@ class Outcome:
     error: str | None = None
 
 
-def describe_target(target: str | Path) -> str:
-    """The state's location for messages (a path, or the URL with its password hidden)."""
-    return hide_password(str(target))
-
-
 class ContactStateStore(ABC):
     """The contact state of one engine. `con` is the DuckDB connection the plan is computed on."""
 
@@ -154,6 +148,9 @@ class ContactStateStore(ABC):
 
     def load_group(self, customer: str, group_service: str) -> None:
         """Make the group's state readable by the plan on `con` (nothing to do when `con` is the state)."""
+
+    def state_ready(self) -> None:
+        """Wait until the state load_group started reading is on `con` (the CRM is hashed meanwhile)."""
 
     def load_phones(self) -> None:
         """Make the phone cache entries the rows to validate need readable on `con` (see load_group)."""
@@ -405,6 +402,7 @@ class PostgresContactState(ContactStateStore):
         self.pg.autocommit = True
         self._group = ("", "")
         self._raw_rows = 0
+        self._loading: Future[tuple[pa.Table, pa.Table]] | None = None
         self.con = duckdb.connect(":memory:")
         self.con.execute(duck_sql()["memory_schema"])
 
@@ -418,14 +416,26 @@ class PostgresContactState(ContactStateStore):
         return None if value is None else value + RAW_HASH_SHIFT
 
     def _execute(self, sql: Any, params: Sequence[Any] = (), binary: bool = False) -> list[tuple[Any, ...]]:
-        with self.pg.cursor(binary=binary) as cursor:
+        with self._reachable(), self.pg.cursor(binary=binary) as cursor:
             cursor.execute(sql, list(params))
             return cursor.fetchall() if cursor.description else []
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        with self.pg.transaction():
+        with self._reachable(), self.pg.transaction():
             yield
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A lost connection to the state becomes the one-line StateUnavailable (exit 1; the journal stays)."""
+        import psycopg
+
+        from smartdialog_sync.state.postgres import unavailable
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            raise unavailable(self._url, exc) from None
 
     def _insert_computed(self, table: str, select: str, params: Sequence[Any]) -> None:
         rows = self.con.sql(select, params=list(params)).to_arrow_table()
@@ -438,7 +448,7 @@ class PostgresContactState(ContactStateStore):
 
         buffer = io.BytesIO()
         pacsv.write_csv(rows, buffer)
-        with self.pg.cursor() as cursor, cursor.copy(statement) as copy:
+        with self._reachable(), self.pg.cursor() as cursor, cursor.copy(statement) as copy:
             copy.write(buffer.getbuffer())
 
     def _copy_out(self, statement: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
@@ -446,7 +456,7 @@ class PostgresContactState(ContactStateStore):
         import pyarrow.csv as pacsv
 
         chunks: list[bytes] = []
-        with self.pg.cursor() as cursor, cursor.copy(statement, list(params)) as copy:
+        with self._reachable(), self.pg.cursor() as cursor, cursor.copy(statement, list(params)) as copy:
             for chunk in copy:
                 chunks.append(bytes(chunk))
         data = b"".join(chunks)
@@ -461,15 +471,24 @@ class PostgresContactState(ContactStateStore):
         )
 
     def load_group(self, customer: str, group_service: str) -> None:
-        """Load the group's raw hashes (all of them, 8 bytes each) and its server rejections into the in-memory
-        DuckDB; the phones and hashes the diff needs follow in load_contacts, once the changed rows are known."""
+        """Start reading the group's raw hashes (all of them, 8 bytes each) and its server rejections, on a
+        thread of its own while the CRM rows are hashed; state_ready puts them into the in-memory DuckDB. The
+        phones and hashes the diff needs follow in load_contacts, once the changed rows are known."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.state_ready()  # a load already under way is finished first
+        self._group = (customer, group_service)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-state-load")
+        self._loading = pool.submit(self._read_group, customer, group_service)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+
+    def _read_group(self, customer: str, group_service: str) -> tuple[pa.Table, pa.Table]:
+        """The group's raw hashes (with the few contacts without one, in full) and server rejections."""
         import numpy as np
 
-        self._group = (customer, group_service)
         packed = self._execute(self._sql("load_raw_hashes"), [customer, group_service], binary=True)[0][0]
         # Stored shifted by -2^63: adding 2^63 back is flipping the top bit of the unsigned value.
         raw_hashes = np.frombuffer(packed or b"", dtype=">u8").astype(np.uint64) ^ np.uint64(RAW_HASH_SHIFT)
-        self._raw_rows = len(raw_hashes)
         unknown = self._execute(self._sql("load_unknown_raw"), [customer, group_service])
         loaded = pa.table({
             "phone": pa.concat_arrays([pa.nulls(len(raw_hashes), pa.string()), pa.array([r[0] for r in unknown], pa.string())]),
@@ -477,8 +496,17 @@ class PostgresContactState(ContactStateStore):
             "raw_hash": pa.concat_arrays([pa.array(raw_hashes, pa.uint64()), pa.nulls(len(unknown), pa.uint64())]),
         })
         rejections = self._execute(self._sql("load_rejections"), [customer, group_service])
+        return loaded, _table(("phone", "hash", "reason"), rejections)
+
+    def state_ready(self) -> None:
+        loading, self._loading = self._loading, None
+        if loading is None:
+            return
+        loaded, rejections = loading.result()
+        customer, group_service = self._group
+        self._raw_rows = loaded.num_rows - loaded["raw_hash"].null_count
         self.con.register("loaded_state", loaded)
-        self.con.register("loaded_rejections", _table(("phone", "hash", "reason"), rejections))
+        self.con.register("loaded_rejections", rejections)
         try:
             self.con.execute(duck_sql()["memory_state"], [customer, group_service])
             self.con.execute("DELETE FROM server_rejections")
@@ -586,6 +614,9 @@ class PostgresContactState(ContactStateStore):
             return dict(zip(names, cursor.fetchone()))
 
     def close(self) -> None:
+        loading, self._loading = self._loading, None
+        if loading is not None:
+            loading.exception()  # let a load still under way finish before its connection closes
         try:
             self.con.close()
             self._raw.close()
@@ -656,6 +687,7 @@ def migrate_contact_state(source: Path, target_url: str) -> StoreMigration:
                 copied[table] = shared._insert_staged(table, key)
                 already[table] = rows.num_rows - copied[table]
             shared._execute(shared._sql("advance_run_ids"))
+            shared._execute(shared._sql("analyze_after_copy"))
     finally:
         local.close()
     return StoreMigration("contact state", str(source), copied, already)

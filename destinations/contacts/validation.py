@@ -121,11 +121,13 @@ def normalise_new_phones(store: ContactStateStore) -> int:
     return len(pairs)
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> None:
+def stage_rows(store: ContactStateStore, customer: str, group_service: str, default_region: str) -> None:
     """Scan the crm_source view once into crm_rows: raw-hashed, matched with what was last applied; the rows
     to validate are then read trimmed through the view crm_fresh."""
+    con = store.con
     con.execute("SET VARIABLE contacts_default_region = ?", [default_region])
     con.execute(read_sql("contacts_clean.sql"))
+    store.state_ready()
     con.execute(read_sql("contacts_rows.sql"), {"customer": customer, "group_service": group_service})
     con.execute(read_sql("contacts_fresh.sql"))
 
@@ -145,7 +147,7 @@ def build_candidates(store: ContactStateStore, customer: str, group_service: str
 
 def validate_candidates(store: ContactStateStore, customer: str, group_service: str, default_region: str) -> int:
     """Build contact_candidates from the crm_source view; return how many phones had to be normalised."""
-    stage_rows(store.con, customer, group_service, default_region)
+    stage_rows(store, customer, group_service, default_region)
     normalised = normalise_new_phones(store)
     build_candidates(store, customer, group_service)
     return normalised

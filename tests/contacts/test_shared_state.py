@@ -148,3 +148,31 @@ def test_a_state_url_that_is_not_ours_exits_2_creating_nothing(emulator, tmp_pat
     assert "--state" in done.stderr and "mysql" in done.stderr
     assert set(tmp_path.rglob("*")) == before
     assert emulator.stats()["calls_total"] == 0
+
+
+def status_of(cli: SyncCli, state: str) -> dict:
+    """`sdsync status --json --state STATE` as a real process on the runner's (empty) data dir."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()",
+                           "--data-dir", str(cli.data_dir), "status", "--json", "--state", state],
+                          cwd=cli.workdir, env=cli.env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def test_status_reads_the_shared_contact_state_from_any_machine_creating_nothing(emulator, tmp_path, shared_state):
+    crm = sqlite_crm(tmp_path)
+    observer = machine(emulator, crm, tmp_path, "observer", shared_state)
+    report = status_of(observer, shared_state)
+    assert report["contacts"]["present"] is False, report["contacts"]
+    assert query_state(shared_state, "SELECT count(*) FROM information_schema.tables "
+                                     "WHERE table_schema = 'public'") == [(0,)]  # read-only: nothing created
+
+    crm.write([contact(n) for n in range(1, 11)] + [contact(11, phone="nope")])
+    machine(emulator, crm, tmp_path, "runner", shared_state).run()
+    report = status_of(observer, shared_state)
+    (group,) = report["contacts"]["groups"]
+    assert (group["contacts_known"], group["rejected_rows"], group["interrupted"]) == (10, 1, False), group
+    assert group["last_run"]["status"] == "completed" and "***" not in report["contacts"]["location"]
+    assert not observer.data_dir.exists()
