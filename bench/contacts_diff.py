@@ -10,9 +10,14 @@ and beside it, in the same run, a pandas baseline computing the same plan with t
 variant (pandas' 64-bit row hash; produces no payload and no digest stable enough to store).
 
 The nightly diff runs in a process of its own, reading today's CRM from a Parquet file, so its timing and
-its peak resident memory are its own.
+its peak resident memory are its own. With --state-url postgresql://..., the same state is also moved into
+a scratch database created on that server (`<database>_bench_<random>`, dropped afterwards) and the
+nightly diff runs again with its state there: the group's state and the phone cache entries it needs are
+loaded into the in-memory DuckDB by COPY, then diffed the same way. Both figures are printed, with the time
+to journal the plan (COPY into contact_ops) beside them.
 
     python bench/contacts_diff.py [--rows 1000000] [--changed 0.01] [--normalise-rows 100000]
+                                  [--state-url postgresql://user@host/db]
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -33,7 +41,7 @@ import pyarrow.parquet as pq
 
 from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
 from smartdialog_sync.destinations.contacts.planner import plan_changes, stage_crm
-from smartdialog_sync.destinations.contacts.state import ContactStateStore
+from smartdialog_sync.destinations.contacts.state import ContactStateStore, migrate_contact_state, open_contact_state
 from smartdialog_sync.destinations.contacts.validation import build_candidates, normalise_new_phones, stage_rows
 
 CUSTOMER, GROUP = "bench-customer", "bench-group"
@@ -87,11 +95,12 @@ def timed(label: str, figures: dict[str, float], action):
 def project_diff(store: ContactStateStore, crm: pa.Table, figures: dict[str, float]) -> dict[str, int]:
     """The project's nightly path on a warm phone cache; returns the ops planned by kind."""
     mapping = resolve_mapping(crm.column_names, key="id")
+    timed("load the group's state", figures, lambda: store.load_group(CUSTOMER, GROUP))
     stage_crm(store, crm, mapping)
     con = store.con
-    timed("scan, raw hash, match", figures, lambda: stage_rows(con, CUSTOMER, GROUP, "FI"))
-    figures["new phones normalised"] = timed("normalise new phones", figures, lambda: normalise_new_phones(con))
-    timed("validate + hash", figures, lambda: build_candidates(con, CUSTOMER, GROUP))
+    timed("scan, raw hash, match", figures, lambda: stage_rows(store, CUSTOMER, GROUP, "FI"))
+    figures["new phones normalised"] = timed("phone cache, new phones", figures, lambda: normalise_new_phones(store))
+    timed("validate + hash", figures, lambda: build_candidates(store, CUSTOMER, GROUP))
     plan = timed("plan (diff vs state)", figures, lambda: plan_changes(store, CUSTOMER, GROUP, mirror=True))
     return {"create": plan.creates, "update": plan.updates, "delete": plan.deletes}
 
@@ -149,9 +158,9 @@ def prepare_state(store: ContactStateStore, yesterday: dict[str, np.ndarray], sa
     # Cold: a sample of phones through phonenumbers (the first sync's cost).
     sample = arrow({name: values[:sample_rows] for name, values in yesterday.items()})
     stage_crm(store, sample, resolve_mapping(sample.column_names, key="id"))
-    stage_rows(con, CUSTOMER, GROUP, "FI")
+    stage_rows(store, CUSTOMER, GROUP, "FI")
     started = time.perf_counter()
-    normalised = normalise_new_phones(con)
+    normalised = normalise_new_phones(store)
     cold = time.perf_counter() - started
     print(f"cold phone normalisation: {normalised:,} phones in {cold:.2f} s = {cold / normalised * 1e6:.1f} µs each"
           f" -> {cold / normalised * rows:.1f} s for {rows:,} (first sync only; cached afterwards)")
@@ -160,7 +169,7 @@ def prepare_state(store: ContactStateStore, yesterday: dict[str, np.ndarray], sa
     # on the sample above) and the last-applied state.
     yesterday_table = arrow(yesterday)
     stage_crm(store, yesterday_table, resolve_mapping(yesterday_table.column_names, key="id"))
-    stage_rows(con, CUSTOMER, GROUP, "FI")
+    stage_rows(store, CUSTOMER, GROUP, "FI")
     mismatches = con.execute(
         "SELECT count(*) FROM phone_cache WHERE e164 <> '+358' || substr(replace(phone_raw, ' ', ''), 2)").fetchall()[0][0]
     assert mismatches == 0, "the synthetic cache fill disagrees with phonenumbers"
@@ -182,25 +191,72 @@ def resident_mib(field: str = "VmRSS") -> float:
     return int(line.split()[1]) / 1024
 
 
-def diff_only(state: Path, crm_file: Path) -> None:
+def diff_only(state: str, crm_file: Path) -> None:
     """The nightly diff alone, in a process of its own: prints its figures and peak memory as JSON."""
     table = pq.read_table(crm_file)
     before = resident_mib()
     figures: dict[str, float] = {}
-    with ContactStateStore(state) as store:
+    target = state if state.startswith("postgresql") else Path(state)
+    with open_contact_state(target) as store:
         planned = project_diff(store, table, figures)
+        run_id = store.start_run(CUSTOMER, GROUP, "mirror", False)
+        started = time.perf_counter()
+        store.write_journal(run_id, CUSTOMER, GROUP)
+        journal = time.perf_counter() - started
     peak = resident_mib("VmHWM")
-    print(json.dumps({"figures": figures, "planned": planned, "before_mib": before, "peak_mib": peak}))
+    print(json.dumps({"figures": figures, "planned": planned, "journal_s": journal, "before_mib": before,
+                      "peak_mib": peak}))
+
+
+def nightly(label: str, state: str, crm_file: Path, expected: dict[str, int]) -> float:
+    """Run the nightly diff in a child process on `state`; print its figures; return its total seconds."""
+    child = subprocess.run([sys.executable, __file__, "--diff-only", state, str(crm_file)],
+                           capture_output=True, text=True, check=True)
+    measured = json.loads(child.stdout.strip().splitlines()[-1])
+    figures, planned = measured["figures"], measured["planned"]
+    steps = {k: v for k, v in figures.items() if k != "new phones normalised"}
+    diff_seconds = sum(steps.values())
+    print(f"\nnightly diff, state in {label}, {pq.read_metadata(crm_file).num_rows:,} rows, "
+          "warm phone cache, in a process of its own:")
+    for step, seconds in steps.items():
+        print(f"  {step:<24} {seconds:7.3f} s")
+    print(f"  {'total':<24} {diff_seconds:7.3f} s   ({int(figures['new phones normalised']):,} new phones normalised)")
+    print(f"  then journal the plan    {measured['journal_s']:7.3f} s   (contact_ops, committed before any call)")
+    print(f"  planned API calls: {sum(planned.values()):,} {planned}  (rows changed: {sum(expected.values()):,})")
+    print(f"  peak resident memory of that process: {measured['peak_mib']:,.0f} MiB "
+          f"({measured['before_mib']:,.0f} MiB before the diff: interpreter, libraries, the CRM table)")
+    assert planned == expected, (planned, expected)
+    return diff_seconds
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A database of its own on the server of `server_url` (`<database>_bench_<random>`), dropped afterwards."""
+    import sqlalchemy
+
+    base = sqlalchemy.make_url(server_url)
+    name = f"{base.database or 'sdsync'}_bench_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def main() -> None:
     if sys.argv[1:2] == ["--diff-only"]:
-        return diff_only(Path(sys.argv[2]), Path(sys.argv[3]))
+        return diff_only(sys.argv[2], Path(sys.argv[3]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--normalise-rows", type=int, default=100_000, help="phones normalised cold (sample)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--state-url", help="also run the diff with the state in PostgreSQL (a scratch database "
+                                            "created on this server)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
 
@@ -211,27 +267,23 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder) / "state.duckdb"
-        with ContactStateStore(state) as store:
+        with open_contact_state(state) as store:
             prepare_state(store, yesterday, args.normalise_rows, args.rows)
         baseline_state = pandas_hashes(pandas_input(yesterday))[["phone", "hash"]]
 
         # Today's nightly run on the warm cache, in a process of its own (for a clean peak memory).
         crm_file = Path(folder) / "today.parquet"
         pq.write_table(arrow(today), crm_file)
-        child = subprocess.run([sys.executable, __file__, "--diff-only", str(state), str(crm_file)],
-                               capture_output=True, text=True, check=True)
-        measured = json.loads(child.stdout.strip().splitlines()[-1])
-        figures, planned = measured["figures"], measured["planned"]
-        steps = {k: v for k, v in figures.items() if k != "new phones normalised"}
-        diff_seconds = sum(steps.values())
-        print(f"\nnightly diff (DuckDB), {len(today['id']):,} rows, warm phone cache, in a process of its own:")
-        for label, seconds in steps.items():
-            print(f"  {label:<24} {seconds:7.3f} s")
-        print(f"  {'total':<24} {diff_seconds:7.3f} s   ({int(figures['new phones normalised']):,} new phones normalised)")
-        print(f"  planned API calls: {sum(planned.values()):,} {planned}  (rows changed: {sum(expected.values()):,})")
-        print(f"  peak resident memory of that process: {measured['peak_mib']:,.0f} MiB "
-              f"({measured['before_mib']:,.0f} MiB before the diff: interpreter, libraries, the CRM table)")
-        assert planned == expected, (planned, expected)
+        diff_seconds = nightly("a DuckDB file", str(state), crm_file, expected)
+        if args.state_url:
+            with scratch_database(args.state_url) as url:
+                started = time.perf_counter()
+                moved = migrate_contact_state(state, url)
+                print(f"\nstate moved into PostgreSQL (migrate_contact_state) in {time.perf_counter() - started:.1f} s: "
+                      f"{moved.describe()}")
+                postgres_seconds = nightly("PostgreSQL", url, crm_file, expected)
+            print(f"\nnightly diff with the state in PostgreSQL: {postgres_seconds:.2f} s (target <= 3 s); "
+                  f"in a DuckDB file: {diff_seconds:.2f} s")
 
     # The pandas baseline on the same rows, given already validated and normalised (timed apart: a
     # shortcut for the synthetic phones that phonenumbers could not match in speed, and a dict for genders).

@@ -20,7 +20,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from smartdialog_sync.api import ClientSettings, SmartDialogClient
-from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.errors import SdsyncError, SmartDialogError
 from smartdialog_sync.journal import GroupCommitJournal, JournalError, open_journal
 from smartdialog_sync.state.location import StateLocation

@@ -27,7 +27,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.errors import SdsyncError, UsageError
 
 CHUNK_ROWS = 50_000

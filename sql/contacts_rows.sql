@@ -1,4 +1,4 @@
--- One scan of the CRM rows (view crm_hashed) into crm_rows: row number, raw hash, and whether the row is
+-- The CRM rows' hashes (table crm_hashed) into crm_rows: row number, raw hash, and whether the row is
 -- exactly as it was when a contact of this group got its 2xx (`applied`: its raw_hash is that contact's).
 -- An applied row is not validated again and needs no call. No string is copied: a nightly run touches the
 -- strings of the changed rows only (contacts_fresh.sql).

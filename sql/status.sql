@@ -21,26 +21,3 @@ SELECT extract(epoch from clock_timestamp());
 -- name: limiter_window_postgres
 SELECT connection, count(*), min(at) FROM sdsync_api_calls WHERE at > :since GROUP BY connection ORDER BY connection;
 
--- name: contacts_last_runs
-SELECT run_id, customer, group_service, mode, dry_run, status, started_at, finished_at, source_rows, creates, updates,
-       deletes, unchanged, rejected, applied, failed, calls, error
-FROM sync_runs
-QUALIFY row_number() OVER (PARTITION BY customer, group_service ORDER BY run_id DESC) = 1
-ORDER BY customer, group_service;
-
--- name: contacts_open_ops
-SELECT customer, group_service, status, count(*) FROM contact_ops
-WHERE status IN ('planned', 'inflight', 'interrupted') GROUP BY ALL ORDER BY ALL;
-
--- name: contacts_server_rejections
-SELECT customer, group_service, count(*) FROM server_rejections GROUP BY ALL;
-
--- name: contacts_rejected_rows
--- CRM rows the last run of each group left out (written before its first call, so an interrupted run has them).
-SELECT r.customer, r.group_service, count(*) FROM rejected_rows r
-WHERE r.run_id = (SELECT max(s.run_id) FROM sync_runs s WHERE s.customer = r.customer AND s.group_service = r.group_service)
-GROUP BY ALL;
-
--- name: contacts_known
-SELECT customer, group_service, count(*) FROM contact_state GROUP BY ALL;
-

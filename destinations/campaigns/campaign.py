@@ -11,7 +11,7 @@ from typing import Any, Literal, Sequence
 from urllib.parse import urlsplit
 
 from smartdialog_sync.api import models
-from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.constants import CUSTOMER_DATA_MAX
 
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings

@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from smartdialog_sync.api.config import hide_password
+from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.journal import STOP_REPLY_TRIM, JournalError, read_opt_out_senders
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql

@@ -2,7 +2,7 @@
 
 Why not dlt's `@dlt.destination` sink: dlt re-delivers a whole failed batch (at-least-once), retries it
 5 times a second apart regardless of Retry-After, and a pending package blocks new extraction. None of
-that buys anything here: the plan already lives in DuckDB, and the API client already has the one
+that buys anything here: the plan already lives in the state (DuckDB or PostgreSQL), and the API client already has the one
 limiter and the one retry policy. So the apply side is a plain loop over the journal (`contact_ops`):
 
 * the plan is committed before the first call;

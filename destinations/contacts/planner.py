@@ -56,9 +56,11 @@ def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) 
 
 def prepare_candidates(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping, customer: str,
                        group_service: str, default_region: str) -> int:
-    """Stage and validate the CRM rows into contact_candidates; return how many phones were normalised."""
+    """Load the group's state, stage and validate the CRM rows into contact_candidates; return how many phones
+    were normalised."""
+    store.load_group(customer, group_service)
     stage_crm(store, crm, mapping)
-    return validate_candidates(store.con, customer, group_service, default_region)
+    return validate_candidates(store, customer, group_service, default_region)
 
 
 def plan_changes(store: ContactStateStore, customer: str, group_service: str, mirror: bool) -> PlanSummary:

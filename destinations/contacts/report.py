@@ -173,6 +173,6 @@ class ConsoleProgress(SyncProgress):
                 self.out.print(table)
         if result.status == "dry-run":
             self.out.print(f"Planned operations stored in table planned_ops (run_id {result.run_id}) of "
-                           f"{result.state_path}; nothing was sent.", markup=False)
+                           f"{result.state_location}; nothing was sent.", markup=False)
         if result.ops_left:
             self.out.print(f"--max-calls reached: {result.ops_left} operations left for the next run.")

@@ -10,18 +10,23 @@ earlier run left in flight, journal the plan, then apply it (applier). A dry run
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterator, Literal
+
+import pyarrow as pa
 
 from smartdialog_sync.api import ClientSettings, RateLimit, SmartDialogClient
 from smartdialog_sync.errors import SdsyncError, UsageError
+from smartdialog_sync.state.location import StateLocation
+from smartdialog_sync.state.runner_lock import runner_lock
 
 from .applier import DEFAULT_GROUP_SIZE, DEFAULT_WORKERS, ContactApplier, StopRun
-from .mapping import MappingError, parse_map_options, resolve_mapping
+from .mapping import ContactMapping, MappingError, parse_map_options, resolve_mapping
 from .planner import PlanSummary, plan_changes, prepare_candidates
 from .reader import crm_statement, read_crm
-from .state import ContactStateStore, Operation, StateStoreBusy, state_path
+from .state import ContactStateStore, Operation, StateStoreBusy, open_contact_state
 from .validation import check_region
 
 SAMPLE_ROWS = 20
@@ -44,6 +49,7 @@ class ContactSyncOptions:
     max_calls: int | None = None
     allow_deletes: bool = False
     state: str | None = None
+    wait: bool = False
     key: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)
     custom_properties: tuple[str, ...] = ()
@@ -57,7 +63,7 @@ class SyncResult:
     run_id: int
     status: str  # completed | partial | failed | dry-run
     record: dict[str, Any]
-    state_path: Path
+    state_location: str
     plan: PlanSummary | None = None
     rejected: list[tuple[str | None, str | None, str]] = field(default_factory=list)
     field_warnings: list[tuple[str | None, str, str | None, str]] = field(default_factory=list)
@@ -156,14 +162,38 @@ def group_size(limit: RateLimit) -> int:
     return max(1, min(DEFAULT_GROUP_SIZE, int(limit.calls / limit.seconds)))
 
 
-def open_state(location: str | None, data_dir: Path) -> ContactStateStore:
-    """The state store at `location` (a path or duckdb:/// URL; default in the data dir), opened."""
+def state_target(settings: ClientSettings, location: str | None) -> str | Path:
+    """Where the contact state is: `location` (a DuckDB path, a duckdb:/// URL or a postgresql:// URL), else
+    the configured state (`state_url`, else `<data_dir>/contacts_state.duckdb`). Any other URL exits 2."""
+    return settings.state.contact_state(location)
+
+
+def check_state_option(location: str | None) -> None:
+    """Refuse a `--state` that is neither a DuckDB path nor a duckdb:/// or postgresql:// URL (exit 2)."""
+    if location:
+        StateLocation(Path()).contact_state(location)
+
+
+def open_state(target: str | Path) -> ContactStateStore:
+    """The contact state at `target` (see state_target), opened."""
     try:
-        return ContactStateStore(state_path(location, data_dir))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        return open_contact_state(target)
     except StateStoreBusy as exc:
         raise SdsyncError(f"{exc} (is another sync running?)") from None
+
+
+@contextmanager
+def group_runner(settings: ClientSettings, target: str | Path, customer: str, group_service: str,
+                 wait: bool = False) -> Iterator[None]:
+    """One runner at a time for a customer/group, on any machine sharing the state: held for the block.
+
+    With the state in PostgreSQL the lock is taken there (advisory lock + lease naming host, pid, since);
+    with a local DuckDB file, in the data dir (the file's own lock also keeps a second process out).
+    """
+    location = StateLocation(settings.data_dir, target if isinstance(target, str) else None)
+    with runner_lock(location, f"contacts:{customer}/{group_service}",
+                     f"the contact sync of {customer}/{group_service}", wait=wait):
+        yield
 
 
 def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
@@ -171,12 +201,29 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
     """Make the group service's contacts match the CRM rows (or only plan it, for a dry run).
 
     Raises UsageError for bad options or CRM input (before any call), SyncStopped when the run stops
-    part way (after recording it; the next run resumes), SdsyncError when the state is locked.
+    part way (after recording it; the next run resumes), RunnerBusy (exit 1, naming the holder) when the
+    same customer/group is being synced elsewhere and `wait` is not set, SdsyncError when the state is locked.
     """
     progress = progress or SyncProgress()
     started = time.monotonic()
     if options.mode not in ("upsert", "mirror"):
         raise UsageError(f"mode must be upsert or mirror, not {options.mode!r}")
+    target = state_target(settings, options.state)
+    with group_runner(settings, target, options.customer, options.group_service, options.wait):
+        crm, mapping, region = _read_source(options, progress)  # after the wait: the CRM as it is now
+        with open_state(target) as store:
+            run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
+            prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
+            run = _Run(store, run_id, options, progress, started)
+            result = run.dry() if options.dry_run else run.real(settings)
+    progress.finished(result)
+    if result.status == "failed":
+        raise SyncStopped(result)
+    return result
+
+
+def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[pa.Table, ContactMapping, str]:
+    """The CRM rows, their mapping and the default region; UsageError when they cannot be used."""
     try:
         region = check_region(options.default_region)
         crm = read_crm(options.source, crm_statement(options.query, options.table, options.sql_file))
@@ -187,16 +234,7 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
     if options.mode == "mirror" and crm.num_rows == 0:
         raise UsageError("the CRM returned no rows: refusing to mirror an empty source "
                          "(use `contacts delete-all` to empty a group)")
-
-    with open_state(options.state, settings.data_dir) as store:
-        run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
-        prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
-        run = _Run(store, run_id, options, progress, started)
-        result = run.dry() if options.dry_run else run.real(settings)
-    progress.finished(result)
-    if result.status == "failed":
-        raise SyncStopped(result)
-    return result
+    return crm, mapping, region
 
 
 class _Run:
@@ -216,14 +254,9 @@ class _Run:
 
     def _result(self, status: str, plan: PlanSummary | None, ops_left: int = 0) -> SyncResult:
         store = self.store
-        rejected = store.con.execute(
-            "SELECT source_key, phone, reason FROM rejected_rows WHERE run_id = ? LIMIT ?", [self.run_id, SAMPLE_ROWS]
-        ).fetchall()
-        warnings = store.con.execute(
-            "SELECT source_key, field, value, reason FROM field_warnings WHERE run_id = ? LIMIT ?", [self.run_id, SAMPLE_ROWS]
-        ).fetchall()
-        return SyncResult(self.run_id, status, store.run_record(self.run_id), store.path, plan,
-                          rejected, warnings, ops_left)
+        return SyncResult(self.run_id, status, store.run_record(self.run_id), store.location, plan,
+                          store.rejected_sample(self.run_id, SAMPLE_ROWS), store.warnings_sample(self.run_id, SAMPLE_ROWS),
+                          ops_left)
 
     def dry(self) -> SyncResult:
         """Plan and store the plan in planned_ops; send nothing."""
@@ -274,13 +307,14 @@ class _Run:
                 store.finish_run(self.run_id, status, error=error, calls=api.stats.calls, retries=api.stats.retries,
                                  throttled=api.stats.throttled, waited_s=api.stats.waited_seconds,
                                  duration_s=time.monotonic() - self.started, **figures)
-        left = store.count("SELECT count(*) FROM contact_ops WHERE run_id = ? AND status = 'planned'", [self.run_id])
-        return self._result(status, plan, left if status == "partial" else 0)
+        return self._result(status, plan, store.ops_left(self.run_id) if status == "partial" else 0)
 
 
 def delete_all_contacts(settings: ClientSettings, customer: str, group_service: str, state: str | None = None) -> None:
-    """Delete every contact of a group service (DeleteAllGroupContacts) and forget the sync state of that group."""
-    with open_state(state, settings.data_dir) as store:
+    """Delete every contact of a group service (DeleteAllGroupContacts) and forget the sync state of that group,
+    wherever the state is."""
+    target = state_target(settings, state)
+    with group_runner(settings, target, customer, group_service), open_state(target) as store:
         with SmartDialogClient(settings) as api:
             api.delete_all_group_contacts(customer, group_service)
         store.clear_group(customer, group_service)

@@ -9,7 +9,8 @@ with its other fields.
 
 Phones are normalised in Python with smartdialog_sync.phones (≈17 µs each), but only the raw
 (phone, region) pairs the state's `phone_cache` has not seen, so a nightly run over an unchanged CRM
-normalises nothing. Every other check runs vectorised in DuckDB (sql/contacts_validate.sql), and only
+normalises nothing (with the state in PostgreSQL, only the cache entries of the changed rows are
+loaded). Every other check runs vectorised in DuckDB (sql/contacts_validate.sql), and only
 for rows whose raw content changed since their contact was last applied (the raw-hash fast path).
 """
 
@@ -25,6 +26,8 @@ import pyarrow as pa
 
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql
+
+from .state import ContactStateStore
 
 
 def check_region(region: str) -> str:
@@ -82,9 +85,11 @@ def register_lookups(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("country_rows")
 
 
-def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
-    """Look up the phones of the rows to validate in phone_cache (into fresh_phones), normalise the ones it
-    lacks and add them to both; return how many were normalised."""
+def normalise_new_phones(store: ContactStateStore) -> int:
+    """Look up the phones of the rows to validate in the state's phone cache (into fresh_phones), normalise
+    the ones it lacks and add them to both; return how many were normalised."""
+    con = store.con
+    store.load_phones()
     con.execute(read_sql("contacts_fresh_phones.sql"))
     pairs = con.execute("SELECT phone_raw, region FROM fresh_phones WHERE NOT cached").fetchall()
     if not pairs:
@@ -100,15 +105,15 @@ def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
             errors.append(str(exc))
     new_phones = pa.table(
         {
-            "phone_raw": [raw for raw, _ in pairs],
-            "region": [region for _, region in pairs],
+            "phone_raw": pa.array([raw for raw, _ in pairs], pa.string()),
+            "region": pa.array([region for _, region in pairs], pa.string()),
             "e164": pa.array(e164s, pa.string()),
             "error": pa.array(errors, pa.string()),
         }
     )
+    store.add_phones(new_phones)
     con.register("new_phones", new_phones)
     try:
-        con.execute("INSERT INTO phone_cache SELECT phone_raw, region, e164, error FROM new_phones")
         con.execute("DELETE FROM fresh_phones WHERE NOT cached")
         con.execute("INSERT INTO fresh_phones SELECT phone_raw, region, e164, error, true FROM new_phones")
     finally:
@@ -116,18 +121,22 @@ def normalise_new_phones(con: duckdb.DuckDBPyConnection) -> int:
     return len(pairs)
 
 
-def stage_rows(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> None:
+def stage_rows(store: ContactStateStore, customer: str, group_service: str, default_region: str) -> None:
     """Scan the crm_source view once into crm_rows: raw-hashed, matched with what was last applied; the rows
     to validate are then read trimmed through the view crm_fresh."""
+    con = store.con
     con.execute("SET VARIABLE contacts_default_region = ?", [default_region])
     con.execute(read_sql("contacts_clean.sql"))
+    store.state_ready()
     con.execute(read_sql("contacts_rows.sql"), {"customer": customer, "group_service": group_service})
     con.execute(read_sql("contacts_fresh.sql"))
 
 
-def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str) -> None:
+def build_candidates(store: ContactStateStore, customer: str, group_service: str) -> None:
     """Validate crm_rows into contact_candidates (phone, payload, hash, reject reason, field warnings and
     normalised fields per row); the phones come from fresh_phones (normalise_new_phones runs first)."""
+    store.load_contacts()
+    con = store.con
     register_lookups(con)
     con.execute(read_sql("contacts_unmatched.sql"), {"customer": customer, "group_service": group_service})
     con.execute(
@@ -136,9 +145,9 @@ def build_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_servic
     )
 
 
-def validate_candidates(con: duckdb.DuckDBPyConnection, customer: str, group_service: str, default_region: str) -> int:
+def validate_candidates(store: ContactStateStore, customer: str, group_service: str, default_region: str) -> int:
     """Build contact_candidates from the crm_source view; return how many phones had to be normalised."""
-    stage_rows(con, customer, group_service, default_region)
-    normalised = normalise_new_phones(con)
-    build_candidates(con, customer, group_service)
+    stage_rows(store, customer, group_service, default_region)
+    normalised = normalise_new_phones(store)
+    build_candidates(store, customer, group_service)
     return normalised

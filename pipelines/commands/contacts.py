@@ -18,7 +18,8 @@ app = typer.Typer(help="Sync CRM contacts into SmartDialog group services (only 
 CUSTOMER_OPTION = typer.Option(..., "--customer", "-c", help="Customer id (see `sdsync api customers`).")
 GROUP_OPTION = typer.Option(..., "--group-service", "-g", help="Group service id (see `sdsync api services --type Group`).")
 STATE_OPTION = typer.Option(
-    None, "--state", help="State DuckDB file (path or duckdb:/// URL); default <data dir>/contacts_state.duckdb."
+    None, "--state", help="The contact-sync state: a DuckDB file (path or duckdb:/// URL) or a postgresql:// URL; "
+                          "default the configured state_url, else <data dir>/contacts_state.duckdb."
 )
 
 
@@ -54,16 +55,23 @@ def sync(
     mapping_options: list[str] = typer.Option([], "--map", help="CRM_COLUMN=field, e.g. mobile=phone (repeatable)."),
     custom_properties: list[str] = typer.Option([], "--custom-property", help="Column sent as a customContactProperty (repeatable)."),
     workers: int = typer.Option(4, "--workers", min=1, max=16, help="Calls in parallel (the rate limit still applies)."),
+    wait: bool = typer.Option(False, "--wait", help="Wait for a sync of the same group running elsewhere, instead of exiting 1."),
 ) -> None:
     """Create, update (and in mirror mode delete) group contacts so the group matches the CRM."""
     from smartdialog_sync.destinations.contacts.report import ConsoleProgress
-    from smartdialog_sync.destinations.contacts.sync import ContactSyncOptions, configured_mapping, run_contact_sync
+    from smartdialog_sync.destinations.contacts.sync import (
+        ContactSyncOptions,
+        check_state_option,
+        configured_mapping,
+        run_contact_sync,
+    )
 
+    check_state_option(state)  # before anything is created
     settings = settings_from(ctx)
     options = ContactSyncOptions(
         source=source, customer=customer, group_service=group_service, query=query, table=table, sql_file=sql_file,
         mode=mode.value, default_region=default_region, dry_run=dry_run, max_calls=max_calls, allow_deletes=yes,
-        state=state, key=key, mapping=configured_mapping(mapping_options), custom_properties=tuple(custom_properties),
+        state=state, wait=wait, key=key, mapping=configured_mapping(mapping_options), custom_properties=tuple(custom_properties),
         workers=workers,
     )
     progress = ConsoleProgress(console, stdout, settings.rate_limit, dry_run=dry_run, confirm=_confirm_deletes)
@@ -83,7 +91,8 @@ def delete_all(
         if not console.is_terminal:
             raise UsageError("delete-all needs --yes when run without a terminal")
         typer.confirm(f"Delete ALL contacts of {customer}/{group_service}?", default=False, abort=True)
-    from smartdialog_sync.destinations.contacts.sync import delete_all_contacts
+    from smartdialog_sync.destinations.contacts.sync import check_state_option, delete_all_contacts
 
+    check_state_option(state)
     delete_all_contacts(settings_from(ctx), customer, group_service, state)
     stdout.print(f"Deleted all contacts of {customer}/{group_service}; the sync state of that group is cleared.")

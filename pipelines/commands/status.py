@@ -26,7 +26,8 @@ def status(
         "<data-dir>/journal.sqlite)"
     ),
     state: Optional[str] = typer.Option(
-        None, help="The contact-sync state file (default <data-dir>/contacts_state.duckdb)."
+        None, help="The contact-sync state: a DuckDB file or a postgresql:// URL (default the configured state_url, "
+                   "else <data-dir>/contacts_state.duckdb)."
     ),
     ledger: Optional[str] = typer.Option(
         None, help="The campaign ledger: SQLite path, sqlite:/// or postgresql:// URL (default the state_url, "
@@ -40,9 +41,11 @@ def status(
     Exits 1 when something needs attention (one line per reason), 0 otherwise.
     """
     from smartdialog_sync.api.config import read_settings
+    from smartdialog_sync.destinations.contacts.sync import check_state_option
     from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
     from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
 
+    check_state_option(state)  # a URL other than postgresql:// exits 2
     overrides = ctx.find_object(Overrides)
     settings = read_settings(**(overrides.values if overrides else {}))  # creates nothing, needs no credentials
     settings.state.ledger(ledger)  # a URL that is neither sqlite:/// nor postgresql:// is refused with exit 2

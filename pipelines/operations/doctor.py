@@ -14,7 +14,9 @@ from smartdialog_sync.errors import SdsyncError
 
 from .config_sources import MASK, find
 from .sections_pull import LIMITER_FILE_NAME
-from .stores import hide_password, is_postgres_url, postgres_readonly, sqlite_path, sqlite_readonly, sqlite_tables
+from smartdialog_sync.state.location import hide_password, is_postgres_url
+
+from .stores import postgres_readonly, sqlite_path, sqlite_readonly, sqlite_tables
 from smartdialog_sync.state.location import StateLocation
 
 SECRET_SETTINGS = ("access_token", "client_secret", "refresh_token")

@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from smartdialog_sync.journal import read_only_queries
+from smartdialog_sync.state.files import PIPELINES_DIR as PIPELINES_DIR_NAME
+from smartdialog_sync.state.location import hide_password
+
 from .stores import (
     count_rows,
     guarded,
     disk_size,
-    hide_password,
     postgres_readonly,
     postgres_tables,
     sqlite_readonly,
@@ -18,8 +21,6 @@ from .stores import (
     statements,
 )
 from .timefmt import iso
-from smartdialog_sync.journal import read_only_queries
-from smartdialog_sync.state.files import PIPELINES_DIR as PIPELINES_DIR_NAME
 
 if TYPE_CHECKING:
     from .status import StatusOptions

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .stores import duckdb_readonly, postgres_readonly, sqlite_readonly, statements
+from smartdialog_sync.state.location import hide_password
+
+from .stores import duckdb_readonly, postgres_readonly, sqlite_readonly
 from .timefmt import age_of, iso
 
 if TYPE_CHECKING:
@@ -16,24 +18,47 @@ if TYPE_CHECKING:
 
 
 def contacts_status(options: StatusOptions) -> dict[str, Any]:
-    """Per customer/group: the last run and its figures, open ops, rejections and field warnings."""
+    """Per customer/group: the last run and its figures, open ops, rejections and field warnings, read
+    read-only from the contact state wherever it is (a DuckDB file or the shared PostgreSQL)."""
+    from smartdialog_sync.destinations.contacts.state import read_only_sql
+    from smartdialog_sync.state.location import StateLocation
+
+    target = StateLocation(options.data_dir, options.state_url).contact_state(options.contacts_state)
+    if isinstance(target, str):
+        return _postgres_contacts(target, read_only_sql("postgres"))
     import duckdb
 
-    from smartdialog_sync.destinations.contacts.state import state_path
-
-    path = state_path(options.contacts_state, options.data_dir)
-    if not path.exists():
-        return {"present": False, "location": str(path)}
+    if not target.exists():
+        return {"present": False, "location": str(target)}
     try:
-        with duckdb_readonly(path) as db:
-            return {"present": True, "location": str(path), "busy": False, "groups": _read_contacts(db)}
+        with duckdb_readonly(target) as db:
+            groups = _read_contacts(lambda sql: _rows(db.execute(sql)), read_only_sql("duckdb"))
+            return {"present": True, "location": str(target), "busy": False, "groups": groups}
     except duckdb.IOException:
-        return {"present": True, "location": str(path), "busy": True, "groups": []}
+        return {"present": True, "location": str(target), "busy": True, "groups": []}
 
 
-def _read_contacts(db: Any) -> list[dict[str, Any]]:
-    sql = statements()
-    tables = {name for (name,) in db.execute(sql["duckdb_tables"]).fetchall()}
+def _postgres_contacts(url: str, sql: dict[str, str]) -> dict[str, Any]:
+    location = hide_password(url)
+    with postgres_readonly(url) as db:
+        def execute(statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+            return _rows(db.exec_driver_sql(statement))
+
+        if "sync_runs" not in {name for (name,) in execute(sql["tables"])[1]}:
+            return {"present": False, "location": location}
+        return {"present": True, "location": location, "busy": False, "groups": _read_contacts(execute, sql)}
+
+
+def _rows(cursor: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of a DuckDB cursor or a SQLAlchemy result."""
+    if hasattr(cursor, "keys"):
+        return list(cursor.keys()), [tuple(row) for row in cursor.fetchall()]
+    return [column[0] for column in cursor.description], cursor.fetchall()
+
+
+def _read_contacts(execute: Callable[[str], tuple[list[str], list[tuple[Any, ...]]]],
+                   sql: dict[str, str]) -> list[dict[str, Any]]:
+    tables = {name for (name,) in execute(sql["tables"])[1]}
     groups: dict[tuple[str, str], dict[str, Any]] = {}
 
     def group(customer: str, group_service: str) -> dict[str, Any]:
@@ -44,48 +69,30 @@ def _read_contacts(db: Any) -> list[dict[str, Any]]:
         })
 
     if "sync_runs" in tables:
-        cursor = db.execute(sql["contacts_last_runs"])
-        names = [column[0] for column in cursor.description]
-        for row in cursor.fetchall():
+        names, rows = execute(sql["status_last_runs"])
+        for row in rows:
             run = dict(zip(names, row))
             entry = group(run.pop("customer"), run.pop("group_service"))
             for stamp in ("started_at", "finished_at"):
                 run[stamp] = run[stamp].isoformat(timespec="seconds") if run[stamp] else None
             entry["last_run"] = run
     if "contact_ops" in tables:
-        for customer, group_service, status, count in db.execute(sql["contacts_open_ops"]).fetchall():
+        for customer, group_service, status, count in execute(sql["status_open_ops"])[1]:
             group(customer, group_service)["open_ops"][status] = int(count)
-    counted = (({"server_rejections"}, "contacts_server_rejections", "server_rejections"),
-               ({"contact_state"}, "contacts_known", "contacts_known"),
-               ({"rejected_rows", "sync_runs"}, "contacts_rejected_rows", "rejected_rows"))
+    counted = (({"server_rejections"}, "status_server_rejections", "server_rejections"),
+               ({"contact_state"}, "status_known", "contacts_known"),
+               ({"rejected_rows", "sync_runs"}, "status_rejected_rows", "rejected_rows"),
+               ({"field_warnings", "sync_runs"}, "status_field_warnings", "field_warnings"))
     for needed, statement, key in counted:
         if needed <= tables:
-            for customer, group_service, count in db.execute(sql[statement]).fetchall():
+            for customer, group_service, count in execute(sql[statement])[1]:
                 group(customer, group_service)[key] = int(count)
-    for table in sorted(name for name in tables if "warning" in name):
-        _count_warnings(db, table, group, groups)
     for entry in groups.values():
         ops = entry["open_ops"]
         entry["calls_left"] = ops["planned"] + ops["interrupted"] + 2 * ops["inflight"]  # in-flight: read, then maybe redo
         run_status = (entry["last_run"] or {}).get("status")
         entry["interrupted"] = run_status in ("running", "failed") or bool(ops["inflight"] or ops["interrupted"])
     return [groups[key] for key in sorted(groups)]
-
-
-def _count_warnings(db: Any, table: str, group: Callable[[str, str], dict[str, Any]],
-                    groups: dict[tuple[str, str], dict[str, Any]]) -> None:
-    """Field warnings per group (of the group's last run when the table has run_id), from any *warning* table."""
-    quoted = '"' + table.replace('"', '""') + '"'
-    columns = {column[0] for column in db.execute(f"SELECT * FROM {quoted} LIMIT 0").description}
-    if not {"customer", "group_service"} <= columns:
-        return
-    for customer, group_service, run_id, count in db.execute(
-        f"SELECT customer, group_service, {'run_id' if 'run_id' in columns else 'NULL'}, count(*) FROM {quoted} GROUP BY ALL"
-    ).fetchall():
-        entry = groups.get((customer, group_service)) or group(customer, group_service)
-        last_run = (entry["last_run"] or {}).get("run_id")
-        if run_id is None or run_id == last_run:
-            entry["field_warnings"] += int(count)
 
 
 # --- campaigns -------------------------------------------------------------------------------------------

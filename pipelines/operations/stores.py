@@ -24,18 +24,6 @@ def statements() -> dict[str, str]:
     return read_named_sql("status.sql")
 
 
-def is_postgres_url(url: str) -> bool:
-    """True for postgresql:// (and postgres://, postgresql+driver://) URLs."""
-    return url.startswith(("postgresql:", "postgresql+", "postgres:"))
-
-
-def hide_password(url: str) -> str:
-    """A database URL with its password replaced by ***, for reports."""
-    from smartdialog_sync.api.config import hide_password as hide
-
-    return hide(url)
-
-
 def sqlite_path(location: str | Path) -> Path:
     """The file of a SQLite path or sqlite:/// URL."""
     text = str(location)

@@ -20,7 +20,7 @@ from .. import constants as settings
 from ..errors import ConfigurationError
 from ..rate_limit import RateLimit
 from ..oauth import is_loopback_url
-from ..state.location import StateLocation, hide_password, user_data_dir
+from ..state.location import StateLocation, user_data_dir
 
 
 class Secret:

@@ -24,7 +24,8 @@ from typing import Callable, Iterator, Optional, Protocol
 import sqlalchemy as sa
 
 from ..errors import SdsyncError
-from .config import RateLimit, hide_password
+from ..state.location import hide_password
+from .config import RateLimit
 
 WaitCallback = Callable[[float, str], None]
 

@@ -42,7 +42,6 @@ from .helpers import (
 )
 
 SECTION = "smartdialog"  # config: [sources.smartdialog], env SOURCES__SMARTDIALOG__KEY
-CONTACT_STATE_FILE_NAME = "contacts_state.duckdb"
 JOURNAL_PAGE_SIZE = 100_000
 DEFAULT_MAX_CALLS = 50
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
@@ -141,8 +140,9 @@ def smartdialog(
             (state_url, else <data_dir>/journal.sqlite).
         customers: customer ids to read account data for; all the user's customers when left out.
         group_phones / group_phones_query + group_phones_url: the phones whose group contacts to read
-            (with group_customer and group_service); by default the phones of the contact sync's
-            contact_state table in <data_dir>/contacts_state.duckdb (or contact_state_path).
+            (with group_customer and group_service); by default the phones the contact sync manages, from
+            its state: contact_state_path (a DuckDB file or a postgresql:// URL), else the state's (state_url,
+            else <data_dir>/contacts_state.duckdb).
         max_calls: most GetGroupContact calls in this run (each spends one of the rate limit's calls).
         ledger_path: the campaign ledger: a SQLite path, sqlite:/// or postgresql:// URL; default the state's
             (state_url, else <data_dir>/campaigns.sqlite).
@@ -169,8 +169,7 @@ def smartdialog(
             if not group_phones_url:
                 raise UsageError("group_phones_query needs group_phones_url (a SQLAlchemy URL)")
             return targets_from_query(group_phones_url, group_phones_query, group_customer, group_service)
-        state_path = Path(contact_state_path) if contact_state_path else data / CONTACT_STATE_FILE_NAME
-        return targets_from_contact_state(state_path, group_customer, group_service)
+        return targets_from_contact_state(local.state.contact_state(contact_state_path), group_customer, group_service)
 
     customer_list = customers_resource(client, customers)
     return [

@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from smartdialog_sync.errors import UsageError
-from smartdialog_sync.sqlfiles import read_sql
 
 if TYPE_CHECKING:  # the receiver imports this package's settings: no import cycle at run time
     from smartdialog_sync.journal import JournalStore
@@ -189,17 +188,13 @@ def targets_from_query(url: str, query: str, customer: str | None, group_service
     return targets
 
 
-def targets_from_contact_state(path: Path, customer: str | None, group_service: str | None) -> list[ContactTarget]:
-    """The phones that `sdsync contacts sync` manages (its contact_state table), if its database exists."""
-    if not path.exists():
-        return []
-    import duckdb
+def targets_from_contact_state(state: Path | str, customer: str | None,
+                               group_service: str | None) -> list[ContactTarget]:
+    """The phones that `sdsync contacts sync` manages, read from its state wherever it is (a DuckDB file or
+    the shared PostgreSQL); none when there is no state yet."""
+    from smartdialog_sync.destinations.contacts.state import managed_phones
 
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        rows = conn.execute(read_sql("pull_contact_targets.sql")).fetchall()
-    finally:
-        conn.close()
+    rows = managed_phones(state)
     return [
         ContactTarget(*row)
         for row in rows

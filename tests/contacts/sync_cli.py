@@ -8,32 +8,34 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from typer.testing import CliRunner
 
 from smartdialog_sync.errors import SdsyncError
 from smartdialog_sync.pipelines.cli import app
 
 from .crm import Crm
+from .state_db import last_run, query_state
 
 CUSTOMER, GROUP = "demo-customer", "crm-group"
 CONTACT_FIELDS = ("phone", "email", "firstName", "lastName", "gender", "birthYear", "countryCode")
 
 
 class SyncCli:
-    """The sync command line of one test: emulator, CRM, data dir and state file."""
+    """The sync command line of one test: emulator, CRM, data dir and state (a DuckDB file or a PostgreSQL URL)."""
 
-    def __init__(self, emulator: Any, crm: Crm, workdir: Path, rate_limit: str = "100000/60") -> None:
+    def __init__(self, emulator: Any, crm: Crm, workdir: Path, rate_limit: str = "100000/60",
+                 state: Path | str | None = None, data_dir: Path | None = None) -> None:
         self.emulator = emulator
         self.crm = crm
         self.workdir = workdir
         self.rate_limit = rate_limit
-        self.state = workdir / "state.duckdb"
+        self.state: Path | str = workdir / "state.duckdb" if state is None else state
+        self.data_dir = data_dir or workdir / "data"
 
     def arguments(self, *args: str, subcommand: str = "sync") -> list[str]:
         """The arguments of `sdsync contacts <subcommand>` with this test's connection and files."""
         root = ["--base-url", self.emulator.base_url, "--rate-limit", self.rate_limit,
-                "--data-dir", str(self.workdir / "data"), "contacts", subcommand,
+                "--data-dir", str(self.data_dir), "contacts", subcommand,
                 "--customer", CUSTOMER, "--group-service", GROUP, "--state", str(self.state)]
         if subcommand == "sync":
             root += ["--source", self.crm.url, "--table", self.crm.table, "--key", "id"]
@@ -66,16 +68,12 @@ class SyncCli:
         return output
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Read the state database (after the command ended)."""
-        with duckdb.connect(str(self.state), read_only=True) as con:
-            return con.execute(sql, params or []).fetchall()
+        """Read the state database, a DuckDB file or PostgreSQL (after the command ended)."""
+        return query_state(self.state, sql, params)
 
     def last_run(self) -> dict[str, Any]:
         """The newest sync_runs row."""
-        with duckdb.connect(str(self.state), read_only=True) as con:
-            cursor = con.execute("SELECT * FROM sync_runs ORDER BY run_id DESC LIMIT 1")
-            names = [column[0] for column in cursor.description]
-            return dict(zip(names, cursor.fetchall()[0]))
+        return last_run(self.state)
 
     def group(self) -> dict[str, dict[str, Any]]:
         """The emulator's contacts of the group, by phone, reduced to the fields the CRM sets."""

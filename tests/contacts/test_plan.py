@@ -10,9 +10,10 @@ import pytest
 from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
 from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
 from smartdialog_sync.destinations.contacts.reader import crm_statement, read_crm
-from smartdialog_sync.destinations.contacts.state import ContactStateStore, Outcome
+from smartdialog_sync.destinations.contacts.state import ContactStateStore, Outcome, open_contact_state
 
 from .crm import Crm, contact
+from .state_db import postgres_state_database
 
 CUSTOMER, GROUP = "demo-customer", "crm-group"
 
@@ -37,10 +38,15 @@ def apply_plan_to_state(store: ContactStateStore, run_id: int = 1) -> None:
     store.record_outcomes(CUSTOMER, GROUP, [Outcome(op, "done", "test") for op in ops])
 
 
-@pytest.fixture
-def store(tmp_path):
-    with ContactStateStore(tmp_path / "state.duckdb") as opened:
-        yield opened
+@pytest.fixture(params=["duckdb-state", "postgres-state"])
+def store(request, tmp_path):
+    """The state on each engine: a DuckDB file, then a fresh PostgreSQL database (the plan runs in DuckDB)."""
+    if request.param == "duckdb-state":
+        with open_contact_state(tmp_path / "state.duckdb") as opened:
+            yield opened
+    else:
+        with postgres_state_database() as url, open_contact_state(url) as opened:
+            yield opened
 
 
 def test_messy_phones_normalise_to_e164_with_row_regions(store, crm):

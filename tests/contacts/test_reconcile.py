@@ -7,7 +7,7 @@ import pytest
 from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
 from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
 from smartdialog_sync.destinations.contacts.reader import crm_statement, read_crm
-from smartdialog_sync.destinations.contacts.state import ContactStateStore
+from smartdialog_sync.destinations.contacts.state import open_contact_state
 from smartdialog_sync.api import SmartDialogClient, resolve_settings
 
 from .crm import contact, sqlite_crm
@@ -23,7 +23,7 @@ def cli(emulator, tmp_path, monkeypatch):
 def die_in_flight(cli: SyncCli, call_went_through: bool) -> str:
     """Journal a plan and mark its first op in flight, as a run killed during that op's call leaves it;
     return the op's phone. With `call_went_through`, the call reached the service before the death."""
-    with ContactStateStore(cli.state) as store:
+    with open_contact_state(cli.state) as store:
         run_id = store.start_run(CUSTOMER, GROUP, "upsert", False)
         table = read_crm(cli.crm.url, crm_statement(table=cli.crm.table))
         prepare_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "FI")

@@ -15,8 +15,7 @@ from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from smartdialog_sync.receiver.payloads import dlr_row
 from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
-from smartdialog_sync.sqlfiles import read_sql
-from tests.source.support import pull
+from tests.source.support import postgres_database, pull
 
 ATTACHMENTS = [{"name": "a.jpg", "mimeType": "image/jpeg", "resourceLocation": "https://files/a.jpg"},
                {"name": "b.pdf", "mimeType": "application/pdf", "resourceLocation": "https://files/b.pdf"}]
@@ -156,14 +155,26 @@ def test_group_contact_phones_from_a_sql_query(emulator, tmp_path) -> None:
     assert pull(tmp_path / "data", options, emulator.base_url).rows["group_contacts"] == 2
 
 
-def test_group_contact_phones_from_the_contact_sync_state(emulator, tmp_path) -> None:
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_group_contact_phones_from_the_contact_sync_state(emulator, tmp_path, engine) -> None:
+    """The phones the contact sync manages, from its state in the data dir or in PostgreSQL."""
+    from smartdialog_sync.destinations.contacts.state import open_contact_state
+    from smartdialog_sync.state.files import CONTACT_STATE_FILE
+
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    with duckdb.connect(str(data_dir / "contacts_state.duckdb")) as conn:
-        conn.execute(read_sql("contacts_state_schema.sql"))
-        conn.execute("INSERT INTO contact_state (customer, group_service, phone) VALUES (?, ?, ?)",
-                     ["demo-customer", "crm-group", PHONES[3]])
-    assert pull(data_dir, pull_options(["group_contacts"]), emulator.base_url).rows["group_contacts"] == 1
+    insert = "INSERT INTO contact_state (customer, group_service, phone) VALUES ('demo-customer', 'crm-group', '{}')"
+    if engine == "duckdb":
+        with open_contact_state(data_dir / CONTACT_STATE_FILE) as store:
+            store.con.execute(insert.format(PHONES[3]))
+        options = pull_options(["group_contacts"])
+        assert pull(data_dir, options, emulator.base_url).rows["group_contacts"] == 1
+    else:
+        for url in postgres_database():
+            with open_contact_state(url) as store:
+                store.pg.execute(insert.format(PHONES[3]))
+            options = pull_options(["group_contacts"], contact_state_path=url)
+            assert pull(data_dir, options, emulator.base_url).rows["group_contacts"] == 1
     assert set(_read_times(data_dir)) == {PHONES[3]}
 
 
