@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Optional, Protocol
@@ -92,8 +92,8 @@ class TokenStore(Protocol):
         """The connection's stored tokens without taking the lock; None when none are stored."""
         ...
 
-    def refreshing(self, key: str) -> Any:
-        """A context manager holding the connection's lock from the read to the write: yields a `Refresh`."""
+    def refreshing(self, key: str) -> AbstractContextManager[Refresh]:
+        """Hold the connection's lock from the read (`Refresh.current`) to the write (`Refresh.save`)."""
         ...
 
     def delete(self, key: str) -> bool:
