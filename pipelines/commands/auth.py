@@ -21,7 +21,9 @@ def login(
     timeout: float = typer.Option(300.0, min=1, help="Seconds to wait for the browser's answer."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Print the sign-in URL instead of opening a browser."),
 ) -> None:
-    """Sign in in the browser and store the refresh token (0600, in the data dir) for every later command.
+    """Sign in in the browser and store the tokens in the state for every later command.
+
+    The token store is the data dir's oauth_tokens.json (0600), or the shared PostgreSQL of state_url.
 
     Needs [smartdialog] client_id (and client_secret for a confidential app); the redirect goes to
     http://127.0.0.1:PORT/ unless [smartdialog] redirect_uri names a fixed loopback URI.
@@ -42,8 +44,8 @@ def login(
 
     result = sign_in(settings_from(ctx), show_url, port=port, timeout=timeout)
     stdout.print(f"Signed in{_who(result.identity)}.", markup=False, highlight=False, soft_wrap=True)
-    stdout.print(f"Refresh token stored; it expires {when(result.stored.expires_at)}.", markup=False, highlight=False,
-                 soft_wrap=True)
+    stdout.print(f"Refresh token stored in {result.where}; it expires {when(result.stored.expires_at)}.",
+                 markup=False, highlight=False, soft_wrap=True)
 
 
 def _who(claims: dict[str, Any]) -> str:
@@ -65,12 +67,19 @@ def status(ctx: typer.Context) -> None:
     settings, source = resolve_with_source(lambda: settings_from(ctx))
     lines = [f"client id: {settings.client_id or '(none)'} ({source})",
              f"token endpoint: {settings.token_url}"]
-    stored = stored_token(settings) if settings.client_id else None
-    if stored:
+    where, stored = stored_token(settings) if settings.client_id else ("", None)
+    if where:
+        lines.append(f"token store: {where}")
+    if stored and stored.refresh_token:
         lines.append(f"signed in: yes, refresh token stored {when(stored.saved_at)}, "
                      f"expires {when(stored.expires_at)}")
     else:
         lines.append("signed in: no (run `sdsync auth login`)")
+    if stored and stored.access_token and stored.access_expires_at:
+        import time
+
+        state = "valid" if stored.access_expires_at > time.time() else "expired"
+        lines.append(f"access token: {state}, expires {when(stored.access_expires_at)}")
     if settings.client_id and settings.access_token is not None:
         lines.append("note: a static access token is configured; it is used instead of OAuth")
     for line in lines:
@@ -79,13 +88,13 @@ def status(ctx: typer.Context) -> None:
 
 @app.command()
 def logout(ctx: typer.Context) -> None:
-    """Delete the stored refresh token of this connection."""
+    """Delete the stored tokens of this connection from the token store (the data dir's, or the shared state)."""
     from smartdialog_sync.api.login import sign_out
 
     settings = settings_from(ctx)
     if not settings.client_id:
         stdout.print("No client id configured: nothing to sign out of.", markup=False)
         return
-    removed = sign_out(settings)
-    stdout.print("Signed out: the stored token was deleted." if removed else "No stored token: already signed out.",
-                 markup=False)
+    removed, where = sign_out(settings)
+    stdout.print(f"Signed out: the stored token was deleted from {where}." if removed
+                 else f"No stored token in {where}: already signed out.", markup=False, highlight=False, soft_wrap=True)

@@ -13,11 +13,9 @@ from smartdialog_sync.constants import EMULATOR_BASE_URL, PRODUCTION_BASE_URL
 from smartdialog_sync.errors import SdsyncError
 
 from .config_sources import MASK, find
-from .sections_pull import LIMITER_FILE_NAME
-from smartdialog_sync.state.location import hide_password, is_postgres_url
+from smartdialog_sync.state.location import StateLocation, hide_password, is_postgres_url
 
 from .stores import postgres_readonly, sqlite_path, sqlite_readonly, sqlite_tables
-from smartdialog_sync.state.location import StateLocation
 
 SECRET_SETTINGS = ("access_token", "client_secret", "refresh_token")
 URL_SETTINGS = ("limiter_url", "state_url")
@@ -65,7 +63,8 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
     data_dir = configured.data_dir
     checks.append(data_dir_check(options.overrides, data_dir))
     checks.append(state_check(configured.state))
-    checks.append(limiter_check(data_dir, configured.limiter_url))
+    checks.append(limiter_check(configured.state.limiter(configured.limiter_url)))
+    checks.append(token_store_check(configured))
     checks.append(journal_check(configured.state, options.journal))
     checks += [database_check(f"crm {index}" if len(options.crm_urls) > 1 else "crm", url)
                for index, url in enumerate(options.crm_urls, 1)]
@@ -151,11 +150,28 @@ def credentials_check(settings: Any) -> Check:
 # --- stores and databases --------------------------------------------------------------------------------
 
 
-def limiter_check(data_dir: Path, limiter_url: Optional[str]) -> Check:
-    """The limiter's window store opens (PostgreSQL) or exists / can be created (SQLite)."""
-    if limiter_url:
-        return database_check("limiter store", limiter_url)
-    return _sqlite_check("limiter store", data_dir / LIMITER_FILE_NAME, create_ok=True)
+def limiter_check(target: str | Path) -> Check:
+    """The limiter's window store (`StateLocation.limiter`) opens (PostgreSQL) or exists / can be created (SQLite)."""
+    if isinstance(target, Path):
+        return _sqlite_check("limiter store", target, create_ok=True)
+    return database_check("limiter store", target)
+
+
+def token_store_check(settings: Any) -> Check:
+    """Where the OAuth2 tokens are kept and whether this connection has some there (read-only)."""
+    from smartdialog_sync.api.token_store import read_stored_tokens
+
+    if not settings.uses_oauth:
+        return Check("token store", "skip", "no OAuth2 client configured (a static token or none)")
+    try:
+        where, stored = read_stored_tokens(settings)
+    except Exception as exc:  # any driver's or file's error: the check's outcome
+        return Check("token store", "fail", f"cannot be read: {_first_line(exc)}",
+                     "check the state_url or the data dir's oauth_tokens.json")
+    if stored is None or stored.refresh_token is None:
+        configured = "; the configured refresh token is used first" if settings.refresh_token else ""
+        return Check("token store", "info", f"{where}: no refresh token stored for this connection{configured}")
+    return Check("token store", "ok", f"{where}: a refresh token is stored for this connection")
 
 
 def journal_check(state: StateLocation, journal: Optional[str]) -> Check:

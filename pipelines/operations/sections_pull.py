@@ -18,14 +18,12 @@ from .stores import (
     postgres_tables,
     sqlite_readonly,
     sqlite_tables,
-    statements,
 )
 from .timefmt import iso
 
 if TYPE_CHECKING:
     from .status import StatusOptions
 
-LIMITER_FILE_NAME = "ratelimit.sqlite"  # smartdialog_sync.api.limiter.open_store
 
 Execute = Callable[..., list[Any]]
 
@@ -35,36 +33,24 @@ Execute = Callable[..., list[Any]]
 
 def limiter_status(options: StatusOptions) -> dict[str, Any]:
     """Calls in the current window per connection, and the age of each window's oldest slot."""
-    sql = statements()
-    if options.limiter_url:
-        import sqlalchemy
+    from smartdialog_sync.api.limiter import read_window
+    from smartdialog_sync.state.location import StateLocation
 
-        location = hide_password(options.limiter_url)
-        with postgres_readonly(options.limiter_url) as db:
-            if "sdsync_api_calls" not in postgres_tables(db):
-                return {"present": False, "location": location}
-            now = float(db.execute(sqlalchemy.text(sql["postgres_now"])).scalar_one())
-            rows = db.execute(sqlalchemy.text(sql["limiter_window_postgres"]), {"since": now - options.window_s}).all()
-    else:
-        path = options.data_dir / LIMITER_FILE_NAME
-        location, now = str(path), options.now
-        if not path.exists():
-            return {"present": False, "location": location}
-        with sqlite_readonly(path) as db:
-            if "api_calls" not in sqlite_tables(db):
-                return {"present": False, "location": location}
-            rows = db.execute(sql["limiter_window_sqlite"], {"since": now - options.window_s}).fetchall()
+    target = options.limiter if options.limiter is not None else StateLocation(options.data_dir).limiter()
+    reading = read_window(target, options.window_s)
+    if not reading.present:
+        return {"present": False, "location": reading.location}
     connections = [
         {
             "connection": key,
             "this_connection": key == options.connection_key,
-            "calls_in_window": int(calls),
+            "calls_in_window": calls,
             "limit": options.window_calls,
-            "oldest_slot_age_s": round(now - float(oldest), 3),
+            "oldest_slot_age_s": round(reading.now - oldest, 3),
         }
-        for key, calls, oldest in rows
+        for key, calls, oldest in reading.connections
     ]
-    return {"present": True, "location": location, "window_s": options.window_s, "connections": connections}
+    return {"present": True, "location": reading.location, "window_s": options.window_s, "connections": connections}
 
 
 # --- the journal and the webhooks -----------------------------------------------------------------------

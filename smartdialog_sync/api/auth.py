@@ -1,30 +1,30 @@
 """Bearer tokens for the SmartDialog API: a static token, or OAuth2 with refresh tokens.
 
-OAuth2 tokens are refreshed shortly before they expire and once after a 401. When the token endpoint
-rotates the refresh token, the new one is persisted (file mode 0600 in the data dir, keyed by the
-connection) and preferred over the configured one on the next start. `sdsync auth login` stores the
-first refresh token there the same way (`login.py`).
+OAuth2 tokens live in the token store of the state (`token_store.py`: the data dir's file, or the shared
+PostgreSQL), per connection: the rotating refresh token and the current access token with its expiry. A
+command finding a valid stored access token uses it without a token call. A token is refreshed once less
+than a share of its lifetime is left (`refresh_margin`), and once after a 401, under the store's lock:
+whoever takes the lock first calls the token endpoint and stores the rotated tokens; the others find them
+there after the lock and call nobody, so a rotated refresh token is never used twice on any machine.
+`sdsync auth login` stores the first refresh token in the same store (`login.py`).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-from contextlib import contextmanager
-from pathlib import Path
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Protocol
+from typing import Any, Optional, Protocol
 
 import httpx
-from filelock import FileLock
 
 from ..constants import OAUTH_SCOPES
 from .config import ClientSettings, Secret
 from ..errors import ConfigurationError, Unauthorized
+from .token_store import StoredTokens, TokenStore, open_token_store, with_access
 
-REFRESH_MARGIN_S = 60.0
+REFRESH_SHARE = 0.15  # refresh once less than this share of an access token's lifetime is left ...
+MIN_MARGIN_S = 1.0  # ... but at least this long before it expires ...
+MAX_MARGIN_S = 300.0  # ... and never earlier than this before (an hour's token serves 55 minutes)
 
 
 class TokenSource(Protocol):
@@ -32,9 +32,11 @@ class TokenSource(Protocol):
 
     def bearer(self) -> str: ...
 
-    def renew(self) -> bool:
-        """Get a new token after a 401; False when there is no way to renew."""
+    def renew(self, refused: str) -> bool:
+        """Get a new token after the service refused `refused` (401); False when there is no way to renew."""
         ...
+
+    def close(self) -> None: ...
 
 
 class StaticToken:
@@ -46,128 +48,95 @@ class StaticToken:
     def bearer(self) -> str:
         return self._token.reveal()
 
-    def renew(self) -> bool:
+    def renew(self, refused: str) -> bool:
         return False
 
-
-@dataclass(frozen=True)
-class StoredToken:
-    """A stored refresh token, when it was saved and when it expires (None: the server did not say)."""
-
-    refresh_token: Secret
-    saved_at: Optional[float]
-    expires_at: Optional[float]
+    def close(self) -> None:
+        pass
 
 
-class RefreshTokenStore:
-    """Persists rotated refresh tokens, one per connection, in a 0600 JSON file."""
+def refresh_margin(lifetime_s: float) -> float:
+    """Seconds before expiry at which a token of this lifetime is refreshed (a share, bounded; at most half)."""
+    return min(max(lifetime_s * REFRESH_SHARE, MIN_MARGIN_S), MAX_MARGIN_S, lifetime_s / 2)
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Serialise refreshes across processes, so a rotated token is never used twice."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(self.path.with_suffix(".lock")):
-            yield
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.path.read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
-
-    def entry(self, key: str) -> Optional[StoredToken]:
-        """The stored token of a connection with its dates (a bare string is a token without dates)."""
-        value = self._read().get(key)
-        if isinstance(value, str):
-            value = {"refresh_token": value}
-        if not isinstance(value, dict) or not value.get("refresh_token"):
-            return None
-        return StoredToken(Secret(value["refresh_token"]), value.get("saved_at"), value.get("expires_at"))
-
-    def load(self, key: str) -> Optional[Secret]:
-        stored = self.entry(key)
-        return stored.refresh_token if stored else None
-
-    def save(self, key: str, token: Secret, expires_in: Optional[float] = None) -> None:
-        """Store a connection's refresh token (with its lifetime in seconds when the server gave one)."""
-        data = self._read()
-        now = time.time()
-        data[key] = {"refresh_token": token.reveal(), "saved_at": now,
-                     "expires_at": now + float(expires_in) if expires_in else None}
-        self._write(data)
-
-    def delete(self, key: str) -> bool:
-        """Forget a connection's token; False when none was stored."""
-        data = self._read()
-        if data.pop(key, None) is None:
-            return False
-        self._write(data)
-        return True
-
-    def _write(self, data: dict[str, Any]) -> None:
-        temp = self.path.with_suffix(".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.path)
+def access_usable(tokens: Optional[StoredTokens], now: float, refused: Optional[str] = None) -> bool:
+    """True when `tokens` hold an access token that is not `refused` and not yet due for refreshing."""
+    if tokens is None or tokens.access_token is None or None in (tokens.access_issued_at, tokens.access_expires_at):
+        return False
+    if refused is not None and tokens.access_token.reveal() == refused:
+        return False
+    assert tokens.access_issued_at is not None and tokens.access_expires_at is not None
+    lifetime = max(tokens.access_expires_at - tokens.access_issued_at, 0.0)
+    return now < tokens.access_expires_at - refresh_margin(lifetime)
 
 
 class OAuthTokens:
     """Access tokens from the OAuth2 token endpoint (refresh_token grant, or client_credentials)."""
 
-    def __init__(self, settings: ClientSettings, http: httpx.Client, store: RefreshTokenStore) -> None:
+    def __init__(self, settings: ClientSettings, http: httpx.Client, store: TokenStore) -> None:
         if not settings.client_id:
             raise ConfigurationError("OAuth2 needs client_id")
         self._settings = settings
         self._http = http
         self._store = store
         self._key = settings.connection_key
-        self._access: Optional[Secret] = None
-        self._expires_at = 0.0
+        self._current: Optional[StoredTokens] = None
         self._lock = threading.Lock()
 
     def bearer(self) -> str:
         with self._lock:
-            if self._access is None or time.time() >= self._expires_at - REFRESH_MARGIN_S:
-                self._fetch()
-            assert self._access is not None
-            return self._access.reveal()
+            if not access_usable(self._current, time.time()):
+                self._obtain(refused=None)
+            assert self._current is not None and self._current.access_token is not None
+            return self._current.access_token.reveal()
 
-    def renew(self) -> bool:
+    def renew(self, refused: str) -> bool:
         with self._lock:
-            self._fetch()
+            self._obtain(refused)
         return True
 
-    def _fetch(self) -> None:
+    def close(self) -> None:
+        self._store.close()
+
+    def _obtain(self, refused: Optional[str]) -> None:
+        """A usable access token: the stored one when another process got it, else a refresh (under the lock)."""
+        stored = self._store.entry(self._key)
+        if access_usable(stored, time.time(), refused):
+            self._current = stored
+            return
+        with self._store.refreshing(self._key) as span:
+            if access_usable(span.current, time.time(), refused):  # refreshed by another process meanwhile
+                self._current = span.current
+                return
+            asked_at = time.time()
+            tokens = with_access(span.current, self._token_call(span.current), asked_at)
+            span.save(tokens)
+        self._current = tokens
+
+    def _token_call(self, stored: StoredTokens) -> dict[str, Any]:
         settings = self._settings
         form = {"client_id": settings.client_id or "", "scope": OAUTH_SCOPES}
         if settings.client_secret:
             form["client_secret"] = settings.client_secret.reveal()
-        with self._store.locked():
-            refresh = self._store.load(self._key) or settings.refresh_token
-            if refresh:
-                form.update(grant_type="refresh_token", refresh_token=refresh.reveal())
-            elif settings.client_secret:
-                form["grant_type"] = "client_credentials"
-            else:
-                raise ConfigurationError("client_id is set but there is no refresh token and no client_secret: "
-                                         "run `sdsync auth login`")
-            try:
-                response = self._http.post(settings.token_url, data=form, timeout=settings.timeout)
-            except httpx.HTTPError as exc:
-                raise Unauthorized("token", f"token endpoint unreachable ({type(exc).__name__})") from None
-            if response.status_code != 200:
-                raise Unauthorized("token", "token endpoint refused", response.status_code, oauth_error_text(response))
-            body = response.json()
-            if body.get("refresh_token"):
-                self._store.save(self._key, Secret(body["refresh_token"]), body.get("refresh_token_expires_in"))
-        self._access = Secret(body["access_token"])
-        self._expires_at = time.time() + float(body.get("expires_in", 3600))
+        refresh = stored.refresh_token or settings.refresh_token
+        if refresh:
+            form.update(grant_type="refresh_token", refresh_token=refresh.reveal())
+        elif settings.client_secret:
+            form["grant_type"] = "client_credentials"
+        else:
+            raise ConfigurationError("client_id is set but there is no refresh token and no client_secret: "
+                                     "run `sdsync auth login`")
+        try:
+            response = self._http.post(settings.token_url, data=form, timeout=settings.timeout)
+        except httpx.HTTPError as exc:
+            raise Unauthorized("token", f"token endpoint unreachable ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            raise Unauthorized("token", "token endpoint refused", response.status_code, oauth_error_text(response))
+        body = response.json()
+        if not isinstance(body, dict) or not body.get("access_token"):
+            raise Unauthorized("token", "the token endpoint answered without an access token")
+        return body
 
 
 def oauth_error_text(response: httpx.Response) -> str:
@@ -183,9 +152,4 @@ def token_source(settings: ClientSettings, http: httpx.Client) -> TokenSource:
     """The token source the settings call for."""
     if settings.access_token is not None:
         return StaticToken(settings.access_token)
-    return OAuthTokens(settings, http, token_store(settings))
-
-
-def token_store(settings: ClientSettings) -> RefreshTokenStore:
-    """The refresh-token store of the settings' data dir."""
-    return RefreshTokenStore(settings.data_dir / "oauth_tokens.json")
+    return OAuthTokens(settings, http, open_token_store(settings))

@@ -70,10 +70,10 @@ class SmartDialogClient:
             transport=transport or httpx.HTTPTransport(retries=0),
             headers={"Accept": "application/json", "User-Agent": "smartdialog-sync"},
         )
-        private_data_dir(settings.data_dir)  # the limiter window and rotated tokens live there
+        private_data_dir(settings.data_dir)  # the local token store lives there
         self._tokens = token_source(settings, self._http)
         self.limiter = SlidingWindowLimiter(
-            open_store(settings.data_dir, settings.limiter_url), settings.connection_key, settings.rate_limit
+            open_store(settings.state.limiter(settings.limiter_url)), settings.connection_key, settings.rate_limit
         )
 
     def __repr__(self) -> str:
@@ -86,8 +86,9 @@ class SmartDialogClient:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP connections and the limiter's database."""
+        """Close the HTTP connections, the token store and the limiter's database."""
         self._http.close()
+        self._tokens.close()
         self.limiter.close()
 
     # --- look-ups ------------------------------------------------------------------------------------
@@ -386,7 +387,8 @@ class SmartDialogClient:
         renewed = False
         while True:
             response = self._send(operation, method, path, headers, params, wire, repeatable)
-            if response.status_code == 401 and not renewed and self._tokens.renew():
+            refused = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if response.status_code == 401 and not renewed and self._tokens.renew(refused):
                 renewed = True
                 continue
             return self._judge(operation, response, repeatable)

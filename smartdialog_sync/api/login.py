@@ -2,8 +2,9 @@
 
 `sign_in` builds the authorize URL (client id, the definition's scopes, `state`, PKCE challenge,
 `redirect_uri` on 127.0.0.1), hands it to the caller (to open a browser or print it), waits for the
-browser's redirect, checks `state`, exchanges the code at the token endpoint and stores the refresh
-token where the client keeps rotated ones (`auth.py`, 0600 in the data dir). Nothing here prints a token.
+browser's redirect, checks `state`, exchanges the code at the token endpoint and stores the tokens in the
+token store of the state (`token_store.py`: 0600 in the data dir, or the shared PostgreSQL), where every
+later command finds them. Nothing here prints a token.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import secrets
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -25,8 +27,9 @@ import httpx
 from ..constants import OAUTH_SCOPES
 from ..errors import ConfigurationError, SignInFailed, SignInPortBusy
 from ..oauth import is_loopback_host, pkce_challenge
-from .auth import StoredToken, oauth_error_text, token_store
-from .config import ClientSettings, Secret
+from .auth import oauth_error_text
+from .config import ClientSettings
+from .token_store import StoredTokens, open_token_store, read_stored_tokens, with_access
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/"
 DEFAULT_TIMEOUT_S = 300.0
@@ -45,10 +48,11 @@ class Authorization:
 
 @dataclass(frozen=True)
 class SignedIn:
-    """The outcome of a sign-in: who the token names (claims, when it is a JWT) and the stored token."""
+    """The outcome of a sign-in: who the token names (claims, when it is a JWT), the stored tokens and where."""
 
     identity: dict[str, Any]
-    stored: StoredToken
+    stored: StoredTokens
+    where: str
 
 
 def authorization(settings: ClientSettings, redirect_uri: str) -> Authorization:
@@ -206,25 +210,30 @@ def sign_in(settings: ClientSettings, show_url: Callable[[str], None], port: Opt
         if error == "access_denied":
             raise SignInFailed(f"sign-in denied (access_denied){': ' + detail if detail else ''}")
         raise SignInFailed(f"the sign-in was refused: {error}{': ' + detail if detail else ''}")
+    asked_at = time.time()
     tokens = exchange_code(settings, auth, answer["code"])
-    store = token_store(settings)
-    with store.locked():
-        store.save(settings.connection_key, Secret(tokens["refresh_token"]), tokens.get("refresh_token_expires_in"))
-    stored = store.entry(settings.connection_key)
-    assert stored is not None
-    return SignedIn(identity(tokens), stored)
+    stored = with_access(StoredTokens(), tokens, asked_at)  # a new sign-in replaces whatever was stored
+    store = open_token_store(settings)
+    try:
+        with store.refreshing(settings.connection_key) as span:
+            span.save(stored)
+    finally:
+        store.close()
+    return SignedIn(identity(tokens), stored, store.where)
 
 
-def sign_out(settings: ClientSettings) -> bool:
-    """Delete the stored refresh token of this connection; False when there was none."""
-    store = token_store(settings)
-    with store.locked():
-        return store.delete(settings.connection_key)
+def sign_out(settings: ClientSettings) -> tuple[bool, str]:
+    """Delete the stored tokens of this connection: (whether there were some, where the store is)."""
+    store = open_token_store(settings)
+    try:
+        return store.delete(settings.connection_key), store.where
+    finally:
+        store.close()
 
 
-def stored_token(settings: ClientSettings) -> Optional[StoredToken]:
-    """The refresh token stored for this connection, if any."""
-    return token_store(settings).entry(settings.connection_key)
+def stored_token(settings: ClientSettings) -> tuple[str, Optional[StoredTokens]]:
+    """Where the token store is and the tokens stored there for this connection, if any (read-only)."""
+    return read_stored_tokens(settings)
 
 
 def resolve_with_source(resolve: Callable[[], ClientSettings], key: str = "client_id") -> tuple[ClientSettings, str]:

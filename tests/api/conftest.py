@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -28,3 +29,34 @@ def make_client(server: WireServer, data_dir: Path, **overrides: object) -> Smar
 def client(wire: WireServer, tmp_path: Path) -> Iterator[SmartDialogClient]:
     with make_client(wire, tmp_path) as api:
         yield api
+
+
+@contextmanager
+def fresh_state_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for a shared state, named after SDSYNC_TEST_POSTGRES_URL's (dropped afterwards)."""
+    import os
+    import uuid
+
+    import sqlalchemy
+
+    base_url = os.environ.get("SDSYNC_TEST_POSTGRES_URL")
+    if not base_url:
+        pytest.skip("SDSYNC_TEST_POSTGRES_URL is not set")
+    base = sqlalchemy.make_url(base_url)
+    name = f"{base.database or 'sdsync'}_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def state_url() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database for a shared state (skips when SDSYNC_TEST_POSTGRES_URL is unset)."""
+    with fresh_state_database() as url:
+        yield url

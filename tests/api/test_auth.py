@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import stat
@@ -11,7 +12,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from smartdialog_sync.api import Secret, errors, resolve_settings
-from smartdialog_sync.api.auth import token_store
+from smartdialog_sync.api.auth import refresh_margin
+from smartdialog_sync.api.token_store import StoredTokens, open_token_store
 from tests.api.conftest import TOKEN, make_client
 from tests.api.wire_server import Reply, WireServer
 
@@ -60,7 +62,7 @@ def test_refresh_flow_rotates_and_persists(wire: WireServer, tmp_path: Path, cap
 
 def test_persisted_refresh_token_wins_after_restart(wire: WireServer, tmp_path: Path) -> None:
     wire.reply(
-        Reply(200, {"access_token": "a1", "expires_in": 3600, "refresh_token": "rotated-1"}),
+        Reply(200, {"access_token": "a1", "expires_in": 0, "refresh_token": "rotated-1"}),  # due at once
         Reply(200, []),
         Reply(200, {"access_token": "a2", "expires_in": 3600, "refresh_token": "rotated-2"}),
         Reply(200, []),
@@ -70,20 +72,79 @@ def test_persisted_refresh_token_wins_after_restart(wire: WireServer, tmp_path: 
     with oauth_client(wire, tmp_path) as api:
         api.get_phone_number_regions()
     assert form(wire.requests[2])["refresh_token"] == "rotated-1"
+    assert wire.requests[3].headers["Authorization"] == "Bearer a2"
 
 
-def test_token_refreshed_before_expiry(wire: WireServer, tmp_path: Path) -> None:
+def test_a_stored_access_token_serves_the_next_command_without_a_token_call(wire: WireServer, tmp_path: Path) -> None:
     wire.reply(
-        Reply(200, {"access_token": "short", "expires_in": 30}),  # inside the 60 s margin: refresh next time
+        Reply(200, {"access_token": "a1", "expires_in": 3600, "refresh_token": "rotated-1"}),
+        Reply(200, []),
+        Reply(200, []),
+    )
+    with oauth_client(wire, tmp_path) as api:
+        api.get_phone_number_regions()
+    with oauth_client(wire, tmp_path) as api:  # a new process would do the same: the token is in the store
+        api.get_phone_number_regions()
+    assert [r.path for r in wire.requests].count("/token") == 1
+    assert wire.requests[2].headers["Authorization"] == "Bearer a1"
+    entry = json.loads((tmp_path / "oauth_tokens.json").read_text())
+    (stored,) = entry.values()
+    assert stored["access_token"] == "a1" and stored["refresh_token"] == "rotated-1"
+    assert stored["access_expires_at"] - stored["access_issued_at"] == 3600
+
+
+def test_a_401_with_a_newer_stored_token_uses_it_without_a_token_call(wire: WireServer, tmp_path: Path) -> None:
+    """Another process refreshed (and stored a1-new) while this one still sent a1: the 401 makes no token call."""
+    wire.reply(
+        Reply(200, {"access_token": "a1", "expires_in": 3600, "refresh_token": "rotated-1"}),
+        Reply(200, []),
+        Reply(401, {"error": "token revoked"}),
+        Reply(200, []),
+    )
+    with oauth_client(wire, tmp_path) as api:
+        api.get_phone_number_regions()
+        store = open_token_store(api.settings)
+        with store.refreshing(api.settings.connection_key) as span:
+            span.save(dataclasses.replace(span.current, access_token=Secret("a1-new")))
+        api.get_phone_number_regions()
+    assert [r.path for r in wire.requests].count("/token") == 1
+    assert wire.requests[2].headers["Authorization"] == "Bearer a1"
+    assert wire.requests[3].headers["Authorization"] == "Bearer a1-new"
+
+
+def test_token_refreshed_before_expiry_by_a_share_of_its_lifetime(wire: WireServer, tmp_path: Path) -> None:
+    wire.reply(
+        Reply(200, {"access_token": "short", "expires_in": 30}),  # 30 s: used until 4.5 s (15 %) are left
+        Reply(200, []),
+        Reply(200, []),
         Reply(200, []),
         Reply(200, {"access_token": "long", "expires_in": 3600}),
         Reply(200, []),
     )
     with oauth_client(wire, tmp_path) as api:
         api.get_phone_number_regions()
+        api.get_phone_number_regions()  # a fixed 60 s margin refreshed here, before every call
+        assert [r.path for r in wire.requests].count("/token") == 1
+        store = open_token_store(api.settings)
+        with store.refreshing(api.settings.connection_key) as span:  # 5 s later: 25 s left, still used
+            span.save(dataclasses.replace(span.current, access_issued_at=span.current.access_issued_at - 5,
+                                          access_expires_at=span.current.access_expires_at - 5))
+        api._tokens._current = None  # as a new process would start
+        api.get_phone_number_regions()
+        assert [r.path for r in wire.requests].count("/token") == 1
+        with store.refreshing(api.settings.connection_key) as span:  # 26 s later: 4 s left, due
+            span.save(dataclasses.replace(span.current, access_issued_at=span.current.access_issued_at - 21,
+                                          access_expires_at=span.current.access_expires_at - 21))
+        api._tokens._current = None
         api.get_phone_number_regions()
     assert [r.path for r in wire.requests].count("/token") == 2
-    assert wire.requests[3].headers["Authorization"] == "Bearer long"
+    assert wire.requests[3].headers["Authorization"] == "Bearer short"
+    assert wire.requests[5].headers["Authorization"] == "Bearer long"
+
+
+@pytest.mark.parametrize(("lifetime", "margin"), [(5, 1.0), (30, 4.5), (65, 9.75), (3600, 300.0), (1, 0.5)])
+def test_refresh_margin_is_a_bounded_share_of_the_lifetime(lifetime: float, margin: float) -> None:
+    assert refresh_margin(lifetime) == pytest.approx(margin)
 
 
 def test_refused_refresh_names_the_oauth_error_not_the_secrets(wire: WireServer, tmp_path: Path, caplog) -> None:
@@ -142,8 +203,9 @@ def test_a_stored_login_token_is_used_without_configured_credentials(wire: WireS
     wire.reply(Reply(200, {"access_token": "a1", "expires_in": 3600, "refresh_token": "rotated-1",
                            "refresh_token_expires_in": 1209600}), Reply(200, []))
     with make_client(wire, tmp_path, access_token="", client_id="app-1", token_url=wire.root_url + "/token") as api:
-        store = token_store(api.settings)
-        store.save(api.settings.connection_key, Secret("from-login"))
+        store = open_token_store(api.settings)
+        with store.refreshing(api.settings.connection_key) as span:
+            span.save(StoredTokens(refresh_token=Secret("from-login")))
         api.get_phone_number_regions()
     token = form(wire.requests[0])
     assert (token["grant_type"], token["refresh_token"]) == ("refresh_token", "from-login") and "client_secret" not in token

@@ -14,13 +14,14 @@ import pytest
 
 from smartdialog_sync.api import RateLimit, SlidingWindowLimiter
 from smartdialog_sync.api.limiter import SQLiteWindowStore, open_store
+from smartdialog_sync.state.files import LIMITER_FILE
 
 WORKER = """
 import json, sys, time
 from pathlib import Path
 from smartdialog_sync.api import RateLimit, SlidingWindowLimiter
 from smartdialog_sync.api.limiter import open_store
-limiter = SlidingWindowLimiter(open_store(Path(sys.argv[1]), sys.argv[3] or None), sys.argv[4], RateLimit(10, 2.0))
+limiter = SlidingWindowLimiter(open_store(sys.argv[3] or Path(sys.argv[1]) / "ratelimit.sqlite"), sys.argv[4], RateLimit(10, 2.0))
 stamps = []
 for _ in range(int(sys.argv[2])):
     with limiter.slot():
@@ -58,7 +59,7 @@ def test_three_processes_never_exceed_the_window(tmp_path: Path, url: str) -> No
 
 
 def test_connections_have_separate_windows(tmp_path: Path) -> None:
-    store = open_store(tmp_path, None)
+    store = open_store(tmp_path / LIMITER_FILE)
     assert isinstance(store, SQLiteWindowStore)
     first = SlidingWindowLimiter(store, "conn-a", RateLimit(2, 60))
     second = SlidingWindowLimiter(store, "conn-b", RateLimit(2, 60))
@@ -70,7 +71,7 @@ def test_connections_have_separate_windows(tmp_path: Path) -> None:
 
 
 def test_a_finished_call_holds_its_slot_from_when_it_finished(tmp_path: Path) -> None:
-    limiter = SlidingWindowLimiter(open_store(tmp_path, None), "conn-a", RateLimit(1, 0.5))
+    limiter = SlidingWindowLimiter(open_store(tmp_path / LIMITER_FILE), "conn-a", RateLimit(1, 0.5))
     with limiter.slot():
         time.sleep(0.4)  # a slow call: the service may have counted it as late as now
     started = time.monotonic()

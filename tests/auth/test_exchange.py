@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from smartdialog_sync.api import ClientSettings
-from smartdialog_sync.api.auth import RefreshTokenStore
+from smartdialog_sync.api.token_store import FileTokenStore
 from smartdialog_sync.api.login import Authorization, authorization, exchange_code, identity
 from smartdialog_sync.errors import SignInFailed
 from tests.auth.conftest import PUBLIC_CLIENT
@@ -68,8 +68,9 @@ def test_refused_code_is_one_clear_failure(emulator, tmp_path, change, expected)
 def test_store_reads_tokens_saved_before_dates_were_kept(tmp_path) -> None:
     path = tmp_path / "oauth_tokens.json"
     path.write_text(json.dumps({"conn": "legacy-token"}))
-    store = RefreshTokenStore(path)
+    store = FileTokenStore(path)
     entry = store.entry("conn")
     assert entry is not None and entry.refresh_token.reveal() == "legacy-token" and entry.expires_at is None
-    assert store.delete("conn") and not store.delete("conn") and store.load("conn") is None
+    assert entry.access_token is None
+    assert store.delete("conn") and not store.delete("conn") and store.entry("conn") is None
 

@@ -61,15 +61,24 @@ def test_login_by_http_client_then_api_status_logout(start_login, sdsync, emulat
     landed = approve_with_http_client(login.url)
     assert landed.status_code == 200 and "Sign-in received." in landed.text
     first = assert_signed_in(*login.finish(), tmp_path)
-    for _ in range(2):  # the stored refresh token works with the refresh grant, and rotates
+    for _ in range(2):  # the access token of the sign-in serves both commands: no token call, no rotation
         customers = sdsync("api", "customers", "--json")
         assert customers.returncode == 0, customers.stderr
-    rotated = next(iter(stored_tokens(tmp_path).values()))["refresh_token"]
-    assert rotated != first
+    assert next(iter(stored_tokens(tmp_path).values()))["refresh_token"] == first
+    path = tmp_path / "data" / "oauth_tokens.json"
+    path.write_text(json.dumps({key: {**entry, "access_expires_at": 0}  # expired: the next command refreshes
+                                for key, entry in stored_tokens(tmp_path).items()}))
+    customers = sdsync("api", "customers", "--json")
+    assert customers.returncode == 0, customers.stderr
+    (entry,) = stored_tokens(tmp_path).values()
+    rotated = entry["refresh_token"]
+    assert rotated != first and entry["access_expires_at"] > 0
     status = sdsync("auth", "status")
     assert "client id: sandbox-public-client (environment variable SMARTDIALOG__CLIENT_ID)" in status.stdout
+    assert f"token store: {path}" in status.stdout and "access token: valid" in status.stdout
     assert "signed in: yes" in status.stdout and rotated not in status.stdout
-    assert "Signed out" in sdsync("auth", "logout").stdout
+    assert entry["access_token"] not in status.stdout + customers.stdout + customers.stderr
+    assert f"Signed out: the stored token was deleted from {path}." in sdsync("auth", "logout").stdout
     assert stored_tokens(tmp_path) == {}
     assert "signed in: no" in sdsync("auth", "status").stdout
     refused = sdsync("api", "customers")

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from smartdialog_sync.state.files import LIMITER_FILE
+from smartdialog_sync.state.location import user_cache_dir
 from tests.operations.conftest import Sdsync
 
 WRONG_TOKEN = "wrong-token-5f3a9c"
@@ -43,7 +45,9 @@ def test_a_sound_setup_passes_and_spends_one_call(emulator: Any, tmp_path: Path)
     assert lines["setting access_token"] == "info  setting access_token: *** (from environment variable SMARTDIALOG__ACCESS_TOKEN)"
     assert lines["setting data_dir"].endswith("(from --data-dir on the command line)")
     assert lines["setting rate_limit"].endswith("100/60 (from default)")
-    assert lines["limiter store"].startswith(f"ok    limiter store: {data / 'ratelimit.sqlite'} opens")
+    # one window per user and connection, shared by every data dir on this machine
+    assert lines["limiter store"].startswith(f"ok    limiter store: {user_cache_dir() / LIMITER_FILE} opens")
+    assert lines["token store"].startswith("skip  token store: no OAuth2 client configured")
     assert lines["journal"].startswith("ok    journal:") and "not created yet" in lines["journal"]
     assert lines["crm"].startswith("ok    crm:")
     assert lines["data folder"].startswith(f"ok    data folder: {data} is private")
