@@ -14,6 +14,7 @@ class Stats:
     calls_total: int = 0
     calls_by_operation: Counter[str] = field(default_factory=Counter)
     responses_by_status: Counter[str] = field(default_factory=Counter)
+    client_disconnects: int = 0
     unauthorized: int = 0
     rate_limited: int = 0
     faults_errors: int = 0
@@ -29,6 +30,7 @@ class Stats:
             "calls_total": self.calls_total,
             "calls_by_operation": dict(self.calls_by_operation),
             "responses_by_status": dict(self.responses_by_status),
+            "client_disconnects": self.client_disconnects,
             "unauthorized": self.unauthorized,
             "rate_limited": self.rate_limited,
             "faults_injected": {
