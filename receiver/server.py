@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +22,10 @@ from smartdialog_sync.api import ClientSettings, SmartDialogClient
 from smartdialog_sync.api.config import hide_password
 from smartdialog_sync.errors import SdsyncError, SmartDialogError
 from smartdialog_sync.journal import GroupCommitJournal, JournalError, default_journal_url, open_journal
+from smartdialog_sync.serving import AnnouncingServer, bind_socket
 
 from .app import BODY_TIMEOUT_S, MAX_BODY_BYTES, ExpectedRegistration, ReceiverSettings, create_app
-from .errors import ReceiverError, ReceiverStopped, RegistrationFailed
+from .errors import ReceiverStopped, RegistrationFailed
 from .metrics import ReceiverMetrics
 from .registration import register_webhooks, two_way_services, unregister_webhooks
 from .secret import dlr_path, inbound_path, load_or_create_secret, mask_secret
@@ -123,22 +123,6 @@ def check_journal(url: str) -> None:
         raise JournalError(f"cannot open the journal {hide_password(url)}: {detail}") from None
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to (host, port), not listening yet (uvicorn listens once the app has started)."""
-    try:
-        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
-    except OSError as exc:
-        raise ReceiverError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(info[4])
-    except OSError as exc:
-        sock.close()
-        raise ReceiverError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
-
-
 def run_interruptibly(function: Callable[[], None], what: str) -> None:
     """Run `function` in a helper thread; SIGTERM or SIGINT meanwhile raise ReceiverStopped at once.
 
@@ -170,8 +154,9 @@ def run_interruptibly(function: Callable[[], None], what: str) -> None:
         raise failure[0]
 
 
-def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = None) -> None:
-    """Serve until interrupted. uvicorn's access log is off: it would print the secret paths."""
+def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = None,
+                 on_started: Callable[[], None] = lambda: None) -> None:
+    """Serve until interrupted; `on_started` runs once requests are accepted. No access log: it would show secrets."""
     load_or_create_secret(options.data_dir)
     check_journal(options.journal)
     sock = bind_socket(options.host, options.port)
@@ -190,7 +175,7 @@ def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = Non
             timeout_graceful_shutdown=10,
         )
         try:
-            uvicorn.Server(config).run(sockets=[sock])
+            AnnouncingServer(config, on_started).run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again after a clean shutdown
             pass
     finally:
