@@ -23,9 +23,10 @@ class Stats:
     callbacks_failed: int = 0
     callbacks_given_up: int = 0
     callbacks_duplicated: int = 0
+    callbacks_dropped: int = 0
 
-    def to_json(self) -> dict[str, Any]:
-        """The counters as JSON."""
+    def to_json(self, callbacks_pending: int = 0) -> dict[str, Any]:
+        """The counters as JSON, with the callbacks queued or under way now."""
         return {
             "calls_total": self.calls_total,
             "calls_by_operation": dict(self.calls_by_operation),
@@ -43,5 +44,8 @@ class Stats:
                 "failed": self.callbacks_failed,
                 "given_up": self.callbacks_given_up,
                 "duplicated": self.callbacks_duplicated,
+                "dropped": self.callbacks_dropped,
+                "undelivered": self.callbacks_given_up + self.callbacks_dropped,
+                "pending": callbacks_pending,
             },
         }
