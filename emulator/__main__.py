@@ -6,8 +6,10 @@ import typer
 
 from smartdialog_sync.emulator.cli import emulator
 from smartdialog_sync.errors import EXIT_USAGE, SdsyncError
+from smartdialog_sync.logs import configure_logging
 
 if __name__ == "__main__":
+    configure_logging()
     try:
         typer.run(emulator)
     except SdsyncError as exc:

@@ -32,7 +32,7 @@ def serve(app: Starlette, host: str, port: int, log_level: str = "warning",
     """Serve `app` until interrupted; `on_started` runs once it accepts connections. A taken port: PortUnavailable."""
     sock = bind_socket(host, port)
     try:
-        server = AnnouncingServer(uvicorn.Config(app, log_level=log_level, lifespan="on"), on_started)
+        server = AnnouncingServer(uvicorn.Config(app, log_level=log_level, log_config=None, lifespan="on"), on_started)
         app.state.drop_connection = connection_dropper(server)
         server.run(sockets=[sock])
     finally:

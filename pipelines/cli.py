@@ -9,6 +9,7 @@ from typing import Any, NoReturn, Optional
 import typer
 
 from smartdialog_sync.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, SdsyncError
+from smartdialog_sync.logs import LOG_FORMATS
 
 from .commands import api as api_commands
 from .commands import auth as auth_commands
@@ -32,6 +33,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _log_format(value: Optional[str]) -> Optional[str]:
+    if value is not None and value not in LOG_FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(LOG_FORMATS)}")
+    return value
 
 
 def _print_version(value: bool) -> None:
@@ -58,11 +65,14 @@ def root(
         None, help="Folder for local state: limiter window, DuckDB files, journals [env SMARTDIALOG__DATA_DIR]"
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every API call."),
+    log_format: Optional[str] = typer.Option(
+        None, "--log-format", metavar="text|json", callback=_log_format,
+        help="Log records as one line each, plain text or JSON (default: rich on a terminal, text otherwise)."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print the sdsync version and exit."),
 ) -> None:
     """Connection options apply to every command; the environment and .dlt/ config fill the rest."""
-    configure_logging(verbose)
+    configure_logging(verbose, log_format)
     ctx.obj = Overrides(
         {"base_url": base_url, "access_token": access_token, "rate_limit": rate_limit, "data_dir": data_dir}
     )

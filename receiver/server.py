@@ -170,6 +170,7 @@ def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = Non
             build_app(options, settings, expected),
             access_log=False,
             log_level="warning",
+            log_config=None,  # uvicorn's records go to the command's handler: one line each when not a terminal
             server_header=False,
             proxy_headers=False,
             timeout_graceful_shutdown=10,
