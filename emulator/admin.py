@@ -150,7 +150,8 @@ async def webhooks(request: Request) -> JSONResponse:
 
 async def stats(request: Request) -> JSONResponse:
     """GET /_emulator/stats: call, 429, fault and callback counters."""
-    return JSONResponse(_runtime(request).stats.to_json())
+    runtime = _runtime(request)
+    return JSONResponse(runtime.stats.to_json(callbacks_pending=runtime.callbacks.pending))
 
 
 async def faults(request: Request) -> JSONResponse:

@@ -1,8 +1,11 @@
 """Background callbacks: delivery reports (HTTP GET on DlrUrl) and inbound webhooks (HTTP POST).
 
-Everything runs as asyncio tasks and timers on the server's event loop, so the API never waits for
-a callback. Failed attempts (non-2xx or connection error) are retried with exponential backoff for
-`callback_retry_seconds`; with `duplicate_rate` a delivered callback is sometimes delivered again.
+Callbacks wait in one bounded queue and are delivered by a fixed number of worker tasks, each with
+its own connection of one HTTP client (`CALLBACK_CONNECTIONS`), all on the server's event loop: a burst
+of thousands of callbacks neither exhausts a connection pool nor starves the API and admin endpoints.
+A callback that finds the queue full is counted as `dropped`. Failed attempts (non-2xx or connection
+error) are retried with exponential backoff for `callback_retry_seconds`; with `duplicate_rate` a
+delivered callback is sometimes delivered again.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
 
 
 LOG_SIZE = 5000
+CALLBACK_CONNECTIONS = 8  # worker tasks, and the connections of their one HTTP client
+QUEUE_SIZE = 100_000  # callbacks waiting for a worker; more are dropped (and counted)
 FIRST_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 5.0
 SECRET_QUERY_NAMES = ("token", "secret", "apikey", "api_key", "signature", "password")
@@ -97,6 +102,7 @@ class CallbackJob:
     duplicate: bool = False
     attempts: int = 0
     first_attempt: float = field(default_factory=time.monotonic)
+    generation: int = 0  # the worker's reset count when queued: a reset forgets older jobs
 
 
 class CallbackWorker:
@@ -107,32 +113,45 @@ class CallbackWorker:
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
         self._ids = itertools.count(1)
         self._timers: set[asyncio.TimerHandle] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._queue: asyncio.Queue[CallbackJob] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._workers: list[asyncio.Task[None]] = []
+        self._in_flight = 0
+        self._generation = 0
         self._client: httpx.AsyncClient | None = None
         self._duplicate_random = random.Random(runtime.settings.dlr_seed)
 
     async def start(self) -> None:
-        """Open the HTTP client and resume the delivery reports of messages not yet final."""
-        self._client = httpx.AsyncClient()
+        """Open the HTTP client, start the workers, resume the delivery reports of messages not yet final."""
+        limits = httpx.Limits(max_connections=CALLBACK_CONNECTIONS, max_keepalive_connections=CALLBACK_CONNECTIONS)
+        self._client = httpx.AsyncClient(limits=limits)
+        self._workers = [asyncio.get_running_loop().create_task(self._work()) for _ in range(CALLBACK_CONNECTIONS)]
         for message_id in list(self.runtime.state.messages):
             self.schedule_delivery_reports(message_id)
 
     async def stop(self) -> None:
-        """Cancel everything pending and close the HTTP client."""
+        """Cancel everything pending, stop the workers and close the HTTP client."""
         self.reset()
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
         if self._client is not None:
             await self._client.aclose()
 
     def reset(self) -> None:
-        """Forget pending timers, in-flight attempts and the log; restart the duplicate sequence."""
+        """Forget pending timers, queued callbacks and the log (an attempt under way is not recorded)."""
         for timer in self._timers:
             timer.cancel()
-        for task in self._tasks:
-            task.cancel()
         self._timers.clear()
-        self._tasks.clear()
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._generation += 1
         self.log.clear()
         self._duplicate_random = random.Random(self.runtime.settings.dlr_seed)
+
+    @property
+    def pending(self) -> int:
+        """Callbacks queued or being attempted now (not those waiting for a retry's backoff)."""
+        return self._queue.qsize() + self._in_flight
 
     def _later(self, delay: float, callback: Any, *args: Any) -> None:
         loop = asyncio.get_running_loop()
@@ -146,9 +165,26 @@ class CallbackWorker:
         self._timers.add(holder[0])
 
     def _spawn(self, job: CallbackJob) -> None:
-        task = asyncio.get_running_loop().create_task(self._attempt(job))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Queue `job` for a worker; a full queue drops it (counted, and logged as such)."""
+        if job.attempts == 0:
+            job.generation = self._generation
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self.runtime.stats.callbacks_dropped += 1
+            self._record(job, None, f"queue full ({QUEUE_SIZE} callbacks waiting)", "dropped")
+
+    async def _work(self) -> None:
+        """One worker: attempt queued callbacks one at a time, forever."""
+        while True:
+            job = await self._queue.get()
+            if job.generation != self._generation:
+                continue
+            self._in_flight += 1
+            try:
+                await self._attempt(job)
+            finally:
+                self._in_flight -= 1
 
     # delivery reports -------------------------------------------------------------------------
 
@@ -199,6 +235,8 @@ class CallbackWorker:
             status = response.status_code
         except Exception as exc:  # any failure to call the receiver is a failed attempt, retried later
             error = f"{type(exc).__name__}: {exc}"
+        if job.generation != self._generation:  # reset meanwhile: forgotten
+            return
         delivered = status is not None and 200 <= status < 300
         if delivered:
             outcome = "delivered"
@@ -215,6 +253,9 @@ class CallbackWorker:
             self.runtime.stats.callbacks_given_up += 1
         if error is None and not delivered:
             error = f"HTTP {status}"
+        self._record(job, status, error, outcome)
+
+    def _record(self, job: CallbackJob, status: int | None, error: str | None, outcome: str) -> None:
         self.log.append({
             "id": next(self._ids), "kind": job.kind, "method": job.method, "url": redact_url(job.url),
             "message_id": job.message_id, "attempt": job.attempts, "status": status, "error": error,

@@ -11,7 +11,7 @@ from smartdialog_sync.emulator.config import EmulatorSettings
 from smartdialog_sync.emulator.faults import FaultSettings
 from smartdialog_sync.rate_limit import RateLimit
 from smartdialog_sync.emulator.seed import SeedError
-from smartdialog_sync.errors import ConfigurationError
+from smartdialog_sync.errors import ConfigurationError, UsageError
 
 
 def _rate_limit(value: str) -> RateLimit:
@@ -72,10 +72,11 @@ def emulator(
     try:
         app = create_app(seed, state, settings, faults)
     except SeedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise UsageError(str(exc)) from None
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: cannot read state file {state}: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"SmartDialog emulator on http://{host}:{port}/api-integrations/v1 (token: sandbox-token)", err=True)
-    serve(app, host, port, log_level)
+        raise UsageError(f"cannot read state file {state}: {exc}") from None
+
+    def announce() -> None:
+        typer.echo(f"SmartDialog emulator on http://{host}:{port}/api-integrations/v1 (token: sandbox-token)", err=True)
+
+    serve(app, host, port, log_level, on_started=announce)

@@ -47,7 +47,7 @@ def operation(operation_id: str) -> Callable[[Handler], Callable[[Request], Awai
             except ApiError as error:
                 response = error.response()
             except ClientDisconnect:  # the client went away mid-body (killed, timed out): nothing was done
-                stats.responses_by_status["client_disconnected"] += 1
+                stats.client_disconnects += 1  # not an HTTP status: nobody received an answer
                 return Response(status_code=CLIENT_CLOSED_REQUEST)
             stats.responses_by_status[str(response.status_code)] += 1
             if 200 <= response.status_code < 300 and runtime.faults.drop_after_processing():

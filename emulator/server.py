@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.types import Scope
+
+from smartdialog_sync.serving import AnnouncingServer, bind_socket
 
 
 def connection_dropper(server: uvicorn.Server) -> Any:
@@ -24,8 +27,13 @@ def connection_dropper(server: uvicorn.Server) -> Any:
     return drop
 
 
-def serve(app: Starlette, host: str, port: int, log_level: str = "warning") -> None:
-    """Serve `app` until interrupted."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on"))
-    app.state.drop_connection = connection_dropper(server)
-    server.run()
+def serve(app: Starlette, host: str, port: int, log_level: str = "warning",
+          on_started: Callable[[], None] = lambda: None) -> None:
+    """Serve `app` until interrupted; `on_started` runs once it accepts connections. A taken port: PortUnavailable."""
+    sock = bind_socket(host, port)
+    try:
+        server = AnnouncingServer(uvicorn.Config(app, log_level=log_level, log_config=None, lifespan="on"), on_started)
+        app.state.drop_connection = connection_dropper(server)
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 
-from smartdialog_sync.errors import EXIT_USAGE, SdsyncError
+from smartdialog_sync.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, SdsyncError
+from smartdialog_sync.logs import LOG_FORMATS
 
 from .commands import api as api_commands
 from .commands import auth as auth_commands
@@ -23,16 +24,30 @@ from .commands import report as report_command
 from .commands import serve as serve_command
 from .commands import state as state_commands
 from .commands import status as status_command
-from .runtime import Overrides, configure_logging, console
+from .runtime import Overrides, configure_logging, console, stdout
 
 app = typer.Typer(
     name="sdsync",
     help="Connect your data to SmartDialog: pull messages and reports, sync contacts, send campaigns.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # help is plain text: `[campaigns]` stays literal, flags show no `<bool>`
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _log_format(value: Optional[str]) -> Optional[str]:
+    if value is not None and value not in LOG_FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(LOG_FORMATS)}")
+    return value
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from smartdialog_sync import __version__
+
+        stdout.print(f"sdsync {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
@@ -51,9 +66,14 @@ def root(
         None, help="Folder for local state: limiter window, DuckDB files, journals [env SMARTDIALOG__DATA_DIR]"
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every API call."),
+    log_format: Optional[str] = typer.Option(
+        None, "--log-format", metavar="text|json", callback=_log_format,
+        help="Log records as one line each, plain text or JSON (default: rich on a terminal, text otherwise)."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the sdsync version and exit."),
 ) -> None:
     """Connection options apply to every command; the environment and .dlt/ config fill the rest."""
-    configure_logging(verbose)
+    configure_logging(verbose, log_format)
     ctx.obj = Overrides(
         {"base_url": base_url, "access_token": access_token, "rate_limit": rate_limit, "data_dir": data_dir}
     )
@@ -81,13 +101,39 @@ def main() -> None:
     input or configuration (`SdsyncError.exit_code`). Our messages may quote servers and CRMs, so they
     are printed as plain text, never as markup.
     """
+    click_exceptions = _click_exceptions()
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False, prog_name="sdsync")
     except SdsyncError as exc:
-        label = "error" if exc.exit_code == EXIT_USAGE else "failed"
-        console.print(f"[red]{label}:[/red] ", end="")
-        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)  # one line, however long
+        _error_line(exc.exit_code, str(exc))
+    except click_exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # `sdsync api` alone: the group's help, exit 2 as for any usage error
         sys.exit(exc.exit_code)
+    except click_exceptions.UsageError as exc:
+        hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        _error_line(EXIT_USAGE, exc.format_message().rstrip(".") + hint)
+    except click_exceptions.ClickException as exc:
+        _error_line(exc.exit_code, exc.format_message())
+    except click_exceptions.Abort:
+        _error_line(EXIT_FAILURE, "aborted")
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _error_line(exit_code: int, message: str) -> NoReturn:
+    """Print `error: ...` (usage, exit 2) or `failed: ...` as one plain-text line and exit with the code."""
+    label = "error" if exit_code == EXIT_USAGE else "failed"
+    console.print(f"[red]{label}:[/red] ", end="")
+    console.print(" ".join(message.split()), markup=False, highlight=False, soft_wrap=True)  # one line, however long
+    sys.exit(exit_code)
+
+
+def _click_exceptions() -> Any:
+    """Click's exception module: vendored inside Typer from 0.2x on, the `click` package before."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # typer < 0.20 depends on click itself
+        from click import exceptions
+    return exceptions
 
 
 if __name__ == "__main__":

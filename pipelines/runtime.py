@@ -6,7 +6,6 @@ are imported only inside the functions that need them.
 
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,16 +37,11 @@ class Overrides:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def configure_logging(verbose: bool) -> None:
-    """Log to stderr through rich; stamina's retry notices show as warnings."""
-    from rich.logging import RichHandler
+def configure_logging(verbose: bool, log_format: Optional[str] = None) -> None:
+    """Log to stderr: rich on a terminal, else one line per record (text or JSON); stamina's retries are warnings."""
+    from smartdialog_sync.logs import configure_logging as configure
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=console, show_path=False, show_time=False, markup=False)],
-        force=True,
-    )
+    configure(verbose, log_format, console)
 
 
 def settings_from(ctx: typer.Context, **more: Any) -> ClientSettings:

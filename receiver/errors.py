@@ -6,7 +6,7 @@ from smartdialog_sync.errors import SdsyncError, UsageError
 
 
 class ReceiverError(SdsyncError):
-    """The receiver cannot start or run (e.g. its port is taken)."""
+    """The receiver cannot start or run (a taken port is `smartdialog_sync.errors.PortUnavailable`)."""
 
 
 class RegistrationFailed(ReceiverError):

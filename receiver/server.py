@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +22,11 @@ from smartdialog_sync.api import ClientSettings, SmartDialogClient
 from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.errors import SdsyncError, SmartDialogError
 from smartdialog_sync.journal import GroupCommitJournal, JournalError, open_journal
+from smartdialog_sync.serving import AnnouncingServer, bind_socket
 from smartdialog_sync.state.location import StateLocation
 
 from .app import BODY_TIMEOUT_S, MAX_BODY_BYTES, ExpectedRegistration, ReceiverSettings, create_app
-from .errors import ReceiverError, ReceiverStopped, RegistrationFailed
+from .errors import ReceiverStopped, RegistrationFailed
 from .metrics import ReceiverMetrics
 from .registration import register_webhooks, two_way_services, unregister_webhooks
 from .secret import dlr_path, inbound_path, mask_secret, receiver_secret
@@ -130,22 +130,6 @@ def check_journal(url: str | Path) -> None:
         raise JournalError(f"cannot open the journal {hide_password(str(url))}: {detail}") from None
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to (host, port), not listening yet (uvicorn listens once the app has started)."""
-    try:
-        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
-    except OSError as exc:
-        raise ReceiverError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(info[4])
-    except OSError as exc:
-        sock.close()
-        raise ReceiverError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
-
-
 def run_interruptibly(function: Callable[[], None], what: str) -> None:
     """Run `function` in a helper thread; SIGTERM or SIGINT meanwhile raise ReceiverStopped at once.
 
@@ -177,8 +161,9 @@ def run_interruptibly(function: Callable[[], None], what: str) -> None:
         raise failure[0]
 
 
-def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = None) -> None:
-    """Serve until interrupted. uvicorn's access log is off: it would print the secret paths."""
+def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = None,
+                 on_started: Callable[[], None] = lambda: None) -> None:
+    """Serve until interrupted; `on_started` runs once requests are accepted. No access log: it would show secrets."""
     check_journal(options.journal)
     options.secret()
     sock = bind_socket(options.host, options.port)
@@ -192,12 +177,13 @@ def run_receiver(options: ReceiverOptions, settings: ClientSettings | None = Non
             build_app(options, settings, expected),
             access_log=False,
             log_level="warning",
+            log_config=None,  # uvicorn's records go to the command's handler: one line each when not a terminal
             server_header=False,
             proxy_headers=False,
             timeout_graceful_shutdown=10,
         )
         try:
-            uvicorn.Server(config).run(sockets=[sock])
+            AnnouncingServer(config, on_started).run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again after a clean shutdown
             pass
     finally:

@@ -27,6 +27,10 @@ class SignInFailed(SdsyncError):
     """`sdsync auth login` got no tokens: consent denied, state mismatch, timeout or the code refused."""
 
 
+class PortUnavailable(SdsyncError):
+    """A server (the receiver, the emulator) cannot listen on its host and port: taken, or no such address."""
+
+
 class SignInPortBusy(UsageError):
     """The loopback port for the sign-in redirect is already in use."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,15 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "demo finished" in result.stderr
+    assert "about a minute" not in result.stderr
+    secret = (data_dir / "receiver_secret").read_text().strip()
+    assert secret not in result.stdout + result.stderr, "the receiver's secret is masked"
+    echoed = [shlex.split(line[2:]) for line in result.stderr.splitlines() if line.startswith("$ sdsync ")]
+    assert [words[1] for words in echoed] == ["contacts", "send", "pull", "report"], result.stderr
+    send = echoed[1]
+    assert send[send.index("--query") + 1] == "SELECT phone, region, first_name FROM contacts WHERE id <= 60"
+    assert send[send.index("--content") + 1].startswith("Hi {{first_name}}, our spring sale")
+    assert "/hooks/***/dlr" in send[send.index("--dlr-url") + 1]
     with sqlite3.connect(data_dir / "crm.sqlite") as crm:
         crm_phones = {row[0] for row in crm.execute("SELECT phone FROM contacts WHERE id <= 60")}
     with duckdb.connect(str(data_dir / "sdsync.duckdb"), read_only=True) as db:

@@ -84,8 +84,9 @@ class PlanReport:
         if self.zone_sources:
             lines.append("  time zones from: " + ", ".join(f"{source} {count:,}" for source, count in self.zone_sources.items()))
         learned = f"; the service was found to take at most {self.learned_max}" if self.learned_max else ""
+        fewer = f" instead of {figures.recipients:,} (one per recipient)" if figures.calls < figures.recipients else ""
         lines.append(
-            f"  API calls: {figures.calls:,} (up to {self.batch_size} recipients each{learned}) instead of {figures.recipients:,}; "
+            f"  API calls: {figures.calls:,} (up to {self.batch_size} recipients each{learned}){fewer}; "
             f"at least {figures.seconds:,.0f} s under the rate limit {self.rate_limit}"
         )
         return lines

@@ -6,12 +6,11 @@ import json
 from typing import Any, Optional, Sequence
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from smartdialog_sync.constants import SERVICE_TYPES
 
 from ..runtime import open_client, stdout
+from ..tables import print_table
 
 app = typer.Typer(help="Browse what a SmartDialog account holds, as tables or JSON.", no_args_is_help=True)
 
@@ -23,12 +22,8 @@ def _show(title: str, columns: Sequence[str], rows: list[dict[str, Any]], as_jso
     if as_json:
         stdout.print_json(json.dumps(rows))
         return
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if row.get(column) is None else escape(str(row.get(column))) for column in columns))
-    stdout.print(table)
+    cells = [["" if row.get(column) is None else str(row.get(column)) for column in columns] for row in rows]
+    print_table(stdout, title, columns, cells)
 
 
 @app.command()

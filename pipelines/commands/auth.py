@@ -28,7 +28,7 @@ def login(
     Needs [smartdialog] client_id (and client_secret for a confidential app); the redirect goes to
     http://127.0.0.1:PORT/ unless [smartdialog] redirect_uri names a fixed loopback URI.
     """
-    from smartdialog_sync.api.login import sign_in, when
+    from smartdialog_sync.api.login import base_url_mismatch, sign_in, when
 
     def show_url(url: str) -> None:
         if not no_browser:
@@ -42,10 +42,17 @@ def login(
             console.print("Open this URL in a browser to sign in:", highlight=False)
         console.print(url, markup=False, highlight=False, soft_wrap=True)
 
-    result = sign_in(settings_from(ctx), show_url, port=port, timeout=timeout)
+    settings = settings_from(ctx)
+    _warn_mismatch(base_url_mismatch(settings))
+    result = sign_in(settings, show_url, port=port, timeout=timeout)
     stdout.print(f"Signed in{_who(result.identity)}.", markup=False, highlight=False, soft_wrap=True)
-    stdout.print(f"Refresh token stored in {result.where}; it expires {when(result.stored.expires_at)}.",
-                 markup=False, highlight=False, soft_wrap=True)
+    stdout.print(f"Refresh token stored in {result.where} for {settings.base_url}; it expires {when(result.stored.expires_at)}. "
+                 "Commands use it with this base URL and client id.", markup=False, highlight=False, soft_wrap=True)
+
+
+def _warn_mismatch(warning: Optional[str]) -> None:
+    if warning:
+        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _who(claims: dict[str, Any]) -> str:
@@ -62,24 +69,27 @@ def _who(claims: dict[str, Any]) -> str:
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Whether a refresh token is stored for this connection, its expiry, and where the client id comes from."""
-    from smartdialog_sync.api.login import resolve_with_source, stored_token, when
+    from smartdialog_sync.api.login import base_url_mismatch, resolve_with_source, stored_token, when
 
     settings, source = resolve_with_source(lambda: settings_from(ctx))
     lines = [f"client id: {settings.client_id or '(none)'} ({source})",
+             f"base URL: {settings.base_url}",
              f"token endpoint: {settings.token_url}"]
     where, stored = stored_token(settings) if settings.client_id else ("", None)
     if where:
         lines.append(f"token store: {where}")
     if stored and stored.refresh_token:
-        lines.append(f"signed in: yes, refresh token stored {when(stored.saved_at)}, "
+        lines.append(f"signed in: yes, refresh token stored for this base URL {when(stored.saved_at)}, "
                      f"expires {when(stored.expires_at)}")
     else:
-        lines.append("signed in: no (run `sdsync auth login`)")
+        lines.append("signed in: no token stored for this base URL and client id (run `sdsync auth login` "
+                     "with the same settings)")
     if stored and stored.access_token and stored.access_expires_at:
         import time
 
         state = "valid" if stored.access_expires_at > time.time() else "expired"
         lines.append(f"access token: {state}, expires {when(stored.access_expires_at)}")
+    _warn_mismatch(base_url_mismatch(settings))
     if settings.client_id and settings.access_token is not None:
         lines.append("note: a static access token is configured; it is used instead of OAuth")
     for line in lines:

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from smartdialog_sync.errors import UsageError
 
 from ..runtime import console, state_from, stdout
+from ..tables import print_table
 
 if TYPE_CHECKING:
     from smartdialog_sync.journal import JournalStore
@@ -88,15 +87,14 @@ def dead_letters(
     if not letters:
         stdout.print("no dead letters" + ("" if include_replayed else " waiting for a replay"))
         return
-    table = Table(title="Dead letters")
-    for column in ("id", "kind", "received (UTC)", "status", "reason", "bytes", "body", "replayed (UTC)"):
-        table.add_column(column, justify="right" if column in ("id", "status", "bytes") else "left")
+    rows = []
     for letter in letters:
         size = f"{letter.body_size:,}" + ("" if len(letter.body) == letter.body_size else f" (kept {len(letter.body):,})")
-        replayed = _time(letter.replayed_at_us) or (Text(f"refused again: {letter.replay_error}") if letter.replay_error else "")
-        table.add_row(str(letter.id), letter.kind, _time(letter.received_at_us), str(letter.status_code),
-                      Text(letter.reason), size, Text(_preview(letter.body)), replayed)
-    stdout.print(table)
+        replayed = _time(letter.replayed_at_us) or (f"refused again: {letter.replay_error}" if letter.replay_error else "")
+        rows.append([str(letter.id), letter.kind, _time(letter.received_at_us), str(letter.status_code), letter.reason,
+                     size, _preview(letter.body), replayed])
+    print_table(stdout, "Dead letters", ("id", "kind", "received (UTC)", "status", "reason", "bytes", "body", "replayed (UTC)"),
+                rows, right=("id", "status", "bytes"))
 
 
 @app.command("marks")
@@ -117,12 +115,8 @@ def marks(
     if not pull_marks:
         stdout.print("no pull has recorded a mark yet: prune removes nothing")
         return
-    table = Table(title="Pull marks")
-    for column in ("pipeline", "table", "loaded up to seq", "updated (UTC)"):
-        table.add_column(column)
-    for mark in pull_marks:
-        table.add_row(Text(mark.pipeline), mark.table_name, f"{mark.seq:,}", _time(mark.updated_at_us))
-    stdout.print(table)
+    rows = [[mark.pipeline, mark.table_name, f"{mark.seq:,}", _time(mark.updated_at_us)] for mark in pull_marks]
+    print_table(stdout, "Pull marks", ("pipeline", "table", "loaded up to seq", "updated (UTC)"), rows)
 
 
 @app.command("prune")

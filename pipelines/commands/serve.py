@@ -90,9 +90,12 @@ def serve(
         console.print(f"removed {removed} webhook registration(s)")
         return
     where = f"http://{host}:{port}/hooks/{MASK}/inbound (POST) and /hooks/{MASK}/dlr (GET); /healthz /readyz /metrics"
-    console.print(f"receiving on {where}; journal {hide_password(str(options.journal))}", markup=False)
-    if not wants_api:
-        console.print("[dim]no --public-url/--customer: no webhook is registered[/dim]")
-    run_receiver(options, settings if wants_api else None)
+
+    def announce() -> None:
+        console.print(f"receiving on {where}; journal {hide_password(str(options.journal))}", markup=False, soft_wrap=True)
+        if not wants_api:
+            console.print("[dim]no --public-url/--customer: no webhook is registered[/dim]")
+
+    run_receiver(options, settings if wants_api else None, on_started=announce)
 
 

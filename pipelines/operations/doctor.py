@@ -297,11 +297,13 @@ def privacy_check(data_dir: Path) -> Check:
 
 
 def versions_check() -> Check:
-    """The Python, dlt and DuckDB versions in use."""
+    """The sdsync, Python, dlt and DuckDB versions in use."""
     import dlt
     import duckdb
 
-    return Check("versions", "info", f"Python {platform.python_version()}, dlt {dlt.__version__}, DuckDB {duckdb.__version__}")
+    from smartdialog_sync import __version__
+
+    return Check("versions", "info", f"sdsync {__version__}, Python {platform.python_version()}, dlt {dlt.__version__}, DuckDB {duckdb.__version__}")
 
 
 # --- helpers ---------------------------------------------------------------------------------------------

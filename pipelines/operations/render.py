@@ -181,9 +181,31 @@ def _webhooks(webhooks: list[dict[str, Any]], journal: dict[str, Any]) -> Iterat
 
 
 def print_lines(console: Console, lines: Iterable[Text]) -> None:
-    """Print prepared lines without markup or highlighting."""
+    """Print prepared lines without markup or highlighting.
+
+    On a terminal a line longer than the width is wrapped between words, continuing indented under its
+    start; a word (an id, a name, a path) is never broken, even when it is wider than the terminal.
+    Elsewhere (a pipe, a file) each line is printed whole.
+    """
     for line in lines:
-        console.print(line, highlight=False, soft_wrap=True)
+        if not console.is_terminal or line.cell_len <= console.width:
+            console.print(line, highlight=False, soft_wrap=True)
+            continue
+        indent = len(line.plain) - len(line.plain.lstrip(" "))
+        for number, part in enumerate(_wrap_words(line[indent:], max(console.width - indent - 2, 20))):
+            console.print(Text(" " * (indent if number == 0 else indent + 2)) + part, highlight=False, soft_wrap=True)
+
+
+def _wrap_words(text: Text, width: int) -> list[Text]:
+    """`text` in lines of at most `width` cells, broken only at spaces (a longer word gets a line of its own)."""
+    lines: list[Text] = []
+    for word in text.split(" ", allow_blank=True):
+        if lines and lines[-1].cell_len + 1 + word.cell_len <= width:
+            lines[-1].append(" ")
+            lines[-1].append_text(word)
+        else:
+            lines.append(word.copy())
+    return lines
 
 
 DOCTOR_STYLES = {"ok": "green", "fail": "bold red", "skip": "yellow", "info": "cyan"}

@@ -10,7 +10,7 @@ import logging
 import re
 import warnings
 from typing import Any, Mapping, Optional, TypeVar, Union
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import stamina
@@ -21,6 +21,7 @@ from . import models
 from .auth import token_source
 from .config import ClientSettings
 from ..datadir import private_data_dir
+from ..oauth import is_loopback_url
 from ..errors import (
     OutcomeUnknown,
     RateLimited,
@@ -411,9 +412,8 @@ class SmartDialogClient:
                 self.stats.calls += 1
                 response = self._http.request(method, url, headers=request_headers, params=params, json=wire)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            if isinstance(exc, httpx.ConnectError) and self.settings.base_url == EMULATOR_BASE_URL:
-                raise TransportError(operation, f"no emulator is running at {EMULATOR_BASE_URL}: start one with "
-                                                "`sdsync emulator`, or set SMARTDIALOG__BASE_URL to the service") from None
+            if isinstance(exc, httpx.ConnectError) and is_loopback_url(self.settings.base_url):
+                raise TransportError(operation, _nothing_listening(self.settings.base_url)) from None
             raise RetryableFailure(TransportError(operation, f"cannot connect to {self.settings.base_url} ({type(exc).__name__})"))
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             unknown = OutcomeUnknown(
@@ -462,3 +462,13 @@ def _describe(exc: ValidationError) -> str:
         where = ".".join(str(part) for part in error["loc"]) or "body"
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)
+
+
+def _nothing_listening(base_url: str) -> str:
+    """What to do when a loopback base URL refuses the connection (nothing listens there: retrying is no use)."""
+    if base_url == EMULATOR_BASE_URL:
+        return (f"no emulator is running at {EMULATOR_BASE_URL}: start one with `sdsync emulator`, "
+                "or set SMARTDIALOG__BASE_URL to the service")
+    port = urlsplit(base_url).port or 80
+    return (f"nothing is listening at {base_url} (connection refused): start the emulator there with "
+            f"`sdsync emulator --port {port}`, or correct --base-url / SMARTDIALOG__BASE_URL")

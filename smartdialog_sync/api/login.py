@@ -24,9 +24,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from ..constants import OAUTH_SCOPES
+from ..constants import API_BASE_PATH, OAUTH_SCOPES
 from ..errors import ConfigurationError, SignInFailed, SignInPortBusy
-from ..oauth import is_loopback_host, pkce_challenge
+from ..oauth import is_loopback_host, is_loopback_url, pkce_challenge
 from .auth import oauth_error_text
 from .config import ClientSettings
 from .token_store import StoredTokens, open_token_store, read_stored_tokens, with_access
@@ -258,3 +258,13 @@ def when(epoch: Optional[float]) -> str:
     if not epoch:
         return "unknown"
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def base_url_mismatch(settings: ClientSettings) -> Optional[str]:
+    """A warning when the token endpoint is local (the emulator) but the base URL is not: the token would be
+    stored for, and sent to, a service that never issued it."""
+    if is_loopback_url(settings.token_url) and not is_loopback_url(settings.base_url):
+        root = settings.token_url.split("/oauth2/", 1)[0]
+        return (f"the token URL {settings.token_url} is local but the base URL is {settings.base_url}: for the "
+                f"emulator set SMARTDIALOG__BASE_URL={root}{API_BASE_PATH}")
+    return None

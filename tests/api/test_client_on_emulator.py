@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,20 @@ def test_no_emulator_on_the_default_url_is_said_at_once(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no emulator is running" in result.stderr and "sdsync emulator" in result.stderr
     assert "retry" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_refused_loopback_url_fails_at_once_with_the_fix(tmp_path: Path) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, never listening: connections are refused
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "SOURCES__"))}
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path),
+                                 "--base-url", f"http://127.0.0.1:{port}/api-integrations/v1", "api", "customers"],
+                                capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+        took = time.monotonic() - started
+    assert result.returncode == 1
+    assert result.stderr == (f"failed: GetUserCustomers: nothing is listening at http://127.0.0.1:{port}/api-integrations/v1 "
+                             f"(connection refused): start the emulator there with `sdsync emulator --port {port}`, "
+                             "or correct --base-url / SMARTDIALOG__BASE_URL\n"), result.stderr
+    assert took < 10, f"{took:.1f} s: retried instead of failing at once"

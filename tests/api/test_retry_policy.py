@@ -113,21 +113,46 @@ def test_send_without_request_id_is_not_repeated_after_timeout(wire: WireServer,
     assert "ReadTimeout" in str(caught.value)
 
 
-def test_connection_refused_is_retried_then_transport_error(tmp_path) -> None:
+def _refusing_url(host: str) -> str:
+    """A base URL on `host` whose port is bound and never listening: connections to it are refused."""
     import socket
 
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        probe.bind((host, 0))
+        return f"http://{host}:{probe.getsockname()[1]}/api-integrations/v1"
 
+
+def _non_loopback_address() -> str:
+    """An address of this machine that is not a loopback one (the source address of its default route)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent; this only picks the route's source address
+        except OSError:
+            pytest.skip("this machine has no non-loopback IPv4 route")
+        return probe.getsockname()[0]
+
+
+def test_connection_refused_is_retried_then_transport_error(tmp_path) -> None:
     class Closed:
-        base_url = f"http://127.0.0.1:{port}/api-integrations/v1"
+        base_url = _refusing_url(_non_loopback_address())
 
     with make_client(Closed, tmp_path) as api:  # type: ignore[arg-type]
         with pytest.raises(errors.TransportError) as caught:
             api.create_group_contact("c", "g", {"phone": "+358401234567"})
         assert api.stats.calls == api.retry.attempts  # never reached the service: safe to repeat
     assert "CreateGroupContact" in str(caught.value)
+
+
+def test_connection_refused_on_a_loopback_url_fails_at_once(tmp_path) -> None:
+    class Closed:
+        base_url = _refusing_url("127.0.0.1")
+
+    with make_client(Closed, tmp_path) as api:  # type: ignore[arg-type]
+        with pytest.raises(errors.TransportError, match="nothing is listening at .* `sdsync emulator --port"):
+            api.create_group_contact("c", "g", {"phone": "+358401234567"})
+        assert api.stats.calls == 1  # nothing listens on this machine: retrying cannot help
 
 
 @pytest.mark.parametrize("status, kind", [(400, errors.BadRequest), (404, errors.NotFound), (409, errors.Conflict), (403, errors.Unauthorized)])

@@ -60,7 +60,9 @@ def test_login_by_http_client_then_api_status_logout(start_login, sdsync, emulat
     assert "code_challenge_method=S256" in login.url and "offline_access" in login.url
     landed = approve_with_http_client(login.url)
     assert landed.status_code == 200 and "Sign-in received." in landed.text
-    first = assert_signed_in(*login.finish(), tmp_path)
+    code, out, err = login.finish()
+    first = assert_signed_in(code, out, err, tmp_path)
+    assert f" for {emulator.base_url}; it expires" in out
     for _ in range(2):  # the access token of the sign-in serves both commands: no token call, no rotation
         customers = sdsync("api", "customers", "--json")
         assert customers.returncode == 0, customers.stderr
@@ -78,6 +80,7 @@ def test_login_by_http_client_then_api_status_logout(start_login, sdsync, emulat
     assert f"token store: {path}" in status.stdout and "access token: valid" in status.stdout
     assert "signed in: yes" in status.stdout and rotated not in status.stdout
     assert entry["access_token"] not in status.stdout + customers.stdout + customers.stderr
+    assert f"base URL: {emulator.base_url}" in status.stdout and "warning" not in status.stderr
     assert f"Signed out: the stored token was deleted from {path}." in sdsync("auth", "logout").stdout
     assert stored_tokens(tmp_path) == {}
     assert "signed in: no" in sdsync("auth", "status").stdout
@@ -155,7 +158,18 @@ def test_status_names_a_client_id_from_dlt_secrets(sdsync, emulator, tmp_path) -
     status = sdsync("auth", "status", env=env)
     assert status.returncode == 0, status.stderr
     assert "client id: sandbox-public-client (.dlt/secrets.toml)" in status.stdout
-    assert "signed in: no (run `sdsync auth login`)" in status.stdout
+    assert "signed in: no token stored for this base URL and client id (run `sdsync auth login`" in status.stdout
+
+
+def test_a_local_token_url_with_a_remote_base_url_is_warned_about(sdsync, emulator, tmp_path) -> None:
+    """The emulator's sign-in recipe without SMARTDIALOG__BASE_URL: the token would be kept for production."""
+    env = sdsync_env(emulator, tmp_path, base_url="https://api.arena.fi/api-integrations/v1")
+    status = sdsync("auth", "status", env=env)
+    assert status.returncode == 0, status.stderr
+    assert "base URL: https://api.arena.fi/api-integrations/v1" in status.stdout
+    assert status.stderr == (f"warning: the token URL {emulator.root_url}/oauth2/v2.0/token is local but the base URL is "
+                             "https://api.arena.fi/api-integrations/v1: for the emulator set "
+                             f"SMARTDIALOG__BASE_URL={emulator.base_url}\n")
 
 
 APPROVER = """

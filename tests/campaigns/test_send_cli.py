@@ -25,10 +25,17 @@ def test_dry_run_shows_the_plan_and_sends_nothing(sdsync: Callable[..., Any], em
     assert "recipients: 250" in result.output
     assert "left out: 2 (duplicate 1, invalid_phone 1)" in result.output
     assert "SMS parts: 250 in total (UCS-2 250); per recipient: 1 part(s) × 250" in result.output
-    assert "API calls: 3 (up to 100 recipients each) instead of 250" in result.output
+    assert "API calls: 3 (up to 100 recipients each) instead of 250 (one per recipient);" in result.output
     assert "Dry run: nothing sent, nothing written." in result.output
     assert sends(emulator) == 0
     assert not (tmp_path / "data" / "campaigns.sqlite").exists()
+
+
+def test_a_plan_compares_no_figure_with_itself(sdsync: Callable[..., Any], emulator: Any, crm: str) -> None:
+    result = sdsync(*SEND, "--source", crm, "--query", QUERY, "--content", CONTENT, "--batch-size", "1", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "API calls: 250 (up to 1 recipients each); at least" in result.output
+    assert "instead of" not in result.output
 
 
 def test_without_input_the_send_is_not_confirmed(sdsync: Callable[..., Any], emulator: Any, crm: str) -> None:

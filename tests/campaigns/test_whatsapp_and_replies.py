@@ -32,7 +32,7 @@ def test_whatsapp_recipients_are_grouped_by_body_parameters(sdsync: Callable[...
                     "--template", "order_ready", "--body-params", "order_no", "--buttons", "quickreply:OK", "--sms-fallback",
                     "--batch-size", "4", "--yes")
     assert result.exit_code == 0, result.output
-    assert "API calls: 9 (up to 4 recipients each) instead of 30" in result.output
+    assert "API calls: 9 (up to 4 recipients each) instead of 30 (one per recipient);" in result.output
     assert _calls(emulator, "SendWhatsappTemplateMessage") == 9  # 3 parameter sets x ceil(10 / 4)
     messages = emulator.messages()
     assert Counter(m["address"] for m in messages) == Counter({phone(i): 1 for i in range(30)})

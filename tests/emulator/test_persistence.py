@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from typer.testing import CliRunner
 
-from smartdialog_sync.pipelines.cli import app
 from tests.emulator.callback_server import CallbackServer
 from tests.emulator.helpers import SEND_HEADERS, send_body
 
@@ -63,9 +63,11 @@ def test_bad_options_exit_2(tmp_path, args, message) -> None:
     bad_seed = tmp_path / "seed.json"
     bad_seed.write_text('{"customers": []}')
     args = [a.format(bad_seed=bad_seed, missing=tmp_path / "missing.json") for a in args]
-    result = CliRunner().invoke(app, ["emulator", "--port", "0", *args])
-    assert result.exit_code == 2, result.output
-    assert message in result.output
+    done = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", "emulator", "--port", "0", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done
+    assert done.stderr.startswith("error: ") and len(done.stderr.splitlines()) == 1, done.stderr
+    assert message in done.stderr
 
 
 def test_pending_delivery_reports_resume_after_restart(start_emulator, tmp_path) -> None:

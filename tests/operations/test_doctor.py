@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import smartdialog_sync
 from smartdialog_sync.state.files import LIMITER_FILE
 from smartdialog_sync.state.location import user_cache_dir
 from tests.operations.conftest import Sdsync
@@ -51,7 +52,7 @@ def test_a_sound_setup_passes_and_spends_one_call(emulator: Any, tmp_path: Path)
     assert lines["journal"].startswith("ok    journal:") and "not created yet" in lines["journal"]
     assert lines["crm"].startswith("ok    crm:")
     assert lines["data folder"].startswith(f"ok    data folder: {data} is private")
-    assert lines["versions"].startswith("info  versions: Python 3.")
+    assert lines["versions"].startswith(f"info  versions: sdsync {smartdialog_sync.__version__}, Python 3.")
     assert " dlt 1." in lines["versions"] and "DuckDB " in lines["versions"]
     assert emulator.token not in done.stdout + done.stderr
 

@@ -28,8 +28,8 @@ def _one_line_failure(process: subprocess.Popen[str], code: int) -> str:
     out, err = process.communicate(timeout=60)
     assert process.returncode == code, err
     assert "Traceback" not in out + err
-    lines = [line for line in err.splitlines() if line.startswith(("failed:", "error:"))]
-    assert len(lines) == 1, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(("failed:", "error:")), err  # nothing announced before it
     return lines[0]
 
 
@@ -40,6 +40,19 @@ def test_a_taken_port_is_one_line(tmp_path) -> None:
         port = taken.getsockname()[1]
         line = _one_line_failure(_serve(tmp_path, "--port", str(port)), 1)
     assert line.startswith(f"failed: cannot listen on 127.0.0.1:{port}")
+
+
+def test_receiving_is_announced_once_it_is_true(tmp_path) -> None:
+    port = free_port()
+    process = _serve(tmp_path, "--port", str(port))
+    try:
+        assert process.stderr is not None
+        announced = process.stderr.readline()
+        assert announced.startswith(f"receiving on http://127.0.0.1:{port}/hooks/***/inbound"), announced
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # already listening when announced
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 def test_a_corrupt_secret_file_is_one_line(tmp_path) -> None:
