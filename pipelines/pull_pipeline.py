@@ -32,6 +32,7 @@ from smartdialog_sync.journal import default_journal_url
 from smartdialog_sync.sources.smartdialog import configured_settings, smartdialog
 
 from .journal_marks import record_pull_marks
+from .last_pull import PullTarget, save_last_pull
 
 __all__ = ["DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullResult", "make_pipeline", "run_pull"]
 
@@ -86,14 +87,25 @@ class PullFailed(SdsyncError):
         self.step = step
 
 
-def _destination(options: PullOptions, data_dir: Path) -> Destination:
-    """The dlt destination; a DuckDB file path is made absolute, so that it names one file wherever we run."""
+def duckdb_file(options: PullOptions, data_dir: Path) -> Optional[Path]:
+    """The DuckDB file `options` name (absolute; default <data_dir>/sdsync.duckdb), None for other destinations."""
+    if options.destination != "duckdb" or (options.credentials is not None and "://" in options.credentials):
+        return None
+    return Path(options.credentials or data_dir / DUCKDB_FILE_NAME).resolve()
+
+
+def destination_for(options: PullOptions, data_dir: Path, read_only: bool = False) -> Destination:
+    """The dlt destination; a DuckDB file path is made absolute, so that it names one file wherever we run.
+    `read_only` opens a DuckDB file read-only (the report); other destinations are only read by what runs on them."""
     credentials: Any = options.credentials
     try:
-        if options.destination == "duckdb" and (credentials is None or "://" not in credentials):
-            if credentials and not Path(credentials).resolve().parent.is_dir():
-                raise UsageError(f"no folder for the DuckDB file {credentials}")
-            return dlt.destinations.duckdb(str(Path(credentials or data_dir / DUCKDB_FILE_NAME).resolve()))
+        path = duckdb_file(options, data_dir)
+        if path is not None:
+            if not path.parent.is_dir():
+                raise UsageError(f"no folder for the DuckDB file {path}")
+            from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+            return dlt.destinations.duckdb(DuckDbCredentials(str(path), read_only=read_only))
         if options.destination == "postgres" and credentials:
             credentials = _postgres_credentials(credentials)
         return Destination.from_reference(options.destination, credentials=credentials)
@@ -155,7 +167,7 @@ def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
     """
     private_data_dir(data_dir)
     pipelines_dir = Path(data_dir).resolve() / PIPELINES_DIR_NAME
-    destination = _destination(options, Path(data_dir))
+    destination = destination_for(options, Path(data_dir))
     name = pipeline_name(options, destination, pipelines_dir)
     dlt.config[f"{name}.normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
@@ -251,6 +263,7 @@ def run_pull(
         raise PullFailed(exc.step, ours or exc.exception, result.dlt_command("trace")) from exc
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
         record_pull_marks(pipeline, source, options.journal_url or default_journal_url(data_dir))
+    save_last_pull(Path(pipeline.pipelines_dir), PullTarget(options.destination, options.dataset, options.credentials))
     return result
 
 

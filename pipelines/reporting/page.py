@@ -45,7 +45,7 @@ def render_page(report: ReportDataset, results: list[SectionResult], limit: int)
         "<title>SmartDialog report</title>",
         f"<style>{STYLE}</style></head><body>",
         "<header><h1>SmartDialog report</h1>",
-        f"<p>Dataset <code>{escape(report.dataset)}</code> in <code>{escape(str(report.path))}</code>, "
+        f"<p>Dataset <code>{escape(report.dataset)}</code> in <code>{escape(report.location)}</code>, "
         f"generated {generated}.</p>",
         _notes(report.notes),
         "</header>",

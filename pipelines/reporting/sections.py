@@ -74,13 +74,11 @@ SECTIONS: tuple[Section, ...] = (
 
 
 def run_sections(report: ReportDataset, stop_keywords: tuple[str, ...]) -> list[SectionResult]:
-    """Run every section's SQL on the dataset's input views."""
+    """Run every section's SQL on the dataset (the stop keywords for the sections that use them)."""
     results = []
     for section in SECTIONS:
-        params = {"keywords": list(stop_keywords)} if section.uses_keywords else {}
-        cursor = report.connection.execute(read_sql(section.sql_file), params)
-        columns = [description[0] for description in cursor.description]
-        result = SectionResult(section, columns, cursor.fetchall())
+        columns, rows = report.query(read_sql(section.sql_file), stop_keywords if section.uses_keywords else ())
+        result = SectionResult(section, columns, rows)
         absent = [table for table in section.inputs if table in report.absent_tables]
         if absent:
             result.notes.append(f"not in the dataset yet: {', '.join(absent)}")

@@ -13,7 +13,7 @@ from .sections import SectionResult
 
 def print_report(console: Console, report: ReportDataset, results: list[SectionResult], limit: int) -> None:
     """Print the dataset notes, then each section as a table of at most `limit` rows."""
-    console.print(f"[bold]SmartDialog report[/bold]: dataset {escape(report.dataset)} in {escape(str(report.path))}")
+    console.print(f"[bold]SmartDialog report[/bold]: dataset {escape(report.dataset)} in {escape(report.location)}")
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
     for result in results:
