@@ -24,7 +24,7 @@ SELECT
     coalesce(protocol, '?') AS protocol,
     coalesce(service, '?') AS service,
     count(*) AS messages,
-    sum(parts) AS parts
+    CAST(sum(parts) AS BIGINT) AS parts
 FROM traffic
 WHERE day IS NOT NULL
 GROUP BY day, direction, coalesce(protocol, '?'), coalesce(service, '?')

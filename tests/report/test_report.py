@@ -10,7 +10,7 @@ import pytest
 
 from smartdialog_sync.api import ClientSettings
 
-from .dataset import DatasetBuilder, from_now, phone
+from .dataset import DatasetBuilder, fill_campaigns, from_now, phone
 from .output import console_rows, html_rows, run_report
 
 FUNNEL, REPLIES, FAILED, TRAFFIC, SCHEDULED = (
@@ -29,26 +29,10 @@ def builder_for(emulator, tmp_path: Path) -> DatasetBuilder:
 
 @pytest.fixture(scope="module")
 def campaigns_dataset(_session_emulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Campaign `spring` to 10 (8 delivered, 1 failed, 1 pending; 2 replies, one STOP) and `winter` to 4."""
+    """The campaigns of `fill_campaigns`, pulled into DuckDB."""
     _session_emulator.reset()
     data = builder_for(_session_emulator, tmp_path_factory.mktemp("campaigns"))
-    spring = [phone(i) for i in range(10)]
-    ids = data.send("spring", spring, "msg-spring")
-    for address, recipient_id in zip(spring[:8], ids[:8]):
-        data.report("msg-spring", recipient_id, address, "Delivered", from_now(5))
-    data.report("msg-spring", ids[7], spring[7], "Failed", from_now(2), "UNDELIVERABLE")  # older: Delivered wins
-    data.report("msg-spring", ids[8], spring[8], "Failed", from_now(5), "UNDELIVERABLE")
-    data.reply(spring[0], "Thanks, see you!", from_now(60), "in-1")
-    data.reply(spring[1], "  stop \n", from_now(90), "in-2")
-    data.reply(spring[2], "STOP", from_now(-86400), "in-3")  # before the send: neither reply nor opt-out
-    data.reply(phone(99), "hello?", from_now(30), "in-4")  # not a recipient
-    winter = [phone(i) for i in range(20, 24)]
-    winter_ids = data.send("winter", winter, "msg-winter")
-    for address, recipient_id in zip(winter, winter_ids):
-        data.report("msg-winter", recipient_id, address, "Expired" if address == winter[3] else "Delivered",
-                    from_now(5), "EXPIRED" if address == winter[3] else None)
-    data.reply(winter[0], "Lopeta.", from_now(60), "in-5")
-    data.group_contact(spring[8], "Maija", "Meikäläinen")
+    fill_campaigns(data)
     return data.load()
 
 
