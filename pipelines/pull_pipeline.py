@@ -33,6 +33,7 @@ from smartdialog_sync.sources.smartdialog import configured_settings, smartdialo
 
 from .journal_marks import record_pull_marks
 from .last_pull import PullTarget, save_last_pull
+from .transform import TransformResult, run_transform
 
 __all__ = ["DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullResult", "make_pipeline", "run_pull"]
 
@@ -47,7 +48,8 @@ class PullOptions:
 
     `settings` are connection settings given by the caller (the CLI's --base-url, --data-dir, ...): they
     win over [sources.smartdialog], which wins over [smartdialog]. `max_calls` None leaves the call budget
-    to the config (default 50). `source_options` are passed to the `smartdialog` source as they are.
+    to the config (default 50). `source_options` are passed to the `smartdialog` source as they are. `transform`
+    runs the dbt package (transformations/dbt_smartdialog) on the dataset after a load without failed jobs.
     """
 
     destination: str = "duckdb"
@@ -59,6 +61,7 @@ class PullOptions:
     settings: dict[str, Any] = field(default_factory=dict)
     schema_contract: Optional[str] = None
     source_options: dict[str, Any] = field(default_factory=dict)
+    transform: bool = False
 
 
 @dataclass
@@ -69,6 +72,7 @@ class PullResult:
     packages: int = 0
     pipeline_name: str = ""
     pipelines_dir: Optional[Path] = None
+    transform: Optional[TransformResult] = None
 
     def dlt_command(self, subcommand: str = "info") -> str:
         """The `dlt pipeline` command line that inspects this pull's pipeline (info, trace, schema, ...)."""
@@ -264,6 +268,9 @@ def run_pull(
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
         record_pull_marks(pipeline, source, options.journal_url or default_journal_url(data_dir))
     save_last_pull(Path(pipeline.pipelines_dir), PullTarget(options.destination, options.dataset, options.credentials))
+    if options.transform and not info.has_failed_jobs:
+        on_step("transform")
+        result.transform = run_transform(pipeline)
     return result
 
 

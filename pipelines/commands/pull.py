@@ -49,6 +49,9 @@ def pull(
     group_customer: Optional[str] = typer.Option(None, help="Customer of the group service to read contacts from."),
     group_service: Optional[str] = typer.Option(None, help="Group service to read contacts from."),
     ledger: Optional[str] = typer.Option(None, help="Campaign ledger (default <data-dir>/campaigns.sqlite)."),
+    transform: bool = typer.Option(
+        False, "--transform", help="Then build the dbt package's marts in <dataset>_analytics (needs the [dbt] extra)."
+    ),
 ) -> None:
     """Pull inbound messages, delivery reports, account data, group contacts and sent messages.
 
@@ -79,6 +82,7 @@ def pull(
             "group_service": group_service,
             "ledger_path": ledger,
         },
+        transform=transform,
     )
     extracted: Counter[str] = Counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
@@ -109,3 +113,6 @@ def pull(
     stdout.print(f"pipeline {result.pipeline_name} in {result.pipelines_dir}; inspect it with:", markup=False,
                  highlight=False, soft_wrap=True)
     stdout.print(f"  {result.dlt_command('info')}", markup=False, highlight=False, soft_wrap=True)
+    if result.transform is not None:
+        stdout.print(f"dbt built {len(result.transform.models)} models in {result.transform.schema}", markup=False,
+                     highlight=False)
