@@ -112,7 +112,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; {args.messages:,} recipients sent to", flush=True)
     timed("ledger and journal written", lambda: fill(work, args.messages))
     settings = resolve_settings(data_dir=str(work), base_url="http://127.0.0.1:9/api-integrations/v1")
-    resources = ["inbound_messages", "delivery_reports", "sent_messages"]
+    resources = ["inbound_messages", "delivery_reports", "sent_messages", "campaigns"]
     common = {"resources": resources, "journal_url": str(work / "journal.sqlite"),
               "source_options": {"ledger_path": str(work / "campaigns.sqlite")}}
     duckdb_file = str(work / DUCKDB_FILE_NAME)

@@ -31,6 +31,7 @@ from .helpers import (
     DLR_SCHEMA,
     SEQUENCE_COLUMN,
     ContactTarget,
+    read_campaigns,
     read_delivery_reports,
     read_inbound,
     read_sent_messages,
@@ -187,6 +188,7 @@ def smartdialog(
         phone_number_regions(client),
         group_contacts(client, targets, max_calls),
         sent_messages(Path(ledger_path) if ledger_path else data / LEDGER_FILE_NAME, page_size),
+        campaigns(Path(ledger_path) if ledger_path else data / LEDGER_FILE_NAME),
     ]
 
 
@@ -395,6 +397,26 @@ def group_contacts(client: Any, targets: Any, max_calls: int) -> DltResource:
 
 
 # --- from the campaign ledger -------------------------------------------------------------------------
+
+
+def campaigns(ledger_path: Path) -> DltResource:
+    """The ledger's campaigns with what names them for a person: channel, message start or template name."""
+
+    @dlt.resource(
+        name="campaigns",
+        write_disposition="merge",
+        primary_key="campaign_id",
+        columns=_columns(
+            campaign_id="key", protocol="text", customer_id="text", service_id="text", content_start="text",
+            template_name="text", created_at="ts",
+        ),
+    )
+    def read() -> Iterator[list[dict[str, Any]]]:
+        rows = read_campaigns(ledger_path)
+        if rows:
+            yield rows
+
+    return read()
 
 
 def sent_messages(ledger_path: Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltResource:

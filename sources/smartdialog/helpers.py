@@ -222,6 +222,20 @@ def utc_now() -> datetime:
 
 # --- the campaign ledger ------------------------------------------------------------------------------
 
+def read_campaigns(ledger_path: Path) -> list[dict[str, Any]]:
+    """The ledger's campaigns (id, channel, the start of the message or the template name, created_at), read-only."""
+    if not ledger_path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaigns'").fetchone():
+            return []
+        return [dict(row) for row in conn.execute(read_sql("pull_campaigns.sql"))]
+    finally:
+        conn.close()
+
+
 def read_sent_messages(ledger_path: Path, after_rowid: int, page_size: int) -> Iterator[list[dict[str, Any]]]:
     """Pages of the campaign ledger's sent_messages rows after `after_rowid` (read-only)."""
     if not ledger_path.exists():

@@ -23,7 +23,7 @@ from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 
 SERVICE_NUMBER = "+358401000001"
 CUSTOMER, GROUP_SERVICE = "demo-customer", "crm-group"
-JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages")
+JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages", "campaigns")
 
 
 def phone(i: int) -> str:
