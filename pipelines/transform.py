@@ -57,8 +57,8 @@ def run_transform(pipeline: dlt.Pipeline) -> TransformResult:
     schema = analytics_schema(pipeline.dataset_name)
     runner = dlt.dbt.package(pipeline, str(working))
     variables = {"smartdialog_schema": pipeline.dataset_name}
-    try:
-        results = runner.run_all(additional_vars=variables, destination_dataset_name=schema)
+    try:  # `run` then `test` (the package has no dependencies or seeds for run_all's deps and seed steps)
+        results = runner.run(["--fail-fast"], variables, schema)
         runner.test(additional_vars=variables, destination_dataset_name=schema)
     except (DBTProcessingError, PrerequisitesException) as exc:
         failed = [f"{r.model_name}: {r.message}" for r in getattr(exc, "run_results", None) or [] if r.status not in ("success", "pass")]

@@ -47,6 +47,9 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
         "customer": "VARCHAR", "group_service": "VARCHAR", "phone": "VARCHAR", "present": "BOOLEAN",
         "first_name": "VARCHAR", "last_name": "VARCHAR", "failed_messages": "BIGINT",
     },
+    "campaigns": {
+        "campaign_id": "VARCHAR", "protocol": "VARCHAR", "content_start": "VARCHAR", "template_name": "VARCHAR",
+    },
 }
 
 # Columns the ledger does not record yet: their absence is expected and noted once, quietly.

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .dataset import ReportDataset
-from .sections import SectionResult
+from .summary import ReportContent
 
 
 def _value(value: Any) -> Any:
@@ -18,12 +18,15 @@ def _value(value: Any) -> Any:
     return value
 
 
-def report_json(report: ReportDataset, results: list[SectionResult]) -> str:
-    """`{"dataset", "location", "notes", "sections": {key: {"title", "columns", "rows": [{column: value}], "notes"}}}`."""
+def report_json(report: ReportDataset, content: ReportContent) -> str:
+    """`{"dataset", "location", "notes", "headline", "campaigns": {id: name},
+    "sections": {key: {"title", "columns", "rows": [{column: value}], "notes"}}}`; every row of every section."""
     document = {
         "dataset": report.dataset,
         "location": report.location,
         "notes": report.notes,
+        "headline": content.headline.as_dict(),
+        "campaigns": content.labels,
         "sections": {
             result.section.key: {
                 "title": result.section.title,
@@ -31,7 +34,7 @@ def report_json(report: ReportDataset, results: list[SectionResult]) -> str:
                 "rows": [{column: _value(value) for column, value in zip(result.columns, row)} for row in result.rows],
                 "notes": result.notes,
             }
-            for result in results
+            for result in content.results
         },
     }
     return json.dumps(document, indent=2, ensure_ascii=False)

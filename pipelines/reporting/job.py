@@ -13,6 +13,7 @@ from smartdialog_sync.errors import UsageError
 from ..last_pull import chosen_target
 from .dataset import open_dataset
 from .sections import run_sections
+from .summary import summarise
 
 PUBLIC_FILE_MODE = 0o644  # a page for a web server (outside the data dir); files inside stay private (0600)
 
@@ -39,12 +40,12 @@ def build_report(
         raise UsageError(f"no folder {html.parent} for the HTML file")
     target = chosen_target(data_dir / PIPELINES_DIR_NAME, destination, credentials, dataset)
     with open_dataset(target, data_dir) as opened:
-        results = run_sections(opened, stop_keywords)
-        page = render_page(opened, results, limit) if html is not None else None
+        content = summarise(opened, run_sections(opened, stop_keywords))
+        page = render_page(opened, content, limit) if html is not None else None
         if as_json:
-            out.file.write(report_json(opened, results) + "\n")
+            out.file.write(report_json(opened, content) + "\n")
         else:
-            print_report(out, opened, results, limit)
+            print_report(out, opened, content, limit)
     if html is None or page is None:
         return None
     temporary = html.with_name(html.name + ".tmp")

@@ -105,7 +105,7 @@ def test_pull_transform_builds_the_marts(both: DatasetBuilder, tmp_path: Path) -
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "CAMPAIGNS__"))}
     pulled = run_sdsync(env, "--data-dir", str(data_dir), "pull", "--credentials", str(target),
                         "--journal", str(both.journal_path), "--ledger", str(both.ledger_path),
-                        "-r", "inbound_messages,delivery_reports,sent_messages", "--transform")
+                        "-r", "inbound_messages,delivery_reports,sent_messages", "--transform", timeout=600)
     assert pulled.returncode == 0, pulled.stderr
     assert "in smartdialog_analytics" in pulled.stdout
     with duckdb.connect(str(target), read_only=True) as connection:
