@@ -133,7 +133,7 @@ def _postgres_credentials(url: str) -> Any:
     return credentials
 
 
-def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> str:
+def destination_location(destination: Destination, dataset: str, pipelines_dir: Path) -> str:
     """Where `destination` loads (URL without password, bucket), after checking its config is complete."""
     initial = destination.spec()
     for name, value in (("dataset_name", dataset), ("local_dir", str(pipelines_dir))):
@@ -157,7 +157,7 @@ def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> st
 def pipeline_name(options: PullOptions, destination: Destination, pipelines_dir: Path) -> str:
     """`smartdialog_pull_<destination>_<dataset>_<digest of destination type, location and dataset>`."""
     identity = "|".join(
-        [destination.destination_type, _location(destination, options.dataset, pipelines_dir), options.dataset]
+        [destination.destination_type, destination_location(destination, options.dataset, pipelines_dir), options.dataset]
     )
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     return f"{PIPELINE_PREFIX}_{destination.destination_name}_{options.dataset}_{digest}"

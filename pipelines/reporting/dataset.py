@@ -165,7 +165,7 @@ def open_dataset(target: PullTarget, data_dir: Path) -> ReportDataset:
     """Connect to where `target` says the pull loaded, read-only, and look up which input tables and columns exist."""
     import dlt
 
-    from ..pull_pipeline import PullOptions, destination_for, duckdb_file
+    from ..pull_pipeline import PullOptions, destination_for, destination_location, duckdb_file
 
     options = PullOptions(destination=target.destination, dataset=target.dataset, credentials=target.credentials)
     path = duckdb_file(options, data_dir)
@@ -175,6 +175,7 @@ def open_dataset(target: PullTarget, data_dir: Path) -> ReportDataset:
     location = str(path) if path is not None else f"{target.destination} {without_password(target.credentials) or ''}".strip()
     scratch = tempfile.TemporaryDirectory(prefix="sdsync-report-")
     try:
+        destination_location(destination, target.dataset, Path(scratch.name))  # UsageError for incomplete config
         pipeline = dlt.pipeline(
             pipeline_name="sdsync_report", destination=destination, dataset_name=target.dataset, pipelines_dir=scratch.name
         )

@@ -84,3 +84,14 @@ def test_the_last_pull_is_the_default_and_nothing_is_written(both: DatasetBuilde
     with engine.connect() as connection:
         assert connection.execute(inventory).fetchall() == before
     engine.dispose()
+
+
+def test_a_destination_without_credentials_is_a_usage_error(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("SMARTDIALOG__", "CAMPAIGNS__", "DESTINATION__"))}
+    env["SMARTDIALOG__DATA_DIR"] = str(tmp_path)
+    result = run_report("--destination", "postgres", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "missing credentials" in result.stderr and "DESTINATION__POSTGRES__CREDENTIALS" in result.stderr
+    unreachable = run_report("--destination", "postgres", "--credentials", "postgresql://nobody@127.0.0.1:1/none", env=env)
+    assert unreachable.returncode == 1 and "cannot read postgres" in unreachable.stderr
