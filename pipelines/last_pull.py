@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit, urlunsplit
 
 from smartdialog_sync.constants import DEFAULT_DATASET
 
@@ -30,13 +31,11 @@ def without_password(credentials: Optional[str]) -> Optional[str]:
     """`credentials` with the password of a URL left out (a DuckDB path or None as it is)."""
     if credentials is None or "://" not in credentials:
         return credentials
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(credentials).set(password=None).render_as_string(hide_password=False)
-    except ArgumentError:
-        return None
+    parts = urlsplit(credentials)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return credentials
+    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}@{host}"))
 
 
 def save_last_pull(pipelines_dir: Path, target: PullTarget) -> None:

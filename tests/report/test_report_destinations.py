@@ -95,3 +95,13 @@ def test_a_destination_without_credentials_is_a_usage_error(tmp_path: Path) -> N
     assert "missing credentials" in result.stderr and "DESTINATION__POSTGRES__CREDENTIALS" in result.stderr
     unreachable = run_report("--destination", "postgres", "--credentials", "postgresql://nobody@127.0.0.1:1/none", env=env)
     assert unreachable.returncode == 1 and "cannot read postgres" in unreachable.stderr
+
+
+def test_the_last_pull_is_recorded_without_its_password(tmp_path: Path) -> None:
+    from smartdialog_sync.pipelines.last_pull import PullTarget, chosen_target, last_pull, save_last_pull
+
+    save_last_pull(tmp_path, PullTarget("postgres", "sms", "postgresql://analyst:s3cret@db.example:5433/warehouse"))
+    assert "s3cret" not in (tmp_path / "last_pull.json").read_text()
+    assert last_pull(tmp_path) == PullTarget("postgres", "sms", "postgresql://analyst@db.example:5433/warehouse")
+    assert chosen_target(tmp_path, dataset="other").dataset == "other"
+    assert chosen_target(tmp_path, destination="duckdb") == PullTarget("duckdb")
