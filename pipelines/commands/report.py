@@ -32,7 +32,8 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print every section's rows as JSON instead of tables."),
     limit: int = typer.Option(DEFAULT_LIMIT, "--limit", min=1, help="Most rows shown per section (table and chart)."),
 ) -> None:
-    """Traffic per day, delivery funnel, reply and opt-out rates per campaign, contacts with failed messages."""
+    """Headline figures, traffic per day, delivery funnel, reply and opt-out rates, scheduled sends and contacts
+    with failed messages, read (read-only) where the pull loaded: DuckDB, PostgreSQL or any dlt SQL destination."""
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
     from smartdialog_sync.pipelines.reporting import build_report
 
