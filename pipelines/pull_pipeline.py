@@ -44,6 +44,8 @@ from smartdialog_sync.state.files import PIPELINES_DIR
 
 from .destination_credentials import configured_postgres_credentials, postgres_credentials
 from .journal_marks import record_pull_marks
+from .last_pull import PullTarget, save_last_pull
+from .transform import TransformResult, run_transform
 
 __all__ = ["DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullResult", "make_pipeline", "run_pull"]
 
@@ -58,7 +60,8 @@ class PullOptions:
 
     `settings` are connection settings given by the caller (the CLI's --base-url, --data-dir, ...): they
     win over [sources.smartdialog], which wins over [smartdialog]. `max_calls` None leaves the call budget
-    to the config (default 50). `source_options` are passed to the `smartdialog` source as they are.
+    to the config (default 50). `source_options` are passed to the `smartdialog` source as they are. `transform`
+    runs the dbt package (transformations/dbt_smartdialog) on the dataset after a load without failed jobs.
     """
 
     destination: str = "duckdb"
@@ -70,6 +73,7 @@ class PullOptions:
     settings: dict[str, Any] = field(default_factory=dict)
     schema_contract: Optional[str] = None
     source_options: dict[str, Any] = field(default_factory=dict)
+    transform: bool = False
 
 
 @dataclass
@@ -80,6 +84,7 @@ class PullResult:
     packages: int = 0
     pipeline_name: str = ""
     pipelines_dir: Optional[Path] = None
+    transform: Optional[TransformResult] = None
 
     def dlt_command(self, subcommand: str = "info") -> str:
         """The `dlt pipeline` command line that inspects this pull's pipeline (info, trace, schema, ...)."""
@@ -102,17 +107,28 @@ class PullFailed(SdsyncError):
         self.step = step
 
 
-def _destination(options: PullOptions, data_dir: Path) -> Destination:
+def duckdb_file(options: PullOptions, data_dir: Path) -> Optional[Path]:
+    """The DuckDB file `options` name (absolute; default <data_dir>/sdsync.duckdb), None for other destinations."""
+    if options.destination != "duckdb" or (options.credentials is not None and "://" in options.credentials):
+        return None
+    return Path(options.credentials or data_dir / DUCKDB_FILE_NAME).resolve()
+
+
+def destination_for(options: PullOptions, data_dir: Path, read_only: bool = False) -> Destination:
     """The dlt destination; a DuckDB file path is made absolute, so that it names one file wherever we run.
+    `read_only` opens a DuckDB file read-only (the report); other destinations are only read by what runs on them.
 
     PostgreSQL credentials (given or configured) may leave out the password: libpq then reads PGPASSWORD or
     ~/.pgpass (see destination_credentials)."""
     credentials: Any = options.credentials
     try:
-        if options.destination == "duckdb" and (credentials is None or "://" not in credentials):
-            if credentials and not Path(credentials).resolve().parent.is_dir():
-                raise UsageError(f"no folder for the DuckDB file {credentials}")
-            return dlt.destinations.duckdb(str(Path(credentials or data_dir / DUCKDB_FILE_NAME).resolve()))
+        path = duckdb_file(options, data_dir)
+        if path is not None:
+            if not path.parent.is_dir():
+                raise UsageError(f"no folder for the DuckDB file {path}")
+            from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+            return dlt.destinations.duckdb(DuckDbCredentials(str(path), read_only=read_only))
         destination = Destination.from_reference(options.destination)
         if destination.destination_type.rsplit(".", 1)[-1] == "postgres":
             credentials = (postgres_credentials(credentials) if credentials
@@ -125,7 +141,7 @@ def _destination(options: PullOptions, data_dir: Path) -> Destination:
         ) from None
 
 
-def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> str:
+def destination_location(destination: Destination, dataset: str, pipelines_dir: Path) -> str:
     """Where `destination` loads (URL without password, bucket), after checking its config is complete."""
     initial = destination.spec()
     for name, value in (("dataset_name", dataset), ("local_dir", str(pipelines_dir))):
@@ -149,7 +165,7 @@ def _location(destination: Destination, dataset: str, pipelines_dir: Path) -> st
 def pipeline_name(options: PullOptions, destination: Destination, pipelines_dir: Path) -> str:
     """`smartdialog_pull_<destination>_<dataset>_<digest of destination type, location and dataset>`."""
     identity = "|".join(
-        [destination.destination_type, _location(destination, options.dataset, pipelines_dir), options.dataset]
+        [destination.destination_type, destination_location(destination, options.dataset, pipelines_dir), options.dataset]
     )
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     return f"{PIPELINE_PREFIX}_{destination.destination_name}_{options.dataset}_{digest}"
@@ -163,7 +179,7 @@ def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
     """
     private_data_dir(data_dir)
     pipelines_dir = Path(data_dir).resolve() / PIPELINES_DIR_NAME
-    destination = _destination(options, Path(data_dir))
+    destination = destination_for(options, Path(data_dir))
     name = pipeline_name(options, destination, pipelines_dir)
     dlt.config[f"{name}.normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
@@ -274,6 +290,10 @@ def _run(
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
         given = {"journal_url": options.journal_url, **options.settings}
         record_pull_marks(pipeline, source, configured_journal(settings, **given))
+    save_last_pull(Path(pipeline.pipelines_dir), PullTarget(options.destination, options.dataset, options.credentials))
+    if options.transform and not info.has_failed_jobs:
+        on_step("transform")
+        result.transform = run_transform(pipeline)
     return result
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite on a fresh machine: installs the project and its test extra into .venv,
+# Run the whole test suite on a fresh machine: installs the project with its test, orchestration and dbt
+# extras into .venv (dbt 1.11 and Dagster resolve together in a fresh venv),
 # starts a throwaway PostgreSQL (installing it with apt-get when missing and running as root),
 # installs Chromium and chromedriver the same way (for the browser sign-in test), runs the compatibility
 # subset on Python 3.10 and the newest Python under pyenv (scripts/compat.sh), then the whole suite with
@@ -14,7 +15,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 . .venv/bin/activate
 python -m pip install -q --upgrade pip >/dev/null
-python -m pip install -q -e '.[test,orchestration]'
+python -m pip install -q -e '.[test,orchestration,dbt]'
 
 # Under CI (the CI variable set), a missing service fails the run instead of skipping its tests.
 definition=../shared/reference/smartdialog/apiDefinition.swagger.json

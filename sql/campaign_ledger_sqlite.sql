@@ -175,6 +175,13 @@ SET max_recipients = min(max_recipients, excluded.max_recipients), detail = excl
 -- name: read_campaigns
 SELECT campaign_id, kind, customer_id, service_id, created_at FROM campaigns ORDER BY created_at, campaign_id;
 
+-- name: read_campaign_names
+-- What a person recognises a campaign by (the report and the dbt marts): channel, the start of its message or
+-- its WhatsApp template name, when it was created.
+SELECT campaign_id, CASE kind WHEN 'whatsapp' THEN 'WhatsApp' ELSE 'SMS' END AS protocol, customer_id, service_id,
+       substr(json_extract(message, '$.content'), 1, 200) AS content_start, json_extract(message, '$.template_name') AS template_name, created_at
+FROM campaigns ORDER BY campaign_id;
+
 -- name: read_batch_states
 SELECT campaign_id, status, count(*), coalesce(sum(recipient_count), 0),
        min(CASE WHEN status = 'in_flight' THEN coalesce(first_attempt_at, updated_at) END)

@@ -28,7 +28,7 @@ SELECT
     count(*) FILTER (WHERE outcome = 'delivered') AS delivered,
     count(*) FILTER (WHERE outcome = 'failed') AS failed,
     count(*) FILTER (WHERE outcome = 'pending') AS pending,
-    round(100.0 * count(*) FILTER (WHERE outcome = 'delivered') / count(*), 1) AS delivered_pct
+    round(CAST(100.0 * count(*) FILTER (WHERE outcome = 'delivered') / count(*) AS DECIMAL(18, 6)), 1) AS delivered_pct
 FROM outcome
 GROUP BY campaign_id
 ORDER BY min(sent_at) DESC NULLS LAST, campaign_id

@@ -12,15 +12,21 @@ WITH failed AS (
         ON sent.message_id = report.message_id AND sent.recipient_id = report.recipient_id
     WHERE lower(report.status) IN ('failed', 'expired', 'rejected', 'undeliverable', 'undelivered')
 ),
+ranked AS (
+    SELECT
+        failed.*,
+        row_number() OVER (PARTITION BY address ORDER BY failed_at DESC NULLS LAST, error_code NULLS LAST) AS newest
+    FROM failed
+    WHERE address IS NOT NULL
+),
 per_address AS (
     SELECT
         address,
         count(*) AS failed_reports,
-        arg_max(error_code, failed_at) AS last_error_code,
+        max(CASE WHEN newest = 1 THEN error_code END) AS last_error_code,
         max(failed_at) AS last_failed_at,
         string_agg(DISTINCT campaign_id, ', ' ORDER BY campaign_id) AS campaigns
-    FROM failed
-    WHERE address IS NOT NULL
+    FROM ranked
     GROUP BY address
 )
 SELECT
@@ -31,7 +37,6 @@ SELECT
     per_address.campaigns,
     contact.group_service,
     nullif(trim(concat_ws(' ', contact.first_name, contact.last_name)), '') AS contact_name,
-    contact.active,
     contact.failed_messages AS service_failed_messages
 FROM per_address
 LEFT JOIN src_group_contacts AS contact

@@ -3,7 +3,7 @@
 -- Outbound: one row per campaign recipient (src_sent_messages); parts = SMS parts billed.
 WITH traffic AS (
     SELECT
-        CAST(timezone('UTC', coalesce("timestamp", received_at)) AS DATE) AS day,
+        CAST(coalesce("timestamp", received_at) AT TIME ZONE 'UTC' AS DATE) AS day,
         'inbound' AS direction,
         protocol,
         recipient AS service,
@@ -11,7 +11,7 @@ WITH traffic AS (
     FROM src_inbound_messages
     UNION ALL
     SELECT
-        CAST(timezone('UTC', sent_at) AS DATE) AS day,
+        CAST(sent_at AT TIME ZONE 'UTC' AS DATE) AS day,
         'outbound' AS direction,
         protocol,
         service_id AS service,
@@ -24,8 +24,8 @@ SELECT
     coalesce(protocol, '?') AS protocol,
     coalesce(service, '?') AS service,
     count(*) AS messages,
-    sum(parts) AS parts
+    CAST(sum(parts) AS BIGINT) AS parts
 FROM traffic
 WHERE day IS NOT NULL
-GROUP BY ALL
+GROUP BY day, direction, coalesce(protocol, '?'), coalesce(service, '?')
 ORDER BY day DESC, direction, protocol, service

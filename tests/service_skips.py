@@ -18,6 +18,7 @@ import pytest
 REQUIRED_SERVICES = {
     "SDSYNC_TEST_POSTGRES_URL": "PostgreSQL (SDSYNC_TEST_POSTGRES_URL is not set)",
     "API definition not found": "the official API definition (../shared/reference/smartdialog/)",
+    "dbt is not installed": "dbt (the [dbt] extra)",
 }
 
 

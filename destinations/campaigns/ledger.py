@@ -504,11 +504,14 @@ def _compare(campaign_id: str, table: str, mine: list[tuple[Any, ...]], theirs: 
 Page = Callable[[int, int], list[dict[str, Any]]]
 
 
-@contextmanager
-def sent_messages_reader(target: str | Path) -> Iterator[Page | None]:
-    """`read(after, limit)`: sent_messages rows after the cursor `ledger_rowid`, in commit order, read-only.
+Query = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
-    None when there is no ledger (or no sent_messages table) at `target` yet.
+
+@contextmanager
+def readonly_ledger(target: str | Path, table: str) -> Iterator[Query | None]:
+    """`run(statement, params)`: the ledger's named read-only statements as dicts, on one read-only connection.
+
+    None when there is no ledger (or no `table` in it) at `target` yet: nothing is created.
     """
     if isinstance(target, Path):
         if not target.exists():
@@ -518,11 +521,10 @@ def sent_messages_reader(target: str | Path) -> Iterator[Page | None]:
         conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True, timeout=30)
         conn.row_factory = sqlite3.Row
         try:
-            if "sent_messages" not in {name for (name,) in conn.execute(sql["tables"])}:
+            if table not in {name for (name,) in conn.execute(sql["tables"])}:
                 yield None
                 return
-            yield lambda after, limit: [dict(row) for row in conn.execute(sql["read_sent_messages"],
-                                                                          {"after": after, "limit": limit})]
+            yield lambda name, params: [dict(row) for row in conn.execute(sql[name], params)]
         finally:
             conn.close()
         return
@@ -535,12 +537,28 @@ def sent_messages_reader(target: str | Path) -> Iterator[Page | None]:
     try:
         with engine.connect() as conn, conn.begin():
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            if "sent_messages" not in {name for (name,) in conn.execute(sa.text(sql["tables"]))}:
+            if table not in {name for (name,) in conn.execute(sa.text(sql["tables"]))}:
                 yield None
                 return
-            query = sa.text(sql["read_sent_messages"])
-            yield lambda after, limit: [dict(row._mapping) for row in conn.execute(query, {"after": after, "limit": limit})]
+            yield lambda name, params: [dict(row._mapping) for row in conn.execute(sa.text(sql[name]), params)]
     except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
         raise unavailable(target, exc) from None
     finally:
         engine.dispose()
+
+
+@contextmanager
+def sent_messages_reader(target: str | Path) -> Iterator[Page | None]:
+    """`read(after, limit)`: sent_messages rows after the cursor `ledger_rowid`, in commit order, read-only.
+
+    None when there is no ledger (or no sent_messages table) at `target` yet.
+    """
+    with readonly_ledger(target, "sent_messages") as run:
+        yield None if run is None else (lambda after, limit: run("read_sent_messages", {"after": after, "limit": limit}))
+
+
+def read_campaign_names(target: str | Path) -> list[dict[str, Any]]:
+    """The ledger's campaigns with what a person recognises them by: channel, the start of the message or the
+    template name, when it was created (read-only; empty when there is no ledger)."""
+    with readonly_ledger(target, "campaigns") as run:
+        return [] if run is None else run("read_campaign_names", {})

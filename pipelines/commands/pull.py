@@ -54,6 +54,9 @@ def pull(
         None, help="Campaign ledger: SQLite path, sqlite:/// or postgresql:// URL (default the state_url, else "
         "<data-dir>/campaigns.sqlite)."
     ),
+    transform: bool = typer.Option(
+        False, "--transform", help="Then build the dbt package's marts in <dataset>_analytics (needs the [dbt] extra)."
+    ),
 ) -> None:
     """Pull inbound messages, delivery reports, account data, group contacts and sent messages.
 
@@ -84,6 +87,7 @@ def pull(
             "group_service": group_service,
             "ledger_path": ledger,
         },
+        transform=transform,
     )
     extracted: Counter[str] = Counter()
     columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
@@ -114,3 +118,6 @@ def pull(
     stdout.print(f"pipeline {result.pipeline_name} in {result.pipelines_dir}; inspect it with:", markup=False,
                  highlight=False, soft_wrap=True)
     stdout.print(f"  {result.dlt_command('info')}", markup=False, highlight=False, soft_wrap=True)
+    if result.transform is not None:
+        stdout.print(f"dbt built {len(result.transform.models)} models in {result.transform.schema}", markup=False,
+                     highlight=False)

@@ -1,6 +1,7 @@
-"""Analytics over the pulled dataset: the report's sections (SQL in sql/report_*.sql), console and HTML output."""
+"""Analytics over the pulled dataset: the report's sections (SQL in sql/report_*.sql), console, JSON and HTML output."""
 
 from .dataset import DatasetError, ReportDataset, open_dataset
+from .job import build_report
 from .sections import SECTIONS, Section, SectionResult, run_sections
 
 __all__ = [
@@ -9,6 +10,7 @@ __all__ = [
     "ReportDataset",
     "Section",
     "SectionResult",
+    "build_report",
     "open_dataset",
     "run_sections",
 ]

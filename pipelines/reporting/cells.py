@@ -9,7 +9,9 @@ EMPTY = "—"
 
 
 def column_label(column: str) -> str:
-    """`delivered_pct` → `delivered %`, `campaign_id` → `campaign id`."""
+    """`delivered_pct` → `delivered %`, `campaign_id` → `campaign` (shown by its name), `last_error_code` → `last error code`."""
+    if column == "campaign_id":
+        return "campaign"
     return column.removesuffix("_pct").replace("_", " ") + (" %" if column.endswith("_pct") else "")
 
 

@@ -12,6 +12,8 @@ OUTCOME_COLOURS = {"delivered": "#2e9e5b", "failed": "#d64545", "pending": "#a0a
 RATE_COLOURS = {"reply_rate_pct": "#2f7ed8", "opt_out_rate_pct": "#d64545"}
 RATE_LABELS = {"reply_rate_pct": "reply rate", "opt_out_rate_pct": "opt-out rate"}
 MAX_DAYS = 60
+FEW_DAYS = 3  # up to this many days: horizontal bars
+DATE_LABEL_WIDTH = 80  # px a 2026-12-03 label needs
 MIN_WIDTH = 360
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
@@ -58,11 +60,14 @@ def _legend(x: float, y: float, items: dict[str, str]) -> list[str]:
 
 
 def traffic_chart(records: list[dict[str, Any]]) -> str:
-    """Grouped bars: messages per day, inbound next to outbound (the last MAX_DAYS days with traffic)."""
+    """Messages per day, inbound next to outbound (the last MAX_DAYS days with traffic); a few days read
+    better as horizontal bars, one pair per day."""
     per_day: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in records:
         per_day[str(row["day"])][row["direction"]] += int(row["messages"])
     days = sorted(per_day)[-MAX_DAYS:]
+    if len(days) <= FEW_DAYS:
+        return _traffic_bars(days, per_day)
     top = nice_ceiling(max((count for day in days for count in per_day[day].values()), default=0))
     left, plot_height, slot = 48, 180, max(18, min(60, 640 // max(len(days), 1)))
     width, height = max(left + slot * len(days) + 20, MIN_WIDTH), plot_height + 70
@@ -73,6 +78,7 @@ def traffic_chart(records: list[dict[str, Any]]) -> str:
         y = 20 + plot_height * (1 - step / steps)
         body += [f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e6ea"/>',
                  _text(left - 6, y + 4, compact(top * step / steps), "end", "#666")]
+    every = math.ceil(len(days) * DATE_LABEL_WIDTH / (slot * len(days)))  # labels never overlap
     for index, day in enumerate(days):
         x = left + index * slot + 3
         for offset, direction in enumerate(DIRECTION_COLOURS):
@@ -80,10 +86,29 @@ def traffic_chart(records: list[dict[str, Any]]) -> str:
             bar_height = plot_height * count / top
             body.append(_rect(x + offset * bar, 20 + plot_height - bar_height, bar, bar_height,
                               DIRECTION_COLOURS[direction], f"{day} {direction}: {count}"))
-        if len(days) <= 14 or index % math.ceil(len(days) / 14) == 0:
-            body.append(_text(x + bar, 20 + plot_height + 16, day[5:], "middle", "#666"))
+        if index % every == 0:
+            body.append(_text(x + bar, 20 + plot_height + 16, day, "middle", "#666"))
     body += _legend(left, height - 12, DIRECTION_COLOURS)
     return _svg(width, height, "Messages per day by direction", body)
+
+
+def _traffic_bars(days: list[str], per_day: dict[str, dict[str, int]]) -> str:
+    """One horizontal bar per day and direction, with its count: for a handful of days."""
+    label_width, bar_width, row_height = 100, 420, 40
+    top = max((count for day in days for count in per_day[day].values()), default=0) or 1
+    height = 30 + row_height * len(days) + 30
+    body = []
+    for index, day in enumerate(reversed(days)):  # the newest day first, as in the table
+        y = 20 + index * row_height
+        body.append(_text(label_width - 8, y + 19, day, "end"))
+        for offset, (direction, colour) in enumerate(DIRECTION_COLOURS.items()):
+            count = per_day[day].get(direction, 0)
+            length = bar_width * count / top
+            bar_y = y + offset * 16
+            body.append(_rect(label_width, bar_y, length, 14, colour, f"{day} {direction}: {count}"))
+            body.append(_text(label_width + length + 6, bar_y + 11, f"{count:,}"))
+    body += _legend(label_width, height - 10, DIRECTION_COLOURS)
+    return _svg(label_width + bar_width + 70, height, "Messages per day by direction", body)
 
 
 def funnel_chart(records: list[dict[str, Any]]) -> str:

@@ -10,6 +10,7 @@ from .cells import cell_text, column_label, is_numeric_column
 from .charts import funnel_chart, rates_chart, traffic_chart
 from .dataset import ReportDataset
 from .sections import SectionResult
+from .summary import ReportContent
 
 CHARTS: dict[str, Callable[[list[dict]], str]] = {
     "traffic_per_day": traffic_chart,
@@ -26,17 +27,23 @@ header p, .question { color: #555; margin: 0.2rem 0 0.8rem; }
 section { background: #fff; border: 1px solid #e3e6ea; border-radius: 8px; padding: 1rem 1.2rem; margin: 1.2rem 0; }
 .notes { background: #fff8e1; border-left: 4px solid #f0b429; padding: 0.4rem 0.8rem; margin: 0.6rem 0; list-style: none; }
 .notes li { margin: 0.1rem 0; }
-.chart { overflow-x: auto; margin: 0.6rem 0 1rem; }
+.chart { margin: 0.6rem 0 1rem; }
+.chart svg { max-width: 100%; height: auto; }
+.headline { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.8rem 0; padding: 0; list-style: none; }
+.headline li { background: #fff; border: 1px solid #e3e6ea; border-radius: 8px; padding: 0.6rem 1rem; min-width: 7rem; }
+.headline b { display: block; font-size: 1.6rem; font-variant-numeric: tabular-nums; }
+.headline span { color: #555; font-size: 0.9rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
-th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #eceef1; text-align: left; }
+th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #eceef1; text-align: left; overflow-wrap: anywhere; }
 th { background: #f3f5f7; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .empty { color: #777; font-style: italic; }
 """
 
 
-def render_page(report: ReportDataset, results: list[SectionResult], limit: int) -> str:
-    """The whole report as an HTML document; tables and charts show at most `limit` rows of each section."""
+def render_page(report: ReportDataset, content: ReportContent, limit: int) -> str:
+    """The whole report as an HTML document: the headline figures first, then each section (its table and
+    chart show at most `limit` rows)."""
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>",
@@ -45,12 +52,13 @@ def render_page(report: ReportDataset, results: list[SectionResult], limit: int)
         "<title>SmartDialog report</title>",
         f"<style>{STYLE}</style></head><body>",
         "<header><h1>SmartDialog report</h1>",
-        f"<p>Dataset <code>{escape(report.dataset)}</code> in <code>{escape(str(report.path))}</code>, "
+        f"<p>Dataset <code>{escape(report.dataset)}</code> in <code>{escape(report.location)}</code>, "
         f"generated {generated}.</p>",
         _notes(report.notes),
+        _headline(content),
         "</header>",
     ]
-    parts += [_section(result, limit) for result in results]
+    parts += [_section(result, content, limit) for result in content.results]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -61,10 +69,17 @@ def _notes(notes: list[str]) -> str:
     return '<ul class="notes">' + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
 
 
-def _section(result: SectionResult, limit: int) -> str:
+def _headline(content: ReportContent) -> str:
+    headline = content.headline
+    items = "".join(f"<li><b>{escape(value)}</b><span>{escape(label)}</span></li>" for label, value in headline.figures())
+    return f'<p>Period {escape(headline.period())} (UTC):</p><ul class="headline">{items}</ul>'
+
+
+def _section(result: SectionResult, content: ReportContent, limit: int) -> str:
     section = result.section
     chart = CHARTS.get(section.key)
-    rows, more = result.shown(limit)
+    shown, more = result.shown(limit)
+    rows = [tuple(content.shown_value(column, value) for column, value in zip(result.columns, row)) for row in shown]
     parts = [
         f'<section id="{section.key}"><h2>{escape(section.title)}</h2>',
         f'<p class="question">{escape(section.question)}</p>',

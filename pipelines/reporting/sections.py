@@ -12,12 +12,14 @@ from .dataset import ReportDataset
 
 @dataclass(frozen=True)
 class Section:
-    """One question the report answers with one SQL file (sql/report_<key>.sql)."""
+    """One question the report answers with one SQL file (sql/report_<key>.sql); `narrow`: the columns a narrow
+    terminal shows."""
 
     key: str
     title: str
     question: str
     inputs: tuple[str, ...]
+    narrow: tuple[str, ...]
     uses_keywords: bool = False
 
     @property
@@ -39,52 +41,49 @@ class SectionResult:
         """The first `limit` rows, and a note when there are more."""
         if len(self.rows) <= limit:
             return self.rows, None
-        return self.rows[:limit], f"showing the first {limit:,} of {len(self.rows):,} rows (--limit)"
+        return self.rows[:limit], f"showing the first {limit:,} of {len(self.rows):,} rows"
 
 
 SECTIONS: tuple[Section, ...] = (
     Section(
         "traffic_per_day", "Message traffic per day",
         "How many messages came in and went out each day (UTC), by protocol and service.",
-        ("inbound_messages", "sent_messages"),
+        ("inbound_messages", "sent_messages"), ("day", "direction", "service", "messages"),
     ),
     Section(
         "delivery_funnel", "Delivery funnel per campaign",
         "Of each campaign's recipients, how many were delivered, failed or are still pending "
         "(the latest delivery report per recipient wins).",
-        ("sent_messages", "delivery_reports"),
+        ("sent_messages", "delivery_reports"), ("campaign_id", "sent", "delivered_pct", "failed"),
     ),
     Section(
         "reply_rates", "Replies and opt-outs per campaign",
         "Which share of each campaign's recipients replied after the send, and which share replied with a stop keyword.",
-        ("sent_messages", "inbound_messages"), uses_keywords=True,
+        ("sent_messages", "inbound_messages"), ("campaign_id", "replied", "reply_rate_pct", "opt_out_rate_pct"),
+        uses_keywords=True,
     ),
     Section(
         "scheduled", "Scheduled, not yet delivered",
-        "Which scheduled sends (SendDateTime, e.g. --local-time campaigns) have no delivery report yet, "
-        "per campaign and scheduled time (UTC).",
-        ("sent_messages", "delivery_reports"),
+        "Which sends scheduled for later have no final delivery report yet, per campaign and scheduled time (UTC).",
+        ("sent_messages", "delivery_reports"), ("campaign_id", "scheduled_utc", "recipients"),
     ),
     Section(
         "failed_contacts", "Contacts with failed messages",
         "Which addresses have at least one failed delivery report, in which campaigns, and their group contact.",
         ("delivery_reports", "sent_messages", "group_contacts"),
+        ("address", "failed_reports", "last_error_code", "contact_name"),
     ),
 )
 
 
 def run_sections(report: ReportDataset, stop_keywords: tuple[str, ...]) -> list[SectionResult]:
-    """Run every section's SQL on the dataset's input views."""
+    """Run every section's SQL on the dataset (the stop keywords for the sections that use them)."""
     results = []
     for section in SECTIONS:
-        params = {"keywords": list(stop_keywords)} if section.uses_keywords else {}
-        cursor = report.connection.execute(read_sql(section.sql_file), params)
-        columns = [description[0] for description in cursor.description]
-        result = SectionResult(section, columns, cursor.fetchall())
+        columns, rows = report.query(read_sql(section.sql_file), stop_keywords if section.uses_keywords else ())
+        result = SectionResult(section, columns, rows)
         absent = [table for table in section.inputs if table in report.absent_tables]
         if absent:
             result.notes.append(f"not in the dataset yet: {', '.join(absent)}")
-        if not result.rows:
-            result.notes.append("no rows")
         results.append(result)
     return results

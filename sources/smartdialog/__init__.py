@@ -183,6 +183,7 @@ def smartdialog(
         phone_number_regions(client),
         group_contacts(client, targets, max_calls),
         sent_messages(local.state.ledger(ledger_path), page_size),
+        campaigns(local.state.ledger(ledger_path)),
     ]
 
 
@@ -404,6 +405,28 @@ def group_contacts(client: Any, targets: Any, max_calls: int) -> DltResource:
 
 
 # --- from the campaign ledger -------------------------------------------------------------------------
+
+
+def campaigns(ledger: str | Path) -> DltResource:
+    """The ledger's campaigns with what names them for a person: channel, message start or template name."""
+
+    @dlt.resource(
+        name="campaigns",
+        write_disposition="merge",
+        primary_key="campaign_id",
+        columns=_columns(
+            campaign_id="key", protocol="text", customer_id="text", service_id="text", content_start="text",
+            template_name="text", created_at="ts",
+        ),
+    )
+    def read() -> Iterator[list[dict[str, Any]]]:
+        from smartdialog_sync.destinations.campaigns.ledger import read_campaign_names
+
+        rows = read_campaign_names(ledger)
+        if rows:
+            yield rows
+
+    return read()
 
 
 def sent_messages(ledger: str | Path, page_size: int = JOURNAL_PAGE_SIZE) -> DltResource:

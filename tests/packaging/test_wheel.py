@@ -89,6 +89,11 @@ def test_wheel_holds_one_import_name_and_the_sql(wheel: Path) -> None:
     assert top_level == {"smartdialog_sync"}
     assert "smartdialog_sync/sql/journal_sqlite.sql" in names
     assert "smartdialog_sync/emulator/default_seed.json" in names
+    package = run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "transformations/dbt_smartdialog"],
+                  cwd=REPO_ROOT).split()
+    assert "transformations/dbt_smartdialog/dbt_project.yml" in package
+    for name in package:  # the dbt package that `sdsync pull --transform` runs
+        assert f"smartdialog_sync/{name}" in names, f"{name} is not in the wheel: add it to package-data"
 
 
 def test_demo_runs_from_an_unrelated_folder(venv_python: Path, user_project: Path) -> None:

@@ -23,7 +23,7 @@ from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 
 SERVICE_NUMBER = "+358401000001"
 CUSTOMER, GROUP_SERVICE = "demo-customer", "crm-group"
-JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages")
+JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages", "campaigns")
 
 
 def phone(i: int) -> str:
@@ -38,7 +38,7 @@ def iso(moment: datetime) -> str:
 
 @dataclass
 class DatasetBuilder:
-    """Collect sends, delivery reports and inbound messages, then pull them into DuckDB."""
+    """Collect sends, delivery reports and inbound messages, then pull them into DuckDB (or PostgreSQL)."""
 
     work_dir: Path
     settings: ClientSettings
@@ -97,21 +97,48 @@ class DatasetBuilder:
 
     def load(self) -> Path:
         """Journal the webhooks, pull them and the ledger into DuckDB and return the DuckDB file."""
-        journal = open_journal(str(self.journal_path))
-        try:
-            journal.write_batch([inbound_row(body) for body in self.inbound], [dlr_row(q) for q in self.reports])
-        finally:
-            journal.close()
+        self.pull("duckdb", str(self.duckdb_path))
+        return self.duckdb_path
+
+    def pull(self, destination: str, credentials: str) -> None:
+        """Pull the journal (written on the first pull) and the ledger into `destination` at `credentials`."""
+        if not self.journal_path.exists():
+            journal = open_journal(str(self.journal_path))
+            try:
+                journal.write_batch([inbound_row(body) for body in self.inbound], [dlr_row(q) for q in self.reports])
+            finally:
+                journal.close()
         resources = list(JOURNAL_RESOURCES) + (["group_contacts"] if self.group_phones else [])
         options = PullOptions(
-            resources=resources, credentials=str(self.duckdb_path), journal_url=str(self.journal_path),
+            destination=destination, resources=resources, credentials=credentials, journal_url=str(self.journal_path),
             source_options={"ledger_path": str(self.ledger_path), "group_phones": self.group_phones or None,
                             "group_customer": CUSTOMER, "group_service": GROUP_SERVICE},
         )
         run_pull(options, self.settings)
-        return self.duckdb_path
 
 
 def from_now(seconds: float) -> datetime:
     """A UTC time `seconds` from now (negative: in the past)."""
     return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+
+
+def fill_campaigns(data: DatasetBuilder) -> None:
+    """Campaign `spring` to 10 (8 delivered, 1 failed, 1 pending; 2 replies, one STOP) and `winter` to 4
+    (3 delivered, 1 expired, one opt-out), a group contact for a failed address."""
+    spring = [phone(i) for i in range(10)]
+    ids = data.send("spring", spring, "msg-spring")
+    for address, recipient_id in zip(spring[:8], ids[:8]):
+        data.report("msg-spring", recipient_id, address, "Delivered", from_now(5))
+    data.report("msg-spring", ids[7], spring[7], "Failed", from_now(2), "UNDELIVERABLE")  # older: Delivered wins
+    data.report("msg-spring", ids[8], spring[8], "Failed", from_now(5), "UNDELIVERABLE")
+    data.reply(spring[0], "Thanks, see you!", from_now(60), "in-1")
+    data.reply(spring[1], "  stop \n", from_now(90), "in-2")
+    data.reply(spring[2], "STOP", from_now(-86400), "in-3")  # before the send: neither reply nor opt-out
+    data.reply(phone(99), "hello?", from_now(30), "in-4")  # not a recipient
+    winter = [phone(i) for i in range(20, 24)]
+    winter_ids = data.send("winter", winter, "msg-winter")
+    for address, recipient_id in zip(winter, winter_ids):
+        data.report("msg-winter", recipient_id, address, "Expired" if address == winter[3] else "Delivered",
+                    from_now(5), "EXPIRED" if address == winter[3] else None)
+    data.reply(winter[0], "Lopeta.", from_now(60), "in-5")
+    data.group_contact(spring[8], "Maija", "Meikäläinen")

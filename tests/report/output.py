@@ -9,11 +9,11 @@ from html.parser import HTMLParser
 from tests.campaigns.helpers import run_sdsync
 
 
-def run_report(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`sdsync report ARGS` as a subprocess with a wide terminal (so table rows never wrap)."""
+def run_report(*args: str, env: dict[str, str] | None = None, columns: int = 250) -> subprocess.CompletedProcess[str]:
+    """`sdsync report ARGS` as a subprocess on a terminal `columns` wide (default wide: table rows never wrap)."""
     if env is None:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "CAMPAIGNS__"))}
-    return run_sdsync({**env, "COLUMNS": "250"}, "report", *args)
+    return run_sdsync({**env, "COLUMNS": str(columns)}, "report", *args)
 
 
 def console_rows(stdout: str, title: str) -> list[list[str]]:
@@ -22,6 +22,8 @@ def console_rows(stdout: str, title: str) -> list[list[str]]:
     start = next(i for i, line in enumerate(lines) if line.strip() == title)
     rows, in_body = [], False
     for line in lines[start + 1:]:
+        if line.strip() == "no data yet" and not in_body:
+            break
         if line.startswith("┡"):
             in_body = True
         elif line.startswith("└"):

@@ -51,16 +51,17 @@ def test_report_after_a_real_campaign_replies_and_pull(emulator, receiver_factor
     emulator.inbound("sms-twoway", phone(1), " Stop")
     wait_until(lambda: delivered_callbacks(emulator, "webhook") >= 2, "the inbound webhooks")
 
-    pulled = run_sdsync(env, "pull", "--resources", "inbound_messages,delivery_reports,sent_messages")
+    pulled = run_sdsync(env, "pull", "--resources", "inbound_messages,delivery_reports,sent_messages,campaigns")
     assert pulled.returncode == 0, pulled.stderr
     result = run_report("--html", str(tmp_path / "report.html"), env=env)  # default file in the data dir
     assert result.returncode == 0, result.stderr
 
+    name = f'e2e · {time.strftime("%Y-%m-%d", time.gmtime())} · SMS · "Spring sale!"'
     funnel = console_rows(result.stdout, "Delivery funnel per campaign")
-    assert funnel == [["e2e", str(RECIPIENTS), str(delivered), str(RECIPIENTS - delivered), "0",
+    assert funnel == [[name, str(RECIPIENTS), str(delivered), str(RECIPIENTS - delivered), "0",
                        f"{100 * delivered / RECIPIENTS:.1f}"]]
     replies = console_rows(result.stdout, "Replies and opt-outs per campaign")
-    assert replies == [["e2e", str(RECIPIENTS), "2", "1", f"{200 / RECIPIENTS:.1f}", f"{100 / RECIPIENTS:.1f}"]]
+    assert replies == [[name, str(RECIPIENTS), "2", "1", f"{200 / RECIPIENTS:.1f}", f"{100 / RECIPIENTS:.1f}"]]
     failed = console_rows(result.stdout, "Contacts with failed messages")
     assert sorted(row[0] for row in failed) == sorted(row["address"] for row in emulator.messages() if row["status"] != "Delivered")
     traffic = console_rows(result.stdout, "Message traffic per day")

@@ -39,6 +39,7 @@ def test_resources_declare_keys_and_write_dispositions(tmp_path) -> None:
         "phone_number_regions": ("replace", ["value"]),
         "group_contacts": ("merge", ["customer", "group_service", "phone"]),
         "sent_messages": ("merge", ["campaign_id", "address"]),
+        "campaigns": ("merge", ["campaign_id"]),
     }
     assert set(source.resources) == set(expected)
     for name, (disposition, key) in expected.items():
@@ -197,6 +198,27 @@ def test_sent_messages_come_from_the_campaign_ledger(tmp_path) -> None:
     assert "TIME ZONE" in kind
 
 
+def test_campaigns_come_from_the_ledger_with_what_names_them(tmp_path) -> None:
+    from smartdialog_sync.destinations.campaigns.ledger import CampaignRecord
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    ledger = Ledger.open(data_dir / "campaigns.sqlite")
+    try:
+        ledger.create_campaign(CampaignRecord("spring", "sms", "f1", "demo-customer", "sms-oneway",
+                                              {"sender": "Demo", "content": "Hi {{first_name}}! Spring sale"}, {},
+                                              "2026-11-01T08:00:00+00:00"), [], [])
+        ledger.create_campaign(CampaignRecord("ready", "whatsapp", "f2", "demo-customer", "sms-twoway",
+                                              {"template_name": "order_ready"}, {}, "2026-11-02T08:00:00+00:00"), [], [])
+    finally:
+        ledger.close()
+    assert pull(data_dir, pull_options(["campaigns"])).rows["campaigns"] == 2
+    with duckdb.connect(str(data_dir / "sdsync.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT campaign_id, protocol, content_start, template_name FROM smartdialog.campaigns"
+                            " ORDER BY campaign_id").fetchall() == [
+            ("ready", "WhatsApp", None, "order_ready"), ("spring", "SMS", "Hi {{first_name}}! Spring sale", None)]
+
+
 def test_a_list_of_phones_needs_the_group(tmp_path) -> None:
     with pytest.raises(Exception, match="customer and the group service"):
         pull(tmp_path, pull_options(["group_contacts"], group_phones=PHONES))
@@ -235,7 +257,7 @@ def test_every_column_is_typed_so_a_frozen_schema_takes_a_contact_gaining_an_ema
 def test_every_api_resource_declares_every_column_type(tmp_path) -> None:
     source = smartdialog(settings=resolve_settings(data_dir=str(tmp_path)))
     for name in ("delivery_reports", "customers", "services", "whatsapp_templates", "whatsapp_identities",
-                 "template_categories", "phone_number_regions", "group_contacts", "sent_messages"):
+                 "template_categories", "phone_number_regions", "group_contacts", "sent_messages", "campaigns"):
         columns = source.resources[name].compute_table_schema()["columns"]
         assert columns and all(hints.get("data_type") for hints in columns.values()), name
     contact_columns = source.resources["group_contacts"].compute_table_schema()["columns"]

@@ -1,0 +1,1 @@
+"""dbt packages over the pulled dataset: `dbt_smartdialog` (staging models and marts)."""
