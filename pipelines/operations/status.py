@@ -15,6 +15,7 @@ from .sections_pull import journal_status, limiter_status, pull_status
 from .sections_sync import campaigns_status, contacts_status
 from .stores import guarded
 from .timefmt import human_age, iso
+from smartdialog_sync.state.location import StateLocation
 
 if TYPE_CHECKING:
     from smartdialog_sync.api import ClientSettings
@@ -29,7 +30,8 @@ class StatusOptions:
     data_dir: Path
     window_calls: int = 100
     window_s: float = 60.0
-    limiter: Optional[str | Path] = None  # the limiter's window store (StateLocation.limiter); None: this user's file
+    limiter_url: Optional[str] = None
+    state_url: Optional[str] = None  # the shared state's PostgreSQL; None: local files in the data dir
     connection_key: Optional[str] = None  # the window key of the configured connection, to label it
     journal: Optional[str] = None
     contacts_state: Optional[str] = None
@@ -37,6 +39,11 @@ class StatusOptions:
     backlog_hours: float = 24.0
     campaign_hours: float = 24.0
     now: float = field(default_factory=time.time)
+
+    @property
+    def state(self) -> StateLocation:
+        """Where the stores are: the data dir's files, or the shared state's PostgreSQL."""
+        return StateLocation(self.data_dir, self.state_url)
 
     @classmethod
     def from_settings(cls, settings: ClientSettings, **options: Any) -> "StatusOptions":
@@ -49,7 +56,7 @@ class StatusOptions:
         except ConfigurationError:  # no credentials: no window is this invocation's
             connection_key = None
         return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
-                   window_s=settings.rate_limit.seconds, limiter=settings.state.limiter(settings.limiter_url),
+                   window_s=settings.rate_limit.seconds, limiter_url=settings.limiter_url, state_url=settings.state_url,
                    connection_key=connection_key, **options)
 
 
