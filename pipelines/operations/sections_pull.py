@@ -34,10 +34,8 @@ Execute = Callable[..., list[Any]]
 def limiter_status(options: StatusOptions) -> dict[str, Any]:
     """Calls in the current window per connection, and the age of each window's oldest slot."""
     from smartdialog_sync.api.limiter import read_window
-    from smartdialog_sync.state.location import StateLocation
 
-    target = options.limiter if options.limiter is not None else StateLocation(options.data_dir).limiter()
-    reading = read_window(target, options.window_s)
+    reading = read_window(options.state.limiter(options.limiter_url), options.window_s)
     if not reading.present:
         return {"present": False, "location": reading.location}
     connections = [

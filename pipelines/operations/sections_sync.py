@@ -21,9 +21,8 @@ def contacts_status(options: StatusOptions) -> dict[str, Any]:
     """Per customer/group: the last run and its figures, open ops, rejections and field warnings, read
     read-only from the contact state wherever it is (a DuckDB file or the shared PostgreSQL)."""
     from smartdialog_sync.destinations.contacts.state import read_only_sql
-    from smartdialog_sync.state.location import StateLocation
 
-    target = StateLocation(options.data_dir, options.state_url).contact_state(options.contacts_state)
+    target = options.state.contact_state(options.contacts_state)
     if isinstance(target, str):
         return _postgres_contacts(target, read_only_sql("postgres"))
     import duckdb
@@ -105,9 +104,8 @@ def campaigns_status(options: StatusOptions) -> dict[str, Any]:
     """
     from smartdialog_sync.destinations.campaigns.ledger import describe, dialect_of
     from smartdialog_sync.destinations.campaigns.ledger import statements as ledger_statements
-    from smartdialog_sync.state.location import StateLocation
 
-    target = StateLocation(options.data_dir, options.state_url).ledger(options.ledger)
+    target = options.state.ledger(options.ledger)
     location, sql = describe(target), ledger_statements(dialect_of(target))
     if isinstance(target, Path):
         if not target.exists():

@@ -30,7 +30,7 @@ class StatusOptions:
     data_dir: Path
     window_calls: int = 100
     window_s: float = 60.0
-    limiter: Optional[str | Path] = None  # the limiter's window store (StateLocation.limiter); None: this user's file
+    limiter_url: Optional[str] = None
     state_url: Optional[str] = None  # the shared state's PostgreSQL; None: local files in the data dir
     connection_key: Optional[str] = None  # the window key of the configured connection, to label it
     journal: Optional[str] = None
@@ -56,8 +56,7 @@ class StatusOptions:
         except ConfigurationError:  # no credentials: no window is this invocation's
             connection_key = None
         return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
-                   window_s=settings.rate_limit.seconds, limiter=settings.state.limiter(settings.limiter_url),
-                   state_url=settings.state_url,
+                   window_s=settings.rate_limit.seconds, limiter_url=settings.limiter_url, state_url=settings.state_url,
                    connection_key=connection_key, **options)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy
 
 from smartdialog_sync.api import ClientSettings
+from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
 from smartdialog_sync.state.files import LIMITER_FILE
 from smartdialog_sync.state.location import user_cache_dir
 
@@ -29,6 +30,11 @@ with SmartDialogClient(settings, retry=RetryPolicy(attempts=10, wait_initial=0.0
         api.get_phone_number_regions()
     print(json.dumps({"throttled": api.stats.throttled}))
 """ % RATE
+
+
+def key_of(emulator) -> str:
+    """The window key of the emulator's sandbox-token connection."""
+    return ClientSettings().with_overrides(base_url=emulator.base_url, access_token="sandbox-token").connection_key
 
 
 def hammer(emulator, tmp_path: Path, state_url: str = "") -> list[dict]:
@@ -53,6 +59,15 @@ def test_two_data_dirs_share_one_window_per_connection(start_emulator, tmp_path:
     assert [report["throttled"] for report in reports] == [0, 0]
     assert (user_cache_dir() / LIMITER_FILE).exists()
     assert not any((tmp_path / f"data-{me}" / LIMITER_FILE).exists() for me in range(2))
+    limiter = collect_status(StatusOptions(tmp_path / "data-0", window_s=2, connection_key=key_of(emulator)))["limiter"]
+    assert limiter["location"] == str(user_cache_dir() / LIMITER_FILE)
+    assert [window["this_connection"] for window in limiter["connections"]] == [True]
+
+
+def test_status_reads_a_missing_window_without_creating_it(tmp_path: Path) -> None:
+    limiter = collect_status(StatusOptions(tmp_path / "data"))["limiter"]
+    assert limiter == {"present": False, "location": str(user_cache_dir() / LIMITER_FILE)}
+    assert not user_cache_dir().exists()
 
 
 def test_with_a_shared_state_the_window_is_in_postgres(start_emulator, tmp_path: Path, state_url: str) -> None:
@@ -63,7 +78,7 @@ def test_with_a_shared_state_the_window_is_in_postgres(start_emulator, tmp_path:
     assert stats["calls_by_operation"]["GetPhoneNumberRegions"] == 2 * CALLS
     assert [report["throttled"] for report in reports] == [0, 0]
     assert not (user_cache_dir() / LIMITER_FILE).exists(), "no local window when the state is shared"
-    key = ClientSettings().with_overrides(base_url=emulator.base_url, access_token="sandbox-token").connection_key
+    key = key_of(emulator)
     engine = sqlalchemy.create_engine(state_url, poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.connect() as db:
@@ -71,3 +86,6 @@ def test_with_a_shared_state_the_window_is_in_postgres(start_emulator, tmp_path:
     finally:
         engine.dispose()
     assert keys == [key]
+    limiter = collect_status(StatusOptions(tmp_path / "data-0", state_url=state_url, connection_key=key))["limiter"]
+    assert limiter["present"] and limiter["location"] == sqlalchemy.make_url(state_url).render_as_string()
+    assert [window["connection"] for window in limiter["connections"]] == [key]

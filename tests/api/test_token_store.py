@@ -92,3 +92,25 @@ def test_the_file_store_is_private_and_a_repr_shows_no_token(tmp_path: Path) -> 
     assert oct(path.stat().st_mode & 0o777) == "0o600" and oct(path.parent.stat().st_mode & 0o777) == "0o700"
     assert json.loads(path.read_text())["conn-a"]["access_token"] == "access-secret-1"
     assert "secret" not in repr(store.entry("conn-a"))
+
+
+def test_doctor_names_the_shared_token_store_and_whether_it_holds_a_token(tmp_path: Path, state_url: str,
+                                                                          monkeypatch) -> None:
+    from smartdialog_sync.pipelines.operations.doctor import DoctorOptions, run_doctor
+
+    monkeypatch.chdir(tmp_path)
+    overrides = {"client_id": "app-1", "state_url": with_password(state_url), "data_dir": str(tmp_path / "data"),
+                 "base_url": "http://127.0.0.1:9/api-integrations/v1"}
+
+    def token_check() -> str:
+        (check,) = [c for c in run_doctor(DoctorOptions(overrides=overrides, offline=True)) if c.name == "token store"]
+        assert "pg-secret-pw" not in check.detail
+        return f"{check.outcome} {check.detail}"
+
+    where = "PostgreSQL " + sqlalchemy.make_url(with_password(state_url)).render_as_string(hide_password=True)
+    assert token_check() == f"info {where}: no refresh token stored for this connection"
+    settings = ClientSettings().with_overrides(**overrides)
+    shared = PostgresTokenStore(state_url)
+    saved(shared, settings.connection_key, TOKENS)
+    shared.close()
+    assert token_check() == f"ok {where}: a refresh token is stored for this connection"
