@@ -24,7 +24,7 @@ from .ledger import CampaignRecord, Ledger, lock_state
 from .planner import Estimate, estimate
 from .schedule import ScheduleRow, schedule_rows
 from .sender import CampaignSender, RunOutcome
-from .suppression import opt_out_sources
+from .suppression import configured_journal_url, opt_out_sources
 
 
 def _ignore(*_: object) -> None:
@@ -166,7 +166,8 @@ def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: Clien
     """Plan with the opt-outs of the state's journal and the pulled datasets (`sent_before`: none found refuses)."""
     progress.on_info("Reading recipients, opt-outs and planning batches ...")
     data_dir = client_settings.data_dir
-    opt_outs = opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url, client_settings.state.journal())
+    journal = client_settings.state.journal(configured_journal_url())
+    opt_outs = opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url, journal)
     plan = plan_campaign(spec, settings, opt_outs, learned, sent_before)
     report = _report(plan, client_settings, learned)
     progress.on_plan(report)
@@ -191,9 +192,10 @@ def run_campaign(
     `<data_dir>/campaigns.sqlite`. One run of a campaign at a time, on any machine sharing that ledger: another
     run raises RunnerBusy (exit 1) naming it, or with `wait` is waited for.
 
-    Opt-outs are read from the state's journal (state_url, else <data_dir>/journal.sqlite) and from
-    `opt_outs_url` (an SQLAlchemy URL of a pulled dataset), else [campaigns] opt_outs_url, else wherever
-    `sdsync pull` loaded from this data dir. No source at all refuses, once the ledger has sent for the customer.
+    Opt-outs are read from the receiver's journal ([sources.smartdialog] journal_url, else the state's:
+    state_url, else <data_dir>/journal.sqlite) and from `opt_outs_url` (an SQLAlchemy URL of a pulled
+    dataset), else [campaigns] opt_outs_url, else wherever `sdsync pull` loaded from this data dir. No
+    source at all refuses once the ledger has a sent campaign for the customer.
 
     Raises CampaignInputError/LedgerConflict (exit 2) for bad input, SendStopped (exit 1) when the run
     stopped part way; running it again then finishes the campaign.

@@ -86,6 +86,17 @@ def _configured_url() -> str | None:
     return None
 
 
+def configured_journal_url() -> str | None:
+    """The journal override the pull reads, [sources.smartdialog] journal_url (env SOURCES__SMARTDIALOG__JOURNAL_URL)."""
+    import dlt
+
+    for accessor in (dlt.secrets, dlt.config):
+        value = accessor.get("sources.smartdialog.journal_url")
+        if value:
+            return str(value)
+    return None
+
+
 def _duckdb_source(path: Path, dataset: str) -> OptOutSource:
     return OptOutSource(f"duckdb:///{path}", dataset, str(path))
 

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import pytest
 import sqlalchemy
 
+from smartdialog_sync.journal import open_journal
 from tests.campaigns.helpers import SEND, make_crm, phone, run_sdsync, sdsync_env
 from tests.receiver.harness import postgres_url, receiver_factory  # noqa: F401
 from tests.servers import free_port
@@ -115,6 +116,12 @@ def test_a_customer_sent_to_before_is_refused_a_send_without_any_opt_out_source(
 
     dry = send(env, crm, "second", "--dry-run")
     assert dry.returncode == 2 and "no opt-out source found" in dry.stderr, "a dry run says so too"
+
+    elsewhere = tmp_path / "receiver" / "journal.sqlite"  # where a receiver keeps it, as the pull is told
+    open_journal(elsewhere).close()
+    found = send(env | {"SOURCES__SMARTDIALOG__JOURNAL_URL": str(elsewhere)}, crm, "second")
+    assert found.returncode == 0, found.stderr + found.stdout
+    assert f"suppression: 0 opted-out number(s) from the journal {elsewhere}" in found.stdout
 
 
 # --- PostgreSQL URLs without a password, against a server that demands one -------------------------------------

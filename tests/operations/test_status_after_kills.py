@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from smartdialog_sync.journal import open_journal
 from tests.campaigns.helpers import SEND, make_crm, run_sdsync, sdsync_command, sdsync_env
 from tests.conftest import REPO_ROOT
 from tests.contacts.crm import contact, sqlite_crm
@@ -125,6 +126,7 @@ def test_a_campaign_left_unsent_by_a_kill(start_emulator: Any, tmp_path: Path) -
     assert campaign["unsent"]["batches"] == campaign["in_flight"]["batches"] == 0
     assert campaign["scheduled_at_service"] is None
 
+    open_journal(data / "journal.sqlite").close()  # the receiver's (no STOP): a second campaign needs opt-outs
     later = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0)
     scheduled = run_sdsync(env, *SEND, "--source", crm, "--query", "SELECT phone FROM customers WHERE id < 120",
                            "--content", "Tervetuloa", "--campaign", "later-1", "--batch-size", "50",
