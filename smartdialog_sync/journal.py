@@ -513,21 +513,25 @@ def read_only_queries() -> dict[str, str]:
     return read_named_sql("journal_readonly.sql")
 
 
-def open_journal(target: str | Path) -> JournalStore:
-    """Open the journal at `target`, as `StateLocation.journal` gives it: a `Path` (a SQLite file), or a
-    `postgresql://` URL, a `sqlite:///PATH` URL or a file path as text. Any other URL: JournalUrlError (exit 2)."""
-    if not isinstance(target, Path):
-        try:
-            target = store_target(target, "the journal")
-        except UsageError:
-            if "://" not in target:
-                raise
-            scheme = target.split(":", 1)[0]
-            raise JournalUrlError(f"unsupported journal URL ({scheme}://...): give a file path, a sqlite:/// URL "
-                                  "or a postgresql:// URL") from None
+def journal_target(target: str | Path) -> str | Path:
+    """Where a journal is: a `Path` (a SQLite file) or a `postgresql://` URL, from a `Path`, a file path, a
+    `sqlite:///PATH` or a `postgresql://` URL as text. Any other URL: JournalUrlError (exit 2)."""
     if isinstance(target, Path):
-        return SQLiteJournal(target)
-    return PostgresJournal(target)
+        return target
+    try:
+        return store_target(target, "the journal")
+    except UsageError:
+        if "://" not in target:
+            raise
+        scheme = target.split(":", 1)[0]
+        raise JournalUrlError(f"unsupported journal URL ({scheme}://...): give a file path, a sqlite:/// URL "
+                              "or a postgresql:// URL") from None
+
+
+def open_journal(target: str | Path) -> JournalStore:
+    """Open the journal at `target`, as `StateLocation.journal` gives it (see `journal_target`)."""
+    where = journal_target(target)
+    return SQLiteJournal(where) if isinstance(where, Path) else PostgresJournal(where)
 
 
 MIGRATE_BATCH = 10_000  # journal rows compared and copied per statement
@@ -631,21 +635,16 @@ def read_opt_out_senders(url: str | Path, keywords: Sequence[str]) -> list[OptOu
     None when there is no journal there (no file, or no inbound table yet): nothing is ever created.
     JournalError (one line, password hidden) when a journal that exists cannot be read.
     """
-    text = str(url)
+    where = journal_target(url)
     words = [word.upper() for word in keywords]
     try:
-        if text.startswith(("postgresql:", "postgresql+", "postgres:")):
-            return _postgres_opt_outs(text.replace("postgres://", "postgresql://", 1), words)
-        if "://" in text and not text.startswith("sqlite:///"):
-            raise JournalUrlError(f"unsupported journal URL scheme: {text.split('://', 1)[0]!r} (use sqlite or postgresql)")
-        return _sqlite_opt_outs(Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text), words)
-    except JournalUrlError:
-        raise
+        if isinstance(where, Path):
+            return _sqlite_opt_outs(where, words)
+        return _postgres_opt_outs(where, words)
     except Exception as exc:  # any driver's error: the caller refuses to run blind
-        from smartdialog_sync.state.location import hide_password
-
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise JournalError(f"cannot read the journal {hide_password(text)}: {detail[0] if detail else type(exc).__name__}") from None
+        raise JournalError(f"cannot read the journal {hide_password(str(where))}: "
+                           f"{detail[0] if detail else type(exc).__name__}") from None
 
 
 def _sqlite_opt_outs(path: Path, keywords: list[str]) -> list[OptOutSender] | None:
