@@ -14,8 +14,7 @@ from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from smartdialog_sync.constants import DEFAULT_DATASET
-
-LAST_PULL_FILE = "last_pull.json"
+from smartdialog_sync.state.files import LAST_PULL_FILE
 
 
 @dataclass(frozen=True)
