@@ -10,12 +10,13 @@ from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
 
+from smartdialog_sync.state.files import DATASET_FILE
+
 from .errors import CampaignInputError
 
 DEFAULT_STOP_KEYWORDS = ("STOP", "STOPP", "SLUTA", "LOPETA")
 MAX_RECIPIENTS_PER_CALL = 1000  # the service's documented maximum of recipients in one send
 DEFAULT_MAX_PARTS = 10
-OPT_OUT_DATASET_FILE = "sdsync.duckdb"  # where the pull pipeline loads the `smartdialog` dataset in <data_dir>
 
 
 @configspec
@@ -41,7 +42,7 @@ class CampaignSettings:
 
     def opt_out_path(self, data_dir: Path) -> Path:
         """The pulled DuckDB dataset opt-outs are read from: [campaigns] opt_out_dataset, else in `data_dir`."""
-        return self.opt_out_dataset or data_dir / OPT_OUT_DATASET_FILE
+        return self.opt_out_dataset or data_dir / DATASET_FILE
 
 
 def resolve_campaign_settings(batch_size: int | None = None, max_parts: int | None = None) -> CampaignSettings:
