@@ -17,6 +17,7 @@ from .commands import contacts as contacts_commands
 from .commands import demo as demo_command
 from .commands import doctor as doctor_command
 from .commands import emulator as emulator_command
+from .commands import init as init_command
 from .commands import journal as journal_commands
 from .commands import send as send_commands
 from .commands import pull as pull_command
@@ -54,7 +55,7 @@ def _print_version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     base_url: Optional[str] = typer.Option(
-        None, help="API base URL, e.g. https://api.arena.fi/api-integrations/v1 [env SMARTDIALOG__BASE_URL]"
+        None, help="API base URL; default the local emulator, see the README for production [env SMARTDIALOG__BASE_URL]"
     ),
     access_token: Optional[str] = typer.Option(
         None, help="Static bearer token. Prefer SMARTDIALOG__ACCESS_TOKEN: flags show up in process lists."
@@ -79,19 +80,21 @@ def root(
     )
 
 
-app.command("demo")(demo_command.demo)
+# Short help: the one line each command gets in `sdsync --help`, whole at 80 columns.
+app.command("init", short_help="Write the example .dlt/ config and a private secrets file.")(init_command.init)
+app.command("demo", short_help="Every flow on the emulator and DuckDB, in seconds.")(demo_command.demo)
 app.add_typer(api_commands.app, name="api")
-app.add_typer(auth_commands.app, name="auth")
-app.add_typer(contacts_commands.app, name="contacts")
-app.command("emulator")(emulator_command.emulator)
+app.add_typer(auth_commands.app, name="auth", short_help="Sign in (OAuth2 in the browser), see or drop the token.")
+app.add_typer(contacts_commands.app, name="contacts", short_help="Sync CRM contacts into group services.")
+app.command("emulator", short_help="Run the SmartDialog emulator (API, OAuth2, admin).")(emulator_command.emulator)
 app.add_typer(send_commands.app)
-app.command("serve")(serve_command.serve)
+app.command("serve", short_help="Receive webhooks and delivery reports into a journal.")(serve_command.serve)
 app.add_typer(journal_commands.app, name="journal")
-app.command("report")(report_command.report)
-app.command("pull")(pull_command.pull)
-app.command("status")(status_command.status)
+app.command("report", short_help="Traffic, delivery funnel, reply and opt-out rates.")(report_command.report)
+app.command("pull", short_help="Load messages, reports and account data with dlt.")(pull_command.pull)
+app.command("status", short_help="What the local stores say, without any API call.")(status_command.status)
 app.add_typer(state_commands.app, name="state")
-app.command("doctor")(doctor_command.doctor)
+app.command("doctor", short_help="Check settings, credentials, stores and versions.")(doctor_command.doctor)
 
 
 def main() -> None:
@@ -114,7 +117,7 @@ def main() -> None:
         _error_line(EXIT_USAGE, exc.format_message().rstrip(".") + hint)
     except click_exceptions.ClickException as exc:
         _error_line(exc.exit_code, exc.format_message())
-    except click_exceptions.Abort:
+    except typer.Abort:
         _error_line(EXIT_FAILURE, "aborted")
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 

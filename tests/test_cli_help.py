@@ -60,6 +60,7 @@ def test_help_keeps_every_section_name_and_shows_flags_as_flags(path: tuple[str,
     assert "<bool>" not in done.output, done.output
     assert not BOX_DRAWING.search(done.output), done.output
     assert max(len(line) for line in done.output.splitlines()) <= columns, done.output
+    assert "..." not in done.output.partition("Commands:")[2], f"a command's one-line help is cut:\n{done.output}"
 
 
 def _sdsync(*args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ app = typer.Typer(help="Sign in to SmartDialog (OAuth2 in your browser) and mana
                   no_args_is_help=True)
 
 
-@app.command()
+@app.command(short_help="Sign in in the browser and store the refresh token.")
 def login(
     ctx: typer.Context,
     port: Optional[int] = typer.Option(
@@ -66,7 +66,7 @@ def _who(claims: dict[str, Any]) -> str:
     return f" as {name}" + (f" ({', '.join(details)})" if details else "")
 
 
-@app.command()
+@app.command(short_help="Whether a token is stored for this base URL and client id.")
 def status(ctx: typer.Context) -> None:
     """Whether a refresh token is stored for this connection, its expiry, and where the client id comes from."""
     from smartdialog_sync.api.login import base_url_mismatch, resolve_with_source, stored_token, when

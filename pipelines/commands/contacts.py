@@ -36,7 +36,7 @@ def _confirm_deletes(count: int) -> bool:
     return typer.confirm(f"Delete {count} contacts that left the CRM?", default=False)
 
 
-@app.command()
+@app.command(short_help="Create, update (mirror: delete) contacts to match the CRM.")
 def sync(
     ctx: typer.Context,
     source: str = typer.Option(..., "--source", help="SQLAlchemy URL of the CRM (postgresql://, sqlite:///, duckdb:///)."),
@@ -78,7 +78,7 @@ def sync(
     run_contact_sync(settings, options, progress)
 
 
-@app.command("delete-all")
+@app.command("delete-all", short_help="Delete EVERY contact of a group service (asks first).")
 def delete_all(
     ctx: typer.Context,
     customer: str = CUSTOMER_OPTION,

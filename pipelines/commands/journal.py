@@ -62,7 +62,7 @@ def _preview(body: bytes) -> str:
     return shown + ("…" if len(text) > PREVIEW_CHARS else "")
 
 
-@app.command("dead-letters")
+@app.command("dead-letters", short_help="List or replay the payloads the receiver refused.")
 def dead_letters(
     ctx: typer.Context,
     journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
@@ -97,7 +97,7 @@ def dead_letters(
                 rows, right=("id", "status", "bytes"))
 
 
-@app.command("marks")
+@app.command("marks", short_help="How far each pull pipeline has loaded the journal.")
 def marks(
     ctx: typer.Context,
     journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
@@ -119,7 +119,7 @@ def marks(
     print_table(stdout, "Pull marks", ("pipeline", "table", "loaded up to seq", "updated (UTC)"), rows)
 
 
-@app.command("prune")
+@app.command("prune", short_help="Delete old journal rows that every pull has loaded.")
 def prune(
     ctx: typer.Context,
     older_than: str = typer.Option(..., help="Age of the rows to delete: 30d, 12h, 90m, 2w, ..."),

@@ -152,7 +152,7 @@ def _spec(kind: str, customer: str, service: str, source: str, query: str, phone
                       message, timing, campaign, body_columns, header_columns)
 
 
-@app.command("send")
+@app.command("send", short_help="Send an SMS to every recipient of a SQL query, once.")
 def send(
     ctx: typer.Context,
     source: str = SOURCE_OPTION,
@@ -226,7 +226,7 @@ def parse_template_button(text: str) -> models.TemplateButton:
     return models.TemplateButton(type=kind, label=pieces[1], data=pieces[2])
 
 
-@app.command("send-whatsapp")
+@app.command("send-whatsapp", short_help="Send a WhatsApp template to every recipient of a query.")
 def send_whatsapp(
     ctx: typer.Context,
     source: str = SOURCE_OPTION,
@@ -283,7 +283,7 @@ def _print_result(result: models.SendResult) -> None:
     stdout.print_json(json.dumps(result.model_dump(exclude_none=True)))
 
 
-@app.command("reply")
+@app.command("reply", short_help="Reply to a message or into a discussion thread.")
 def reply(
     ctx: typer.Context,
     customer: str = CUSTOMER_OPTION,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -94,6 +95,21 @@ def test_wheel_holds_one_import_name_and_the_sql(wheel: Path) -> None:
     assert "transformations/dbt_smartdialog/dbt_project.yml" in package
     for name in package:  # the dbt package that `sdsync pull --transform` runs
         assert f"smartdialog_sync/{name}" in names, f"{name} is not in the wheel: add it to package-data"
+    assert {"smartdialog_sync/dlt_project/config.toml", "smartdialog_sync/dlt_project/secrets.toml.example"} <= set(names)
+    assert "smartdialog_sync/dlt_project/secrets.toml" not in names, "never a checkout's own secrets"
+
+
+def test_init_writes_the_example_config_and_private_secrets(venv_python: Path, user_project: Path) -> None:
+    sdsync = venv_python.parent / "sdsync"
+    output = run([sdsync, "init"], cwd=user_project)
+    assert "wrote .dlt/config.toml" in output and "wrote .dlt/secrets.toml" in output
+    secrets = user_project / ".dlt" / "secrets.toml"
+    assert secrets.read_text() == (REPO_ROOT / ".dlt" / "secrets.toml.example").read_text()
+    assert (user_project / ".dlt" / "config.toml").read_text() == (REPO_ROOT / ".dlt" / "config.toml").read_text()
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    secrets.write_text("[smartdialog]\naccess_token = \"mine\"\n")
+    assert "kept .dlt/secrets.toml (exists)" in run([sdsync, "init"], cwd=user_project)
+    assert secrets.read_text() == "[smartdialog]\naccess_token = \"mine\"\n"
 
 
 def test_demo_runs_from_an_unrelated_folder(venv_python: Path, user_project: Path) -> None:
