@@ -97,7 +97,6 @@ def project_diff(store: ContactStateStore, crm: pa.Table, figures: dict[str, flo
     mapping = resolve_mapping(crm.column_names, key="id")
     timed("load the group's state", figures, lambda: store.load_group(CUSTOMER, GROUP))
     stage_crm(store, crm, mapping)
-    con = store.con
     timed("scan, raw hash, match", figures, lambda: stage_rows(store, CUSTOMER, GROUP, "FI"))
     figures["new phones normalised"] = timed("phone cache, new phones", figures, lambda: normalise_new_phones(store))
     timed("validate + hash", figures, lambda: build_candidates(store, CUSTOMER, GROUP))

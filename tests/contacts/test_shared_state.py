@@ -93,7 +93,7 @@ def test_two_machines_syncing_one_group_at_once_one_runs_the_other_exits_1_namin
     assert second.returncode == 1, second.stdout + second.stderr
     assert time.monotonic() - started < 15
     message = " ".join(second.stderr.split())
-    assert f"contact sync of demo-customer/crm-group is being run by" in message, message
+    assert "contact sync of demo-customer/crm-group is being run by" in message, message
     assert f"pid {first.pid} since" in message and "--wait" in message, message
     assert "CRM rows" not in second.stdout + second.stderr  # refused before reading the CRM
     waiting = b.start("--wait")
