@@ -8,6 +8,7 @@ import pytest
 
 from smartdialog_sync.api import ClientSettings, RetryPolicy, SmartDialogClient
 from tests.api.wire_server import WireServer
+from tests.postgres import postgres_database
 
 TOKEN = "tok-0123456789-secret"
 FAST_RETRY = RetryPolicy(attempts=4, wait_initial=0.05, wait_max=0.2, wait_jitter=0.0, max_retry_after=5)
@@ -31,28 +32,7 @@ def client(wire: WireServer, tmp_path: Path) -> Iterator[SmartDialogClient]:
         yield api
 
 
-@contextmanager
-def fresh_state_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for a shared state, named after SDSYNC_TEST_POSTGRES_URL's (dropped afterwards)."""
-    import os
-    import uuid
-
-    import sqlalchemy
-
-    base_url = os.environ.get("SDSYNC_TEST_POSTGRES_URL")
-    if not base_url:
-        pytest.skip("SDSYNC_TEST_POSTGRES_URL is not set")
-    base = sqlalchemy.make_url(base_url)
-    name = f"{base.database or 'sdsync'}_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+fresh_state_database = contextmanager(postgres_database)  # a fresh database of the test server, dropped after
 
 
 @pytest.fixture

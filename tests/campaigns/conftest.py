@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from smartdialog_sync.pipelines.cli import main
-from tests.campaigns.helpers import make_crm, postgres_database, sdsync_env
+from tests.campaigns.helpers import make_crm, sdsync_env
+from tests.postgres import postgres_database
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
-import pytest
 
 from tests.conftest import REPO_ROOT
 
@@ -59,29 +57,6 @@ def run_sdsync(env: dict[str, str], *args: str, stdin: str | None = None, timeou
         sdsync_command(*args), cwd=REPO_ROOT, env=env, input=stdin, capture_output=True, text=True,
         timeout=timeout, stdin=None if stdin is not None else subprocess.DEVNULL,
     )
-
-
-POSTGRES_ENV = "SDSYNC_TEST_POSTGRES_URL"
-
-
-def postgres_database() -> Iterator[str]:
-    """A fresh database `<database of SDSYNC_TEST_POSTGRES_URL>_<random>` (dropped afterwards); skips when unset."""
-    base_url = os.environ.get(POSTGRES_ENV)
-    if not base_url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    import sqlalchemy
-
-    base = sqlalchemy.make_url(base_url)
-    name = f"{base.database or 'sdsync'}_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 def ledger_rows(ledger: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:

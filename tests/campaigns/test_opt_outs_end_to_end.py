@@ -15,7 +15,8 @@ import sqlalchemy
 
 from smartdialog_sync.destinations.campaigns.suppression import OptOutsUnavailable, opt_out_sources, opted_out_numbers
 from tests.campaigns.helpers import SEND, make_crm, phone, run_sdsync, sdsync_env
-from tests.receiver.harness import postgres_database, receiver_factory  # noqa: F401
+from tests.postgres import postgres_database
+from tests.receiver.harness import receiver_factory  # noqa: F401
 
 STOPPED = phone(5)
 QUERY = "SELECT phone FROM customers ORDER BY id"

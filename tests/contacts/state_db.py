@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
-import pytest
-import sqlalchemy
 
-from .crm import POSTGRES_URL_ENV
+from tests.postgres import postgres_database
 
 
-@contextmanager
-def postgres_state_database() -> Iterator[str]:
-    """A fresh database `<test database>_<random>` on the test server (dropped afterwards); skips when unset."""
-    base_url = os.environ.get(POSTGRES_URL_ENV)
-    if not base_url:
-        pytest.skip(f"{POSTGRES_URL_ENV} is not set")
-    base = sqlalchemy.make_url(base_url)
-    name = f"{base.database or 'sdsync'}_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+postgres_state_database = contextmanager(postgres_database)  # a fresh database of the test server, dropped after
 
 
 def query_state(state: Path | str, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

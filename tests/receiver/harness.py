@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ import pytest
 from smartdialog_sync.receiver.secret import dlr_path, inbound_path, receiver_secret
 from smartdialog_sync.state.location import StateLocation
 from tests.servers import free_port, wait_for_port
+from tests.postgres import postgres_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_ENV = "SDSYNC_TEST_POSTGRES_URL"
 
 
 class ReceiverProcess:
@@ -112,26 +111,6 @@ def receiver_factory(tmp_path: Path) -> Iterator[Any]:
     yield make
     for receiver in made:
         receiver.close()
-
-
-def postgres_database() -> Iterator[str]:
-    """A fresh database on the server of SDSYNC_TEST_POSTGRES_URL (dropped afterwards); skips when unset."""
-    base_url = os.environ.get(POSTGRES_ENV)
-    if not base_url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    import sqlalchemy
-
-    base = sqlalchemy.make_url(base_url).database or "sdsync"
-    name = f"{base}_{uuid.uuid4().hex[:12]}"  # named after the given database: a shared server's owner can tell
-    admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sqlalchemy.make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

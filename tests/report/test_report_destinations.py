@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 import sqlalchemy
 
-from tests.receiver.harness import postgres_database
+from tests.postgres import postgres_database
 
 from .dataset import DatasetBuilder, fill_campaigns, phone
 from .output import html_rows, run_report

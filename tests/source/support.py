@@ -12,7 +12,7 @@ import sqlalchemy
 
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions, PullResult, run_pull
 from smartdialog_sync.api import resolve_settings
-from tests.receiver.harness import postgres_database
+from tests.postgres import postgres_database
 
 UNREACHABLE_API = "http://127.0.0.1:9/api-integrations/v1"
 

@@ -21,7 +21,8 @@ import pytest
 from bench.http_load import ConnectionLost, KeepAliveConnection
 from bench.pull_million import fill_journal
 
-from tests.receiver.harness import REPO_ROOT, ReceiverProcess, postgres_database
+from tests.postgres import postgres_database
+from tests.receiver.harness import REPO_ROOT, ReceiverProcess
 from tests.source.support import Destination, pull
 
 MESSAGES = 5_000

@@ -15,7 +15,8 @@ from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from smartdialog_sync.receiver.payloads import dlr_row
 from smartdialog_sync.sources.smartdialog import smartdialog
 from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
-from tests.source.support import postgres_database, pull
+from tests.postgres import postgres_database
+from tests.source.support import pull
 
 ATTACHMENTS = [{"name": "a.jpg", "mimeType": "image/jpeg", "resourceLocation": "https://files/a.jpg"},
                {"name": "b.pdf", "mimeType": "application/pdf", "resourceLocation": "https://files/b.pdf"}]
