@@ -206,6 +206,10 @@ def test_urls_without_a_password_work_for_the_receiver_the_pull_and_the_send(
     assert "1 opted-out number(s) from postgres dataset smartdialog at postgresql://sdsync_pw" in result.stdout
     assert PASSWORD not in result.stdout + result.stderr
 
+    # Without the password anywhere the shared state itself (ledger, journal) cannot be opened: nothing is sent.
+    sent = len(emulator.messages())
     blind = send({key: value for key, value in env.items() if key != "HOME"} | {"SMARTDIALOG__STATE_URL": url}
                  | ({"PGPASSWORD": ""} if password_from == "PGPASSWORD" else {}), crm, f"blind-{password_from}")
-    assert blind.returncode == 2 and "cannot read opt-outs" in blind.stderr, blind.stderr + blind.stdout
+    assert blind.returncode == 1 and "cannot use the state database" in blind.stderr, blind.stderr + blind.stdout
+    assert "no password supplied" in blind.stderr and len(blind.stderr.strip().splitlines()) == 1, blind.stderr
+    assert len(emulator.messages()) == sent

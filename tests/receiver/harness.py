@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,24 @@ from tests.servers import free_port, wait_for_port
 from tests.postgres import postgres_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+LIBPQ_VARIABLES = ("PGPASSWORD", "PGPASSFILE", "HOME")  # where libpq finds a password the URL leaves out
+
+
+@contextmanager
+def _libpq_environment(env: dict[str, str]) -> Iterator[None]:
+    """This process's environment with the receiver's libpq variables, for the duration of the block."""
+    saved = {name: os.environ.get(name) for name in LIBPQ_VARIABLES}
+    os.environ.update({name: env[name] for name in LIBPQ_VARIABLES if name in env})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class ReceiverProcess:
@@ -34,7 +53,8 @@ class ReceiverProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()
         self.state = StateLocation(self.data_dir, self.env.get("SMARTDIALOG__STATE_URL") or None)
-        self.secret = receiver_secret(self.data_dir, self.state.journal(journal_url))  # what `serve` will use
+        with _libpq_environment(self.env):  # a shared journal is read here as the receiver will read it
+            self.secret = receiver_secret(self.data_dir, self.state.journal(journal_url))  # what `serve` will use
 
     @property
     def root_url(self) -> str:
