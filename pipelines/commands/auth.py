@@ -98,7 +98,10 @@ def status(ctx: typer.Context) -> None:
 
 @app.command()
 def logout(ctx: typer.Context) -> None:
-    """Delete the stored tokens of this connection from the token store (the data dir's, or the shared state)."""
+    """Delete this connection's stored tokens.
+
+    From the token store: the data dir's file, or the shared state's database.
+    """
     from smartdialog_sync.api.login import sign_out
 
     settings = settings_from(ctx)

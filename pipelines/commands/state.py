@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from smartdialog_sync.state.migration import StoreMigration
 
 app = typer.Typer(help="Where the state lives (local files or a shared PostgreSQL) and moving it.",
-                  no_args_is_help=True)
+                  short_help="Where the state lives; move it into PostgreSQL.", no_args_is_help=True)
 
 
 def _settings(ctx: typer.Context) -> ClientSettings:
@@ -27,7 +27,10 @@ def _settings(ctx: typer.Context) -> ClientSettings:
 
 @app.command("show")
 def show(ctx: typer.Context) -> None:
-    """Say where each store lives: the data dir's files, or the PostgreSQL of state_url."""
+    """Say where each store lives.
+
+    The data dir's files, or the PostgreSQL of state_url, store by store.
+    """
     from smartdialog_sync.state.location import hide_password
 
     settings = _settings(ctx)
@@ -50,7 +53,9 @@ def migrate(
     to: str = typer.Option(..., "--to", help="The shared PostgreSQL, a postgresql:// URL (a password-less URL "
                                               "uses ~/.pgpass or PGPASSWORD)."),
 ) -> None:
-    """Copy the data dir's ledger, contact state, tokens and journal into PostgreSQL.
+    """Copy the local stores into PostgreSQL.
+
+    The data dir's ledger, contact state, tokens and journal (with the receiver's secret).
 
     Idempotent: a rerun copies nothing twice. Refused (exit 2, naming the conflict) when the target
     already holds different data under the same key. Afterwards set `[smartdialog] state_url` to the
