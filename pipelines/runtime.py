@@ -81,11 +81,16 @@ def data_dir_from(ctx: typer.Context) -> Path:
     return private_data_dir(chosen or dlt.config.get("smartdialog.data_dir") or user_data_dir())
 
 
-def state_from(ctx: typer.Context) -> StateLocation:
-    """Where this invocation's stores live (data dir and `state_url`), without resolving API credentials."""
+def unchecked_settings(ctx: typer.Context) -> ClientSettings:
+    """This invocation's settings (config, environment, flags) without checking credentials; creates nothing."""
     from smartdialog_sync.api.config import read_settings
 
     overrides = ctx.find_object(Overrides)
-    settings = read_settings(**(overrides.values if overrides else {}))
+    return read_settings(**(overrides.values if overrides else {}))
+
+
+def state_from(ctx: typer.Context) -> StateLocation:
+    """Where this invocation's stores live (data dir and `state_url`), without resolving API credentials."""
+    settings = unchecked_settings(ctx)
     private_data_dir(settings.data_dir)
     return settings.state

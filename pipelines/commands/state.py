@@ -8,21 +8,13 @@ import typer
 
 from smartdialog_sync.errors import UsageError
 
-from ..runtime import Overrides, stdout
+from ..runtime import stdout, unchecked_settings
 
 if TYPE_CHECKING:
-    from smartdialog_sync.api.config import ClientSettings
     from smartdialog_sync.state.migration import StoreMigration
 
 app = typer.Typer(help="Where the state lives (local files or a shared PostgreSQL) and moving it.",
                   short_help="Where the state lives; move it into PostgreSQL.", no_args_is_help=True)
-
-
-def _settings(ctx: typer.Context) -> ClientSettings:
-    from smartdialog_sync.api.config import read_settings
-
-    overrides = ctx.find_object(Overrides)
-    return read_settings(**(overrides.values if overrides else {}))  # needs no credentials
 
 
 @app.command("show")
@@ -33,7 +25,7 @@ def show(ctx: typer.Context) -> None:
     """
     from smartdialog_sync.state.location import hide_password
 
-    settings = _settings(ctx)
+    settings = unchecked_settings(ctx)
     state = settings.state
     stdout.print(f"state: {state.describe()}", markup=False, highlight=False)
     stores = {
@@ -64,7 +56,7 @@ def migrate(
     from smartdialog_sync.pipelines.state_migration import migrate_state
     from smartdialog_sync.state.location import hide_password
 
-    settings = _settings(ctx)
+    settings = unchecked_settings(ctx)
     if settings.state.shared:
         raise UsageError("state_url is set already: migrate copies a data dir's local files; unset state_url "
                          "for this command")

@@ -9,7 +9,7 @@ import typer
 
 from smartdialog_sync.errors import SdsyncError
 
-from ..runtime import Overrides, stdout
+from ..runtime import stdout, unchecked_settings
 
 
 def status(
@@ -40,14 +40,12 @@ def status(
 
     Exits 1 when something needs attention (one line per reason), 0 otherwise.
     """
-    from smartdialog_sync.api.config import read_settings
     from smartdialog_sync.destinations.contacts.sync import check_state_option
     from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
     from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
 
     check_state_option(state)  # a URL other than postgresql:// exits 2
-    overrides = ctx.find_object(Overrides)
-    settings = read_settings(**(overrides.values if overrides else {}))  # creates nothing, needs no credentials
+    settings = unchecked_settings(ctx)  # creates nothing, needs no credentials
     settings.state.ledger(ledger)  # a URL that is neither sqlite:/// nor postgresql:// is refused with exit 2
     options = StatusOptions.from_settings(settings, journal=journal, contacts_state=state, ledger=ledger,
                                           backlog_hours=backlog_hours, campaign_hours=campaign_hours)
