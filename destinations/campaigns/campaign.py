@@ -196,9 +196,12 @@ def resolve_template(templates: Sequence[models.WhatsAppTemplate], name: str) ->
 
 
 def check_template_parameters(template: models.WhatsAppTemplate, body_columns: Sequence[str]) -> None:
-    """The number of --body-params must match the template's numbered placeholders, when it has any."""
-    expected = len(set(TEMPLATE_PARAMETER.findall(template.raw_content or "")))
-    if expected and len(body_columns) != expected:
+    """The number of --body-params must match the template's numbered placeholders (none for a template
+    without any), as the service checks per call; unchecked only when the service gave no content."""
+    if template.raw_content is None:
+        return
+    expected = len(set(TEMPLATE_PARAMETER.findall(template.raw_content)))
+    if len(body_columns) != expected:
         raise CampaignInputError(
             f"template {template.display_name or template.id} takes {expected} body parameter(s); "
             f"--body-params gives {len(body_columns)}"

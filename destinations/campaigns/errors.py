@@ -27,3 +27,9 @@ class SendStopped(CampaignError):
     """The run stopped part way (rate limit, server errors, refused batch); rerun to finish."""
 
     exit_code = EXIT_FAILURE
+
+
+class SendRefused(CampaignError):
+    """The service refused a batch's request as it is (a 4xx validation answer): rerunning gets the same answer."""
+
+    exit_code = EXIT_FAILURE

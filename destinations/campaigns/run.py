@@ -3,7 +3,8 @@
 `run_campaign` plans a campaign (or resumes it from the ledger), reports the plan, asks for
 confirmation through a callback, writes the ledger and sends every unsent batch exactly once.
 Progress goes to the callbacks of `CampaignProgress`; failures are raised as `CampaignError`s
-(`SendStopped` when a run stopped part way: running it again finishes the campaign).
+(`SendStopped` when a run stopped part way: running it again finishes the campaign; `SendRefused` when the
+service refused a request as it is: a rerun would get the same answer).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from smartdialog_sync.state.runner_lock import runner_lock
 
 from .campaign import CampaignSpec, Plan, check_existing, check_future, check_template_parameters, plan_campaign, resolve_template, timing_of
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
-from .errors import CampaignInputError, SendStopped
+from .errors import CampaignInputError, SendRefused, SendStopped
 from .ledger import CampaignRecord, Ledger, lock_state
 from .planner import Estimate, estimate
 from .schedule import ScheduleRow, schedule_rows
@@ -198,7 +199,8 @@ def run_campaign(
     source at all refuses once the ledger has a sent campaign for the customer.
 
     Raises CampaignInputError/LedgerConflict (exit 2) for bad input, SendStopped (exit 1) when the run
-    stopped part way; running it again then finishes the campaign.
+    stopped part way (running it again then finishes the campaign), SendRefused (exit 1) when the service
+    refused a batch's request as it is (a rerun would get the same answer).
     """
     progress = progress or CampaignProgress()
     target = client_settings.state.ledger(ledger)
@@ -219,6 +221,10 @@ def run_campaign(
             opened.close()
     if result.outcome.stopped:
         progress.on_info(result.summary())
+        if result.outcome.refused_as_is:
+            raise SendRefused(f"{result.outcome.stopped}. The service refuses this request as it is, so running the "
+                              "same command again gets the same answer: fix the cause first (the ledger keeps the "
+                              "batch as failed; the batches sent stay sent)")
         raise SendStopped(f"{result.outcome.stopped}. Run the same command again to finish the campaign.")
     return result
 

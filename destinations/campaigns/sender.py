@@ -31,6 +31,7 @@ from .schedule import Due, QuietHours, due
 
 REQUEST_ID_MEMORY = timedelta(days=7)  # how long the service remembers a RequestId
 STALE_IN_FLIGHT = REQUEST_ID_MEMORY - timedelta(hours=12)
+REFUSED_AS_IS = (400, 413, 422)  # validation refusals: the same request gets the same answer (401/403/404 can be fixed)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class RunOutcome:
     splits: int = 0
     notes: list[str] = field(default_factory=list)
     stopped: str | None = None
+    refused_as_is: bool = False  # stopped by a refusal of the request itself (400/422): a rerun gets it again
 
 
 def build_request(record: CampaignRecord, batch: Batch, timing: Due | None = None) -> dict[str, Any]:
@@ -156,7 +158,7 @@ class CampaignSender:
             self._answered_with_error(batch, exc)
             return
         except errors.RequestInvalid as exc:
-            self._refused(batch, str(exc))
+            self._refused(batch, str(exc), as_is=True)
             return
         self._record_sent(batch, result.message_id, result)
 
@@ -176,7 +178,7 @@ class CampaignSender:
             self._learn(limit, str(exc))
             self._split_and_send(batch, limit, f"refused for its size: {exc}")
             return
-        self._refused(batch, str(exc))
+        self._refused(batch, str(exc), as_is=exc.status in REFUSED_AS_IS)
 
     def _call_in_time(self, batch: Batch) -> models.SendResult:
         """Call with the batch's send time; once more at once if its time passed while waiting (a 400 on SendDateTime)."""
@@ -223,14 +225,16 @@ class CampaignSender:
         if self.on_batch_done is not None:
             self.on_batch_done(batch)
 
-    def _refused(self, batch: Batch, reason: str) -> None:
+    def _refused(self, batch: Batch, reason: str, as_is: bool = False) -> None:
+        """Record the batch failed; `as_is`: the request itself was refused, so repeating it cannot succeed."""
         with self._lock:
             self.ledger.mark_failed(self.record.campaign_id, batch.batch_no, reason)
             self.outcome.failed.append((batch.batch_no, reason))
-        self._halt(f"batch {batch.batch_no} refused: {reason}")
+        self._halt(f"batch {batch.batch_no} refused: {reason}", as_is)
 
-    def _halt(self, reason: str) -> None:
+    def _halt(self, reason: str, refused_as_is: bool = False) -> None:
         with self._lock:
             if self.outcome.stopped is None:
                 self.outcome.stopped = reason
+                self.outcome.refused_as_is = refused_as_is
         self._stop.set()
