@@ -1,6 +1,6 @@
 """`sdsync state migrate` as a library function: copy the local stores of a data dir into a shared PostgreSQL.
 
-Each store copies itself (its module owns its schema): the campaign ledger, the contact-sync state, the
+Each store copies itself (its module owns its schema): the campaign ledger, the reply record, the contact-sync state, the
 OAuth tokens and the receiver's journal. A store whose local file does not exist is skipped. The copy is
 idempotent, and a store whose target holds different data under the same key is refused (StateConflict,
 exit 2) with nothing of that store written; stores copied before it stay copied, and a rerun skips them.
@@ -31,11 +31,13 @@ def local_stores() -> list[LocalStore]:
     """Every store that has a local file, in the order they are copied."""
     from smartdialog_sync.api.token_store import migrate_tokens
     from smartdialog_sync.destinations.campaigns.ledger import migrate_ledger
+    from smartdialog_sync.destinations.campaigns.replies import migrate_replies
     from smartdialog_sync.destinations.contacts.state import migrate_contact_state
     from smartdialog_sync.journal import migrate_journal
 
     return [
         LocalStore("ledger", files.LEDGER_FILE, migrate_ledger),
+        LocalStore("reply record", files.REPLIES_FILE, migrate_replies),
         LocalStore("contact state", files.CONTACT_STATE_FILE, migrate_contact_state),
         LocalStore("tokens", files.TOKENS_FILE, migrate_tokens),
         LocalStore("journal", files.JOURNAL_FILE, migrate_journal),

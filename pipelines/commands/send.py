@@ -7,7 +7,6 @@ command after any interruption, on this machine or another sharing the state, to
 
 from __future__ import annotations
 
-import hashlib
 import json
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional
@@ -17,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from smartdialog_sync.constants import BUTTON_TYPES
-from smartdialog_sync.errors import SdsyncError, UsageError
+from smartdialog_sync.errors import UsageError
 
 from ..runtime import console, open_client, settings_from, stdout
 
@@ -274,16 +273,11 @@ def send_whatsapp(
     _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 
-def reply_request_id(*values: object) -> str:
-    """A RequestId derived from the reply itself, so running the same reply twice sends it once."""
-    return "sdsync:reply:" + hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
-
-
 def _print_result(result: models.SendResult) -> None:
     stdout.print_json(json.dumps(result.model_dump(exclude_none=True)))
 
 
-@app.command("reply", short_help="Reply to a message or into a discussion thread.")
+@app.command("reply", short_help="Reply to a message or into a discussion thread, once.")
 def reply(
     ctx: typer.Context,
     customer: str = CUSTOMER_OPTION,
@@ -294,43 +288,41 @@ def reply(
     to: Optional[List[str]] = typer.Option(None, "--to", help="Recipient phone, repeatable (with --parent-message-id)."),
     thread_id: Optional[str] = typer.Option(None, "--thread-id", help="Discussion thread to reply into."),
     customer_data: Optional[str] = CUSTOMER_DATA_OPTION,
-    request_id: Optional[str] = typer.Option(None, "--request-id", help="RequestId of the reply; derived from it by default."),
+    request_id: Optional[str] = typer.Option(
+        None, "--request-id", help="The reply's id (and RequestId): a reply is sent once per id; derived from the reply by default."
+    ),
 ) -> None:
-    """Reply to a message (--parent-message-id) or into a discussion thread (--thread-id)."""
-    from smartdialog_sync.api import errors, models
+    """Reply to a message (--parent-message-id) or into a discussion thread (--thread-id), at most once.
+
+    Each reply id is recorded in the state before the call and after it: a rerun never sends it twice,
+    and a reply whose call got no answer is reported uncertain (exit 1) instead of being sent again.
+    """
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
+    from smartdialog_sync.destinations.campaigns.replies import Reply, send_reply
     from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 
     check_common_fields(customer_data, None)
     if bool(parent_message_id) == bool(thread_id):
         raise UsageError("give exactly one of --parent-message-id and --thread-id")
-    try:
-        if thread_id:
-            with open_client(ctx) as api:
-                result = api.send_discussion_reply_message(
-                    customer, models.DiscussionReplyRequest(thread_id=thread_id, content=content, customer_data=customer_data)
-                )
-        else:
-            if not (service and sender and to):
-                raise UsageError("--parent-message-id needs --service, --sender and at least one --to")
-            try:
-                addresses = [normalize_phone(number) for number in to]
-            except InvalidPhoneNumber as exc:
-                raise UsageError(f"--to: {exc}") from None
-            request = models.SendMessageRequest(
-                sender=sender, content=content, customer_data=customer_data,
-                recipients=[models.Recipient(address=address) for address in dict.fromkeys(addresses)],
-                request_id=request_id or reply_request_id(parent_message_id, customer, service, sender, content, sorted(addresses)),
-            )
-            with open_client(ctx) as api:
-                try:
-                    result = api.send_reply_message(parent_message_id, customer, service, request)
-                except errors.Conflict as exc:
-                    console.print(f"Already sent (the service recognised the RequestId): {exc.detail}", markup=False)
-                    return
-    except errors.OutcomeUnknown as exc:
-        raise SdsyncError(f"{exc}. The reply may have been sent: check the thread before sending it again.") from None
-    _print_result(result)
+    if thread_id:
+        if service or sender or to:
+            raise UsageError("--service, --sender and --to go with --parent-message-id, not --thread-id")
+        wanted = Reply(customer, content, thread_id=thread_id, customer_data=customer_data, request_id=request_id)
+    else:
+        if not (service and sender and to):
+            raise UsageError("--parent-message-id needs --service, --sender and at least one --to")
+        try:
+            addresses = tuple(normalize_phone(number) for number in to)
+        except InvalidPhoneNumber as exc:
+            raise UsageError(f"--to: {exc}") from None
+        wanted = Reply(customer, content, parent_message_id=parent_message_id, service_id=service, sender=sender,
+                       addresses=addresses, customer_data=customer_data, request_id=request_id)
+    outcome = send_reply(settings_from(ctx), wanted)
+    if outcome.result is None:
+        console.print(f"Already sent (reply {outcome.reply_id}, message {outcome.message_id or 'unknown'}): nothing sent now.",
+                      markup=False)
+        return
+    _print_result(outcome.result)
 
 
 @template_app.command("create")

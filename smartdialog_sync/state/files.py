@@ -7,6 +7,7 @@ Each name is relative to the data dir, except the limiter's window, which lives 
 from __future__ import annotations
 
 LEDGER_FILE = "campaigns.sqlite"  # the campaign ledger (SQLite)
+REPLIES_FILE = "replies.sqlite"  # the record of replies sent by `sdsync reply` (SQLite)
 CONTACT_STATE_FILE = "contacts_state.duckdb"  # the contact-sync state (DuckDB)
 JOURNAL_FILE = "journal.sqlite"  # the receiver's journal (SQLite)
 TOKENS_FILE = "oauth_tokens.json"  # OAuth2 tokens per connection (0600 JSON)

@@ -1,7 +1,7 @@
 """Where the state lives: local files in the data dir, or one PostgreSQL database shared by every machine.
 
 `[smartdialog] state_url` (env `SMARTDIALOG__STATE_URL`) set to a `postgresql://` URL puts every store
-there (ledger, contact state, tokens, journal, limiter window); unset, the stores are files in the data
+there (ledger, reply record, contact state, tokens, journal, limiter window); unset, the stores are files in the data
 dir. `journal_url` and `limiter_url` stay as overrides of their one store.
 
 The data dir is `data_dir` when it is set (flag, environment or `.dlt/config.toml`), else the user's
@@ -114,6 +114,10 @@ class StateLocation:
     def ledger(self, override: str | os.PathLike[str] | None = None) -> str | Path:
         """The campaign ledger: `--ledger`, else the state, else `<data_dir>/campaigns.sqlite`."""
         return self.target(override, files.LEDGER_FILE, "--ledger")
+
+    def replies(self) -> str | Path:
+        """The record of replies sent (`sdsync reply`): the state, else `<data_dir>/replies.sqlite`."""
+        return postgres_url(self.url) if self.url else self.data_dir / files.REPLIES_FILE
 
     def contact_state(self, override: str | os.PathLike[str] | None = None) -> str | Path:
         """The contact-sync state: `--state`, else the state, else `<data_dir>/contacts_state.duckdb`."""
