@@ -28,6 +28,8 @@ class CampaignsConfiguration(BaseConfiguration):
     max_parts: int = DEFAULT_MAX_PARTS
     opt_out_dataset: Optional[str] = None
     quiet_hours: Optional[str] = None
+    price_per_part: Optional[float] = None
+    currency: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class CampaignSettings:
     max_parts: int
     opt_out_dataset: Path | None
     quiet_hours: str | None = None  # HH:MM-HH:MM in each recipient's local time; None: off
+    price_per_part: float | None = None  # what one SMS part costs (for the plan's estimate); None: unknown
+    currency: str | None = None  # the price's currency, e.g. EUR
 
     def opt_out_path(self, data_dir: Path) -> Path:
         """The pulled DuckDB dataset opt-outs are read from: [campaigns] opt_out_dataset, else in `data_dir`."""
@@ -60,9 +64,13 @@ def resolve_campaign_settings(batch_size: int | None = None, max_parts: int | No
         max_parts=max_parts or config.max_parts,
         opt_out_dataset=Path(config.opt_out_dataset) if config.opt_out_dataset else None,
         quiet_hours=config.quiet_hours or None,
+        price_per_part=config.price_per_part,
+        currency=(config.currency or "").strip() or None,
     )
     if not 1 <= resolved.batch_size <= MAX_RECIPIENTS_PER_CALL:
         raise CampaignInputError(f"batch size must be between 1 and {MAX_RECIPIENTS_PER_CALL}, not {resolved.batch_size}")
+    if resolved.price_per_part is not None and not 0 <= resolved.price_per_part < float("inf"):
+        raise CampaignInputError(f"[campaigns] price_per_part must be a number of at least 0, not {resolved.price_per_part}")
     if resolved.max_parts < 1:
         raise CampaignInputError(f"max parts must be at least 1, not {resolved.max_parts}")
     return resolved

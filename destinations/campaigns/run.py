@@ -23,6 +23,7 @@ from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendRefused, SendStopped
 from .ledger import CampaignRecord, Ledger, lock_state
 from .planner import Estimate, estimate
+from .preview import content_preview_lines
 from .schedule import ScheduleRow, schedule_rows
 from .sender import CampaignSender, RunOutcome
 from .suppression import configured_journal_url, opt_out_sources
@@ -60,6 +61,7 @@ class PlanReport:
     rate_limit: str
     zone_sources: dict[str, int]
     schedule: list[ScheduleRow]
+    content_lines: list[str] = field(default_factory=list)  # encoding and cost of the SMS content (preview.py)
 
     def lines(self) -> list[str]:
         """The plan as text lines."""
@@ -75,6 +77,7 @@ class PlanReport:
             per_recipient = ", ".join(f"{parts} part(s) × {count:,}" for parts, count in figures.parts_histogram.items())
             encodings = ", ".join(f"{name} {count:,}" for name, count in sorted(figures.encodings.items()))
             lines.append(f"  SMS parts: {figures.total_parts:,} in total ({encodings}); per recipient: {per_recipient}")
+        lines.extend(self.content_lines)
         timing = record.description.get("timing")
         if timing:
             when = f"at {timing['local_time']} in each recipient's zone, " if timing.get("local_time") else ""
@@ -140,7 +143,7 @@ def whatsapp_template(client_settings: ClientSettings, customer: str, name: str,
     return found
 
 
-def _report(plan: Plan, client_settings: ClientSettings, learned: int | None) -> PlanReport:
+def _report(plan: Plan, client_settings: ClientSettings, learned: int | None, settings: CampaignSettings) -> PlanReport:
     record = plan.record
     limit = client_settings.rate_limit
     content = record.message.get("content") if record.kind == "sms" else None
@@ -154,6 +157,7 @@ def _report(plan: Plan, client_settings: ClientSettings, learned: int | None) ->
         rate_limit=str(limit),
         zone_sources=plan.zone_sources,
         schedule=schedule_rows(plan.batches) if plan.zone_sources else [],
+        content_lines=content_preview_lines(content, plan.batches, settings) if content is not None else [],
     )
 
 
@@ -170,7 +174,7 @@ def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: Clien
     journal = client_settings.state.journal(configured_journal_url())
     opt_outs = opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url, journal)
     plan = plan_campaign(spec, settings, opt_outs, learned, sent_before)
-    report = _report(plan, client_settings, learned)
+    report = _report(plan, client_settings, learned, settings)
     progress.on_plan(report)
     return plan, report
 

@@ -172,6 +172,10 @@ def send(
     ad: bool = typer.Option(False, "--ad", help="Mark the message as an ad message."),
     suppression_query: Optional[str] = SUPPRESSION_OPTION,
     max_parts: Optional[int] = typer.Option(None, "--max-parts", help="Most SMS parts a recipient may get (default 10)."),
+    gsm_safe: bool = typer.Option(
+        False, "--gsm-safe", help="Replace characters with a GSM-7 look-alike (curly quotes, dashes, no-break spaces, ...) "
+        "in --content, so the SMS is not UCS-2 because of them; the plan names them and the parts saved."
+    ),
     batch_size: Optional[int] = BATCH_OPTION,
     workers: int = WORKERS_OPTION,
     opt_outs_url: Optional[str] = OPT_OUTS_URL_OPTION,
@@ -186,11 +190,23 @@ def send(
 
     settings = resolve_campaign_settings(batch_size, max_parts)
     check_common_fields(customer_data, dlr_url)
+    if gsm_safe:
+        content = _gsm_safe(content)
     message = {"sender": sender, "content": content, "dlr_url": dlr_url, "customer_data": customer_data,
                "ad_message": True if ad else None}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
                  message, campaign, at, local_time, quiet_hours, settings)
     _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
+
+
+def _gsm_safe(content: str) -> str:
+    """--content with its GSM-7 look-alikes replaced, saying what was replaced."""
+    from smartdialog_sync.gsm_safe import make_gsm_safe, replacement_note
+
+    note = replacement_note(content)
+    if note:
+        console.print(note, markup=False, highlight=False)
+    return make_gsm_safe(content)
 
 
 def _columns(text: Optional[str]) -> tuple[str, ...]:

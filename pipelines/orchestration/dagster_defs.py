@@ -37,6 +37,7 @@ from pydantic import Field
 
 from smartdialog_sync.api import resolve_settings
 from smartdialog_sync.constants import DEFAULT_DATASET
+from smartdialog_sync.gsm_safe import make_gsm_safe
 from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, check_common_fields, parse_timing
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
@@ -100,6 +101,7 @@ class CampaignConfig(Config):
     quiet_hours: Optional[str] = Field(None, description="HH:MM-HH:MM local time nothing is sent in; default [campaigns] quiet_hours.")
     timezone_column: Optional[str] = Field(None, description="Column with each row's IANA time zone.")
     wait: bool = Field(False, description="Wait while another run (on any machine) sends this campaign, instead of failing.")
+    gsm_safe: bool = Field(False, description="Replace characters with a GSM-7 look-alike (curly quotes, dashes, ...) in content.")
 
 
 def resolve_env_reference(value: str) -> str:
@@ -149,7 +151,8 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
     timing = parse_timing(config.at, config.local_time, config.quiet_hours if config.quiet_hours is not None else settings.quiet_hours)
     source = Source(resolve_env_reference(config.source), config.query, config.phone_column,
                     timezone_column=config.timezone_column)
-    message = {"sender": config.sender, "content": config.content, "dlr_url": config.dlr_url}
+    content = make_gsm_safe(config.content) if config.gsm_safe else config.content
+    message = {"sender": config.sender, "content": content, "dlr_url": config.dlr_url}
     spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id)
 
     def log_plan(report: PlanReport) -> None:
