@@ -86,7 +86,7 @@ class ContentPreview:
     other_non_gsm: tuple[str, ...]  # the content's other non-GSM characters (they keep it UCS-2)
     parts: int  # in total over the recipients
     safe_parts: int  # in total over the recipients once the look-alikes are replaced
-    safe_ucs2: int = 0  # recipients still UCS-2 once they are replaced (their values, or other characters)
+    safe_ucs2: int = 0  # recipients still UCS-2 once the look-alikes are replaced (their values, other characters)
 
     @property
     def saved_parts(self) -> int:
@@ -98,8 +98,7 @@ class ContentPreview:
         if not self.look_alikes:
             if self.other_non_gsm:
                 return [f"  encoding: UCS-2 because of {_chars(self.other_non_gsm)} (no GSM-7 look-alike)"]
-            values = f"; {self.safe_ucs2:,} recipient(s) UCS-2 through their own values" if self.safe_ucs2 else ""
-            return [f"  encoding: GSM-7{values}"]
+            return ["  encoding: GSM-7"]
         found = ", ".join(item.describe() for item in self.look_alikes)
         rest = f"; also {_chars(self.other_non_gsm)} (no GSM-7 look-alike: stays UCS-2)" if self.other_non_gsm else ""
         saving = (f"--gsm-safe would save {self.saved_parts:,} SMS part(s) ({self.parts:,} → {self.safe_parts:,})"
@@ -119,19 +118,23 @@ def _chars(chars: Iterable[str]) -> str:
     return ", ".join(shown(char) for char in chars)
 
 
-def preview_content(content: str, personalizations: Iterable[Mapping[str, str]] | None = None,
+def preview_content(content: str, recipients: Iterable[tuple[Mapping[str, str], int]] | None = None,
                     render: Render | None = None) -> ContentPreview:
-    """The encoding preview of `content` over its recipients' `personalizations`, each rendered with `render`
-    (None: the content once, as it is): the look-alikes found and the parts in total now and after make_gsm_safe."""
+    """The encoding preview of `content` for its `recipients`: each one's values and the SMS parts it takes as
+    planned (None: the content once, as it is). Only when the content holds look-alikes is each recipient's
+    text rendered again (with `render`), with them replaced, to count the parts --gsm-safe would save."""
     counts = Counter(char for char in content if not is_gsm7(char))
     look_alikes = tuple(LookAlike(char, count, LOOK_ALIKES[char]) for char, count in counts.items() if char in LOOK_ALIKES)
     other = tuple(char for char in counts if char not in LOOK_ALIKES)
     safe = make_gsm_safe(content)
     parts = safe_parts = safe_ucs2 = 0
-    for values in personalizations if personalizations is not None else [{}]:
-        now = _counted(render(content, values) if render else content)
-        after = _counted(render(safe, values) if render else safe) if look_alikes else now
-        parts, safe_parts = parts + now.parts, safe_parts + after.parts
+    for values, planned in recipients if recipients is not None else [({}, count_parts(content).parts)]:
+        parts += planned
+        if not look_alikes:
+            safe_parts += planned
+            continue
+        after = _counted(render(safe, values) if render else safe)
+        safe_parts += after.parts
         safe_ucs2 += after.encoding == "UCS-2"
     return ContentPreview("GSM-7" if not counts else "UCS-2", look_alikes, other, parts, safe_parts, safe_ucs2)
 

@@ -10,6 +10,7 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = set("^{}\\[~]|€\f")
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
 
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
@@ -40,14 +41,24 @@ def _split_count(unit_sizes: list[int], single: int, per_part: int) -> int:
     return parts
 
 
+def _even_count(units: int, single: int, per_part: int) -> int:
+    """Parts needed for `units` units of size one (what `_split_count` gives for them, without the loop)."""
+    return 1 if units <= single else -(-units // per_part)
+
+
 def count_parts(text: str) -> SmsParts:
     """Count the SMS parts of `text`: GSM-7 when every character is in the GSM alphabet, else UCS-2.
 
     Extension-table characters cost two septets and an escape pair is never split; in UCS-2 a
     character outside the BMP costs two code units and a surrogate pair is never split.
     """
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+    chars = set(text)
+    if chars <= GSM7_ALL:
+        if chars.isdisjoint(GSM7_EXTENSION):  # every character one septet: nothing to keep together
+            return SmsParts("GSM-7", len(text), _even_count(len(text), GSM7_SINGLE, GSM7_PART))
         sizes = [2 if ch in GSM7_EXTENSION else 1 for ch in text]
         return SmsParts("GSM-7", sum(sizes), _split_count(sizes, GSM7_SINGLE, GSM7_PART))
+    if not text or max(text) <= "\uffff":  # no surrogate pair to keep together
+        return SmsParts("UCS-2", len(text), _even_count(len(text), UCS2_SINGLE, UCS2_PART))
     sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
     return SmsParts("UCS-2", sum(sizes), _split_count(sizes, UCS2_SINGLE, UCS2_PART))

@@ -26,7 +26,8 @@ def cost_text(parts: int, settings: CampaignSettings) -> str:
 
 def content_preview_lines(content: str, batches: Sequence[Batch], settings: CampaignSettings) -> list[str]:
     """The plan's lines for one SMS content: why it is UCS-2 (and what --gsm-safe would save), and its cost."""
-    preview = preview_content(content, (r.personalization for b in batches for r in b.recipients), render)
+    recipients = ((r.personalization, r.parts or 0) for batch in batches for r in batch.recipients)
+    preview = preview_content(content, recipients, render)
     lines = preview.lines()
     lines.append(f"  estimated cost: {cost_text(preview.parts, settings)}")
     return lines

@@ -31,7 +31,7 @@ def test_every_look_alike_is_replaced_by_readable_gsm7() -> None:
 
 def test_the_preview_names_the_look_alikes_and_the_parts_they_cost() -> None:
     content = "x" * 90 + "’"  # UCS-2: 91 units = 2 parts; GSM-7: 1 part
-    preview = preview_content(content, [{}] * 3, lambda text, values: text)
+    preview = preview_content(content, [({}, 2)] * 3, lambda text, values: text)
     assert (preview.encoding, preview.parts, preview.safe_parts, preview.saved_parts) == ("UCS-2", 6, 3, 3)
     [line] = preview.lines()
     assert "[’] U+2019 right single quotation mark ×1 → [']" in line and "--gsm-safe would save 3 SMS part(s) (6 → 3)" in line
@@ -75,3 +75,23 @@ def test_gsm_safe_sends_gsm7_and_a_rerun_is_the_same_campaign(sdsync: Callable[.
     again = sdsync(*args)
     assert again.exit_code == 0 and "Every batch is confirmed sent; nothing to do." in again.output, again.output
     assert len(emulator.messages()) == 5
+
+
+def test_part_counting_shortcuts_agree_with_the_unit_by_unit_count() -> None:
+    from random import Random
+
+    from smartdialog_sync.sms_parts import GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, _split_count
+
+    def by_units(text: str) -> tuple[str, int, int]:
+        if all(is_gsm7(ch) for ch in text):
+            sizes, single, per_part, encoding = [2 if ch in "^{}\\[~]|€\f" else 1 for ch in text], GSM7_SINGLE, GSM7_PART, "GSM-7"
+        else:
+            sizes, single, per_part, encoding = [2 if ord(ch) > 0xFFFF else 1 for ch in text], UCS2_SINGLE, UCS2_PART, "UCS-2"
+        return encoding, sum(sizes), _split_count(sizes, single, per_part)
+
+    rng = Random(7)
+    alphabets = ["abc ", "ab€[", "aä’", "a😀’", "ab"]
+    for _ in range(3000):
+        text = "".join(rng.choice(rng.choice(alphabets)) for _ in range(rng.choice([0, 69, 70, 71, 134, 160, 161, 306, 307, 400])))
+        counted = count_parts(text)
+        assert (counted.encoding, counted.units, counted.parts) == by_units(text), text
