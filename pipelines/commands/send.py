@@ -305,7 +305,8 @@ def reply(
     thread_id: Optional[str] = typer.Option(None, "--thread-id", help="Discussion thread to reply into."),
     customer_data: Optional[str] = CUSTOMER_DATA_OPTION,
     request_id: Optional[str] = typer.Option(
-        None, "--request-id", help="The reply's id (and RequestId): a reply is sent once per id; derived from the reply by default."
+        None, "--request-id", help="The reply's id, sent at most once (the RequestId of a --parent-message-id reply); "
+        "derived from the reply by default."
     ),
 ) -> None:
     """Reply to a message (--parent-message-id) or into a discussion thread (--thread-id), at most once.

@@ -30,6 +30,7 @@ def show(ctx: typer.Context) -> None:
     stdout.print(f"state: {state.describe()}", markup=False, highlight=False)
     stores = {
         "campaign ledger": state.ledger(),
+        "reply record": state.replies(),
         "contact-sync state": state.contact_state(),
         "OAuth tokens": state.tokens(),
         "receiver journal": state.journal(),
@@ -47,7 +48,7 @@ def migrate(
 ) -> None:
     """Copy the local stores into PostgreSQL.
 
-    The data dir's ledger, contact state, tokens and journal (with the receiver's secret).
+    The data dir's ledger, reply record, contact state, tokens and journal (with the receiver's secret).
 
     Idempotent: a rerun copies nothing twice. Refused (exit 2, naming the conflict) when the target
     already holds different data under the same key. Afterwards set `[smartdialog] state_url` to the

@@ -80,7 +80,13 @@ def test_gsm_safe_sends_gsm7_and_a_rerun_is_the_same_campaign(sdsync: Callable[.
 def test_part_counting_shortcuts_agree_with_the_unit_by_unit_count() -> None:
     from random import Random
 
-    from smartdialog_sync.sms_parts import GSM7_PART, GSM7_SINGLE, UCS2_PART, UCS2_SINGLE, _split_count
+    from smartdialog_sync.sms_parts import (
+        GSM7_PART,
+        GSM7_SINGLE,
+        UCS2_PART,
+        UCS2_SINGLE,
+        _split_count,
+    )
 
     def by_units(text: str) -> tuple[str, int, int]:
         if all(is_gsm7(ch) for ch in text):
