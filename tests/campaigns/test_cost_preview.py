@@ -97,7 +97,7 @@ def test_part_counting_shortcuts_agree_with_the_unit_by_unit_count() -> None:
 
     rng = Random(7)
     alphabets = ["abc ", "ab€[", "aä’", "a😀’", "ab"]
-    for _ in range(3000):
+    for _ in range(1000):
         text = "".join(rng.choice(rng.choice(alphabets)) for _ in range(rng.choice([0, 69, 70, 71, 134, 160, 161, 306, 307, 400])))
         counted = count_parts(text)
         assert (counted.encoding, counted.units, counted.parts) == by_units(text), text

@@ -8,6 +8,10 @@ is never sent again under its id.
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,8 @@ from typing import Any
 import pytest
 from smartdialog_sync.destinations.campaigns.replies import Reply, ReplyRecords
 
-from tests.campaigns.helpers import phone
+from tests.campaigns.helpers import phone, sdsync_command, sdsync_env
+from tests.conftest import REPO_ROOT
 
 CUSTOMER = "demo-customer"
 
@@ -92,6 +97,39 @@ def test_a_dropped_parent_message_reply_is_settled_by_its_request_id(sdsync: Cal
     assert rerun.exit_code == 0 and "Already sent" in rerun.output
     assert _calls(emulator, "SendReplyMessage") == calls
     assert _sent(emulator, "SendReplyMessage") == ["On its way"]
+
+
+def test_a_reply_killed_after_its_record_is_never_sent_again(sdsync: Callable[..., Any], emulator: Any,
+                                                            tmp_path: Path) -> None:
+    thread = _thread(emulator)
+    args = ["reply", "--customer", CUSTOMER, "--thread-id", thread["threadId"], "--content", "On its way"]
+    records = tmp_path / "data" / "replies.sqlite"
+    emulator.set_faults(latency_ms=1500)  # a call the run makes is still under way when the kill comes
+    process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=sdsync_env(emulator, tmp_path / "data"),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not _in_flight(records) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert _in_flight(records), "the reply was not recorded in flight before its call"
+    time.sleep(2)  # a call the killed run made is finished by the emulator (sent), or there was none yet
+    emulator.set_faults()
+    calls = _calls(emulator, "SendDiscussionReplyMessage")
+    rerun = sdsync(*args)
+    assert rerun.exit_code == 1 and "is uncertain" in rerun.output, rerun.output
+    assert _calls(emulator, "SendDiscussionReplyMessage") == calls <= 1  # the rerun made no call
+    assert len(_sent(emulator, "SendDiscussionReplyMessage")) == calls
+
+
+def _in_flight(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        with sqlite3.connect(path, timeout=5) as connection:
+            return bool(connection.execute("SELECT count(*) FROM reply_records WHERE status = 'in_flight'").fetchone()[0])
+    except sqlite3.OperationalError:  # the table is being created
+        return False
 
 
 def test_a_run_killed_between_the_record_and_the_call_is_uncertain(sdsync: Callable[..., Any], emulator: Any,
