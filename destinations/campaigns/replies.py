@@ -270,7 +270,7 @@ def _call(client_settings: ClientSettings, reply: Reply, request: Any, records: 
                 result = api.send_reply_message(reply.parent_message_id or "", reply.customer_id,
                                                 reply.service_id or "", request)
     except (errors.OutcomeUnknown, errors.ServerError) as exc:
-        raise _uncertain(reply_id, utc_now(), f"got no answer it could read ({exc})") from None
+        raise _uncertain(reply_id, utc_now(), f"ended without a confirmed outcome ({exc})") from None
     except (errors.RateLimited, errors.TransportError) as exc:
         records.finish(reply_id, "failed", error=str(exc))
         raise ReplyNotSent(f"{exc}. The reply was not sent: run the same command again later") from None
