@@ -137,6 +137,7 @@ def declared_sync_job(definition: SyncDefinition) -> JobDefinition:
     def run_sync(context: OpExecutionContext, config: DeclaredRunConfig) -> None:
         scheduled_for = datetime.fromisoformat(config.scheduled_for) if config.scheduled_for else None
         outcome = run_declared_sync(name, scheduled_for=scheduled_for, hooks=RunHooks(log=context.log.info))
+        context.log.info(f"{name}: {outcome.status}: {outcome.summary}")
         if outcome.status == "partial" and definition.kind == "campaign":
             raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from outcome.error
         outcome.raise_for_failure()

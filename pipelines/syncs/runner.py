@@ -89,7 +89,6 @@ def run_declared_sync(name: str, overrides: dict[str, Any] | None = None, schedu
             runs.finish(run_id, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0])
             raise
         runs.finish(run_id, status, summary)
-    hooks.log(f"{definition.name}: {status}: {summary}")
     return SyncOutcome(definition.name, definition.kind, status, summary, started, run_key, error)
 
 
@@ -122,8 +121,7 @@ def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], when: d
         custom_properties=tuple(definition.get("custom_properties", [])), workers=definition.get("workers", 4),
     )
     result = run_contact_sync(resolve_settings(**overrides), options, hooks.contacts_progress or LogProgress(hooks.log))
-    figures = ", ".join(f"{key} {result.record.get(key)}" for key in ("creates", "updates", "deletes", "rejected"))
-    return result.status, f"{figures} (contact-sync run {result.run_id})"
+    return result.status, ", ".join(f"{key} {result.record.get(key)}" for key in ("creates", "updates", "deletes", "rejected"))
 
 
 def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], when: datetime, run_key: str | None,
@@ -157,7 +155,8 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], when: d
     progress = hooks.campaign_progress or CampaignProgress(on_info=hooks.log)
     result = run_campaign(resolve_settings(**overrides), spec, settings, workers=get("workers", 2), progress=progress,
                           opt_outs_url=get("opt_outs_url"))
-    return "completed", f"campaign {run_key}: {result.summary()}"
+    state = "every batch sent" if result.finished else "batches left for the next run"
+    return "completed" if result.finished else "partial", f"{run_key}: {result.outcome.sent_recipients:,} recipient(s) sent in this run, {state}"
 
 
 def _run_pull(definition: SyncDefinition, overrides: dict[str, Any], when: datetime, run_key: str | None,
@@ -173,8 +172,9 @@ def _run_pull(definition: SyncDefinition, overrides: dict[str, Any], when: datet
         settings={key: str(value) for key, value in overrides.items()}, transform=definition.get("transform", False),
     )
     result = run_pull(options, on_step=lambda step: hooks.log(f"pull: {step}"))
-    rows = ", ".join(f"{table} {count:,}" for table, count in sorted(result.rows.items())) or "nothing new"
-    return "completed", f"loaded {rows}"
+    if not result.rows:
+        return "completed", "nothing new to load"
+    return "completed", f"loaded {sum(result.rows.values()):,} row(s) into {len(result.rows)} table(s)"
 
 
 JOBS = {"contacts": _run_contacts, "campaign": _run_campaign, "pull": _run_pull}
