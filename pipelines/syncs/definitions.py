@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from smartdialog_sync.errors import UsageError
+from smartdialog_sync.errors import SdsyncError, UsageError
 
 from .schedule import check_cron, check_zone
 
@@ -182,6 +182,27 @@ def _check_kind(where: str, kind: str, values: dict[str, Any]) -> None:
             raise UsageError(f"{where} {named}; give exactly one of {', '.join(SELECTORS)}")
         if values.get("mode", "upsert") not in MODES:
             raise UsageError(f"{where} mode: {values['mode']!r} is not a mode; use one of {', '.join(MODES)}")
+    if kind == "campaign":
+        _check_campaign(where, values)
+
+
+def _check_campaign(where: str, values: dict[str, Any]) -> None:
+    """The checks `sdsync send` makes of its options before it reads the CRM, named by the definition's key."""
+    from smartdialog_sync.destinations.campaigns.campaign import (
+        check_common_fields,
+        parse_timing,
+    )
+
+    checks = {"local_time": lambda: parse_timing(None, values["local_time"], None),
+              "quiet_hours": lambda: parse_timing(None, None, values["quiet_hours"]),
+              "customer_data": lambda: check_common_fields(values["customer_data"], None),
+              "dlr_url": lambda: check_common_fields(None, values["dlr_url"])}
+    for key, check in checks.items():
+        if key in values:
+            try:
+                check()
+            except SdsyncError as exc:
+                raise UsageError(f"{where} {key}: {str(exc).split(' ', 1)[-1]}") from None
 
 
 def _typed(where: str, kind: str, key: str, type_name: str, value: Any) -> Any:

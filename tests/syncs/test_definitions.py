@@ -54,6 +54,17 @@ def test_a_bad_key_is_named(project, extra: str, named: str) -> None:
         declared_sync("crm_nightly")
 
 
+def test_a_campaign_gets_the_checks_of_sdsync_send_named_by_key(project) -> None:
+    campaign = ('[syncs.offer]\nkind = "campaign"\nsource = "sqlite:///crm.db"\nquery = "SELECT phone FROM people"\n'
+                'customer = "demo-customer"\nservice = "sms-oneway"\nsender = "DemoOy"\ncontent = "Hi"\n')
+    project(campaign + 'local_time = "25:00"\n')
+    with pytest.raises(UsageError, match=r"^\[syncs.offer\] local_time: '25:00' must be a time HH:MM"):
+        declared_sync("offer")
+    project(campaign + 'customer_data = "' + "x" * 300 + '"\n')
+    with pytest.raises(UsageError, match=r"^\[syncs.offer\] customer_data: is 300 characters; the API allows 255"):
+        declared_sync("offer")
+
+
 def test_every_mode_name_is_accepted(project) -> None:
     for mode in ("upsert", "mirror", "create-only", "update-only"):
         project(NIGHTLY.replace('"mirror"', f'"{mode}"'))

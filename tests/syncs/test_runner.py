@@ -97,3 +97,11 @@ def test_run_records_are_kept_on_postgresql_too(postgres_url: str, tmp_path: Pat
     with open_sync_runs(state) as runs:  # another process, another machine: the same records
         last = runs.last_runs()["crm_nightly"]
     assert second > first and (last.status, last.finished_at, last.summary) == ("running", None, None)
+
+
+def test_the_crm_password_from_secrets_toml_never_lands_in_the_run_records(project, on_emulator, tmp_path: Path) -> None:
+    project(CONTACTS.replace("[syncs.crm_nightly]", '[syncs.crm_nightly]\nsource = "postgresql://crm@127.0.0.1:1/crm"'),
+            '[syncs.crm_nightly]\npassword = "pw-secret-42"\n')
+    outcome = run_declared_sync("crm_nightly")
+    assert outcome.status == "failed" and "postgresql://crm:***@127.0.0.1:1/crm" in outcome.summary, outcome
+    assert b"pw-secret-42" not in (tmp_path / "data" / "sync_runs.sqlite").read_bytes()
