@@ -37,9 +37,16 @@ def list_syncs(ctx: typer.Context) -> None:
         upcoming = f"{next_time(definition.schedule, definition.timezone):%Y-%m-%d %H:%M}" if definition.schedule else "-"
         record = last.get(definition.name)
         started = record.started_at[:16].replace("T", " ") if record else "never"
-        outcome = f"{record.status}: {record.summary}" if record and record.summary else (record.status if record else "")
+        outcome = _outcome(record.status, record.summary) if record else ""
         table.add_row(*(escape(cell) for cell in (definition.name, definition.kind, schedule, upcoming, started, outcome)))
     stdout.print(table)
+
+
+def _outcome(status: str, summary: str | None) -> str:
+    """A run's outcome for the table; a run with no outcome yet is running, or was killed (the next run resumes)."""
+    if status == "running":
+        return "running (or killed)"
+    return f"{status}: {summary}" if summary else status
 
 
 @app.command("check", short_help="Validate every declared sync (exit 2 naming the key).")
