@@ -10,6 +10,7 @@ import typer
 from smartdialog_sync.errors import UsageError
 
 from ..runtime import Overrides, console, open_client, settings_from, state_from, stdout
+from .send import campaign_progress
 
 app = typer.Typer(help="The syncs declared in [syncs.NAME] of .dlt/config.toml: list and check them.",
                   no_args_is_help=True)
@@ -93,7 +94,9 @@ def run(
         from smartdialog_sync.destinations.contacts.report import ConsoleProgress
 
         hooks.contacts_progress = ConsoleProgress(console, stdout, settings_from(ctx).rate_limit)
-    outcome = run_declared_sync(name, values, scheduled_for, hooks)
+    with campaign_progress(yes=True) as progress:  # the bar of `sdsync send`; the definition is the confirmation
+        hooks.campaign_progress = progress
+        outcome = run_declared_sync(name, values, scheduled_for, hooks)
     outcome.raise_for_failure()
     stdout.print(f"{outcome.name}: {outcome.status}: {outcome.summary}", markup=False, highlight=False, soft_wrap=True)
 
