@@ -38,15 +38,15 @@ def list_syncs(ctx: typer.Context) -> None:
         upcoming = f"{next_time(definition.schedule, definition.timezone):%Y-%m-%d %H:%M}" if definition.schedule else "-"
         record = last.get(definition.name)
         started = record.started_at[:16].replace("T", " ") if record else "never"
-        outcome = _outcome(record.status, record.summary) if record else ""
+        outcome = _outcome(record.status, record.summary, record.run_key) if record else ""
         table.add_row(*(escape(cell) for cell in (definition.name, definition.kind, schedule, upcoming, started, outcome)))
     stdout.print(table)
 
 
-def _outcome(status: str, summary: str | None) -> str:
+def _outcome(status: str, summary: str | None, run_key: str | None) -> str:
     """A run's outcome for the table; a run with no outcome yet is running, or was killed (the next run resumes)."""
     if status == "running":
-        return "running (or killed)"
+        return "running (or killed)" + (f": {run_key}" if run_key else "")
     return f"{status}: {summary}" if summary else status
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 from smartdialog_sync.pipelines.syncs.runner import run_declared_sync
-from smartdialog_sync.pipelines.syncs.runs import SyncRuns
+from smartdialog_sync.pipelines.syncs.runs import SyncRuns, open_sync_runs
 from smartdialog_sync.receiver.payloads import inbound_row
 
 from smartdialog_sync.journal import open_journal
@@ -32,8 +32,12 @@ timezone = "Europe/Helsinki"
 def test_a_contact_sync_runs_from_its_definition_with_the_crm_url_in_secrets_toml(
     project, on_emulator, crm: str, tmp_path: Path
 ) -> None:
-    project(CONTACTS, f'[syncs.crm_nightly]\nsource = "{crm}"\n')
+    offer = ('[syncs.offer]\nkind = "campaign"\nsource = "env:CRM_URL"\nquery = "SELECT phone FROM people"\n'
+             'customer = "demo-customer"\nservice = "sms-oneway"\nsender = "DemoOy"\ncontent = "Hi"\n')
+    project(CONTACTS + offer, f'[syncs.crm_nightly]\nsource = "{crm}"\n')
     outcome = run_declared_sync("crm_nightly")
+    with open_sync_runs(StateLocation(tmp_path / "data")) as runs:
+        runs.start("offer", "campaign", "offer-2026-12-07")  # and then killed: no outcome
     assert (outcome.status, outcome.error) == ("completed", None), outcome
     assert outcome.summary.startswith("creates 3, updates 0, deletes 0, rejected 0")
     assert sorted(contact["phone"] for contact in on_emulator.contacts()) == PHONES
@@ -42,6 +46,8 @@ def test_a_contact_sync_runs_from_its_definition_with_the_crm_url_in_secrets_tom
     [row] = [line for line in done.stdout.splitlines() if "crm_nightly" in line]
     assert "0 2 * * * (Europe/Helsinki)" in row and "completed: creates 3" in row
     assert outcome.started_at[:16].replace("T", " ") in row
+    [killed] = [line for line in done.stdout.splitlines() if line.startswith("│ offer")]
+    assert "by hand" in killed and "running (or killed):" in killed
     assert f"{_next_two_am_in_helsinki():%Y-%m-%d %H:%M}" in row
 
 
@@ -87,8 +93,6 @@ def postgres_url() -> str:
 
 
 def test_run_records_are_kept_on_postgresql_too(postgres_url: str, tmp_path: Path) -> None:
-    from smartdialog_sync.pipelines.syncs.runs import open_sync_runs
-
     state = StateLocation(tmp_path, postgres_url)
     with open_sync_runs(state) as runs:
         first = runs.start("crm_nightly", "contacts", None)
