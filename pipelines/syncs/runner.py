@@ -78,15 +78,15 @@ def run_declared_sync(name: str, overrides: dict[str, Any] | None = None, schedu
     when = scheduled_for or datetime.now(timezone.utc)
     run_key = campaign_id_for(definition, when) if definition.kind == "campaign" else None
     with open_sync_runs(state) as runs:
-        run_id = runs.start(definition.name, definition.kind, run_key)
         started = utc_now()
+        run_id = runs.start(definition.name, definition.kind, run_key, started)
         try:
-            status, summary = JOBS[definition.kind](definition, overrides, when, run_key, hooks)
+            status, summary = JOBS[definition.kind](definition, overrides, run_key, hooks)
             error: SdsyncError | None = None
         except SdsyncError as exc:
             status, summary, error = _stopped_status(exc), " ".join(str(exc).split()), exc
         except BaseException as exc:
-            runs.finish(run_id, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0])
+            runs.finish(run_id, "failed", f"unexpected {type(exc).__name__}: a bug, see its traceback")  # its text may hold secrets
             raise
         runs.finish(run_id, status, summary)
     return SyncOutcome(definition.name, definition.kind, status, summary, started, run_key, error)
@@ -100,7 +100,7 @@ def _stopped_status(exc: SdsyncError) -> str:
     return "partial" if isinstance(exc, (SendStopped, SyncStopped)) else "failed"
 
 
-def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], when: datetime, run_key: str | None,
+def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
                   hooks: RunHooks) -> tuple[str, str]:
     from smartdialog_sync.destinations.contacts.sync import (
         ContactSyncOptions,
@@ -124,7 +124,7 @@ def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], when: d
     return result.status, ", ".join(f"{key} {result.record.get(key)}" for key in ("creates", "updates", "deletes", "rejected"))
 
 
-def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], when: datetime, run_key: str | None,
+def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
                   hooks: RunHooks) -> tuple[str, str]:
     from smartdialog_sync.destinations.campaigns.campaign import (
         Source,
@@ -159,7 +159,7 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], when: d
     return "completed" if result.finished else "partial", f"{run_key}: {result.outcome.sent_recipients:,} recipient(s) sent in this run, {state}"
 
 
-def _run_pull(definition: SyncDefinition, overrides: dict[str, Any], when: datetime, run_key: str | None,
+def _run_pull(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
               hooks: RunHooks) -> tuple[str, str]:
     from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 

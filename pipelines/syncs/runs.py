@@ -70,12 +70,12 @@ class SyncRuns:
         except sa.exc.SQLAlchemyError as exc:
             raise unavailable(str(self._target), exc) from None
 
-    def start(self, name: str, kind: str, run_key: str | None) -> int:
-        """Record that a run starts now; its id, for `finish`."""
+    def start(self, name: str, kind: str, run_key: str | None, started_at: str | None = None) -> int:
+        """Record that a run starts (now, unless `started_at` says when); its id, for `finish`."""
         import sqlalchemy as sa
 
         with self._transaction() as connection:
-            values = {"name": name, "kind": kind, "run_key": run_key, "started_at": utc_now()}
+            values = {"name": name, "kind": kind, "run_key": run_key, "started_at": started_at or utc_now()}
             return int(connection.execute(sa.text(self._sql["start"]), values).scalar_one())
 
     def finish(self, run_id: int, status: str, summary: str) -> None:
