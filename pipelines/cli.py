@@ -25,6 +25,7 @@ from .commands import report as report_command
 from .commands import serve as serve_command
 from .commands import state as state_commands
 from .commands import status as status_command
+from .commands import syncs as syncs_commands
 from .runtime import Overrides, configure_logging, console, stdout
 
 app = typer.Typer(
@@ -94,6 +95,8 @@ app.command("report", short_help="Traffic, delivery funnel, reply and opt-out ra
 app.command("pull", short_help="Load messages, reports and account data with dlt.")(pull_command.pull)
 app.command("status", short_help="What the local stores say, without any API call.")(status_command.status)
 app.add_typer(state_commands.app, name="state")
+app.add_typer(syncs_commands.app, name="syncs", short_help="List and check the syncs declared in .dlt/config.toml.")
+app.command("run", short_help="Run one declared sync ([syncs.NAME]) and record it.")(syncs_commands.run)
 app.command("doctor", short_help="Check settings, credentials, stores and versions.")(doctor_command.doctor)
 
 

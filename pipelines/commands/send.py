@@ -94,7 +94,7 @@ def _show_plan(report: PlanReport) -> None:
 
 
 @contextmanager
-def _progress(yes: bool) -> Iterator[CampaignProgress]:
+def campaign_progress(yes: bool) -> Iterator[CampaignProgress]:
     """Callbacks printing the plan and notes and drawing a progress bar while batches are sent."""
     from smartdialog_sync.destinations.campaigns.run import CampaignProgress
 
@@ -127,7 +127,7 @@ def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, led
     """Plan (or resume) the campaign, show it, confirm and send it exactly once per recipient."""
     from smartdialog_sync.destinations.campaigns.run import run_campaign
 
-    with _progress(yes) as progress:
+    with campaign_progress(yes) as progress:
         result = run_campaign(settings_from(ctx), spec, settings, ledger=ledger, dry_run=dry_run, workers=workers,
                               progress=progress, opt_outs_url=opt_outs_url, wait=wait)
     if dry_run:

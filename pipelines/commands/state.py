@@ -25,6 +25,8 @@ def show(ctx: typer.Context) -> None:
     """
     from smartdialog_sync.state.location import hide_password
 
+    from ..syncs.runs import sync_runs_target
+
     settings = unchecked_settings(ctx)
     state = settings.state
     stdout.print(f"state: {state.describe()}", markup=False, highlight=False)
@@ -35,6 +37,7 @@ def show(ctx: typer.Context) -> None:
         "OAuth tokens": state.tokens(),
         "receiver journal": state.journal(),
         "limiter window": state.limiter(settings.limiter_url),
+        "declared-sync runs": sync_runs_target(state),
     }
     for name, target in stores.items():
         stdout.print(f"  {name}: {hide_password(str(target))}", markup=False, highlight=False)

@@ -1,21 +1,23 @@
-"""Dagster definitions: nightly contact sync, hourly pull, campaign runs.
+"""Dagster definitions: one job and one schedule per declared sync, and the one-off campaign job.
 
 Load with `dagster dev -m smartdialog_sync.pipelines.orchestration.dagster_defs` (install the extra: `pip install
-'smartdialog-sync[orchestration]'`). Every job reads the same settings as the CLI: the environment
-(`SMARTDIALOG__...`, `CAMPAIGNS__...`) and `.dlt/` in the working directory of the Dagster code server.
+'smartdialog-sync[orchestration]'`). The syncs are read from `[syncs.NAME]` of `.dlt/` in the working directory
+of the Dagster code server (and `SYNCS__NAME__KEY` environment variables) when the definitions load; a bad
+definition fails the load with the same message as `sdsync syncs check`.
 
-- `pull_job` calls the pull pipeline in-process (`smartdialog_sync.pipelines.pull_pipeline.run_pull`).
-- `contacts_sync_job` calls the contact sync in-process (`destinations.contacts.sync.run_contact_sync`),
-  logging its progress to Dagster; deletes of mirror mode need no confirmation there.
-- `campaign_job` calls the campaign library in-process (`destinations.campaigns.run.run_campaign`);
-  a run that stopped part way is retried and resumes from the ledger with the same RequestIds.
+- `sync_NAME` (a job per declared sync) calls `pipelines.syncs.runner.run_declared_sync`, the library behind
+  `sdsync run NAME`, in-process, logging to Dagster; `NAME_schedule` launches it on the sync's `schedule`, in
+  its `timezone`, and skips a tick while the previous run is unfinished. A campaign's run is named by its
+  scheduled date, so a retry (a run that stopped part way is retried) resumes it with the same RequestIds.
+- `campaign_job` sends one campaign configured per run (the launchpad), the library behind `sdsync send`.
   A CRM URL given as `env:NAME` is read from that environment variable when the run starts, so a
   password never lands in Dagster's run storage (nor on a command line).
 """
 
 # No `from __future__ import annotations`: Dagster reads the config classes from real annotations.
 
-import os
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Optional
 
 from dagster import (
@@ -23,10 +25,12 @@ from dagster import (
     DagsterRunStatus,
     DefaultScheduleStatus,
     Definitions,
+    JobDefinition,
     OpExecutionContext,
     RetryRequested,
     RunRequest,
     RunsFilter,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
     job,
@@ -34,53 +38,38 @@ from dagster import (
     schedule,
 )
 from pydantic import Field
-
-from smartdialog_sync.api import resolve_settings
-from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.gsm_safe import make_gsm_safe
-from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, check_common_fields, parse_timing
+from smartdialog_sync.destinations.campaigns.campaign import (
+    Source,
+    build_spec,
+    check_common_fields,
+    parse_timing,
+)
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
-from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport, run_campaign
-from smartdialog_sync.destinations.contacts.sync import ContactSyncOptions, LogProgress, configured_mapping, run_contact_sync
-from smartdialog_sync.errors import UsageError
-from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
+from smartdialog_sync.destinations.campaigns.run import (
+    CampaignProgress,
+    PlanReport,
+    run_campaign,
+)
+from smartdialog_sync.pipelines.syncs.definitions import (
+    SyncDefinition,
+    read_definitions,
+    resolve_env_reference,
+)
+from smartdialog_sync.pipelines.syncs.runner import RunHooks, run_declared_sync
 
+from smartdialog_sync.api import resolve_settings
 
-NIGHTLY_AT_TWO = "0 2 * * *"
-HOURLY = "0 * * * *"
 SEND_RETRIES, SEND_RETRY_SECONDS = 3, 60
 UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
-# The nightly contact sync is configured by these environment variables of the Dagster daemon.
-CONTACTS_ENV = {
-    "source": "SDSYNC_CONTACTS_SOURCE",
-    "query": "SDSYNC_CONTACTS_QUERY",
-    "customer": "SDSYNC_CONTACTS_CUSTOMER",
-    "group_service": "SDSYNC_CONTACTS_GROUP_SERVICE",
-    "mode": "SDSYNC_CONTACTS_MODE",
-}
 
 
-class PullConfig(Config):
-    """Options of `sdsync pull`."""
+class DeclaredRunConfig(Config):
+    """A run of a declared sync: everything else is in its [syncs.NAME] definition."""
 
-    destination: str = Field("duckdb", description="dlt destination: duckdb (default <data_dir>/sdsync.duckdb), postgres, ...")
-    dataset: str = Field(DEFAULT_DATASET, description="Dataset (schema) at the destination.")
-    resources: list[str] = Field(default_factory=list, description="Resources to pull; all when empty.")
-    credentials: Optional[str] = Field(None, description="Destination file or URL; `env:NAME` reads it from the environment.")
-    journal_url: Optional[str] = Field(None, description="The receiver's journal (default the state's); `env:NAME` reads it from the environment.")
-    max_calls: Optional[int] = Field(None, description="Most GetGroupContact calls in one run.")
-
-
-class ContactSyncConfig(Config):
-    """Options of `sdsync contacts sync`."""
-
-    source: str = Field(description="SQLAlchemy URL of the CRM, or env:NAME to read it from an environment variable.")
-    query: str = Field(description="SQL selecting the contacts.")
-    customer: str = Field(description="Customer id.")
-    group_service: str = Field(description="Group service id.")
-    mode: str = Field("upsert", description="upsert, or mirror (also deletes contacts it manages).")
-    max_calls: Optional[int] = Field(None, description="Stop after about this many API calls; the next run resumes.")
+    scheduled_for: Optional[str] = Field(None, description="ISO 8601 time the run was scheduled for (names a campaign's "
+                                                           "run NAME-DATE); now when left out.")
 
 
 class CampaignConfig(Config):
@@ -102,41 +91,6 @@ class CampaignConfig(Config):
     timezone_column: Optional[str] = Field(None, description="Column with each row's IANA time zone.")
     wait: bool = Field(False, description="Wait while another run (on any machine) sends this campaign, instead of failing.")
     gsm_safe: bool = Field(False, description="Replace characters with a GSM-7 look-alike (curly quotes, dashes, ...) in content.")
-
-
-def resolve_env_reference(value: str) -> str:
-    """`env:NAME` → the value of environment variable NAME (so secrets stay out of run config); else `value`."""
-    if not value.startswith("env:"):
-        return value
-    name = value[4:]
-    if name not in os.environ:
-        raise UsageError(f"environment variable {name} is not set")
-    return os.environ[name]
-
-
-@op(description="Pull inbound messages, delivery reports, account data, group contacts and sent messages.")
-def pull(context: OpExecutionContext, config: PullConfig) -> None:
-    """Run the pull pipeline in this process."""
-    options = PullOptions(
-        destination=config.destination, dataset=config.dataset, resources=list(config.resources),
-        credentials=resolve_env_reference(config.credentials) if config.credentials else None,
-        journal_url=resolve_env_reference(config.journal_url) if config.journal_url else None,
-        max_calls=config.max_calls,
-    )
-    result = run_pull(options, on_step=lambda step: context.log.info(f"pull: {step}"))  # settings the dlt way
-    for table, rows in sorted(result.rows.items()):
-        context.log.info(f"loaded {rows:,} rows into {table}")
-
-
-@op(description="Make the group contacts match the CRM (what `sdsync contacts sync --yes` does).")
-def contacts_sync(context: OpExecutionContext, config: ContactSyncConfig) -> None:
-    """Run the contact sync in this process; a run that stops part way fails the op (the next run resumes)."""
-    options = ContactSyncOptions(
-        source=resolve_env_reference(config.source), query=config.query, customer=config.customer,
-        group_service=config.group_service, mode=config.mode, max_calls=config.max_calls, allow_deletes=True,
-        mapping=configured_mapping(),
-    )
-    run_contact_sync(resolve_settings(), options, LogProgress(context.log.info))
 
 
 @op(description="Send an SMS campaign exactly once per recipient (the library behind sdsync send).")
@@ -168,16 +122,6 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
         context.log.info(result.summary())
 
 
-@job(description="Pull SmartDialog data and the receiver's journal into the dataset.", tags={"sdsync": "pull"})
-def pull_job() -> None:
-    pull()
-
-
-@job(description="Sync CRM contacts into a SmartDialog group.", tags={"sdsync": "contacts"})
-def contacts_sync_job() -> None:
-    contacts_sync()
-
-
 @job(description="Send one campaign (configure source, query, content and campaign id per run).", tags={"sdsync": "campaign"})
 def campaign_job() -> None:
     send_campaign()
@@ -188,29 +132,48 @@ def _still_running(context: ScheduleEvaluationContext, job_name: str) -> bool:
     return bool(runs)
 
 
-@schedule(cron_schedule=HOURLY, job=pull_job, execution_timezone="UTC", default_status=DefaultScheduleStatus.STOPPED)
-def hourly_pull(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    """Pull every hour, unless the previous pull is still running."""
-    if _still_running(context, pull_job.name):
-        return SkipReason("the previous pull is still running")
-    return RunRequest(run_key=None, run_config={"ops": {"pull": {"config": {}}}})
+def declared_sync_job(definition: SyncDefinition) -> JobDefinition:
+    """The job `sync_NAME`: one op running the declared sync in this process (`run_declared_sync`)."""
+    name = definition.name
+
+    @op(name=f"run_{name}", description=f"Run the declared {definition.kind} sync [syncs.{name}].")
+    def run_sync(context: OpExecutionContext, config: DeclaredRunConfig) -> None:
+        scheduled_for = datetime.fromisoformat(config.scheduled_for) if config.scheduled_for else None
+        outcome = run_declared_sync(name, scheduled_for=scheduled_for, hooks=RunHooks(log=context.log.info))
+        context.log.info(f"{name}: {outcome.status}: {outcome.summary}")
+        if outcome.status == "partial" and definition.kind == "campaign":
+            raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from outcome.error
+        outcome.raise_for_failure()
+
+    @job(name=f"sync_{name}", description=f"The declared {definition.kind} sync [syncs.{name}].",
+         tags={"sdsync": definition.kind, "sdsync/sync": name})
+    def sync_job() -> None:
+        run_sync()
+
+    return sync_job
 
 
-@schedule(cron_schedule=NIGHTLY_AT_TWO, job=contacts_sync_job, execution_timezone="UTC",
-          default_status=DefaultScheduleStatus.STOPPED)
-def nightly_contacts_sync(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    """Sync contacts at 02:00 UTC with the options in the SDSYNC_CONTACTS_* environment variables."""
-    values = {key: os.environ.get(name) for key, name in CONTACTS_ENV.items()}
-    missing = [CONTACTS_ENV[key] for key in ("source", "query", "customer", "group_service") if not values[key]]
-    if missing:
-        return SkipReason(f"set {', '.join(missing)} to configure the nightly contact sync")
-    if _still_running(context, contacts_sync_job.name):
-        return SkipReason("the previous contact sync is still running")
-    config = {key: value for key, value in values.items() if value}
-    return RunRequest(run_key=None, run_config={"ops": {"contacts_sync": {"config": config}}})
+def declared_sync_schedule(definition: SyncDefinition, sync_job: JobDefinition) -> ScheduleDefinition:
+    """The schedule `NAME_schedule`: the sync's cron in its time zone, running from the start (it is declared)."""
+
+    @schedule(name=f"{definition.name}_schedule", cron_schedule=definition.schedule, job=sync_job,
+              execution_timezone=definition.timezone, default_status=DefaultScheduleStatus.RUNNING)
+    def declared(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        if _still_running(context, sync_job.name):
+            return SkipReason(f"the previous run of {definition.name} is still running")
+        when = context.scheduled_execution_time
+        config = {"scheduled_for": when.isoformat()} if when else {}
+        return RunRequest(run_key=None, run_config={"ops": {f"run_{definition.name}": {"config": config}}})
+
+    return declared
 
 
-defs = Definitions(
-    jobs=[pull_job, contacts_sync_job, campaign_job],
-    schedules=[hourly_pull, nightly_contacts_sync],
-)
+def build_definitions(definitions: Sequence[SyncDefinition]) -> Definitions:
+    """The code location: a job per declared sync, a schedule per sync that has one, and `campaign_job`."""
+    jobs = {definition.name: declared_sync_job(definition) for definition in definitions}
+    schedules = [declared_sync_schedule(definition, jobs[definition.name]) for definition in definitions
+                 if definition.schedule]
+    return Definitions(jobs=[*jobs.values(), campaign_job], schedules=schedules)
+
+
+defs = build_definitions(read_definitions())

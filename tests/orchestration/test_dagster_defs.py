@@ -1,11 +1,11 @@
-"""The Dagster definitions: jobs and schedules load, schedules build valid run config, jobs really run."""
+"""The Dagster definitions: a job and a schedule per declared sync, schedules build valid run config, jobs really run."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pytest
 
 dagster = pytest.importorskip(
@@ -20,9 +20,10 @@ from dagster import (  # noqa: E402
     validate_run_config,
 )
 
-from smartdialog_sync.pipelines.orchestration.dagster_defs import CONTACTS_ENV, defs  # noqa: E402
 from smartdialog_sync.journal import open_journal  # noqa: E402
-from smartdialog_sync.receiver.payloads import inbound_row  # noqa: E402
+from smartdialog_sync.pipelines.orchestration.dagster_defs import build_definitions, defs  # noqa: E402
+from smartdialog_sync.pipelines.syncs.definitions import read_definitions  # noqa: E402
+from tests.syncs.conftest import project  # noqa: E402, F401
 
 CUSTOMER = "demo-customer"
 PHONES = ["+358401110001", "+358401110002", "+358401110003"]
@@ -60,13 +61,58 @@ def crm(tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def test_definitions_have_the_jobs_and_schedules() -> None:
-    assert {job.name for job in REPOSITORY.get_all_jobs()} == {"pull_job", "contacts_sync_job", "campaign_job"}
-    schedules = {schedule.name: schedule for schedule in REPOSITORY.schedule_defs}
-    assert schedules["hourly_pull"].cron_schedule == "0 * * * *"
-    assert schedules["hourly_pull"].job_name == "pull_job"
-    assert schedules["nightly_contacts_sync"].cron_schedule == "0 2 * * *"
-    assert schedules["nightly_contacts_sync"].job_name == "contacts_sync_job"
+DECLARED = """
+[syncs.crm_nightly]
+kind = "contacts"
+source = "env:CRM_URL"
+query = "SELECT phone, first_name FROM people"
+customer = "demo-customer"
+group_service = "crm-group"
+schedule = "0 2 * * *"
+timezone = "Europe/Helsinki"
+
+[syncs.hourly]
+kind = "pull"
+schedule = "0 * * * *"
+
+[syncs.monthly_offer]
+kind = "campaign"
+source = "env:CRM_URL"
+query = "SELECT phone, first_name FROM people"
+customer = "demo-customer"
+service = "sms-oneway"
+sender = "DemoOy"
+content = "Hi {{first_name}}"
+schedule = "0 9 1 * *"
+
+[syncs.by_hand]
+kind = "pull"
+resources = ["inbound_messages"]
+"""
+
+
+def test_without_declared_syncs_only_the_one_off_campaign_job_is_defined() -> None:
+    assert {job.name for job in REPOSITORY.get_all_jobs()} == {"campaign_job"}
+    assert not list(REPOSITORY.schedule_defs)
+
+
+def test_one_job_and_one_schedule_per_declared_sync(project, instance: DagsterInstance) -> None:
+    project(DECLARED)
+    repository = build_definitions(read_definitions()).get_repository_def()
+    assert {job.name for job in repository.get_all_jobs()} == {
+        "sync_crm_nightly", "sync_hourly", "sync_monthly_offer", "sync_by_hand", "campaign_job"}
+    schedules = {schedule.name: schedule for schedule in repository.schedule_defs}
+    assert {name: (schedule.cron_schedule, schedule.execution_timezone, schedule.job_name)
+            for name, schedule in schedules.items()} == {
+        "crm_nightly_schedule": ("0 2 * * *", "Europe/Helsinki", "sync_crm_nightly"),
+        "hourly_schedule": ("0 * * * *", "UTC", "sync_hourly"),
+        "monthly_offer_schedule": ("0 9 1 * *", "UTC", "sync_monthly_offer"),
+    }
+    tick = datetime(2027, 1, 1, 9, tzinfo=timezone.utc)
+    [request] = schedules["monthly_offer_schedule"].evaluate_tick(
+        build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests
+    assert request.run_config == {"ops": {"run_monthly_offer": {"config": {"scheduled_for": tick.isoformat()}}}}
+    assert validate_run_config(repository.get_job("sync_monthly_offer"), request.run_config)
 
 
 def test_campaign_job_requires_the_campaign_config() -> None:
@@ -80,35 +126,24 @@ def test_campaign_job_requires_the_campaign_config() -> None:
             validate_run_config(job, {"ops": {"send_campaign": {"config": partial}}})
 
 
-def test_nightly_sync_skips_until_configured_then_requests_a_valid_run(
-    instance: DagsterInstance, monkeypatch: pytest.MonkeyPatch
+def test_a_declared_campaign_sends_once_per_scheduled_day(
+    emulator, project, instance: DagsterInstance, sdsync_env: Path, crm: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    schedule = REPOSITORY.get_schedule_def("nightly_contacts_sync")
-    for name in CONTACTS_ENV.values():
-        monkeypatch.delenv(name, raising=False)
-    skipped = schedule.evaluate_tick(build_schedule_context(instance=instance))
-    assert not skipped.run_requests and "SDSYNC_CONTACTS_CUSTOMER" in skipped.skip_message
-    monkeypatch.setenv("SDSYNC_CONTACTS_SOURCE", "env:CRM_URL")
-    monkeypatch.setenv("SDSYNC_CONTACTS_QUERY", "SELECT phone FROM people")
-    monkeypatch.setenv("SDSYNC_CONTACTS_CUSTOMER", CUSTOMER)
-    monkeypatch.setenv("SDSYNC_CONTACTS_GROUP_SERVICE", "crm-group")
-    [request] = schedule.evaluate_tick(build_schedule_context(instance=instance)).run_requests
-    assert request.run_config["ops"]["contacts_sync"]["config"]["source"] == "env:CRM_URL"
-    assert validate_run_config(REPOSITORY.get_job("contacts_sync_job"), request.run_config)
-
-
-def test_hourly_pull_runs_the_pull_in_process(instance: DagsterInstance, sdsync_env: Path) -> None:
-    journal = open_journal(str(sdsync_env / "journal.sqlite"))
-    body = b'{"messageId": "m-1", "sender": "+358401110001", "recipient": "+358401000001", "content": "hi"}'
-    journal.write_batch([inbound_row(body)], [])
-    journal.close()
-    [request] = REPOSITORY.get_schedule_def("hourly_pull").evaluate_tick(build_schedule_context(instance=instance)).run_requests
-    config = request.run_config
-    config["ops"]["pull"]["config"] = {"resources": ["inbound_messages"]}
-    result = REPOSITORY.get_job("pull_job").execute_in_process(run_config=config, instance=instance)
-    assert result.success
-    with duckdb.connect(str(sdsync_env / "sdsync.duckdb"), read_only=True) as connection:
-        assert connection.execute("SELECT message_id, content FROM smartdialog.inbound_messages").fetchall() == [("m-1", "hi")]
+    monkeypatch.setenv("CRM_URL", crm)
+    project(DECLARED)
+    job = build_definitions(read_definitions()).get_repository_def().get_job("sync_monthly_offer")
+    first_of_month = {"ops": {"run_monthly_offer": {"config": {"scheduled_for": "2027-01-01T09:00:00+00:00"}}}}
+    assert job.execute_in_process(run_config=first_of_month, instance=instance).success
+    assert job.execute_in_process(run_config=first_of_month, instance=instance).success  # a rerun: resumed, not resent
+    assert sorted(row["address"] for row in emulator.messages()) == PHONES
+    open_journal(str(sdsync_env / "journal.sqlite")).close()  # a second campaign needs an opt-out source
+    next_month = {"ops": {"run_monthly_offer": {"config": {"scheduled_for": "2027-02-01T09:00:00+00:00"}}}}
+    assert job.execute_in_process(run_config=next_month, instance=instance).success
+    assert sorted(row["address"] for row in emulator.messages()) == sorted(PHONES * 2)
+    ledger = sqlite3.connect(sdsync_env / "campaigns.sqlite")
+    assert {row[0] for row in ledger.execute("SELECT campaign_id FROM campaigns")} == {
+        "monthly_offer-2027-01-01", "monthly_offer-2027-02-01"}
+    ledger.close()
 
 
 def test_campaign_job_sends_once_and_a_rerun_resumes_without_resending(
@@ -143,18 +178,19 @@ def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, 
     assert not [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
 
 
-def test_contacts_sync_job_creates_the_group_contacts(
-    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+def test_a_declared_contact_sync_job_creates_the_group_contacts(
+    emulator, project, instance: DagsterInstance, sdsync_env: Path, crm: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = {"ops": {"contacts_sync": {"config": {
-        "source": crm, "query": "SELECT phone, first_name FROM people", "customer": CUSTOMER, "group_service": "crm-group",
-    }}}}
-    result = REPOSITORY.get_job("contacts_sync_job").execute_in_process(run_config=config, instance=instance)
+    monkeypatch.setenv("CRM_URL", crm)
+    project(DECLARED)
+    job = build_definitions(read_definitions()).get_repository_def().get_job("sync_crm_nightly")
+    result = job.execute_in_process(run_config={"ops": {"run_crm_nightly": {"config": {}}}}, instance=instance)
     assert result.success
     assert sorted(contact["phone"] for contact in emulator.contacts()) == PHONES
     # In-process: the library's progress callbacks log to Dagster (a child `sdsync` would print tables instead).
     messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert any(message.startswith("run 1 completed: creates 3") for message in messages), messages
+    assert any(message.startswith("crm_nightly: completed: creates 3") for message in messages), messages
 
 
 def test_campaign_job_sends_at_each_recipients_local_time(
