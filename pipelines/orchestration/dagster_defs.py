@@ -38,7 +38,6 @@ from dagster import (
     schedule,
 )
 from pydantic import Field
-from smartdialog_sync.gsm_safe import make_gsm_safe
 from smartdialog_sync.destinations.campaigns.campaign import (
     Source,
     build_spec,
@@ -60,6 +59,7 @@ from smartdialog_sync.pipelines.syncs.definitions import (
 from smartdialog_sync.pipelines.syncs.runner import RunHooks, run_declared_sync
 
 from smartdialog_sync.api import resolve_settings
+from smartdialog_sync.gsm_safe import make_gsm_safe
 
 SEND_RETRIES, SEND_RETRY_SECONDS = 3, 60
 UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
