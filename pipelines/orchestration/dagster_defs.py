@@ -78,7 +78,7 @@ class ContactSyncConfig(Config):
     query: str = Field(description="SQL selecting the contacts.")
     customer: str = Field(description="Customer id.")
     group_service: str = Field(description="Group service id.")
-    mode: str = Field("upsert", description="upsert, or mirror (also deletes contacts it manages).")
+    mode: str = Field("upsert", description="upsert, mirror (also deletes contacts it manages), create-only or update-only.")
     max_calls: Optional[int] = Field(None, description="Stop after about this many API calls; the next run resumes.")
 
 
