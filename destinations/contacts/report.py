@@ -38,7 +38,7 @@ def plan_table(plan: PlanSummary, to_reconcile: int, limit: RateLimit, title: st
     table = Table(title=escape(title), show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    table.add_row("mode", Text(plan.mode_words))
+    table.add_row("mode", Text(plan.mode_words, justify="left"))
     for label, value in (
         ("CRM rows", plan.source_rows),
         ("creates", plan.creates),
@@ -59,7 +59,7 @@ def plan_table(plan: PlanSummary, to_reconcile: int, limit: RateLimit, title: st
         for name, count in counts.items():
             table.add_row(f"{name} {label}", str(count))
     for column, hint in plan.unmapped.items():
-        table.add_row(Text(f"column {column} (not sent)"), Text(hint))
+        table.add_row(Text(f"column {column} (not sent)"), Text(hint, justify="left"))
     table.add_row(f"time under the rate limit {limit}", f"≥ {_duration(seconds_under_limit(calls, limit))}")
     return table
 
