@@ -256,15 +256,15 @@ class ContactStateStore(ABC):
         """Record the outcomes of ops in ONE transaction: each op's status, and for a done op the contact's
         new state (its hash, or its removal); a refused payload is remembered so an unchanged row is not
         sent again (an update-only op without a contact also becomes a rejected_rows row of its run, reason
-        no_contact). An op with status `inflight` stays so (its outcome is unknown: the next run reads it back)."""
+        no_contact, and its contact is no longer held to exist). An op with status `inflight` stays so (its outcome is unknown: the next run reads it back)."""
         settled = [o for o in outcomes if o.status != "inflight"]
         if not settled:
             return
         done = [o.op for o in settled if o.status == "done"]
         kept = [op for op in done if op.op != "delete"]
-        gone = [op.phone for op in done if op.op == "delete"]
         refused = [o for o in settled if o.status == "rejected"]
         without_contact = [o.op for o in refused if o.result == NO_CONTACT]
+        gone = [op.phone for op in done if op.op == "delete"] + [op.phone for op in without_contact]
         with self._transaction():
             self._execute(self._sql("record_outcomes"),
                           [[o.op.seq for o in settled], [o.status for o in settled], [o.result for o in settled],

@@ -24,10 +24,15 @@ def calls(emulator, operation: str) -> int:
     return emulator.stats()["calls_by_operation"].get(operation, 0)
 
 
+def someone_else(cli: SyncCli) -> SmartDialogClient:
+    """A client changing the group behind the sync's back."""
+    return SmartDialogClient(resolve_settings(base_url=cli.emulator.base_url, data_dir=str(cli.workdir / "data"),
+                                              rate_limit="100000/60"))
+
+
 def add_unmanaged(cli: SyncCli, *phones: str) -> None:
     """Contacts put into the group by someone else (first name "Old")."""
-    with SmartDialogClient(resolve_settings(base_url=cli.emulator.base_url, data_dir=str(cli.workdir / "data"),
-                                            rate_limit="100000/60")) as api:
+    with someone_else(cli) as api:
         for phone in phones:
             api.create_group_contact(CUSTOMER, GROUP, {"phone": phone, "first_name": "Old"})
 
@@ -59,27 +64,33 @@ def test_create_only_creates_new_contacts_and_never_updates_one(cli, emulator):
 
 @BOTH_STATES
 def test_update_only_updates_existing_contacts_and_reports_the_others(cli, emulator):
+    cli.crm.write([contact(5)])
+    cli.run()
+    with someone_else(cli) as api:
+        api.delete_group_contact(CUSTOMER, GROUP, contact(5)["phone"])
     add_unmanaged(cli, contact(1)["phone"], contact(2)["phone"])
     creates_before = calls(emulator, "CreateGroupContact")
-    cli.crm.write([contact(n) for n in range(1, 5)])
+    cli.crm.write([contact(n) for n in range(1, 5)] + [contact(5, first_name="Edited")])
 
     done = cli.run("--mode", "update-only")
     assert first_names(cli) == {contact(1)["phone"]: "First1", contact(2)["phone"]: "First2"}
     assert calls(emulator, "CreateGroupContact") == creates_before  # no create call at all
     run_id = cli.last_run()["run_id"]
     reported = cli.query("SELECT source_key, phone, reason FROM rejected_rows WHERE run_id = ? ORDER BY 1", [run_id])
-    assert reported == [("3", contact(3)["phone"], "no_contact"), ("4", contact(4)["phone"], "no_contact")]
+    assert reported == [(str(n), contact(n)["phone"], "no_contact") for n in (3, 4, 5)]
     assert "no_contact" in done
+    # the contact deleted behind the sync's back is no longer held to exist
+    assert cli.query("SELECT count(*) FROM contact_state WHERE phone = ?", [contact(5)["phone"]]) == [(0,)]
 
     before = emulator.stats()["calls_total"]
     planned = cli.run("--mode", "update-only", "--dry-run")  # known without a contact: reported again, no call
     assert "no contact: reported, not created" in planned and "no_contact" in planned
     assert emulator.stats()["calls_total"] == before
     dry_run = cli.last_run()["run_id"]
-    assert cli.query("SELECT count(*) FROM rejected_rows WHERE run_id = ? AND reason = 'no_contact'", [dry_run]) == [(2,)]
+    assert cli.query("SELECT count(*) FROM rejected_rows WHERE run_id = ? AND reason = 'no_contact'", [dry_run]) == [(3,)]
 
     cli.run()  # upsert creates what update-only only reported
-    assert len(cli.group()) == 4
+    assert len(cli.group()) == 5
 
 
 @pytest.mark.parametrize("group_service, says", [
