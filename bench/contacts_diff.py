@@ -100,7 +100,7 @@ def project_diff(store: ContactStateStore, crm: pa.Table, figures: dict[str, flo
     timed("scan, raw hash, match", figures, lambda: stage_rows(store, CUSTOMER, GROUP, "FI"))
     figures["new phones normalised"] = timed("phone cache, new phones", figures, lambda: normalise_new_phones(store))
     timed("validate + hash", figures, lambda: build_candidates(store, CUSTOMER, GROUP))
-    plan = timed("plan (diff vs state)", figures, lambda: plan_changes(store, CUSTOMER, GROUP, mirror=True))
+    plan = timed("plan (diff vs state)", figures, lambda: plan_changes(store, CUSTOMER, GROUP, "mirror"))
     return {"create": plan.creates, "update": plan.updates, "delete": plan.deletes}
 
 

@@ -180,6 +180,12 @@ DELETE FROM server_rejections WHERE customer = ? AND group_service = ? AND phone
 INSERT OR REPLACE INTO server_rejections (customer, group_service, phone, hash, reason)
 SELECT ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])
 
+-- name: add_rejected_rows
+-- Rows of a run found unsendable while applying (update-only: no_contact). Parameters: run_id, customer,
+-- group_service, source keys, phones (arrays of one length), reason.
+INSERT INTO rejected_rows (run_id, customer, group_service, source_key, phone, reason)
+SELECT ?, ?, ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), ?
+
 -- name: clear_group_state
 DELETE FROM contact_state WHERE customer = ? AND group_service = ?
 
@@ -205,6 +211,10 @@ SELECT count(*) FROM rejected_rows WHERE run_id = ?
 -- name: count_field_warnings
 SELECT count(*) FROM field_warnings WHERE run_id = ?
 
+-- name: holds_group
+-- Whether the state holds a contact of the group (then its group service has taken contacts: no need to check it).
+SELECT EXISTS (SELECT 1 FROM contact_state WHERE customer = ? AND group_service = ?)
+
 -- name: insert_phones
 -- The phones normalised this run (registered Arrow table new_phones).
 INSERT INTO phone_cache SELECT phone_raw, region, e164, error FROM new_phones
@@ -216,6 +226,16 @@ INSERT INTO phone_cache SELECT phone_raw, region, e164, error FROM new_phones
 SELECT CAST(? AS BIGINT) AS run_id, CAST(? AS VARCHAR) AS customer, CAST(? AS VARCHAR) AS group_service,
        source_key, phone, reject_reason AS reason
 FROM contact_candidates WHERE reject_reason IS NOT NULL ORDER BY row_no
+
+-- name: rows_no_contact
+-- The rows update-only sends nothing for because an earlier run found no contact for the same payload, as
+-- rejected_rows rows (reason no_contact). Parameters: run_id, customer, group_service, customer, group_service.
+SELECT CAST(? AS BIGINT) AS run_id, CAST(? AS VARCHAR) AS customer, CAST(? AS VARCHAR) AS group_service,
+       v.source_key, v.phone, 'no_contact' AS reason
+FROM contact_candidates v
+JOIN server_rejections r ON r.customer = ? AND r.group_service = ? AND r.phone = v.phone AND r.hash = v.hash
+    AND r.reason = 'no_contact'
+WHERE v.reject_reason IS NULL ORDER BY v.row_no
 
 -- name: rows_field_warnings
 -- The field warnings of this run's rows to send, as field_warnings rows. Parameters: run_id, customer, group_service.

@@ -167,6 +167,12 @@ SELECT %s, %s, unnest(%s::text[]), unnest(%s::text[]), unnest(%s::text[])
 ON CONFLICT (customer, group_service, phone) DO UPDATE SET hash = excluded.hash, reason = excluded.reason,
     rejected_at = now()
 
+-- name: add_rejected_rows
+-- Rows of a run found unsendable while applying (update-only: no_contact). Parameters: run_id, customer,
+-- group_service, source keys, phones (arrays of one length), reason.
+INSERT INTO rejected_rows (run_id, customer, group_service, source_key, phone, reason)
+SELECT %s, %s, %s, unnest(%s::text[]), unnest(%s::text[]), %s
+
 -- name: clear_group_state
 DELETE FROM contact_state WHERE customer = %s AND group_service = %s
 
@@ -191,6 +197,10 @@ SELECT count(*) FROM rejected_rows WHERE run_id = %s
 
 -- name: count_field_warnings
 SELECT count(*) FROM field_warnings WHERE run_id = %s
+
+-- name: holds_group
+-- Whether the state holds a contact of the group (then its group service has taken contacts: no need to check it).
+SELECT EXISTS (SELECT 1 FROM contact_state WHERE customer = %s AND group_service = %s)
 
 -- name: load_raw_hashes
 -- Every raw hash of the group's contacts in one value (8 bytes each, big-endian): what the diff matches the

@@ -166,5 +166,6 @@ SELECT
     a.normalised
 FROM candidates a
 LEFT JOIN duplicates d ON d.duplicate_phone = a.phone
-LEFT JOIN server_rejections r
+LEFT JOIN server_rejections r  -- no_contact (update-only found no contact) is the plan's to judge, per mode
     ON r.customer = $customer AND r.group_service = $group_service AND r.phone = a.phone AND r.hash = a.hash
+    AND r.reason <> 'no_contact'

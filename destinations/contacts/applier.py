@@ -17,13 +17,16 @@ limiter and the one retry policy. So the apply side is a plain loop over the jou
   repeated with the retry policy's backoff while outcomes stay unknown. Only when that budget is spent is
   the op left in flight for the next run. The service keys contacts by E.164 phone, so a create of an
   existing phone answers 409 and becomes an update. PUT and DELETE are idempotent and may be repeated.
+* the modes narrow that: in create-only a create that finds the contact there leaves it as it is (its
+  content stays unknown to the state, so a later upsert updates it); in update-only an update that finds
+  no contact (404) creates none: the op is rejected with reason no_contact.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any, Callable, Iterable
 
@@ -40,12 +43,17 @@ from smartdialog_sync.errors import (
     SmartDialogError,
 )
 
-from .state import ContactStateStore, Operation, Outcome
+from .state import NO_CONTACT, ContactStateStore, Operation, Outcome
 
 # Fields GetGroupContact does not echo back; they are left out when comparing a stored contact.
 _NOT_ECHOED = ("phone", "phoneNumberRegions")
 DEFAULT_WORKERS = 4
 DEFAULT_GROUP_SIZE = 64
+LEFT_AS_IS = "existed: left as is (create-only)"
+
+
+class _NoContact(Exception):
+    """update-only: the group holds no contact with the op's phone (and none is created)."""
 
 
 class StopRun(RuntimeError):
@@ -99,8 +107,10 @@ class ContactApplier:
     """Applies journal ops to one group service, exactly once per op, `workers` calls at a time."""
 
     def __init__(self, api: SmartDialogClient, store: ContactStateStore, customer: str, group_service: str,
-                 workers: int = DEFAULT_WORKERS, group_size: int = DEFAULT_GROUP_SIZE) -> None:
+                 workers: int = DEFAULT_WORKERS, group_size: int = DEFAULT_GROUP_SIZE, mode: str = "upsert") -> None:
         self.api = api
+        self.creates = mode != "update-only"
+        self.updates_existing = mode != "create-only"
         self.store = store
         self.customer = customer
         self.group_service = group_service
@@ -183,13 +193,18 @@ class ContactApplier:
     def _outcome(self, op: Operation) -> Outcome:
         """Apply one op (on a worker thread) and say how it ended; the store is written by the caller."""
         try:
-            return Outcome(op, "done", self._apply_one(op))
+            result = self._apply_one(op)
+        except _NoContact:
+            return Outcome(op, "rejected", NO_CONTACT, NO_CONTACT)
         except OutcomeUnknown as exc:
             return Outcome(op, "inflight", error=str(exc))
         except SmartDialogError as exc:
             if _is_rejection(exc):
                 return Outcome(op, "rejected", "rejected", exc.detail or str(exc))
             return Outcome(op, "interrupted", error=str(exc))
+        if result == LEFT_AS_IS:  # the contact is there with content of its own: unknown to the state
+            return Outcome(replace(op, hash=None, raw_hash=None), "done", result)
+        return Outcome(op, "done", result)
 
     def _apply_one(self, op: Operation) -> str:
         if op.op == "create":
@@ -206,13 +221,11 @@ class ContactApplier:
             self.api.create_group_contact(self.customer, self.group_service, _wire(op.payload))
             return "created"
         except Conflict:
-            self._put(op)
-            return "existed: updated"
+            return self._existed(op)
         except BadRequest:
             if self._get(op.phone) is None:
                 raise
-            self._put(op)
-            return "existed: updated"
+            return self._existed(op)
         except OutcomeUnknown:
             if not settle_unknown:
                 raise
@@ -237,13 +250,19 @@ class ContactApplier:
                         return self._create(op, settle_unknown=False)
                     if matches(record, op.payload):
                         return "created (confirmed by read)"
-                    self._put(op)
-                    return "existed: updated"
+                    return self._existed(op)
         except SmartDialogError as exc:
             if isinstance(exc, OutcomeUnknown) or _is_rejection(exc):
                 raise
             raise OutcomeUnknown(exc.operation, f"settling an unknown create failed: {exc}") from None
         raise AssertionError("unreachable: the retry loop returns or raises")
+
+    def _existed(self, op: Operation) -> str:
+        """A create found the contact there: update it, or (create-only) leave it as it is."""
+        if not self.updates_existing:
+            return LEFT_AS_IS
+        self._put(op)
+        return "existed: updated"
 
     def _update(self, op: Operation) -> str:
         try:
@@ -251,6 +270,8 @@ class ContactApplier:
                 return "updated"
         except NotFound:
             pass
+        if not self.creates:
+            raise _NoContact()
         try:
             self.api.create_group_contact(self.customer, self.group_service, _wire(op.payload or {}))
             return "missing: created"

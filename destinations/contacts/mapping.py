@@ -2,11 +2,14 @@
 
 Columns match a field by name, case-insensitively and with snake_case accepted (first_name → firstName),
 or through an explicit mapping (`[contacts.mapping]` in .dlt/config.toml, `--map crm_col=field`).
-Other columns become customContactProperties only when listed (`--custom-property COL`).
+Other columns become customContactProperties only when listed (`--custom-property COL`); the rest map to
+nothing and the plan lists them, with a `--map` hint naming the field a column most likely means.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 CONTACT_FIELDS = (
@@ -39,6 +42,23 @@ _SOURCE_COLUMN = {
     "city": "city_raw",
     "countryCode": "country_code_raw",
     "active": "active_raw",
+}
+
+
+# Column names (folded: lower case, letters and digits only) that obviously mean a contact field without
+# spelling it; a name cut short or misspelt is matched by prefix or by difflib.
+_SYNONYMS = {
+    "mobile": "phone", "mobilephone": "phone", "msisdn": "phone", "gsm": "phone", "cell": "phone",
+    "phonenumber": "phone", "telephone": "phone", "tel": "phone",
+    "mail": "email", "emailaddress": "email",
+    "givenname": "firstName", "forename": "firstName", "fname": "firstName",
+    "surname": "lastName", "familyname": "lastName", "lname": "lastName",
+    "sex": "gender",
+    "birthdate": "birthYear", "dateofbirth": "birthYear", "dob": "birthYear", "born": "birthYear",
+    "address": "streetAddress", "street": "streetAddress",
+    "postcode": "zipCode", "postalcode": "zipCode", "postnumber": "zipCode",
+    "town": "city",
+    "country": "countryCode", "nation": "countryCode",
 }
 
 
@@ -80,6 +100,11 @@ class ContactMapping:
     key_column: str
     region_column: str | None = None
     custom_properties: tuple[str, ...] = field(default_factory=tuple)
+    unmapped: tuple[str, ...] = field(default_factory=tuple)
+
+    def unmapped_hints(self) -> dict[str, str]:
+        """{column: what to do with it} for the CRM columns that map to nothing (not the key column)."""
+        return {column: _hint(column, set(self.fields)) for column in self.unmapped}
 
     def describe(self) -> str:
         """One line per mapped field, for the plan report."""
@@ -124,7 +149,29 @@ def resolve_mapping(
     region = next((column for column in columns if column.lower() in REGION_COLUMNS), None)
     key_column = _find_column(columns, key) if key else fields["phone"]
     ordered = {name: fields[name] for name in CONTACT_FIELDS if name in fields}
-    return ContactMapping(ordered, key_column, region, customs)
+    used = {*fields.values(), *customs, key_column, region}
+    return ContactMapping(ordered, key_column, region, customs, tuple(c for c in columns if c not in used))
+
+
+def likely_field(column: str, taken: Collection[str] = ()) -> str | None:
+    """The contact field a column name most likely means (`country` → countryCode), unless it is `taken`."""
+    folded = _folded(column)
+    free = {key: name for key, name in _FIELD_BY_FOLDED.items() if name not in taken}
+    if _SYNONYMS.get(folded) in free.values():
+        return _SYNONYMS[folded]
+    if len(folded) >= 3:  # a name cut short: country, zip, first
+        prefixed = [name for key, name in free.items() if key.startswith(folded)]
+        if len(prefixed) == 1:
+            return prefixed[0]
+    close = difflib.get_close_matches(folded, list(free), n=1, cutoff=0.8)  # a typo: emial, gendr
+    return free[close[0]] if close else None
+
+
+def _hint(column: str, taken: Collection[str]) -> str:
+    """What to do with a column that maps to nothing."""
+    name = likely_field(column, taken)
+    target = f"--map {column}={name}" if name else f"--map {column}=FIELD"
+    return f"maps to nothing: {target}, or --custom-property {column}"
 
 
 def _quoted(identifier: str) -> str:

@@ -38,6 +38,7 @@ def plan_table(plan: PlanSummary, to_reconcile: int, limit: RateLimit, title: st
     table = Table(title=escape(title), show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
+    table.add_row("mode", Text(plan.mode_words, justify="left"))
     for label, value in (
         ("CRM rows", plan.source_rows),
         ("creates", plan.creates),
@@ -45,6 +46,11 @@ def plan_table(plan: PlanSummary, to_reconcile: int, limit: RateLimit, title: st
         ("deletes", plan.deletes),
         ("unchanged (no call)", plan.unchanged),
         ("rejected", plan.rejected),
+        *((label, count) for label, count in (
+            ("not updated: the contact exists (create-only)", plan.not_updated),
+            ("no contact: reported, not created (update-only; rows with reason no_contact)", plan.no_contact),
+            ("of the updates, contacts the state does not know (no_contact if missing)", plan.unknown_updates),
+        ) if count),
         ("in-flight ops to reconcile (1 read each)", to_reconcile),
         ("API calls needed", calls),
     ):
@@ -52,6 +58,8 @@ def plan_table(plan: PlanSummary, to_reconcile: int, limit: RateLimit, title: st
     for label, counts in (("normalised", plan.normalised), ("left out (field warning)", plan.left_out)):
         for name, count in counts.items():
             table.add_row(f"{name} {label}", str(count))
+    for column, hint in plan.unmapped.items():
+        table.add_row(Text(f"column {column} (not sent)"), Text(hint, justify="left"))
     table.add_row(f"time under the rate limit {limit}", f"≥ {_duration(seconds_under_limit(calls, limit))}")
     return table
 

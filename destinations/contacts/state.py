@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
     from smartdialog_sync.state.migration import StoreMigration
 
+# The reason (and result) of an update-only op whose contact the group does not hold: it is kept in
+# server_rejections with the payload's hash (not sent again until the row changes) and in rejected_rows.
+NO_CONTACT = "no_contact"
 RAW_HASH_SHIFT = 1 << 63  # PostgreSQL has no unsigned 64-bit integer: raw_hash is kept there shifted by -2^63
 
 
@@ -192,11 +195,19 @@ class ContactStateStore(ABC):
 
     _placeholder = "?"
 
+    def holds_group(self, customer: str, group_service: str) -> bool:
+        """Whether the state holds a contact of the group (its group service has taken contacts before)."""
+        return bool(self._execute(self._sql("holds_group"), [customer, group_service])[0][0])
+
     # --- the plan and the journal --------------------------------------------------------------------
 
-    def save_rejected_rows(self, run_id: int, customer: str, group_service: str) -> int:
-        """Store this run's rejected candidates in rejected_rows; return how many."""
+    def save_rejected_rows(self, run_id: int, customer: str, group_service: str, no_contact: bool = False) -> int:
+        """Store this run's rejected candidates in rejected_rows (with `no_contact`, also the rows an earlier
+        update-only run found without a contact); return how many."""
         self._insert_computed("rejected_rows", duck_sql()["rows_rejected"], [run_id, customer, group_service])
+        if no_contact:
+            self._insert_computed("rejected_rows", duck_sql()["rows_no_contact"],
+                                  [run_id, customer, group_service, customer, group_service])
         return int(self._execute(self._sql("count_rejected_rows"), [run_id])[0][0])
 
     def save_field_warnings(self, run_id: int, customer: str, group_service: str) -> int:
@@ -244,14 +255,16 @@ class ContactStateStore(ABC):
     def record_outcomes(self, customer: str, group_service: str, outcomes: Sequence[Outcome]) -> None:
         """Record the outcomes of ops in ONE transaction: each op's status, and for a done op the contact's
         new state (its hash, or its removal); a refused payload is remembered so an unchanged row is not
-        sent again. An op with status `inflight` stays so (its outcome is unknown: the next run reads it back)."""
+        sent again (an update-only op without a contact also becomes a rejected_rows row of its run, reason
+        no_contact, and its contact is no longer held to exist). An op with status `inflight` stays so (its outcome is unknown: the next run reads it back)."""
         settled = [o for o in outcomes if o.status != "inflight"]
         if not settled:
             return
         done = [o.op for o in settled if o.status == "done"]
         kept = [op for op in done if op.op != "delete"]
-        gone = [op.phone for op in done if op.op == "delete"]
         refused = [o for o in settled if o.status == "rejected"]
+        without_contact = [o.op for o in refused if o.result == NO_CONTACT]
+        gone = [op.phone for op in done if op.op == "delete"] + [op.phone for op in without_contact]
         with self._transaction():
             self._execute(self._sql("record_outcomes"),
                           [[o.op.seq for o in settled], [o.status for o in settled], [o.result for o in settled],
@@ -267,6 +280,11 @@ class ContactStateStore(ABC):
                 self._execute(self._sql("add_rejections"),
                               [customer, group_service, [o.op.phone for o in refused],
                                [o.op.hash or "" for o in refused], [o.error or "" for o in refused]])
+            if without_contact:
+                self._execute(self._sql("add_rejected_rows"),
+                              [without_contact[0].run_id, customer, group_service,
+                               [op.source_key for op in without_contact], [op.phone for op in without_contact],
+                               NO_CONTACT])
 
     def settle_inflight(self, op: Operation, customer: str, group_service: str, applied: bool,
                         exists: bool, content_hash: str | None) -> None:

@@ -3,8 +3,9 @@
 `sdsync contacts sync` and the Dagster job both call it in-process; what a run shows or logs goes
 through the callbacks of a `SyncProgress` (the default shows nothing, `LogProgress` writes lines).
 
-A run: read the CRM, map and validate its rows, diff them against the state (planner), settle the ops an
-earlier run left in flight, journal the plan, then apply it (applier). A dry run stops after the plan.
+A run: read the CRM, check the group service (group_check), map and validate its rows, diff them against
+the state (planner), settle the ops an earlier run left in flight, journal the plan, then apply it
+(applier). A dry run stops after the plan.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from smartdialog_sync.state.location import StateLocation
 from smartdialog_sync.state.runner_lock import runner_lock
 
 from .applier import DEFAULT_GROUP_SIZE, DEFAULT_WORKERS, ContactApplier, StopRun
+from .group_check import check_group_service
 from .mapping import ContactMapping, MappingError, parse_map_options, resolve_mapping
-from .planner import PlanSummary, plan_changes, prepare_candidates
+from .planner import MODE_WORDS, PlanSummary, plan_changes, prepare_candidates
 from .reader import crm_statement, read_crm
 from .state import ContactStateStore, Operation, StateStoreBusy, open_contact_state
 from .validation import check_region
 
 SAMPLE_ROWS = 20
-Mode = Literal["upsert", "mirror"]
+Mode = Literal["upsert", "mirror", "create-only", "update-only"]
 
 
 @dataclass(frozen=True)
@@ -200,26 +202,43 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
                      progress: SyncProgress | None = None) -> SyncResult:
     """Make the group service's contacts match the CRM rows (or only plan it, for a dry run).
 
-    Raises UsageError for bad options or CRM input (before any call), SyncStopped when the run stops
+    Raises UsageError for bad options or CRM input (before any call), NotAGroupService (a UsageError) when the
+    group service is not a Group service of the customer (checked while the state holds no contact of the
+    group, before anything is written), SyncStopped when the run stops
     part way (after recording it; the next run resumes), RunnerBusy (exit 1, naming the holder) when the
     same customer/group is being synced elsewhere and `wait` is not set, SdsyncError when the state is locked.
     """
     progress = progress or SyncProgress()
     started = time.monotonic()
-    if options.mode not in ("upsert", "mirror"):
-        raise UsageError(f"mode must be upsert or mirror, not {options.mode!r}")
+    if options.mode not in MODE_WORDS:
+        raise UsageError(f"mode must be one of {', '.join(MODE_WORDS)}, not {options.mode!r}")
     target = state_target(settings, options.state)
     with group_runner(settings, target, options.customer, options.group_service, options.wait):
         crm, mapping, region = _read_source(options, progress)  # after the wait: the CRM as it is now
-        with open_state(target) as store:
+        with open_state(target) as store, _client(settings, store, options, progress) as api:
             run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
             prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
-            run = _Run(store, run_id, options, progress, started)
-            result = run.dry() if options.dry_run else run.real(settings)
+            run = _Run(store, run_id, options, mapping, progress, started)
+            result = run.real(api, settings.rate_limit) if api and not options.dry_run else run.dry(api)
     progress.finished(result)
     if result.status == "failed":
         raise SyncStopped(result)
     return result
+
+
+@contextmanager
+def _client(settings: ClientSettings, store: ContactStateStore, options: ContactSyncOptions,
+            progress: SyncProgress) -> Iterator[SmartDialogClient | None]:
+    """The run's API client, once the group service is checked (while the state holds no contact of the
+    group); None for a dry run that needs no call."""
+    check = not store.holds_group(options.customer, options.group_service)
+    if options.dry_run and not check:
+        yield None
+        return
+    with SmartDialogClient(settings, on_wait=progress.waiting) as api:
+        if check:
+            check_group_service(api, options.customer, options.group_service)
+        yield api
 
 
 def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[pa.Table, ContactMapping, str]:
@@ -240,17 +259,19 @@ def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[p
 class _Run:
     """One run on an open state store (the steps of run_contact_sync)."""
 
-    def __init__(self, store: ContactStateStore, run_id: int, options: ContactSyncOptions,
+    def __init__(self, store: ContactStateStore, run_id: int, options: ContactSyncOptions, mapping: ContactMapping,
                  progress: SyncProgress, started: float) -> None:
         self.store = store
         self.run_id = run_id
         self.options = options
+        self.mapping = mapping
         self.progress = progress
         self.started = started
         self.title = f"{options.customer}/{options.group_service} ({options.mode})"
 
     def _plan(self) -> PlanSummary:
-        return plan_changes(self.store, self.options.customer, self.options.group_service, self.options.mode == "mirror")
+        return plan_changes(self.store, self.options.customer, self.options.group_service, self.options.mode,
+                            self.mapping)
 
     def _result(self, status: str, plan: PlanSummary | None, ops_left: int = 0) -> SyncResult:
         store = self.store
@@ -258,55 +279,57 @@ class _Run:
                           store.rejected_sample(self.run_id, SAMPLE_ROWS), store.warnings_sample(self.run_id, SAMPLE_ROWS),
                           ops_left)
 
-    def dry(self) -> SyncResult:
-        """Plan and store the plan in planned_ops; send nothing."""
+    def dry(self, api: SmartDialogClient | None) -> SyncResult:
+        """Plan and store the plan in planned_ops; send nothing (`api` made the group-service check, if any)."""
         store, options = self.store, self.options
         plan = self._plan()
         in_flight = len(store.inflight_ops(options.customer, options.group_service))
         store.write_dry_plan(self.run_id, options.customer, options.group_service)
-        rejected = store.save_rejected_rows(self.run_id, options.customer, options.group_service)
+        rejected = store.save_rejected_rows(self.run_id, options.customer, options.group_service,
+                                            no_contact=options.mode == "update-only")
         store.save_field_warnings(self.run_id, options.customer, options.group_service)
         store.finish_run(self.run_id, "dry-run", duration_s=time.monotonic() - self.started,
                          source_rows=plan.source_rows, creates=plan.creates, updates=plan.updates,
-                         deletes=plan.deletes, unchanged=plan.unchanged, rejected=rejected, calls=0)
+                         deletes=plan.deletes, unchanged=plan.unchanged, rejected=rejected,
+                         calls=api.stats.calls if api else 0)
         self.progress.planned(plan, in_flight, f"Dry run {self.run_id}: {self.title}")
         return self._result("dry-run", plan)
 
-    def real(self, settings: ClientSettings) -> SyncResult:
+    def real(self, api: SmartDialogClient, limit: RateLimit) -> SyncResult:
         """Reconcile, plan, journal and apply; the run is recorded whatever happens."""
         store, options, progress = self.store, self.options, self.progress
         figures: dict[str, Any] = {}
         status, error, plan = "failed", None, None
-        with SmartDialogClient(settings, on_wait=progress.waiting) as api:
-            applier = ContactApplier(api, store, options.customer, options.group_service, workers=options.workers,
-                                     group_size=group_size(settings.rate_limit))
+        applier = ContactApplier(api, store, options.customer, options.group_service, workers=options.workers,
+                                 group_size=group_size(limit), mode=options.mode)
+        try:
+            figures["reconciled"] = applier.reconcile_inflight()
+            plan = self._plan()
+            figures.update(source_rows=plan.source_rows, creates=plan.creates, updates=plan.updates,
+                           deletes=plan.deletes, unchanged=plan.unchanged)
+            progress.planned(plan, 0, f"Sync run {self.run_id}: {self.title}")
+            if plan.deletes and not options.allow_deletes and not progress.confirm_deletes(plan.deletes):
+                raise StopRun(f"the plan deletes {plan.deletes} contacts and that was not confirmed")
+            store.write_journal(self.run_id, options.customer, options.group_service)
+            figures["rejected"] = store.save_rejected_rows(self.run_id, options.customer, options.group_service,
+                                                           no_contact=options.mode == "update-only")
+            store.save_field_warnings(self.run_id, options.customer, options.group_service)
+            # Reads made while reconciling count towards max_calls too.
+            budget = None if options.max_calls is None else max(0, options.max_calls - api.stats.calls)
+            progress.applying(plan.operations if budget is None else min(budget, plan.operations))
             try:
-                figures["reconciled"] = applier.reconcile_inflight()
-                plan = self._plan()
-                figures.update(source_rows=plan.source_rows, creates=plan.creates, updates=plan.updates,
-                               deletes=plan.deletes, unchanged=plan.unchanged)
-                progress.planned(plan, 0, f"Sync run {self.run_id}: {self.title}")
-                if plan.deletes and not options.allow_deletes and not progress.confirm_deletes(plan.deletes):
-                    raise StopRun(f"the plan deletes {plan.deletes} contacts and that was not confirmed")
-                store.write_journal(self.run_id, options.customer, options.group_service)
-                figures["rejected"] = store.save_rejected_rows(self.run_id, options.customer, options.group_service)
-                store.save_field_warnings(self.run_id, options.customer, options.group_service)
-                # Reads made while reconciling count towards max_calls too.
-                budget = None if options.max_calls is None else max(0, options.max_calls - api.stats.calls)
-                progress.applying(plan.operations if budget is None else min(budget, plan.operations))
-                try:
-                    tally = applier.apply(store.planned_ops(self.run_id), budget, progress.applied)
-                finally:
-                    progress.apply_ended()
-                figures.update(applied=tally.done, rejected=figures["rejected"] + tally.rejected, failed=0)
-                status = "partial" if tally.call_budget_reached else "completed"
-            except StopRun as exc:
-                error = str(exc)
-                figures["failed"] = 1
+                tally = applier.apply(store.planned_ops(self.run_id), budget, progress.applied)
             finally:
-                store.finish_run(self.run_id, status, error=error, calls=api.stats.calls, retries=api.stats.retries,
-                                 throttled=api.stats.throttled, waited_s=api.stats.waited_seconds,
-                                 duration_s=time.monotonic() - self.started, **figures)
+                progress.apply_ended()
+            figures.update(applied=tally.done, rejected=figures["rejected"] + tally.rejected, failed=0)
+            status = "partial" if tally.call_budget_reached else "completed"
+        except StopRun as exc:
+            error = str(exc)
+            figures["failed"] = 1
+        finally:
+            store.finish_run(self.run_id, status, error=error, calls=api.stats.calls, retries=api.stats.retries,
+                             throttled=api.stats.throttled, waited_s=api.stats.waited_seconds,
+                             duration_s=time.monotonic() - self.started, **figures)
         return self._result(status, plan, store.ops_left(self.run_id) if status == "partial" else 0)
 
 

@@ -47,11 +47,12 @@ def services(
     """A customer's services (one-way, two-way and group)."""
     if service_type is not None and service_type not in SERVICE_TYPES:
         raise typer.BadParameter(f"must be one of {', '.join(SERVICE_TYPES)}", param_hint="--type")
-    rows = []
     with open_client(ctx) as api:
-        for kind in [service_type] if service_type else SERVICE_TYPES:
-            for item in api.get_customer_services(customer, kind, allow_reply):  # type: ignore[arg-type]
-                rows.append({**item.model_dump(), "type": kind})
+        if service_type:
+            found = [(service_type, item) for item in api.get_customer_services(customer, service_type, allow_reply)]  # type: ignore[arg-type]
+        else:
+            found = api.get_customer_services_of_every_type(customer, allow_reply)
+    rows = [{**item.model_dump(), "type": kind} for kind, item in found]
     _show(f"Services of {customer}", ["id", "name", "type"], rows, as_json)
 
 

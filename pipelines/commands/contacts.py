@@ -24,10 +24,13 @@ STATE_OPTION = typer.Option(
 
 
 class Mode(str, Enum):
-    """upsert: create and update only. mirror: also delete managed contacts that left the CRM."""
+    """upsert: create and update. mirror: also delete managed contacts that left the CRM. create-only: never
+    update a contact that exists. update-only: never create (rows without a contact are reported no_contact)."""
 
     upsert = "upsert"
     mirror = "mirror"
+    create_only = "create-only"
+    update_only = "update-only"
 
 
 def _confirm_deletes(count: int) -> bool:
@@ -45,7 +48,11 @@ def sync(
     sql_file: Optional[Path] = typer.Option(None, "--sql-file", help="File with the SQL selecting the contacts."),
     customer: str = CUSTOMER_OPTION,
     group_service: str = GROUP_OPTION,
-    mode: Mode = typer.Option(Mode.upsert, "--mode", help="upsert, or mirror (also deletes contacts it manages)."),
+    mode: Mode = typer.Option(
+        Mode.upsert, "--mode",
+        help="upsert (create and update); mirror (also delete the contacts it manages that left the CRM, asked or "
+             "--yes); create-only (never update a contact that exists); update-only (never create: rows without a "
+             "contact are reported with reason no_contact)."),
     default_region: str = typer.Option("FI", "--default-region", help="Region of national phone numbers without a region column."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show and store the plan; send nothing."),
     max_calls: Optional[int] = typer.Option(None, "--max-calls", min=1, help="Stop after about this many API calls (resume next run)."),
@@ -57,7 +64,12 @@ def sync(
     workers: int = typer.Option(4, "--workers", min=1, max=16, help="Calls in parallel (the rate limit still applies)."),
     wait: bool = typer.Option(False, "--wait", help="Wait for a sync of the same group running elsewhere, instead of exiting 1."),
 ) -> None:
-    """Create, update (and in mirror mode delete) group contacts so the group matches the CRM."""
+    """Create, update (and in mirror mode delete) group contacts so the group matches the CRM.
+
+    Before its plan, a run against a group the state holds no contact of checks that the group service is a
+    Group service of the customer (one call): if not, it exits 2 naming the customer's services. CRM columns
+    that map to no contact field are listed in the plan, with the --map or --custom-property that would send them.
+    """
     from smartdialog_sync.destinations.contacts.report import ConsoleProgress
     from smartdialog_sync.destinations.contacts.sync import (
         ContactSyncOptions,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from typing import Any, Mapping, Optional, TypeVar, Union
+from typing import Any, Mapping, Optional, TypeVar, Union, get_args
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -110,6 +110,13 @@ class SmartDialogClient:
         path = _path("/services/{customer}", customer=customer_id)
         body = self._json("GetCustomerServices", "GET", path, headers=headers)
         return self._parse("GetCustomerServices", list[models.Service], body or [])
+
+    def get_customer_services_of_every_type(
+        self, customer_id: str, allow_reply_message: Optional[bool] = None
+    ) -> list[tuple[models.ServiceType, models.Service]]:
+        """GetCustomerServices once per service type: (type, service) for every service of a customer."""
+        return [(kind, service) for kind in get_args(models.ServiceType)
+                for service in self.get_customer_services(customer_id, kind, allow_reply_message)]
 
     def get_customer_whatsapp_templates(
         self, customer_id: str, template_id: Optional[str] = None

@@ -22,7 +22,7 @@ def plan(store: ContactStateStore, crm: Crm, mirror: bool = False, **mapping_opt
     table = read_crm(crm.url, crm_statement(table=crm.table))
     mapping = resolve_mapping(table.column_names, key="id", **mapping_options)
     prepare_candidates(store, table, mapping, CUSTOMER, GROUP, "FI")
-    return plan_changes(store, CUSTOMER, GROUP, mirror)
+    return plan_changes(store, CUSTOMER, GROUP, "mirror" if mirror else "upsert")
 
 
 def rejections(store: ContactStateStore) -> dict[str, str]:
@@ -209,4 +209,4 @@ def test_a_new_default_region_revalidates_rows_without_changing_contacts(store, 
     prepare_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "SE")
     assert store.con.execute("SELECT count(*) FROM contact_candidates WHERE payload IS NULL").fetchall() == [(0,)]
     # The phoneNumberRegions sent change with the default region, so the payloads do.
-    assert plan_changes(store, CUSTOMER, GROUP, mirror=True).updates == 3
+    assert plan_changes(store, CUSTOMER, GROUP, "mirror").updates == 3

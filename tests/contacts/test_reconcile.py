@@ -27,7 +27,7 @@ def die_in_flight(cli: SyncCli, call_went_through: bool) -> str:
         run_id = store.start_run(CUSTOMER, GROUP, "upsert", False)
         table = read_crm(cli.crm.url, crm_statement(table=cli.crm.table))
         prepare_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "FI")
-        plan_changes(store, CUSTOMER, GROUP, mirror=False)
+        plan_changes(store, CUSTOMER, GROUP, "upsert")
         store.write_journal(run_id, CUSTOMER, GROUP)
         op = next(store.planned_ops(run_id))
         store.mark_inflight([op])
