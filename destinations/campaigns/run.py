@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 from smartdialog_sync.state.runner_lock import runner_lock
 
+from .arms import Arms, ArmFigures, arm_figures, arm_lines, combined
 from .campaign import CampaignSpec, Plan, check_existing, check_future, check_template_parameters, plan_campaign, resolve_template, timing_of
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendStopped
@@ -59,6 +60,7 @@ class PlanReport:
     rate_limit: str
     zone_sources: dict[str, int]
     schedule: list[ScheduleRow]
+    arms: list[ArmFigures] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The plan as text lines."""
@@ -83,6 +85,8 @@ class PlanReport:
             lines.append(f"  timing: {when}{quiet}")
         if self.zone_sources:
             lines.append("  time zones from: " + ", ".join(f"{source} {count:,}" for source, count in self.zone_sources.items()))
+        arms = Arms.from_description(record.description)
+        lines.extend(arm_lines(arms, self.arms, figures.recipients + sum(r.recipients for r in self.arms if r.figures is None)))
         learned = f"; the service was found to take at most {self.learned_max}" if self.learned_max else ""
         fewer = f" instead of {figures.recipients:,} (one per recipient)" if figures.calls < figures.recipients else ""
         lines.append(
@@ -143,9 +147,13 @@ def _report(plan: Plan, client_settings: ClientSettings, learned: int | None) ->
     record = plan.record
     limit = client_settings.rate_limit
     content = record.message.get("content") if record.kind == "sms" else None
+    arms = Arms.from_description(record.description)
+    held_out = sum(1 for row in plan.assignments if row.held_out)
+    per_arm = arm_figures(arms, plan.batches, held_out, limit.calls, limit.seconds, record.kind)
     return PlanReport(
         record=record,
-        figures=estimate(plan.batches, content, limit.calls, limit.seconds),
+        figures=combined(per_arm, limit.calls, limit.seconds) if arms.variants else
+        estimate(plan.batches, content, limit.calls, limit.seconds),
         rejected=dict(plan.recipients.rejected_by_reason()),
         suppression_sources=list(plan.suppression_sources),
         batch_size=plan.batch_size,
@@ -153,6 +161,7 @@ def _report(plan: Plan, client_settings: ClientSettings, learned: int | None) ->
         rate_limit=str(limit),
         zone_sources=plan.zone_sources,
         schedule=schedule_rows(plan.batches) if plan.zone_sources else [],
+        arms=per_arm,
     )
 
 
@@ -239,8 +248,8 @@ def _plan_or_resume(
         result = CampaignResult(campaign_id, report, dry_run=dry_run)
         if dry_run:
             return result, None
-        _confirm(progress, f"Send to {len(plan.recipients.recipients):,} recipients in {len(plan.batches):,} call(s)?")
-        ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected)
+        _confirm(progress, f"Send to {sum(len(b.recipients) for b in plan.batches):,} recipients in {len(plan.batches):,} call(s)?")
+        ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected, plan.assignments)
         return result, plan.record
     result = CampaignResult(campaign_id, dry_run=dry_run)
     counts = ledger.status_counts(campaign_id)
@@ -260,7 +269,7 @@ def _plan_or_resume(
 def _send(ledger: Ledger, record: CampaignRecord, client_settings: ClientSettings, learned: int | None, workers: int,
           progress: CampaignProgress, result: CampaignResult) -> None:
     """Send every unsent batch of the campaign; the outcome goes into `result`."""
-    unsent = ledger.unsent_batches(record.campaign_id)
+    unsent = ledger.unsent_batches(record.campaign_id, variants=bool(Arms.from_description(record.description).variants))
     gc.collect()
     gc.freeze()  # the many long-lived objects of planning stay out of every later collection: steadier calls
     progress.on_start(sum(len(item.batch.recipients) for item in unsent))
