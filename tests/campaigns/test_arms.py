@@ -152,3 +152,23 @@ def test_bad_variant_options_exit_2_before_the_ledger(sdsync: Callable[..., Any]
     assert result.exit_code == 2 and message in result.stderr, result.output
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "data" / "campaigns.sqlite").exists()
+
+
+def test_whatsapp_variants_send_each_recipient_its_template(sdsync: Callable[..., Any], emulator: Any,
+                                                            tmp_path: Path) -> None:
+    crm = make_crm(tmp_path / "orders.sqlite", 40)
+    created = sdsync("whatsapp", "template", "create", "--customer", "demo-customer", "--identity", "+358401000000",
+                     "--name", "city_offer", "--language", "en", "--content", "An offer in {{1}}!", "--category", "MARKETING")
+    assert created.exit_code == 0, created.output
+    result = sdsync("send-whatsapp", "--customer", "demo-customer", "--service", "sms-oneway", "--source", crm,
+                    "--query", "SELECT phone, city FROM customers", "--variant", "A=order_ready", "--variant", "B=city_offer",
+                    "--body-params", "city", "--holdout", "20%", "--campaign", "wa-ab", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "variant A (weight 1):" in result.stdout and "holdout 20 %:" in result.stdout
+    arms = dict(ledger_rows(tmp_path / "data" / "campaigns.sqlite",
+                            "SELECT address, CASE WHEN held_out = 1 THEN 'holdout' ELSE variant END FROM campaign_assignments"))
+    templates = {"A": "order_ready", "B": "city_offer"}
+    sent = {m["address"]: m["template_name"] for m in emulator.messages()}
+    assert len(sent) == len(emulator.messages())  # once each
+    assert sent == {address: templates[arm] for address, arm in arms.items() if arm != "holdout"}
+    assert set(arms.values()) == {"A", "B", "holdout"}
