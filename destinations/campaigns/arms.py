@@ -148,7 +148,7 @@ def split_recipients(arms: Arms, campaign_id: str, recipients: Sequence[Recipien
     """Every recipient's assignment, and the recipients to send to per variant (key None without variants)."""
     assignments = [arms.assign(campaign_id, r.address) for r in recipients]
     groups: dict[str | None, list[Recipient]] = {v.label: [] for v in arms.variants} or {None: []}
-    for recipient, assignment in zip(recipients, assignments):
+    for recipient, assignment in zip(recipients, assignments, strict=True):
         if not assignment.held_out:
             groups[assignment.variant].append(recipient)
     return assignments, groups

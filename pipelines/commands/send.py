@@ -172,7 +172,8 @@ def send(
     customer: str = CUSTOMER_OPTION,
     service: str = SERVICE_OPTION,
     sender: str = typer.Option(..., "--sender", help="Sender name or number."),
-    content: Optional[str] = typer.Option(None, "--content", help="Message text; {{column}} is replaced per recipient."),
+    content: Optional[str] = typer.Option(
+        None, "--content", help="Message text; {{column}} is replaced per recipient. Required unless --variant is given."),
     variant: Optional[List[str]] = typer.Option(
         None, "--variant", help="A/B variant instead of --content: LABEL=TEXT or LABEL:WEIGHT=TEXT, repeatable "
         "(label: letter, then up to 15 letters, digits, _; weights on all or none)."),
@@ -252,7 +253,8 @@ def send_whatsapp(
     query: str = QUERY_OPTION,
     customer: str = CUSTOMER_OPTION,
     service: str = SERVICE_OPTION,
-    template: Optional[str] = typer.Option(None, "--template", help="Template name (display name) or id."),
+    template: Optional[str] = typer.Option(
+        None, "--template", help="Template name (display name) or id. Required unless --variant is given."),
     variant: Optional[List[str]] = typer.Option(
         None, "--variant", help="A/B variant instead of --template: LABEL=TEMPLATE or LABEL:WEIGHT=TEMPLATE (name or id), "
         "repeatable; every template takes the same --body-params."),

@@ -172,3 +172,28 @@ def test_whatsapp_variants_send_each_recipient_its_template(sdsync: Callable[...
     assert len(sent) == len(emulator.messages())  # once each
     assert sent == {address: templates[arm] for address, arm in arms.items() if arm != "holdout"}
     assert set(arms.values()) == {"A", "B", "holdout"}
+
+
+def test_a_ledger_from_before_the_assignments_is_read_by_the_pull(tmp_path: Path) -> None:
+    """The pull's read-only reader creates nothing: a ledger no newer version opened has no campaign_assignments."""
+    import sqlite3
+
+    from smartdialog_sync.destinations.campaigns.ledger import SentRecipient, sent_messages_reader
+
+    crm = make_crm(tmp_path / "crm.sqlite", 3)
+    spec = CampaignSpec("sms", "demo-customer", "sms-oneway", Source(crm, QUERY), {"sender": "Demo", "content": "Hi"})
+    plan = plan_campaign(spec, SETTINGS, [])
+    path = tmp_path / "campaigns.sqlite"
+    ledger = Ledger.open(path)
+    ledger.create_campaign(plan.record, plan.batches, [])
+    batch = plan.batches[0]
+    ledger.mark_sent(plan.record.campaign_id, batch, "m-1", [SentRecipient(r.address, "r", 1) for r in batch.recipients])
+    ledger.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE campaign_assignments")
+    with sent_messages_reader(path) as read:
+        assert read is not None
+        rows = read(0, 10)
+    assert [(row["address"], row["variant"]) for row in rows] == [(r.address, None) for r in batch.recipients]
+    with assignments_reader(path) as campaigns_of:
+        assert campaigns_of is None
