@@ -197,3 +197,15 @@ def test_a_ledger_from_before_the_assignments_is_read_by_the_pull(tmp_path: Path
     assert [(row["address"], row["variant"]) for row in rows] == [(r.address, None) for r in batch.recipients]
     with assignments_reader(path) as campaigns_of:
         assert campaigns_of is None
+
+
+def test_a_holdout_without_variants_sends_the_content_to_the_rest(tmp_path: Path) -> None:
+    crm = make_crm(tmp_path / "crm.sqlite", 1000)
+    spec = CampaignSpec("sms", "demo-customer", "sms-oneway", Source(crm, QUERY), {"sender": "Demo", "content": "Hi"},
+                        campaign_id="h-1", arms=Arms(holdout=parse_holdout("25%")))
+    plan = plan_campaign(spec, SETTINGS, [])
+    held = {row.address for row in plan.assignments if row.held_out}
+    sent = {r.address for batch in plan.batches for r in batch.recipients}
+    assert abs(len(held) - 250) <= 45 and not held & sent and len(held | sent) == 1000
+    assert {row.variant for row in plan.assignments} == {None} and {b.variant for b in plan.batches} == {None}
+    assert held == {row.address for row in plan_campaign(spec, SETTINGS, []).assignments if row.held_out}
