@@ -143,6 +143,17 @@ def build_arms(variant_texts: Sequence[str], holdout: str | None, field: str,
     return Arms(variants, parse_holdout(holdout))
 
 
+def arms_of_options(single: str | None, variant_texts: Sequence[str] | None, holdout: str | None, option: str,
+                    field: str, resolve: Callable[[str], str] = lambda value: value) -> Arms:
+    """The arms of a command's options: exactly one of the single message option (`--content`, `--template`) and
+    two or more `--variant`s, and an optional `--holdout`."""
+    if bool(single) == bool(variant_texts):
+        raise CampaignInputError(f"give {option} or at least two --variant options (not both)")
+    if variant_texts:
+        return build_arms(variant_texts, holdout, field, resolve)
+    return Arms(holdout=parse_holdout(holdout))
+
+
 def split_recipients(arms: Arms, campaign_id: str, recipients: Sequence[Recipient]
                      ) -> tuple[list[Assignment], dict[str | None, list[Recipient]]]:
     """Every recipient's assignment, and the recipients to send to per variant (key None without variants)."""

@@ -158,12 +158,6 @@ def _spec(kind: str, customer: str, service: str, source: str, query: str, phone
                       message, timing, campaign, body_columns, header_columns, arms or Arms())
 
 
-def _one_message(single: Optional[str], variants: Optional[List[str]], option: str) -> None:
-    """Exactly one of the single message option and --variant."""
-    if bool(single) == bool(variants):
-        raise UsageError(f"give {option} or at least two --variant options (not both)")
-
-
 @app.command("send", short_help="Send an SMS to every recipient of a SQL query, once.")
 def send(
     ctx: typer.Context,
@@ -200,13 +194,12 @@ def send(
 ) -> None:
     """Send a personalised SMS to every recipient of a SQL query, exactly once."""
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
-    from smartdialog_sync.destinations.campaigns.arms import Arms, build_arms, parse_holdout
+    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 
     settings = resolve_campaign_settings(batch_size, max_parts)
     check_common_fields(customer_data, dlr_url)
-    _one_message(content, variant, "--content")
-    arms = build_arms(variant, holdout, "content") if variant else Arms(holdout=parse_holdout(holdout))
+    arms = arms_of_options(content, variant, holdout, "--content", "content")
     message = {"sender": sender, "content": content, "dlr_url": dlr_url, "customer_data": customer_data,
                "ad_message": True if ad else None}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
@@ -284,22 +277,17 @@ def send_whatsapp(
 ) -> None:
     """Send a WhatsApp template to every recipient of a SQL query, one call per parameter set and batch."""
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
-    from smartdialog_sync.destinations.campaigns.arms import Arms, build_arms, parse_holdout
+    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
     from smartdialog_sync.destinations.campaigns.run import whatsapp_template
 
     settings = resolve_campaign_settings(batch_size)
     check_common_fields(customer_data, dlr_url)
-    _one_message(template, variant, "--template")
     body_columns, header_columns = _columns(body_params), _columns(header_params)
     send_buttons = [parse_send_button(text) for text in buttons or []]
-    if variant:
-        arms = build_arms(variant, holdout, "template_name",
-                          lambda name: whatsapp_template(settings_from(ctx), customer, name, body_columns).id)
-        template_id = None
-    else:
-        arms = Arms(holdout=parse_holdout(holdout))
-        template_id = whatsapp_template(settings_from(ctx), customer, template or "", body_columns).id
+    arms = arms_of_options(template, variant, holdout, "--template", "template_name",
+                           lambda name: whatsapp_template(settings_from(ctx), customer, name, body_columns).id)
+    template_id = whatsapp_template(settings_from(ctx), customer, template, body_columns).id if template else None
     message = {"template_name": template_id, "buttons": send_buttons or None, "attachment_uri": attachment_uri,
                "use_sms_fallback": True if sms_fallback else None, "dlr_url": dlr_url, "customer_data": customer_data}
     spec = _spec("whatsapp", customer, service, source, query, phone_column, region_column, suppression_query,
