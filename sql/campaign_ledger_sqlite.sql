@@ -70,6 +70,13 @@ CREATE TABLE IF NOT EXISTS campaign_batch_splits (
     split_at TEXT NOT NULL,
     PRIMARY KEY (campaign_id, batch_no)
 );
+CREATE TABLE IF NOT EXISTS campaign_assignments (
+    campaign_id TEXT NOT NULL,   -- only campaigns with --variant or --holdout have rows: one per eligible recipient
+    address TEXT NOT NULL,
+    variant TEXT,                -- the A/B variant label (NULL: held out, or a campaign without variants)
+    held_out INTEGER NOT NULL CHECK (held_out IN (0, 1)),  -- not sent: the control group
+    PRIMARY KEY (campaign_id, address)
+);
 CREATE TABLE IF NOT EXISTS connection_limits (
     base_url TEXT NOT NULL,
     customer_id TEXT NOT NULL,
@@ -109,6 +116,19 @@ VALUES (?, ?, ?, ?, ?, ?);
 -- Bulk: rows (campaign_id, row_number, raw_phone, address, reason, detail).
 INSERT INTO campaign_rejected (campaign_id, row_number, raw_phone, address, reason, detail)
 VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: insert_assignments
+-- Bulk: rows (campaign_id, address, variant, held_out).
+INSERT INTO campaign_assignments (campaign_id, address, variant, held_out)
+VALUES (?, ?, ?, ?);
+
+-- name: unsent_batch_variants
+-- The variant of each unsent batch of a campaign with variants (every recipient of a batch has its variant).
+SELECT r.batch_no, min(a.variant)
+FROM campaign_recipients r
+JOIN campaign_batches b ON b.campaign_id = r.campaign_id AND b.batch_no = r.batch_no
+JOIN campaign_assignments a ON a.campaign_id = r.campaign_id AND a.address = r.address
+WHERE r.campaign_id = :campaign_id AND b.status <> 'sent' GROUP BY r.batch_no;
 
 -- name: unsent_batches
 SELECT batch_no, request_id, status, body_parameters, header_parameters, first_attempt_at, send_date_time, time_zones
@@ -201,19 +221,46 @@ WHERE send_at > :now GROUP BY campaign_id;
 
 -- name: read_sent_messages
 -- The sent messages after a rowid (the pull's cursor), in rowid order, with the protocol and service of their
--- campaign and the SendDateTime their batch was scheduled for.
+-- campaign, the SendDateTime their batch was scheduled for and their A/B variant.
 SELECT
     s.rowid AS ledger_rowid, s.campaign_id, s.batch_no, s.request_id, s.message_id, s.recipient_id,
     s.address, s.parts, s.sent_at,
     CASE c.kind WHEN 'whatsapp' THEN 'WhatsApp' ELSE 'SMS' END AS protocol,
     c.service_id,
-    b.send_date_time AS scheduled_for
+    b.send_date_time AS scheduled_for,
+    a.variant
+FROM sent_messages AS s
+LEFT JOIN campaigns AS c ON c.campaign_id = s.campaign_id
+LEFT JOIN campaign_batches AS b ON b.campaign_id = s.campaign_id AND b.batch_no = s.batch_no
+LEFT JOIN campaign_assignments AS a ON a.campaign_id = s.campaign_id AND a.address = s.address
+WHERE s.rowid > :after
+ORDER BY s.rowid
+LIMIT :limit;
+
+-- name: read_sent_messages_before_arms
+-- read_sent_messages of a ledger no version with campaign_assignments has opened yet (read-only readers create nothing).
+SELECT
+    s.rowid AS ledger_rowid, s.campaign_id, s.batch_no, s.request_id, s.message_id, s.recipient_id,
+    s.address, s.parts, s.sent_at,
+    CASE c.kind WHEN 'whatsapp' THEN 'WhatsApp' ELSE 'SMS' END AS protocol,
+    c.service_id,
+    b.send_date_time AS scheduled_for,
+    NULL AS variant
 FROM sent_messages AS s
 LEFT JOIN campaigns AS c ON c.campaign_id = s.campaign_id
 LEFT JOIN campaign_batches AS b ON b.campaign_id = s.campaign_id AND b.batch_no = s.batch_no
 WHERE s.rowid > :after
 ORDER BY s.rowid
 LIMIT :limit;
+
+-- name: read_assigned_campaigns
+-- The campaigns with variants or a holdout (the source's campaign_assignments resource reads each once).
+SELECT DISTINCT campaign_id FROM campaign_assignments ORDER BY campaign_id;
+
+-- name: read_assignments
+-- Every eligible recipient of a campaign with its arm: the variant, or held out (not sent).
+SELECT campaign_id, address, variant, held_out = 1 AS held_out FROM campaign_assignments
+WHERE campaign_id = :campaign_id ORDER BY address;
 
 -- name: tables
 SELECT name FROM sqlite_master WHERE type = 'table';
@@ -239,6 +286,9 @@ FROM campaign_rejected WHERE campaign_id = :campaign_id ORDER BY row_number;
 -- (rowid, then the columns of insert_sent_messages)
 SELECT rowid, campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at
 FROM sent_messages WHERE campaign_id = :campaign_id ORDER BY address;
+
+-- name: export_assignments
+SELECT campaign_id, address, variant, held_out FROM campaign_assignments WHERE campaign_id = :campaign_id ORDER BY address;
 
 -- name: export_splits
 SELECT campaign_id, batch_no, request_id, into_batches, reason, split_at

@@ -14,11 +14,12 @@ from smartdialog_sync.api import models
 from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.constants import CUSTOMER_DATA_MAX
 
+from .arms import Arms, Assignment, interleave, split_recipients
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, LedgerConflict
 from .ledger import CampaignRecord, utc_now
 from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
-from .recipients import RecipientSet, run_query, select_recipients
+from .recipients import Recipient, RecipientSet, run_query, select_recipients
 from .schedule import QuietHours, Timing, parse_clock, plan_schedule, zone_sources
 from .suppression import OptOutSource, load_suppression
 from .timezones import zone_of
@@ -51,18 +52,21 @@ class CampaignSpec:
     header_columns: tuple[str, ...] = ()
     campaign_id: str | None = None
     timing: Timing = Timing()
+    arms: Arms = Arms()
 
     def description(self) -> dict[str, Any]:
         """Everything that identifies the campaign (the source's password hidden).
 
-        The per-recipient timing and the time-zone column appear only when used, so campaigns planned
-        before they existed keep their fingerprint.
+        The per-recipient timing, the time-zone column and the arms (variants, holdout) appear only when
+        used, so campaigns planned before they existed keep their fingerprint.
         """
         extra: dict[str, Any] = {}
         if self.source.timezone_column:
             extra["timezone_column"] = self.source.timezone_column
         if self.timing.scheduled:
             extra["timing"] = {"at": self.timing.at.isoformat() if self.timing.at else None, **self.timing.describe()}
+        if self.arms.used:
+            extra["arms"] = self.arms.describe()
         return {**extra,
             "kind": self.kind, "customer_id": self.customer_id, "service_id": self.service_id,
             "source": hide_password(self.source.url), "query": self.source.query,
@@ -82,7 +86,8 @@ class CampaignSpec:
     def value_columns(self) -> list[str]:
         """The query columns the messages use besides the phone."""
         if self.kind == "sms":
-            return placeholders(self.message["content"])
+            contents = [v.fields["content"] for v in self.arms.variants] or [self.message["content"]]
+            return list(dict.fromkeys(name for content in contents for name in placeholders(content)))
         return list(dict.fromkeys(self.body_columns + self.header_columns))
 
     def record(self) -> CampaignRecord:
@@ -103,6 +108,7 @@ class Plan:
     suppression_sources: list[str] = field(default_factory=list)
     batch_size: int = MAX_RECIPIENTS_PER_CALL
     zone_sources: dict[str, int] = field(default_factory=dict)
+    assignments: list[Assignment] = field(default_factory=list)  # every eligible recipient's arm (when arms are used)
 
 
 def timing_of(record: CampaignRecord) -> Timing:
@@ -132,6 +138,7 @@ def build_spec(
     campaign_id: str | None = None,
     body_columns: Sequence[str] = (),
     header_columns: Sequence[str] = (),
+    arms: Arms = Arms(),
 ) -> CampaignSpec:
     """A campaign from its options: `message` holds the request fields (None values dropped).
 
@@ -141,7 +148,7 @@ def build_spec(
     if not timing.scheduled and timing.at is not None:
         fields["send_date_time"] = timing.at.isoformat()
     return CampaignSpec(kind, customer_id, service_id, source, fields, tuple(body_columns), tuple(header_columns),
-                        campaign_id, timing)
+                        campaign_id, timing, arms)
 
 
 def parse_send_time(text: str | None) -> str | None:
@@ -217,7 +224,7 @@ def plan_campaign(
     `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
     `sent_before`: campaigns were sent for this customer before, so no opt-out source at all refuses.
     """
-    if spec.kind == "sms" and not spec.message.get("content", "").strip():
+    if spec.kind == "sms" and not spec.arms.variants and not spec.message.get("content", "").strip():
         raise CampaignInputError("--content is empty")
     campaign_id = spec.resolved_campaign_id()
     result = run_query(spec.source.url, spec.source.query)
@@ -240,8 +247,21 @@ def plan_campaign(
         schedule = plan_schedule(spec.timing, {address: choice.zone for address, choice in choices.items()})
         sources = zone_sources(choice.source for choice in choices.values())
     batch_size = min(settings.batch_size, max_recipients or settings.batch_size)
-    if spec.kind == "sms":
-        batches = plan_sms(campaign_id, recipients.recipients, spec.message["content"], batch_size, settings.max_parts, schedule)
+
+    def plan(members: Sequence[Recipient], content: str | None) -> list[Batch]:
+        if spec.kind == "sms":
+            return plan_sms(campaign_id, members, content or "", batch_size, settings.max_parts, schedule)
+        return plan_whatsapp(campaign_id, members, spec.body_columns, spec.header_columns, batch_size, schedule)
+
+    if not spec.arms.used:
+        batches = plan(recipients.recipients, spec.message.get("content"))
+        return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources)
+    assignments, groups = split_recipients(spec.arms, campaign_id, recipients.recipients)
+    if not any(groups.values()):
+        raise CampaignInputError(f"every one of the {len(assignments):,} recipient(s) would be held out")
+    if None in groups:
+        batches = plan(groups[None], spec.message.get("content"))
     else:
-        batches = plan_whatsapp(campaign_id, recipients.recipients, spec.body_columns, spec.header_columns, batch_size, schedule)
-    return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources)
+        batches = interleave(spec.kind, campaign_id, {
+            label: plan(members, spec.arms.fields_of(label).get("content")) for label, members in groups.items()})
+    return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources, assignments)

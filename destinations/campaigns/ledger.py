@@ -23,6 +23,7 @@ from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.location import StateLocation, hide_password
 from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
+from .arms import Assignment
 from .errors import CampaignError
 from .planner import Batch, PlannedRecipient, split_batch
 from .recipients import Rejected
@@ -273,8 +274,10 @@ class Ledger:
         values[5], values[6] = json.loads(values[5]), json.loads(values[6])
         return CampaignRecord(*values)
 
-    def create_campaign(self, record: CampaignRecord, batches: Sequence[Batch], rejected: Sequence[Rejected]) -> None:
-        """Write a campaign, all its planned batches and recipients, and its rejected rows, in one commit."""
+    def create_campaign(self, record: CampaignRecord, batches: Sequence[Batch], rejected: Sequence[Rejected],
+                        assignments: Sequence[Assignment] = ()) -> None:
+        """Write a campaign, all its planned batches and recipients, its rejected rows and (with variants or a
+        holdout) every eligible recipient's arm, in one commit."""
         now = utc_now()
         campaign_id = record.campaign_id
         with self._db.transaction() as db:
@@ -287,6 +290,9 @@ class Ledger:
             self._insert_batches(db, campaign_id, batches, now)
             db.bulk("insert_rejected", (
                 (campaign_id, row.row_number, row.raw_phone, row.address, row.reason, row.detail) for row in rejected
+            ))
+            db.bulk("insert_assignments", (
+                (campaign_id, row.address, row.variant, row.held_out) for row in assignments
             ))
 
     @staticmethod
@@ -336,17 +342,19 @@ class Ledger:
         """True when any batch of any campaign of `customer_id` is confirmed sent in this ledger."""
         return bool(self._rows("has_sent", {"customer_id": customer_id}))
 
-    def unsent_batches(self, campaign_id: str) -> list[LedgerBatch]:
-        """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds)."""
+    def unsent_batches(self, campaign_id: str, variants: bool = False) -> list[LedgerBatch]:
+        """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds); `variants`: the
+        campaign has A/B variants, read each batch's from its recipients' assignments."""
         key = {"campaign_id": campaign_id}
         with self._db.transaction() as db:
             rows = db.rows("unsent_batches", key)
             members: dict[int, list[PlannedRecipient]] = {row[0]: [] for row in rows}
             for batch_no, address, personalization, parts in db.rows("unsent_recipients", key):
                 members[batch_no].append(PlannedRecipient(address, json.loads(personalization), parts))
+            variant_of = dict(db.rows("unsent_batch_variants", key)) if variants else {}
         return [
             LedgerBatch(Batch(batch_no, request_id, tuple(members[batch_no]), _tuple_or_none(body), _tuple_or_none(header),
-                              send_at, _tuple_or_none(zones) or ()), status, first_attempt_at)
+                              send_at, _tuple_or_none(zones) or (), variant_of.get(batch_no)), status, first_attempt_at)
             for batch_no, request_id, status, body, header, first_attempt_at, send_at, zones in rows
         ]
 
@@ -406,6 +414,7 @@ _CAMPAIGN_TABLES = (
     ("campaign_rejected", "export_rejected", "insert_rejected", lambda row: f"rejected row {row[1]}"),
     ("sent_messages", "export_sent_messages", "", lambda row: f"row to {row[6]}"),
     ("campaign_batch_splits", "export_splits", "", lambda row: f"split of batch {row[1]}"),
+    ("campaign_assignments", "export_assignments", "insert_assignments", lambda row: f"assignment of {row[1]}"),
 )
 
 
@@ -554,7 +563,30 @@ def sent_messages_reader(target: str | Path) -> Iterator[Page | None]:
     None when there is no ledger (or no sent_messages table) at `target` yet.
     """
     with readonly_ledger(target, "sent_messages") as run:
-        yield None if run is None else (lambda after, limit: run("read_sent_messages", {"after": after, "limit": limit}))
+        if run is None:
+            yield None
+            return
+        tables = {str(next(iter(row.values()))) for row in run("tables", {})}
+        statement = "read_sent_messages" if "campaign_assignments" in tables else "read_sent_messages_before_arms"
+        yield lambda after, limit: run(statement, {"after": after, "limit": limit})
+
+
+@contextmanager
+def assignments_reader(target: str | Path) -> Iterator[Callable[[set[str]], Iterator[tuple[str, list[dict[str, Any]]]]] | None]:
+    """`read(known)`: (campaign id, its recipients' arms) of each campaign with variants or a holdout not in `known`,
+    read-only (a campaign's arms are written in the commit that plans it: complete once visible). None: no ledger."""
+    with readonly_ledger(target, "campaign_assignments") as run:
+        if run is None:
+            yield None
+            return
+
+        def read(known: set[str]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+            for (campaign_id,) in (tuple(row.values()) for row in run("read_assigned_campaigns", {})):
+                if campaign_id not in known:
+                    rows = run("read_assignments", {"campaign_id": campaign_id})
+                    yield campaign_id, [{**row, "held_out": bool(row["held_out"])} for row in rows]
+
+        yield read
 
 
 def read_campaign_names(target: str | Path) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ class Batch:
     header_parameters: tuple[str, ...] | None = None
     send_at: str | None = None  # SendDateTime (ISO 8601 UTC) when scheduled; None: at once
     time_zones: tuple[str, ...] = ()  # the recipients' zones (for quiet hours at send time)
+    variant: str | None = None  # the A/B variant whose content the batch carries (arms.py); None: the campaign's
 
 
 @dataclass(frozen=True)
@@ -118,20 +119,23 @@ def make_batch(
     header: tuple[str, ...] | None = None,
     send_at: str | None = None,
     time_zones: tuple[str, ...] = (),
+    variant: str | None = None,
 ) -> Batch:
     """A batch with its deterministic RequestId (the same for the same campaign, number and content)."""
     parameters: object = None if kind == "sms" else [list(body or ()), list(header or ())]
     if send_at is not None:
         parameters = {"send_at": send_at} if parameters is None else [*parameters, send_at]  # type: ignore[list-item]
+    if variant is not None:
+        parameters = {"variant": variant, "parameters": parameters}
     return Batch(batch_no, request_id(campaign_id, batch_no, recipients, parameters), recipients, body, header,
-                 send_at, time_zones)
+                 send_at, time_zones, variant)
 
 
 def split_batch(kind: str, campaign_id: str, batch: Batch, size: int, first_no: int) -> list[Batch]:
     """`batch` cut into batches of at most `size` recipients, numbered from `first_no`."""
     return [
         make_batch(kind, campaign_id, first_no + index, chunk, batch.body_parameters, batch.header_parameters,
-                   batch.send_at, batch.time_zones)
+                   batch.send_at, batch.time_zones, batch.variant)
         for index, chunk in enumerate(_chunks(batch.recipients, size))
     ]
 

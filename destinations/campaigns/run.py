@@ -18,11 +18,21 @@ from typing import Callable, Sequence
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 from smartdialog_sync.state.runner_lock import runner_lock
 
-from .campaign import CampaignSpec, Plan, check_existing, check_future, check_template_parameters, plan_campaign, resolve_template, timing_of
+from .arms import ArmFigures, Arms, arm_figures, arm_lines, combined
+from .campaign import (
+    CampaignSpec,
+    Plan,
+    check_existing,
+    check_future,
+    check_template_parameters,
+    plan_campaign,
+    resolve_template,
+    timing_of,
+)
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendRefused, SendStopped
 from .ledger import CampaignRecord, Ledger, lock_state
-from .planner import Estimate, estimate
+from .planner import Batch, Estimate, estimate
 from .preview import content_preview_lines
 from .schedule import ScheduleRow, schedule_rows
 from .sender import CampaignSender, RunOutcome
@@ -62,6 +72,7 @@ class PlanReport:
     zone_sources: dict[str, int]
     schedule: list[ScheduleRow]
     content_lines: list[str] = field(default_factory=list)  # encoding and cost of the SMS content (preview.py)
+    arms: list[ArmFigures] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The plan as text lines."""
@@ -87,6 +98,8 @@ class PlanReport:
             lines.append(f"  timing: {when}{quiet}")
         if self.zone_sources:
             lines.append("  time zones from: " + ", ".join(f"{source} {count:,}" for source, count in self.zone_sources.items()))
+        arms = Arms.from_description(record.description)
+        lines.extend(arm_lines(arms, self.arms, figures.recipients + sum(r.recipients for r in self.arms if r.figures is None)))
         learned = f"; the service was found to take at most {self.learned_max}" if self.learned_max else ""
         fewer = f" instead of {figures.recipients:,} (one per recipient)" if figures.calls < figures.recipients else ""
         lines.append(
@@ -147,9 +160,13 @@ def _report(plan: Plan, client_settings: ClientSettings, learned: int | None, se
     record = plan.record
     limit = client_settings.rate_limit
     content = record.message.get("content") if record.kind == "sms" else None
+    arms = Arms.from_description(record.description)
+    held_out = sum(1 for row in plan.assignments if row.held_out)
+    per_arm = arm_figures(arms, plan.batches, held_out, limit.calls, limit.seconds, record.kind)
     return PlanReport(
         record=record,
-        figures=estimate(plan.batches, content, limit.calls, limit.seconds),
+        figures=combined(per_arm, limit.calls, limit.seconds) if arms.variants else
+        estimate(plan.batches, content, limit.calls, limit.seconds),
         rejected=dict(plan.recipients.rejected_by_reason()),
         suppression_sources=list(plan.suppression_sources),
         batch_size=plan.batch_size,
@@ -157,8 +174,23 @@ def _report(plan: Plan, client_settings: ClientSettings, learned: int | None, se
         rate_limit=str(limit),
         zone_sources=plan.zone_sources,
         schedule=schedule_rows(plan.batches) if plan.zone_sources else [],
-        content_lines=content_preview_lines(content, plan.batches, settings) if content is not None else [],
+        content_lines=_content_lines(arms, content, plan.batches, settings),
+        arms=per_arm,
     )
+
+
+def _content_lines(arms: Arms, content: str | None, batches: list[Batch], settings: CampaignSettings) -> list[str]:
+    """The encoding and cost lines of the SMS content, or of each variant's content under its label."""
+    if not arms.variants:
+        return content_preview_lines(content, batches, settings) if content is not None else []
+    lines: list[str] = []
+    for variant in arms.variants:
+        own_content = variant.fields.get("content")
+        if isinstance(own_content, str):
+            own = [batch for batch in batches if batch.variant == variant.label]
+            lines.append(f"  variant {variant.label}:")
+            lines.extend("  " + line for line in content_preview_lines(own_content, own, settings))
+    return lines
 
 
 def _confirm(progress: CampaignProgress, question: str) -> None:
@@ -249,8 +281,8 @@ def _plan_or_resume(
         result = CampaignResult(campaign_id, report, dry_run=dry_run)
         if dry_run:
             return result, None
-        _confirm(progress, f"Send to {len(plan.recipients.recipients):,} recipients in {len(plan.batches):,} call(s)?")
-        ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected)
+        _confirm(progress, f"Send to {sum(len(b.recipients) for b in plan.batches):,} recipients in {len(plan.batches):,} call(s)?")
+        ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected, plan.assignments)
         return result, plan.record
     result = CampaignResult(campaign_id, dry_run=dry_run)
     counts = ledger.status_counts(campaign_id)
@@ -270,7 +302,7 @@ def _plan_or_resume(
 def _send(ledger: Ledger, record: CampaignRecord, client_settings: ClientSettings, learned: int | None, workers: int,
           progress: CampaignProgress, result: CampaignResult) -> None:
     """Send every unsent batch of the campaign; the outcome goes into `result`."""
-    unsent = ledger.unsent_batches(record.campaign_id)
+    unsent = ledger.unsent_batches(record.campaign_id, variants=bool(Arms.from_description(record.description).variants))
     gc.collect()
     gc.freeze()  # the many long-lived objects of planning stay out of every later collection: steadier calls
     progress.on_start(sum(len(item.batch.recipients) for item in unsent))

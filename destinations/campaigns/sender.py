@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 from smartdialog_sync.api import SmartDialogClient, errors, models
 
+from .arms import Arms
 from .errors import CampaignError
 from .ledger import CampaignRecord, Ledger, LedgerBatch
 from .planner import Batch
@@ -49,12 +50,15 @@ class RunOutcome:
 
 
 def build_request(record: CampaignRecord, batch: Batch, timing: Due | None = None) -> dict[str, Any]:
-    """The request fields of one batch: the campaign's shared fields, the batch's recipients, RequestId and time.
+    """The request fields of one batch: the campaign's shared fields (with its variant's content or template),
+    the batch's recipients, RequestId and time.
 
     A plain mapping of the request model's fields: the client validates it into SendMessageRequest or
     WhatsAppTemplateSendRequest once (building the models here too would double the work per call).
     """
     request: dict[str, Any] = {**record.message, "request_id": batch.request_id}
+    if batch.variant is not None:
+        request.update(Arms.from_description(record.description).fields_of(batch.variant))
     if timing is not None and timing.send_at is not None:
         request["send_date_time"] = timing.send_at
     elif batch.send_at is not None:

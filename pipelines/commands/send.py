@@ -12,7 +12,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from smartdialog_sync.constants import BUTTON_TYPES
@@ -21,10 +27,12 @@ from smartdialog_sync.errors import UsageError
 from ..runtime import console, open_client, settings_from, stdout
 
 if TYPE_CHECKING:
-    from smartdialog_sync.api import models
+    from smartdialog_sync.destinations.campaigns.arms import Arms
     from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec
     from smartdialog_sync.destinations.campaigns.config import CampaignSettings
     from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport
+
+    from smartdialog_sync.api import models
 
 app = typer.Typer()
 whatsapp_app = typer.Typer(help="WhatsApp actions.", no_args_is_help=True)
@@ -65,6 +73,10 @@ LEDGER_OPTION = typer.Option(
 WAIT_OPTION = typer.Option(False, "--wait", help="If another run (on any machine) is sending this campaign, wait for it.")
 BATCH_OPTION = typer.Option(None, "--batch-size", help="Recipients per call, 1-1000 (default [campaigns] batch_size or 1000).")
 WORKERS_OPTION = typer.Option(2, "--workers", min=1, max=8, help="Calls in flight at once (the rate limit still applies).")
+HOLDOUT_OPTION = typer.Option(
+    None, "--holdout", help="Share of the recipients not sent to, e.g. 10%: chosen by a hash of campaign id and "
+    "number (the same on every rerun), recorded in the ledger as held out to measure uplift."
+)
 OPT_OUTS_URL_OPTION = typer.Option(
     None, "--opt-outs-url", help="SQLAlchemy URL of the pulled dataset to read opt-outs from, besides the "
     "state's journal (default [campaigns] opt_outs_url, else where `sdsync pull` loaded)."
@@ -141,14 +153,19 @@ def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, led
 def _spec(kind: str, customer: str, service: str, source: str, query: str, phone_column: str, region_column: Optional[str],
           suppression_query: Optional[str], timezone_column: Optional[str], message: dict[str, Any], campaign: Optional[str],
           at: Optional[str], local_time: Optional[str], quiet_hours: Optional[str], settings: CampaignSettings,
-          body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = ()) -> CampaignSpec:
+          body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = (), arms: Optional[Arms] = None) -> CampaignSpec:
     """The campaign of a command line (--quiet-hours falls back to [campaigns] quiet_hours)."""
-    from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, parse_timing
+    from smartdialog_sync.destinations.campaigns.arms import Arms
+    from smartdialog_sync.destinations.campaigns.campaign import (
+        Source,
+        build_spec,
+        parse_timing,
+    )
 
     timing = parse_timing(at, local_time, quiet_hours if quiet_hours is not None else settings.quiet_hours)
     return build_spec(kind, customer, service,  # type: ignore[arg-type]
                       Source(source, query, phone_column, region_column, suppression_query, timezone_column),
-                      message, timing, campaign, body_columns, header_columns)
+                      message, timing, campaign, body_columns, header_columns, arms or Arms())
 
 
 @app.command("send", short_help="Send an SMS to every recipient of a SQL query, once.")
@@ -159,7 +176,12 @@ def send(
     customer: str = CUSTOMER_OPTION,
     service: str = SERVICE_OPTION,
     sender: str = typer.Option(..., "--sender", help="Sender name or number."),
-    content: str = typer.Option(..., "--content", help="Message text; {{column}} is replaced per recipient."),
+    content: Optional[str] = typer.Option(
+        None, "--content", help="Message text; {{column}} is replaced per recipient. Required unless --variant is given."),
+    variant: Optional[List[str]] = typer.Option(
+        None, "--variant", help="A/B variant instead of --content: LABEL=TEXT or LABEL:WEIGHT=TEXT, repeatable "
+        "(label: letter, then up to 15 letters, digits, _; weights on all or none)."),
+    holdout: Optional[str] = HOLDOUT_OPTION,
     phone_column: str = PHONE_COLUMN_OPTION,
     region_column: Optional[str] = REGION_COLUMN_OPTION,
     timezone_column: Optional[str] = TIMEZONE_COLUMN_OPTION,
@@ -174,7 +196,7 @@ def send(
     max_parts: Optional[int] = typer.Option(None, "--max-parts", help="Most SMS parts a recipient may get (default 10)."),
     gsm_safe: bool = typer.Option(
         False, "--gsm-safe", help="Replace characters with a GSM-7 look-alike (curly quotes, dashes, no-break spaces, ...) "
-        "in --content, so the SMS is not UCS-2 because of them; the plan names them and the parts saved."
+        "in --content (or each --variant), so the SMS is not UCS-2 because of them; the plan names them and the parts saved."
     ),
     batch_size: Optional[int] = BATCH_OPTION,
     workers: int = WORKERS_OPTION,
@@ -185,17 +207,20 @@ def send(
     wait: bool = WAIT_OPTION,
 ) -> None:
     """Send a personalised SMS to every recipient of a SQL query, exactly once."""
+    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 
     settings = resolve_campaign_settings(batch_size, max_parts)
     check_common_fields(customer_data, dlr_url)
-    if gsm_safe:
+    if gsm_safe and content:
         content = _gsm_safe(content)
+    arms = (arms_of_options(content, variant, holdout, "--content", "content", resolve=_gsm_safe) if gsm_safe
+            else arms_of_options(content, variant, holdout, "--content", "content"))
     message = {"sender": sender, "content": content, "dlr_url": dlr_url, "customer_data": customer_data,
                "ad_message": True if ad else None}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
-                 message, campaign, at, local_time, quiet_hours, settings)
+                 message, campaign, at, local_time, quiet_hours, settings, arms=arms)
     _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 
@@ -248,7 +273,12 @@ def send_whatsapp(
     query: str = QUERY_OPTION,
     customer: str = CUSTOMER_OPTION,
     service: str = SERVICE_OPTION,
-    template: str = typer.Option(..., "--template", help="Template name (display name) or id."),
+    template: Optional[str] = typer.Option(
+        None, "--template", help="Template name (display name) or id. Required unless --variant is given."),
+    variant: Optional[List[str]] = typer.Option(
+        None, "--variant", help="A/B variant instead of --template: LABEL=TEMPLATE or LABEL:WEIGHT=TEMPLATE (name or id), "
+        "repeatable; every template takes the same --body-params."),
+    holdout: Optional[str] = HOLDOUT_OPTION,
     body_params: Optional[str] = typer.Option(None, "--body-params", help="Comma-separated columns for {{1}}, {{2}}, ..."),
     header_params: Optional[str] = typer.Option(None, "--header-params", help="Comma-separated columns for the header."),
     buttons: Optional[List[str]] = typer.Option(None, "--buttons", help="TYPE:DATA, repeatable (Call, QuickReply, Url)."),
@@ -273,6 +303,7 @@ def send_whatsapp(
     wait: bool = WAIT_OPTION,
 ) -> None:
     """Send a WhatsApp template to every recipient of a SQL query, one call per parameter set and batch."""
+    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
     from smartdialog_sync.destinations.campaigns.run import whatsapp_template
@@ -281,11 +312,14 @@ def send_whatsapp(
     check_common_fields(customer_data, dlr_url)
     body_columns, header_columns = _columns(body_params), _columns(header_params)
     send_buttons = [parse_send_button(text) for text in buttons or []]
-    found = whatsapp_template(settings_from(ctx), customer, template, body_columns)
-    message = {"template_name": found.id, "buttons": send_buttons or None, "attachment_uri": attachment_uri,
+    arms = arms_of_options(template, variant, holdout, "--template", "template_name",
+                           lambda name: whatsapp_template(settings_from(ctx), customer, name, body_columns).id)
+    template_id = whatsapp_template(settings_from(ctx), customer, template, body_columns).id if template else None
+    message = {"template_name": template_id, "buttons": send_buttons or None, "attachment_uri": attachment_uri,
                "use_sms_fallback": True if sms_fallback else None, "dlr_url": dlr_url, "customer_data": customer_data}
     spec = _spec("whatsapp", customer, service, source, query, phone_column, region_column, suppression_query,
-                 timezone_column, message, campaign, at, local_time, quiet_hours, settings, body_columns, header_columns)
+                 timezone_column, message, campaign, at, local_time, quiet_hours, settings, body_columns, header_columns,
+                 arms)
     _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 
@@ -316,6 +350,7 @@ def reply(
     """
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
     from smartdialog_sync.destinations.campaigns.replies import Reply, send_reply
+
     from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 
     check_common_fields(customer_data, None)

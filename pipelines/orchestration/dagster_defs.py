@@ -38,6 +38,7 @@ from dagster import (
     schedule,
 )
 from pydantic import Field
+from smartdialog_sync.destinations.campaigns.arms import arms_of_options
 from smartdialog_sync.destinations.campaigns.campaign import (
     Source,
     build_spec,
@@ -77,7 +78,9 @@ class CampaignConfig(Config):
 
     source: str = Field(description="SQLAlchemy URL of the CRM, or env:NAME to read it from an environment variable.")
     query: str = Field(description="SELECT returning a phone column and the columns the message uses.")
-    content: str = Field(description="Message text; {{column}} is replaced per recipient.")
+    content: Optional[str] = Field(None, description="Message text; {{column}} is replaced per recipient. Required unless variants are given.")
+    variants: list[str] = Field([], description="A/B variants instead of content: LABEL=TEXT or LABEL:WEIGHT=TEXT (as sdsync send --variant).")
+    holdout: Optional[str] = Field(None, description="Share of the recipients not sent to, e.g. 10% (as sdsync send --holdout).")
     campaign_id: str = Field(description="Campaign id: the ledger key that makes reruns resume, never resend.")
     customer: str = Field(description="Customer id.")
     service: str = Field(description="Service id to send with.")
@@ -105,9 +108,11 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
     timing = parse_timing(config.at, config.local_time, config.quiet_hours if config.quiet_hours is not None else settings.quiet_hours)
     source = Source(resolve_env_reference(config.source), config.query, config.phone_column,
                     timezone_column=config.timezone_column)
-    content = make_gsm_safe(config.content) if config.gsm_safe else config.content
+    content = make_gsm_safe(config.content) if config.gsm_safe and config.content else config.content
+    arms = arms_of_options(content, config.variants, config.holdout, "content", "content",
+                           resolve=make_gsm_safe if config.gsm_safe else str)
     message = {"sender": config.sender, "content": content, "dlr_url": config.dlr_url}
-    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id)
+    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id, arms=arms)
 
     def log_plan(report: PlanReport) -> None:
         for line in report.lines() + report.schedule_lines():

@@ -50,6 +50,9 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
     "campaigns": {
         "campaign_id": "VARCHAR", "protocol": "VARCHAR", "content_start": "VARCHAR", "template_name": "VARCHAR",
     },
+    "campaign_assignments": {
+        "campaign_id": "VARCHAR", "address": "VARCHAR", "variant": "VARCHAR", "held_out": "BOOLEAN",
+    },
 }
 
 # Columns the ledger does not record yet: their absence is expected and noted once, quietly.

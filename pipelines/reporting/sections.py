@@ -63,6 +63,15 @@ SECTIONS: tuple[Section, ...] = (
         uses_keywords=True,
     ),
     Section(
+        "variants", "A/B variants and the holdout",
+        "Per variant and for the holdout of campaigns with --variant/--holdout: recipients, delivered, reply and "
+        "opt-out rates, and the difference to the holdout in percentage points with its 95 % interval "
+        "(no winner where the interval spans 0).",
+        ("campaign_assignments", "sent_messages", "delivery_reports", "inbound_messages"),
+        ("campaign_id", "arm", "recipients", "reply_rate_pct", "reply_uplift_pp", "verdict"),
+        uses_keywords=True,
+    ),
+    Section(
         "scheduled", "Scheduled, not yet delivered",
         "Which sends scheduled for later have no final delivery report yet, per campaign and scheduled time (UTC).",
         ("sent_messages", "delivery_reports"), ("campaign_id", "scheduled_utc", "recipients"),

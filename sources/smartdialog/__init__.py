@@ -184,6 +184,7 @@ def smartdialog(
         group_contacts(client, targets, max_calls),
         sent_messages(local.state.ledger(ledger_path), page_size),
         campaigns(local.state.ledger(ledger_path)),
+        campaign_assignments(local.state.ledger(ledger_path)),
     ]
 
 
@@ -440,12 +441,38 @@ def sent_messages(ledger: str | Path, page_size: int = JOURNAL_PAGE_SIZE) -> Dlt
         columns=_columns(
             ledger_rowid="seq", campaign_id="key", address="key", batch_no="bigint", request_id="text",
             message_id="text", recipient_id="text", parts="bigint", sent_at="ts", protocol="text", service_id="text",
-            scheduled_for="ts",
+            scheduled_for="ts", variant="text",
         ),
     )
     def read(
         cursor: dlt.sources.incremental[int] = dlt.sources.incremental("ledger_rowid", initial_value=0, range_start="open"),
     ) -> Iterator[list[dict[str, Any]]]:
         yield from read_sent_messages(ledger, cursor.last_value or 0, page_size)
+
+    return read()
+
+
+def campaign_assignments(ledger: str | Path) -> DltResource:
+    """Every eligible recipient of the campaigns with A/B variants or a holdout, with its arm (`variant`, `held_out`):
+    the held-out recipients were never sent to, so only this table knows them. Each campaign is read once (its
+    assignment is written in the commit that plans it); the resource state keeps the campaigns read."""
+
+    @dlt.resource(
+        name="campaign_assignments",
+        write_disposition="merge",
+        primary_key=["campaign_id", "address"],
+        columns=_columns(campaign_id="key", address="key", variant="text", held_out="bool"),
+    )
+    def read() -> Iterator[list[dict[str, Any]]]:
+        from smartdialog_sync.destinations.campaigns.ledger import assignments_reader
+
+        state = dlt.current.resource_state()
+        known: list[str] = state.setdefault("campaigns_read", [])
+        with assignments_reader(ledger) as campaigns_of:
+            if campaigns_of is None:
+                return
+            for campaign_id, rows in campaigns_of(set(known)):
+                yield rows
+                known.append(campaign_id)
 
     return read()

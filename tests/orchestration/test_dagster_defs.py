@@ -19,10 +19,14 @@ from dagster import (  # noqa: E402
     instance_for_test,
     validate_run_config,
 )
+from smartdialog_sync.pipelines.orchestration.dagster_defs import (  # noqa: E402
+    build_definitions,
+    defs,
+)
+from smartdialog_sync.pipelines.syncs.definitions import read_definitions  # noqa: E402
 
 from smartdialog_sync.journal import open_journal  # noqa: E402
-from smartdialog_sync.pipelines.orchestration.dagster_defs import build_definitions, defs  # noqa: E402
-from smartdialog_sync.pipelines.syncs.definitions import read_definitions  # noqa: E402
+from tests.campaigns.helpers import ledger_rows  # noqa: E402
 from tests.syncs.conftest import project  # noqa: E402, F401
 
 CUSTOMER = "demo-customer"
@@ -120,7 +124,7 @@ def test_campaign_job_requires_the_campaign_config() -> None:
               "campaign_id": "c1", "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy"}
     job = REPOSITORY.get_job("campaign_job")
     assert validate_run_config(job, {"ops": {"send_campaign": {"config": config}}})
-    for required in ("source", "query", "content", "campaign_id"):
+    for required in ("source", "query", "campaign_id"):  # content or variants: checked by the campaign (exit 2)
         partial = {key: value for key, value in config.items() if key != required}
         with pytest.raises(DagsterInvalidConfigError, match=required):
             validate_run_config(job, {"ops": {"send_campaign": {"config": partial}}})
@@ -160,6 +164,23 @@ def test_campaign_job_sends_once_and_a_rerun_resumes_without_resending(
     sent = emulator.messages()
     assert sorted(row["address"] for row in sent) == PHONES
     assert {row["content"] for row in sent} == {"Hi Name0", "Hi Name1", "Hi Name2"}
+
+
+def test_campaign_job_sends_variants_and_keeps_the_holdout(
+    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+) -> None:
+    config = {"ops": {"send_campaign": {"config": {
+        "source": crm, "query": "SELECT phone, first_name FROM people", "variants": ["A=Hi {{first_name}}", "B=Yo {{first_name}}"],
+        "holdout": "40%", "campaign_id": "dagster-ab3", "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy",
+    }}}}
+    result = REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance)
+    assert result.success
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    assert any(message.startswith("  holdout 40 %:") for message in messages), messages
+    held = dict(ledger_rows(sdsync_env / "campaigns.sqlite", "SELECT address, held_out FROM campaign_assignments"))
+    sent = {row["address"]: row["content"] for row in emulator.messages()}
+    assert set(sent) == {address for address, flag in held.items() if not flag} and len(held) == len(PHONES)
+    assert sent == {"+358401110001": "Yo Name0", "+358401110003": "Hi Name2"}  # B, A; +358401110002 held out
 
 
 def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, sdsync_env: Path) -> None:

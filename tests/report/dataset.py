@@ -14,8 +14,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, parse_qsl
 
+from smartdialog_sync.destinations.campaigns.arms import Assignment
 from smartdialog_sync.destinations.campaigns.ledger import CampaignRecord, Ledger, SentRecipient
-from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient
+from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient, make_batch
 from smartdialog_sync.journal import open_journal
 from smartdialog_sync.receiver.payloads import dlr_row, inbound_row
 from smartdialog_sync.pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, run_pull
@@ -23,7 +24,7 @@ from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 
 SERVICE_NUMBER = "+358401000001"
 CUSTOMER, GROUP_SERVICE = "demo-customer", "crm-group"
-JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages", "campaigns")
+JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages", "campaigns", "campaign_assignments")
 
 
 def phone(i: int) -> str:
@@ -142,3 +143,34 @@ def fill_campaigns(data: DatasetBuilder) -> None:
                     from_now(5), "EXPIRED" if address == winter[3] else None)
     data.reply(winter[0], "Lopeta.", from_now(60), "in-5")
     data.group_contact(spring[8], "Maija", "Meikäläinen")
+
+
+def fill_variants(data: DatasetBuilder, size: int, replies: dict[str, int], first: int = 400) -> dict[str, list[str]]:
+    """Campaign `ab` as `sdsync send --variant A=a --variant B=b --holdout` records it: `size` recipients sent
+    variant A, `size` variant B (one batch each, all delivered), `size` held out; `replies[arm]` of each arm reply
+    after the send (the first two with STOP); one held-out address replied before the send (not counted)."""
+    arms = ("A", "B", "holdout")
+    members = {arm: [phone(first + index * size + i) for i in range(size)] for index, arm in enumerate(arms)}
+    description = {"arms": {"holdout": 0.33, "variants": [{"label": "A", "weight": 1, "fields": {"content": "a"}},
+                                                          {"label": "B", "weight": 1, "fields": {"content": "b"}}]}}
+    record = CampaignRecord("ab", "sms", "fingerprint", CUSTOMER, "sms-twoway", {"sender": "Demo"}, description,
+                            "2026-11-01T00:00:00+00:00")
+    batches = [make_batch("sms", "ab", n, tuple(PlannedRecipient(a, {}, 1) for a in members[arm]), variant=arm)
+               for n, arm in ((1, "A"), (2, "B"))]
+    ledger = Ledger.open(data.ledger_path)
+    try:
+        ledger.create_campaign(record, batches, [], [
+            Assignment(a, None if arm == "holdout" else arm, arm == "holdout") for arm in arms for a in members[arm]])
+        for batch in batches:
+            ledger.mark_sent("ab", batch, f"msg-{batch.variant}",
+                             [SentRecipient(r.address, f"{batch.variant}-{r.address}", 1) for r in batch.recipients])
+    finally:
+        ledger.close()
+    for arm in arms:
+        if arm != "holdout":
+            for address in members[arm]:
+                data.report(f"msg-{arm}", f"{arm}-{address}", address, "Delivered", from_now(5))
+        for i, address in enumerate(members[arm][:replies[arm]]):
+            data.reply(address, "STOP" if i < 2 else "Thanks", from_now(60), f"in-{arm}-{i}")
+    data.reply(members["holdout"][-1], "Hello", from_now(-86400), "in-ab-before")
+    return members

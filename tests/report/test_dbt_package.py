@@ -52,10 +52,15 @@ def figures(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
 CAMPAIGNS = ("SELECT campaign_id, sent, delivered, failed, pending, delivered_pct, recipients, replied, opted_out, "
              "reply_rate_pct, opt_out_rate_pct FROM analytics.smartdialog__campaign_performance")
 TRAFFIC = "SELECT day, direction, protocol, service, messages, parts FROM analytics.smartdialog__daily_traffic"
+VARIANT_COLUMNS = ("campaign_id", "arm", "recipients", "delivered_pct", "replied", "reply_rate_pct", "opted_out",
+                   "opt_out_rate_pct", "holdout_recipients", "reply_uplift_pp", "reply_uplift_low_pp",
+                   "reply_uplift_high_pp", "opt_out_uplift_pp", "opt_out_uplift_low_pp", "opt_out_uplift_high_pp", "verdict")
+VARIANTS = f"SELECT {', '.join(VARIANT_COLUMNS)} FROM analytics.smartdialog__variant_results"
 
 
-def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]]]:
-    """The campaign figures (funnel joined with reply rates) and the traffic rows of `sdsync report --json`."""
+def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
+    """The campaign figures (funnel joined with reply rates), the traffic rows and the A/B variant rows of
+    `sdsync report --json`."""
     result = run_report("--json", *args)
     assert result.returncode == 0, result.stderr
     sections = json.loads(result.stdout)["sections"]
@@ -66,28 +71,32 @@ def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]]]:
                  for row in sections["delivery_funnel"]["rows"]]
     traffic = [[row[key] for key in ("day", "direction", "protocol", "service", "messages", "parts")]
                for row in sections["traffic_per_day"]["rows"]]
-    return sorted(campaigns), sorted(traffic)
+    variants = [[row[key] for key in VARIANT_COLUMNS] for row in sections["variants"]["rows"]]
+    return sorted(campaigns), sorted(traffic), figures(variants)
 
 
 def test_dbt_build_on_duckdb_gives_the_report_figures(both: DatasetBuilder, tmp_path: Path) -> None:  # noqa: F811
-    expected_campaigns, expected_traffic = report_figures("--duckdb", str(both.duckdb_path))
+    expected_campaigns, expected_traffic, expected_variants = report_figures("--duckdb", str(both.duckdb_path))
     dbt_build(tmp_path, {"type": "duckdb", "path": str(both.duckdb_path)})
     with duckdb.connect(str(both.duckdb_path), read_only=True) as connection:
         campaigns = figures(connection.execute(CAMPAIGNS).fetchall())
         traffic = [[str(row[0]), *row[1:]] for row in figures(connection.execute(TRAFFIC).fetchall())]
+        variant_rows = figures(connection.execute(VARIANTS).fetchall())
         [(recipients, variants)] = connection.execute(
             "SELECT count(*), count(variant) FROM analytics.smartdialog__message_recipients").fetchall()
         contacts = connection.execute(
             "SELECT phone, contact_name, messages_sent, failed FROM analytics.smartdialog__contact_overview").fetchall()
-    assert campaigns == expected_campaigns and len(campaigns) == 3
+    assert campaigns == expected_campaigns and len(campaigns) == 4
     assert traffic == expected_traffic and traffic
-    assert (recipients, variants) == (16, 0)
+    assert (recipients, variants) == (56, 40)
+    assert variant_rows == expected_variants and [row[1] for row in variant_rows] == ["A", "B", "holdout"]
     assert contacts == [("+358402000008", "Maija Meikäläinen", 1, 1)]
 
 
 def test_dbt_build_on_postgres_gives_the_report_figures(both: DatasetBuilder, postgres_url: str,  # noqa: F811
                                                         tmp_path: Path) -> None:
-    expected_campaigns, expected_traffic = report_figures("--destination", "postgres", "--credentials", postgres_url)
+    expected_campaigns, expected_traffic, expected_variants = report_figures(
+        "--destination", "postgres", "--credentials", postgres_url)
     url = sqlalchemy.make_url(postgres_url)
     dbt_build(tmp_path, {"type": "postgres", "host": url.host, "port": url.port or 5432, "user": url.username,
                          "password": url.password or "", "dbname": url.database})
@@ -95,9 +104,11 @@ def test_dbt_build_on_postgres_gives_the_report_figures(both: DatasetBuilder, po
     with engine.connect() as connection:
         campaigns = figures(connection.execute(sqlalchemy.text(CAMPAIGNS)).fetchall())
         traffic = [[str(row[0]), *row[1:]] for row in figures(connection.execute(sqlalchemy.text(TRAFFIC)).fetchall())]
+        variant_rows = figures(connection.execute(sqlalchemy.text(VARIANTS)).fetchall())
     engine.dispose()
-    assert campaigns == expected_campaigns and len(campaigns) == 3
+    assert campaigns == expected_campaigns and len(campaigns) == 4
     assert traffic == expected_traffic and traffic
+    assert variant_rows == expected_variants and len(variant_rows) == 3
 
 
 def test_pull_transform_builds_the_marts(both: DatasetBuilder, tmp_path: Path) -> None:  # noqa: F811
@@ -111,4 +122,4 @@ def test_pull_transform_builds_the_marts(both: DatasetBuilder, tmp_path: Path) -
     with duckdb.connect(str(target), read_only=True) as connection:
         [(campaigns,)] = connection.execute(
             "SELECT count(*) FROM smartdialog_analytics.smartdialog__campaign_performance").fetchall()
-    assert campaigns == 3
+    assert campaigns == 4

@@ -99,10 +99,10 @@ def test_empty_dataset_gives_a_clean_report(tmp_path: Path) -> None:
     result = run_report("--duckdb", str(empty), "--html", str(page_path))
     assert result.returncode == 0, result.stderr
     assert "has no tables" in result.stdout
-    assert result.stdout.count("no data yet") == 5 and "no rows" not in result.stdout
+    assert result.stdout.count("no data yet") == 6 and "no rows" not in result.stdout
     assert console_rows(result.stdout, FUNNEL) == []
     page = page_path.read_text(encoding="utf-8")
-    assert page.count("No data yet.") == 5 and "no rows" not in page and "<svg" not in page
+    assert page.count("No data yet.") == 6 and "no rows" not in page and "<svg" not in page
     assert all(rows == [] for rows in html_rows(page).values())
 
 

@@ -14,11 +14,11 @@ import sqlalchemy
 
 from tests.postgres import postgres_database
 
-from .dataset import DatasetBuilder, fill_campaigns, phone
+from .dataset import DatasetBuilder, fill_campaigns, fill_variants, phone
 from .output import html_rows, run_report
 from .test_report import builder_for
 
-SECTION_KEYS = ["traffic_per_day", "delivery_funnel", "reply_rates", "scheduled", "failed_contacts"]
+SECTION_KEYS = ["traffic_per_day", "delivery_funnel", "reply_rates", "variants", "scheduled", "failed_contacts"]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,7 @@ def both(_session_emulator, tmp_path_factory: pytest.TempPathFactory, postgres_u
     _session_emulator.reset()
     data = builder_for(_session_emulator, tmp_path_factory.mktemp("both"))
     fill_campaigns(data)
+    fill_variants(data, 20, {"A": 8, "B": 3, "holdout": 2})
     data.send("later", [phone(60), phone(61)], "msg-later", send_at="2099-03-01T08:00:00+00:00")
     data.load()
     data.pull("postgres", postgres_url)
@@ -57,7 +58,7 @@ def test_every_section_has_identical_rows_on_duckdb_and_postgres(both: DatasetBu
         assert json.dumps(on_postgres["sections"][key]["rows"]) == json.dumps(on_duckdb["sections"][key]["rows"]), key
     funnel = on_postgres["sections"]["delivery_funnel"]["rows"]
     assert {row["campaign_id"]: (row["delivered"], row["delivered_pct"]) for row in funnel} == {
-        "spring": (8, 80.0), "winter": (3, 75.0), "later": (0, 0.0)}
+        "spring": (8, 80.0), "winter": (3, 75.0), "later": (0, 0.0), "ab": (40, 100.0)}
     assert "postgres" in on_postgres["location"] and ":@" not in on_postgres["location"]
 
     pages = {}

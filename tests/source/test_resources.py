@@ -41,6 +41,7 @@ def test_resources_declare_keys_and_write_dispositions(tmp_path) -> None:
         "group_contacts": ("merge", ["customer", "group_service", "phone"]),
         "sent_messages": ("merge", ["campaign_id", "address"]),
         "campaigns": ("merge", ["campaign_id"]),
+        "campaign_assignments": ("merge", ["campaign_id", "address"]),
     }
     assert set(source.resources) == set(expected)
     for name, (disposition, key) in expected.items():

@@ -39,3 +39,29 @@ case
   else 'pending'
 end
 {% endmacro %}
+
+{#- A share in percentage points with one decimal (a difference of two rates, or its interval's ends). -#}
+{% macro smartdialog_points(share) %}
+round(cast(100.0 * {{ share }} as decimal(18, 6)), 1)
+{% endmacro %}
+
+{#- The rate `part / whole` as `<name>_rate` with its 95 % Wilson score interval (`<name>_centre` ± `<name>_half`). -#}
+{% macro smartdialog_wilson(part, whole, name) %}
+1.0 * {{ part }} / {{ whole }} as {{ name }}_rate,
+(1.0 * {{ part }} / {{ whole }} + 3.8416 / (2 * {{ whole }})) / (1 + 3.8416 / {{ whole }}) as {{ name }}_centre,
+1.96 / (1 + 3.8416 / {{ whole }}) * sqrt(
+    (1.0 * {{ part }} / {{ whole }}) * (1 - 1.0 * {{ part }} / {{ whole }}) / {{ whole }}
+    + 3.8416 / (4.0 * {{ whole }} * {{ whole }})) as {{ name }}_half
+{% endmacro %}
+
+{#- `<name>_diff` = arm rate - holdout rate, with its 95 % Newcombe hybrid score interval `<name>_low`, `<name>_high`
+    (from the Wilson intervals of `smartdialog_wilson` on relations `arm` and `holdout`). -#}
+{% macro smartdialog_newcombe(name) %}
+arm.{{ name }}_rate - holdout.{{ name }}_rate as {{ name }}_diff,
+arm.{{ name }}_rate - holdout.{{ name }}_rate - sqrt(
+    power(arm.{{ name }}_rate - (arm.{{ name }}_centre - arm.{{ name }}_half), 2)
+    + power(holdout.{{ name }}_centre + holdout.{{ name }}_half - holdout.{{ name }}_rate, 2)) as {{ name }}_low,
+arm.{{ name }}_rate - holdout.{{ name }}_rate + sqrt(
+    power(arm.{{ name }}_centre + arm.{{ name }}_half - arm.{{ name }}_rate, 2)
+    + power(holdout.{{ name }}_rate - (holdout.{{ name }}_centre - holdout.{{ name }}_half), 2)) as {{ name }}_high
+{% endmacro %}

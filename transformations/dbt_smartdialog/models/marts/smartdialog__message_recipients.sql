@@ -1,6 +1,6 @@
 -- One row per outbound message recipient: its campaign, parts, scheduled and sent time, latest delivery
 -- status, and whether the address replied (or opted out with a stop keyword) at or after the send.
--- `variant` is the A/B variant of the campaign: NULL until campaigns record variants.
+-- `variant` is the A/B variant the recipient was sent (campaign_assignments); NULL for campaigns without variants.
 with sent as (
     select * from {{ ref('stg_smartdialog__sent_messages') }}
 ),
@@ -21,7 +21,7 @@ replies as (
 select
     sent.recipient_key,
     sent.campaign_id,
-    cast(null as {{ dbt.type_string() }}) as variant,
+    assigned.variant,
     sent.batch_no,
     sent.message_id,
     sent.recipient_id,
@@ -44,3 +44,5 @@ left join latest_report
     on latest_report.message_id = sent.message_id and latest_report.recipient_id = sent.recipient_id
 left join replies
     on replies.recipient_key = sent.recipient_key
+left join {{ ref('stg_smartdialog__campaign_assignments') }} as assigned
+    on assigned.campaign_id = sent.campaign_id and assigned.address = sent.address
