@@ -28,6 +28,7 @@ class CampaignsConfiguration(BaseConfiguration):
     max_parts: int = DEFAULT_MAX_PARTS
     opt_out_dataset: Optional[str] = None
     quiet_hours: Optional[str] = None
+    frequency_cap: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class CampaignSettings:
     max_parts: int
     opt_out_dataset: Path | None
     quiet_hours: str | None = None  # HH:MM-HH:MM in each recipient's local time; None: off
+    frequency_cap: str | None = None  # N/PERIOD marketing messages per recipient; None: off
 
     def opt_out_path(self, data_dir: Path) -> Path:
         """The pulled DuckDB dataset opt-outs are read from: [campaigns] opt_out_dataset, else in `data_dir`."""
@@ -60,6 +62,7 @@ def resolve_campaign_settings(batch_size: int | None = None, max_parts: int | No
         max_parts=max_parts or config.max_parts,
         opt_out_dataset=Path(config.opt_out_dataset) if config.opt_out_dataset else None,
         quiet_hours=config.quiet_hours or None,
+        frequency_cap=config.frequency_cap or None,
     )
     if not 1 <= resolved.batch_size <= MAX_RECIPIENTS_PER_CALL:
         raise CampaignInputError(f"batch size must be between 1 and {MAX_RECIPIENTS_PER_CALL}, not {resolved.batch_size}")
