@@ -173,3 +173,21 @@ def test_a_sigkilled_run_with_a_cap_and_a_spread_resumes_to_the_same_decisions(s
             assert datetime.fromisoformat(message["send_at"]) == datetime.fromisoformat(scheduled[message["request_id"]])
     assert ledger_rows(ledger, "SELECT count(*) FROM campaign_rejected WHERE campaign_id = ? AND reason = ?",
                        "killed", "frequency_cap") == [(30,)]
+
+
+def test_whatsapp_campaigns_take_the_same_options(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "orders.sqlite")
+    connection.execute("CREATE TABLE orders (phone TEXT, order_no TEXT)")
+    connection.executemany("INSERT INTO orders VALUES (?, ?)", [(phone(i), f"A{i % 2}") for i in range(6)])
+    connection.commit()
+    connection.close()
+    result = sdsync("send-whatsapp", "--customer", "demo-customer", "--service", "sms-oneway", "--template", "order_ready",
+                    "--source", f"sqlite:///{tmp_path / 'orders.sqlite'}", "--query", "SELECT phone, order_no FROM orders",
+                    "--body-params", "order_no", "--campaign", "wa", "--purpose", "transactional", "--send-rate", "3/h",
+                    "--proof-to", PROOFS[0], "--yes")
+    assert result.exit_code == 0, result.output
+    messages = _messages(emulator, "wa")
+    assert [m["content"] for m in messages if m["address"] == PROOFS[0]] == ["Hello! Your order A0 is ready for pickup."]
+    sends = sorted({(m["request_id"], m["send_at"]) for m in messages if ":proof:" not in m["request_id"]}, key=lambda x: x[1])
+    gaps = [datetime.fromisoformat(b[1]) - datetime.fromisoformat(a[1]) for a, b in zip(sends, sends[1:])]
+    assert len(sends) == 2 and timedelta(minutes=59) < gaps[0] <= timedelta(hours=1), sends  # 3 recipients per call
