@@ -22,7 +22,7 @@ from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_what
 from .recipients import RecipientSet, run_query, select_recipients
 from .schedule import QuietHours, Timing, parse_clock, plan_schedule, zone_sources
 from .spread import Spread, spread_batches, spread_line
-from .suppression import REASON_OPTED_OUT, OptOutSource, load_suppression
+from .suppression import OptOutSource, load_suppression
 from .timezones import zone_of
 
 TEMPLATE_PARAMETER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
@@ -245,12 +245,9 @@ def plan_campaign(
     result = run_query(spec.source.url, spec.source.query)
     suppression = load_suppression(
         opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column,
-        spec.customer_id if sent_before else None,
+        spec.customer_id if sent_before else None, spec.audience.ignore_opt_outs,
     )
     numbers = dict(suppression.numbers)
-    ignored = {number for number, reason in numbers.items() if reason == REASON_OPTED_OUT} if spec.audience.ignore_opt_outs else set()
-    for number in ignored:
-        del numbers[number]
     if spec.audience.cap is not None:
         for number in capped or {}:
             numbers.setdefault(number, REASON_FREQUENCY_CAP)
@@ -277,5 +274,5 @@ def plan_campaign(
     if spec.spread is not None:
         batches = spread_batches(spec.kind, campaign_id, batches, spec.spread, spec.timing.at, now, spec.timing.quiet_hours)
         spread = spread_line(batches, spec.spread, now)
-    ignored_count = sum(1 for r in recipients.recipients if r.address in ignored)
+    ignored_count = sum(1 for r in recipients.recipients if r.address in suppression.ignored_opt_outs)
     return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources, ignored_count, spread)
