@@ -272,6 +272,8 @@ def _plan_or_resume(
         ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected)
         return result, plan.record
     result = CampaignResult(campaign_id, dry_run=dry_run)
+    if proof_to:
+        progress.on_info("The campaign is planned already: no proofs sent (they go out before a new campaign only).")
     counts = ledger.status_counts(campaign_id)
     progress.on_info(f"Campaign {campaign_id} (planned {existing.created_at}): "
                      + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items())))

@@ -140,6 +140,8 @@ def test_proofs_go_first_with_their_own_request_ids_and_are_not_counted(
     proof_times = max(m["created_at"] for m in messages if ":proof:" in m["request_id"])
     assert all(m["created_at"] >= proof_times for m in messages if ":proof:" not in m["request_id"])
     assert ledger_rows(ledger, "SELECT status, count(*) FROM campaign_proofs GROUP BY status") == [("sent", 1)]
+    resumed = _send(sdsync, crm, "proofed", *args, "--yes")
+    assert resumed.exit_code == 0 and "no proofs sent" in resumed.output, resumed.output
     assert not ledger_rows(ledger, "SELECT address FROM sent_messages WHERE address IN (?, ?)", *PROOFS)
     crm_with_proof = make_crm(tmp_path / "crm2.sqlite", 0, [(1, PROOFS[0], "P", "X", "FI")])
     capped = _send(sdsync, crm_with_proof, "after-proof", "1 = 1", "--frequency-cap", "1/7d", "--yes")
