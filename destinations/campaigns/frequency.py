@@ -25,11 +25,13 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 
 
-def parse_duration(text: str, option: str) -> timedelta:
-    """A duration such as `30m`, `2h`, `7d` or `1w`; a CampaignInputError naming `option` otherwise."""
+def parse_duration(text: str, option: str, given: str | None = None) -> timedelta:
+    """A duration such as `30m`, `2h`, `7d` or `1w`; a CampaignInputError naming `option` and its value
+    (`given`, when `text` is only part of it) otherwise."""
     match = _DURATION.match(text.strip().lower())
     if not match or int(match.group(1)) == 0:
-        raise CampaignInputError(f"{option} {text!r}: the period must be a positive number with s, m, h, d or w, e.g. 7d")
+        raise CampaignInputError(f"{option} {given or text!r}: the period must be a positive number with s, m, h, d "
+                                 "or w, e.g. 7d")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
@@ -57,7 +59,7 @@ class FrequencyCap:
         count, sep, period = text.partition("/")
         if not sep or not count.strip().isdigit() or int(count) < 1:
             raise CampaignInputError(f"--frequency-cap {text!r} must look like N/PERIOD with N >= 1, e.g. 2/7d")
-        return cls(int(count), parse_duration(period, "--frequency-cap"), f"{int(count)}/{period.strip().lower()}")
+        return cls(int(count), parse_duration(period, "--frequency-cap", text), f"{int(count)}/{period.strip().lower()}")
 
     def since(self, now: datetime | None = None) -> str:
         """The start of the rolling period ending `now`, as the ledger stores times."""

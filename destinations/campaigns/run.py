@@ -20,11 +20,11 @@ from smartdialog_sync.state.runner_lock import runner_lock
 from .campaign import CampaignSpec, Plan, check_existing, check_future, check_template_parameters, plan_campaign, resolve_template, timing_of
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendStopped
+from .frequency import audience_lines
 from .ledger import CampaignRecord, Ledger, lock_state
 from .planner import Estimate, estimate
-from .schedule import ScheduleRow, schedule_rows
-from .frequency import audience_lines
 from .proofs import first_message, send_proofs
+from .schedule import ScheduleRow, schedule_rows
 from .sender import CampaignSender, RunOutcome
 from .suppression import configured_journal_url, opt_out_sources
 

@@ -42,7 +42,7 @@ class Spread:
             if not sep or not count.strip().isdigit() or int(count) < 1:
                 raise CampaignInputError(f"--send-rate {send_rate!r} must look like N/PERIOD with N >= 1, e.g. 5000/h")
             period = period.strip().lower()
-            unit = parse_duration(period if period[:1].isdigit() else f"1{period}", "--send-rate")
+            unit = parse_duration(period if period[:1].isdigit() else f"1{period}", "--send-rate", send_rate)
             return cls(rate=(int(count), unit), text=f"at {int(count)}/{period}")
         return None
 

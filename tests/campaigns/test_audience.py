@@ -196,3 +196,16 @@ def test_whatsapp_campaigns_take_the_same_options(sdsync: Callable[..., Any], em
     sends = sorted({(m["request_id"], m["send_at"]) for m in messages if ":proof:" not in m["request_id"]}, key=lambda x: x[1])
     gaps = [datetime.fromisoformat(b[1]) - datetime.fromisoformat(a[1]) for a, b in zip(sends, sends[1:])]
     assert len(sends) == 2 and timedelta(minutes=59) < gaps[0] <= timedelta(hours=1), sends  # 3 recipients per call
+
+
+def test_bad_cap_spread_and_proof_options_are_refused_with_exit_2(sdsync: Callable[..., Any], crm: str) -> None:
+    for options, message in [
+        (("--frequency-cap", "2/7x"), "--frequency-cap '2/7x': the period must be a positive number with s, m, h, d or w"),
+        (("--frequency-cap", "0/7d"), "--frequency-cap '0/7d' must look like N/PERIOD with N >= 1"),
+        (("--purpose", "newsletter"), "--purpose 'newsletter' must be marketing or transactional"),
+        (("--spread", "2h", "--send-rate", "100/h"), "give --spread or --send-rate, not both"),
+        (("--send-rate", "fast"), "--send-rate 'fast' must look like N/PERIOD with N >= 1"),
+        (("--proof-to", "+358401234567,12"), "--proof-to: "),
+    ]:
+        result = _send(sdsync, crm, "bad", "id < 3", *options, "--dry-run")
+        assert result.exit_code == 2 and message in result.output, (options, result.output)
