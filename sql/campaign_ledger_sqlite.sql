@@ -271,11 +271,12 @@ INSERT INTO campaign_purposes (campaign_id, purpose) VALUES (:campaign_id, :purp
 -- name: capped_addresses
 -- Addresses that got at least :limit messages of marketing campaigns of :customer_id confirmed since :since
 -- (campaigns without a purpose row are marketing; proofs are never in sent_messages).
-SELECT s.address, COUNT(*) FROM sent_messages s
-JOIN campaigns c ON c.campaign_id = s.campaign_id
-LEFT JOIN campaign_purposes p ON p.campaign_id = s.campaign_id
-WHERE c.customer_id = :customer_id AND s.sent_at >= :since AND COALESCE(p.purpose, 'marketing') = 'marketing'
-GROUP BY s.address HAVING COUNT(*) >= :limit;
+-- The campaigns first: sent_messages is then read through its primary key, campaign by campaign.
+SELECT address, COUNT(*) FROM sent_messages
+WHERE campaign_id IN (SELECT c.campaign_id FROM campaigns c LEFT JOIN campaign_purposes p ON p.campaign_id = c.campaign_id
+                      WHERE c.customer_id = :customer_id AND COALESCE(p.purpose, 'marketing') = 'marketing')
+  AND sent_at >= :since
+GROUP BY address HAVING COUNT(*) >= :limit;
 
 -- name: proof
 SELECT status, message_id, updated_at FROM campaign_proofs WHERE request_id = :request_id;
