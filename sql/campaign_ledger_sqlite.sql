@@ -85,6 +85,21 @@ CREATE TABLE IF NOT EXISTS connection_limits (
     learned_at TEXT NOT NULL,
     PRIMARY KEY (base_url, customer_id)
 );
+CREATE TABLE IF NOT EXISTS campaign_purposes (
+    campaign_id TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL CHECK (purpose IN ('marketing', 'transactional')) -- a campaign without a row: marketing
+);
+CREATE TABLE IF NOT EXISTS campaign_proofs (
+    campaign_id TEXT NOT NULL,   -- the campaign the proof is of (written before the campaign itself)
+    request_id TEXT PRIMARY KEY, -- the proof's own RequestId (never a campaign batch's)
+    label TEXT NOT NULL,         -- which message (variant) the proof shows
+    addresses TEXT NOT NULL,     -- JSON array of the proof numbers (E.164)
+    status TEXT NOT NULL CHECK (status IN ('in_flight', 'sent', 'failed')),
+    message_id TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS sent_messages_by_message ON sent_messages (message_id);
 CREATE INDEX IF NOT EXISTS sent_messages_by_recipient ON sent_messages (recipient_id);
 
@@ -296,3 +311,38 @@ FROM campaign_batch_splits WHERE campaign_id = :campaign_id ORDER BY batch_no;
 
 -- name: export_limits
 SELECT base_url, customer_id, max_recipients, detail, learned_at FROM connection_limits ORDER BY base_url, customer_id;
+
+
+-- Purposes, frequency caps and proof sends (destinations/campaigns/frequency.py, proofs.py).
+
+-- name: insert_purpose
+INSERT INTO campaign_purposes (campaign_id, purpose) VALUES (:campaign_id, :purpose);
+
+-- name: capped_addresses
+-- Addresses that got at least :limit messages of marketing campaigns of :customer_id confirmed since :since
+-- (campaigns without a purpose row are marketing; proofs are never in sent_messages).
+-- The campaigns first: sent_messages is then read through its primary key, campaign by campaign.
+SELECT address, COUNT(*) FROM sent_messages
+WHERE campaign_id IN (SELECT c.campaign_id FROM campaigns c LEFT JOIN campaign_purposes p ON p.campaign_id = c.campaign_id
+                      WHERE c.customer_id = :customer_id AND COALESCE(p.purpose, 'marketing') = 'marketing')
+  AND sent_at >= :since
+GROUP BY address HAVING COUNT(*) >= :limit;
+
+-- name: proof
+SELECT status, message_id, updated_at FROM campaign_proofs WHERE request_id = :request_id;
+
+-- name: proof_in_flight
+INSERT INTO campaign_proofs (campaign_id, request_id, label, addresses, status, created_at, updated_at)
+VALUES (:campaign_id, :request_id, :label, :addresses, 'in_flight', :now, :now)
+ON CONFLICT (request_id) DO UPDATE SET status = 'in_flight', error = NULL, updated_at = excluded.updated_at;
+
+-- name: proof_done
+UPDATE campaign_proofs SET status = :status, message_id = :message_id, error = :error, updated_at = :now
+WHERE request_id = :request_id;
+
+-- name: export_purposes
+SELECT campaign_id, purpose FROM campaign_purposes WHERE campaign_id = :campaign_id;
+
+-- name: import_purposes
+-- Bulk: rows (campaign_id, purpose).
+INSERT INTO campaign_purposes (campaign_id, purpose) VALUES (?, ?);

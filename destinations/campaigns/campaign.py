@@ -7,20 +7,28 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from smartdialog_sync.api import models
-from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.constants import CUSTOMER_DATA_MAX
+from smartdialog_sync.state.location import hide_password
 
 from .arms import Arms, Assignment, interleave, split_recipients
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, LedgerConflict
+from .frequency import (
+    MARKETING,
+    REASON_FREQUENCY_CAP,
+    Audience,
+    FrequencyCap,
+    parse_purpose,
+)
 from .ledger import CampaignRecord, utc_now
 from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
 from .recipients import Recipient, RecipientSet, run_query, select_recipients
 from .schedule import QuietHours, Timing, parse_clock, plan_schedule, zone_sources
+from .spread import Spread, spread_batches, spread_line
 from .suppression import OptOutSource, load_suppression
 from .timezones import zone_of
 
@@ -53,17 +61,19 @@ class CampaignSpec:
     campaign_id: str | None = None
     timing: Timing = Timing()
     arms: Arms = Arms()
+    audience: Audience = Audience()
+    spread: Spread | None = None
 
     def description(self) -> dict[str, Any]:
         """Everything that identifies the campaign (the source's password hidden).
 
-        The per-recipient timing, the time-zone column and the arms (variants, holdout) appear only when
-        used, so campaigns planned before they existed keep their fingerprint.
+        The per-recipient timing, the time-zone column, the arms (variants, holdout), the purpose, cap and
+        spread appear only when used, so campaigns planned before they existed keep their fingerprint.
         """
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {**self.audience.describe(), **(self.spread.describe() if self.spread else {})}
         if self.source.timezone_column:
             extra["timezone_column"] = self.source.timezone_column
-        if self.timing.scheduled:
+        if self.timing.scheduled or (self.spread and self.timing.at):
             extra["timing"] = {"at": self.timing.at.isoformat() if self.timing.at else None, **self.timing.describe()}
         if self.arms.used:
             extra["arms"] = self.arms.describe()
@@ -109,6 +119,8 @@ class Plan:
     batch_size: int = MAX_RECIPIENTS_PER_CALL
     zone_sources: dict[str, int] = field(default_factory=dict)
     assignments: list[Assignment] = field(default_factory=list)  # every eligible recipient's arm (when arms are used)
+    ignored_opt_outs: int = 0  # opted-out recipients sent to anyway (transactional, --ignore-opt-outs)
+    spread_line: str | None = None
 
 
 def timing_of(record: CampaignRecord) -> Timing:
@@ -128,6 +140,13 @@ def parse_timing(at: str | None, local_time: str | None, quiet_hours: str | None
     )
 
 
+def parse_audience(purpose: str, frequency_cap: str | None, ignore_opt_outs: bool,
+                   settings: CampaignSettings) -> Audience:
+    """--purpose, --frequency-cap (or [campaigns] frequency_cap; "off" turns it off) and --ignore-opt-outs."""
+    cap = FrequencyCap.parse(frequency_cap if frequency_cap is not None else settings.frequency_cap)
+    return Audience(parse_purpose(purpose), cap, ignore_opt_outs)
+
+
 def build_spec(
     kind: Literal["sms", "whatsapp"],
     customer_id: str,
@@ -139,16 +158,26 @@ def build_spec(
     body_columns: Sequence[str] = (),
     header_columns: Sequence[str] = (),
     arms: Arms = Arms(),
+    audience: Audience | None = None,
+    spread: Spread | None = None,
 ) -> CampaignSpec:
     """A campaign from its options: `message` holds the request fields (None values dropped).
 
-    Without per-recipient timing, --at is the message's SendDateTime; with it, each batch carries its own.
+    Without per-recipient timing or a spread, --at is the message's SendDateTime; with them, each batch
+    carries its own. An SMS's ad flag (`ad_message`: True, False or None) follows the purpose when None:
+    marketing is an ad.
     """
+    audience = audience or Audience()
     fields = {key: value for key, value in message.items() if value is not None}
-    if not timing.scheduled and timing.at is not None:
+    if kind == "sms":  # None: follow the purpose; False: not an ad, left out of the request (the service's default)
+        ad = message.get("ad_message")
+        fields.pop("ad_message", None)
+        if ad or (ad is None and audience.purpose == MARKETING):
+            fields["ad_message"] = True
+    if not timing.scheduled and spread is None and timing.at is not None:
         fields["send_date_time"] = timing.at.isoformat()
     return CampaignSpec(kind, customer_id, service_id, source, fields, tuple(body_columns), tuple(header_columns),
-                        campaign_id, timing, arms)
+                        campaign_id, timing, arms, audience, spread)
 
 
 def parse_send_time(text: str | None) -> str | None:
@@ -217,24 +246,30 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
 
 def plan_campaign(
     spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None,
-    sent_before: bool = False,
+    sent_before: bool = False, capped: Mapping[str, int] | None = None, now: datetime | None = None,
 ) -> Plan:
-    """Run the query, leave out invalid/duplicate/suppressed numbers, find send times and plan the batches.
+    """Run the query, leave out invalid/duplicate/suppressed/capped numbers, find send times and plan the batches.
 
     `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
     `sent_before`: campaigns were sent for this customer before, so no opt-out source at all refuses.
+    `capped`: the addresses that reached the campaign's frequency cap (from the ledger), left out.
     """
+    now = now or datetime.now(timezone.utc)
     if spec.kind == "sms" and not spec.arms.variants and not spec.message.get("content", "").strip():
         raise CampaignInputError("--content is empty")
     campaign_id = spec.resolved_campaign_id()
     result = run_query(spec.source.url, spec.source.query)
     suppression = load_suppression(
         opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column,
-        spec.customer_id if sent_before else None,
+        spec.customer_id if sent_before else None, spec.audience.ignore_opt_outs,
     )
+    numbers = dict(suppression.numbers)
+    if spec.audience.cap is not None:
+        for number in capped or {}:
+            numbers.setdefault(number, REASON_FREQUENCY_CAP)
     zone_columns = [name for name in (spec.source.timezone_column, spec.source.region_column) if name]
     columns = list(dict.fromkeys(spec.value_columns() + (zone_columns if spec.timing.scheduled else [])))
-    recipients = select_recipients(result, spec.source.phone_column, columns, spec.source.region_column, suppression.numbers)
+    recipients = select_recipients(result, spec.source.phone_column, columns, spec.source.region_column, numbers)
     if not recipients.recipients:
         counts = ", ".join(f"{n} {reason}" for reason, n in recipients.rejected_by_reason().items())
         raise CampaignInputError(f"no recipient left to send to ({counts})")
@@ -244,7 +279,7 @@ def plan_campaign(
             r.address: zone_of(r.address, r.values.get(spec.source.timezone_column or ""), r.values.get(spec.source.region_column or ""))
             for r in recipients.recipients
         }
-        schedule = plan_schedule(spec.timing, {address: choice.zone for address, choice in choices.items()})
+        schedule = plan_schedule(spec.timing, {address: choice.zone for address, choice in choices.items()}, now)
         sources = zone_sources(choice.source for choice in choices.values())
     batch_size = min(settings.batch_size, max_recipients or settings.batch_size)
 
@@ -253,15 +288,22 @@ def plan_campaign(
             return plan_sms(campaign_id, members, content or "", batch_size, settings.max_parts, schedule)
         return plan_whatsapp(campaign_id, members, spec.body_columns, spec.header_columns, batch_size, schedule)
 
+    assignments: list[Assignment] = []
     if not spec.arms.used:
         batches = plan(recipients.recipients, spec.message.get("content"))
-        return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources)
-    assignments, groups = split_recipients(spec.arms, campaign_id, recipients.recipients)
-    if not any(groups.values()):
-        raise CampaignInputError(f"every one of the {len(assignments):,} recipient(s) would be held out")
-    if None in groups:
-        batches = plan(groups[None], spec.message.get("content"))
     else:
-        batches = interleave(spec.kind, campaign_id, {
-            label: plan(members, spec.arms.fields_of(label).get("content")) for label, members in groups.items()})
-    return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources, assignments)
+        assignments, groups = split_recipients(spec.arms, campaign_id, recipients.recipients)
+        if not any(groups.values()):
+            raise CampaignInputError(f"every one of the {len(assignments):,} recipient(s) would be held out")
+        if None in groups:
+            batches = plan(groups[None], spec.message.get("content"))
+        else:
+            batches = interleave(spec.kind, campaign_id, {
+                label: plan(members, spec.arms.fields_of(label).get("content")) for label, members in groups.items()})
+    spread = None
+    if spec.spread is not None:
+        batches = spread_batches(spec.kind, campaign_id, batches, spec.spread, spec.timing.at, now, spec.timing.quiet_hours)
+        spread = spread_line(batches, spec.spread, now)
+    ignored_count = sum(1 for r in recipients.recipients if r.address in suppression.ignored_opt_outs)
+    return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources,
+                assignments=assignments, ignored_opt_outs=ignored_count, spread_line=spread)

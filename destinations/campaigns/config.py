@@ -30,6 +30,7 @@ class CampaignsConfiguration(BaseConfiguration):
     quiet_hours: Optional[str] = None
     price_per_part: Optional[float] = None
     currency: Optional[str] = None
+    frequency_cap: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class CampaignSettings:
     quiet_hours: str | None = None  # HH:MM-HH:MM in each recipient's local time; None: off
     price_per_part: float | None = None  # what one SMS part costs (for the plan's estimate); None: unknown
     currency: str | None = None  # the price's currency, e.g. EUR
+    frequency_cap: str | None = None  # N/PERIOD marketing messages per recipient; None: off
 
     def opt_out_path(self, data_dir: Path) -> Path:
         """The pulled DuckDB dataset opt-outs are read from: [campaigns] opt_out_dataset, else in `data_dir`."""
@@ -66,6 +68,7 @@ def resolve_campaign_settings(batch_size: int | None = None, max_parts: int | No
         quiet_hours=config.quiet_hours or None,
         price_per_part=config.price_per_part,
         currency=(config.currency or "").strip() or None,
+        frequency_cap=config.frequency_cap or None,
     )
     if not 1 <= resolved.batch_size <= MAX_RECIPIENTS_PER_CALL:
         raise CampaignInputError(f"batch size must be between 1 and {MAX_RECIPIENTS_PER_CALL}, not {resolved.batch_size}")

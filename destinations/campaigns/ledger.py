@@ -25,6 +25,7 @@ from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
 from .arms import Assignment
 from .errors import CampaignError
+from .frequency import FrequencyCap, purpose_of
 from .planner import Batch, PlannedRecipient, split_batch
 from .recipients import Rejected
 
@@ -287,6 +288,7 @@ class Ledger:
                 "message": json.dumps(record.message, ensure_ascii=False),
                 "description": json.dumps(record.description, ensure_ascii=False), "now": now,
             })
+            db.run("insert_purpose", {"campaign_id": campaign_id, "purpose": purpose_of(record.description)})
             self._insert_batches(db, campaign_id, batches, now)
             db.bulk("insert_rejected", (
                 (campaign_id, row.row_number, row.raw_phone, row.address, row.reason, row.detail) for row in rejected
@@ -341,6 +343,28 @@ class Ledger:
     def has_sent(self, customer_id: str) -> bool:
         """True when any batch of any campaign of `customer_id` is confirmed sent in this ledger."""
         return bool(self._rows("has_sent", {"customer_id": customer_id}))
+
+    def capped_addresses(self, customer_id: str, cap: FrequencyCap, now: datetime | None = None) -> dict[str, int]:
+        """Addresses that reached `cap` with marketing messages of `customer_id` confirmed in its rolling period."""
+        rows = self._rows("capped_addresses", {"customer_id": customer_id, "since": cap.since(now), "limit": cap.messages})
+        return {address: int(count) for address, count in rows}
+
+    def proof_state(self, request_id: str) -> tuple[str, str | None, str] | None:
+        """(status, message_id, updated_at) of the proof send `request_id`, None if never tried."""
+        rows = self._rows("proof", {"request_id": request_id})
+        return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+
+    def mark_proof_in_flight(self, campaign_id: str, request_id: str, label: str, addresses: Sequence[str]) -> None:
+        """Record that a proof send is about to be made (committed before the call)."""
+        with self._db.transaction() as db:
+            db.run("proof_in_flight", {"campaign_id": campaign_id, "request_id": request_id, "label": label,
+                                       "addresses": json.dumps(list(addresses)), "now": utc_now()})
+
+    def mark_proof_done(self, request_id: str, status: str, message_id: str | None = None, error: str | None = None) -> None:
+        """Record a proof send's outcome: `sent` or `failed`."""
+        with self._db.transaction() as db:
+            db.run("proof_done", {"request_id": request_id, "status": status, "message_id": message_id,
+                                  "error": error, "now": utc_now()})
 
     def unsent_batches(self, campaign_id: str, variants: bool = False) -> list[LedgerBatch]:
         """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds); `variants`: the
@@ -415,6 +439,7 @@ _CAMPAIGN_TABLES = (
     ("sent_messages", "export_sent_messages", "", lambda row: f"row to {row[6]}"),
     ("campaign_batch_splits", "export_splits", "", lambda row: f"split of batch {row[1]}"),
     ("campaign_assignments", "export_assignments", "insert_assignments", lambda row: f"assignment of {row[1]}"),
+    ("campaign_purposes", "export_purposes", "import_purposes", lambda row: "purpose"),
 )
 
 

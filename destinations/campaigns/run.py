@@ -31,9 +31,11 @@ from .campaign import (
 )
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendRefused, SendStopped
+from .frequency import audience_lines
 from .ledger import CampaignRecord, Ledger, lock_state
 from .planner import Batch, Estimate, estimate
 from .preview import content_preview_lines
+from .proofs import first_messages, send_proofs
 from .schedule import ScheduleRow, schedule_rows
 from .sender import CampaignSender, RunOutcome
 from .suppression import configured_journal_url, opt_out_sources
@@ -73,6 +75,9 @@ class PlanReport:
     schedule: list[ScheduleRow]
     content_lines: list[str] = field(default_factory=list)  # encoding and cost of the SMS content (preview.py)
     arms: list[ArmFigures] = field(default_factory=list)
+    ignored_opt_outs: int = 0
+    spread_line: str | None = None
+    proof_to: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """The plan as text lines."""
@@ -83,6 +88,7 @@ class PlanReport:
             f"  recipients: {figures.recipients:,}",
             f"  left out: {sum(self.rejected.values()):,} ({left_out})",
             *(f"  suppression: {line}" for line in self.suppression_sources),
+            *audience_lines(record.description, self.ignored_opt_outs),
         ]
         if figures.total_parts is not None:
             per_recipient = ", ".join(f"{parts} part(s) × {count:,}" for parts, count in figures.parts_histogram.items())
@@ -96,6 +102,8 @@ class PlanReport:
                 f"from {timing['at']}" if timing.get("at") else ("at its next occurrence" if when else "now"))
             quiet = f"; quiet hours {timing['quiet_hours']} local time" if timing.get("quiet_hours") else ""
             lines.append(f"  timing: {when}{quiet}")
+        if self.spread_line:
+            lines.append(self.spread_line)
         if self.zone_sources:
             lines.append("  time zones from: " + ", ".join(f"{source} {count:,}" for source, count in self.zone_sources.items()))
         arms = Arms.from_description(record.description)
@@ -106,6 +114,9 @@ class PlanReport:
             f"  API calls: {figures.calls:,} (up to {self.batch_size} recipients each{learned}){fewer}; "
             f"at least {figures.seconds:,.0f} s under the rate limit {self.rate_limit}"
         )
+        if self.proof_to:
+            lines.append(f"  proof: the first message goes to {', '.join(self.proof_to)} first (own RequestId, "
+                         "not counted as a campaign send); then the send asks to go on unless --yes")
         return lines
 
     def schedule_lines(self) -> list[str]:
@@ -156,7 +167,8 @@ def whatsapp_template(client_settings: ClientSettings, customer: str, name: str,
     return found
 
 
-def _report(plan: Plan, client_settings: ClientSettings, learned: int | None, settings: CampaignSettings) -> PlanReport:
+def _report(plan: Plan, client_settings: ClientSettings, learned: int | None, settings: CampaignSettings,
+            proof_to: tuple[str, ...]) -> PlanReport:
     record = plan.record
     limit = client_settings.rate_limit
     content = record.message.get("content") if record.kind == "sms" else None
@@ -176,6 +188,9 @@ def _report(plan: Plan, client_settings: ClientSettings, learned: int | None, se
         schedule=schedule_rows(plan.batches) if plan.zone_sources else [],
         content_lines=_content_lines(arms, content, plan.batches, settings),
         arms=per_arm,
+        ignored_opt_outs=plan.ignored_opt_outs,
+        spread_line=plan.spread_line,
+        proof_to=proof_to,
     )
 
 
@@ -193,20 +208,25 @@ def _content_lines(arms: Arms, content: str | None, batches: list[Batch], settin
     return lines
 
 
-def _confirm(progress: CampaignProgress, question: str) -> None:
+def _confirm(progress: CampaignProgress, question: str, refused: str = "not confirmed: nothing sent") -> None:
     if progress.confirm is not None and not progress.confirm(question):
-        raise CampaignInputError("not confirmed: nothing sent")
+        raise CampaignInputError(refused)
 
 
 def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, learned: int | None,
-          progress: CampaignProgress, opt_outs_url: str | None, sent_before: bool = False) -> tuple[Plan, PlanReport]:
-    """Plan with the opt-outs of the state's journal and the pulled datasets (`sent_before`: none found refuses)."""
+          progress: CampaignProgress, opt_outs_url: str | None, ledger: Ledger | None = None,
+          proof_to: tuple[str, ...] = ()) -> tuple[Plan, PlanReport]:
+    """Plan with the opt-outs of the state's journal and the pulled datasets and the frequency cap counted in
+    `ledger` (None: no ledger yet, nothing sent; with one that has sent campaigns, no opt-out source refuses)."""
     progress.on_info("Reading recipients, opt-outs and planning batches ...")
     data_dir = client_settings.data_dir
     journal = client_settings.state.journal(configured_journal_url())
     opt_outs = opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url, journal)
-    plan = plan_campaign(spec, settings, opt_outs, learned, sent_before)
-    report = _report(plan, client_settings, learned, settings)
+    sent_before = ledger is not None and ledger.has_sent(spec.customer_id)
+    cap = spec.audience.cap
+    capped = ledger.capped_addresses(spec.customer_id, cap) if ledger is not None and cap is not None else {}
+    plan = plan_campaign(spec, settings, opt_outs, learned, sent_before, capped)
+    report = _report(plan, client_settings, learned, settings, proof_to)
     progress.on_plan(report)
     return plan, report
 
@@ -222,6 +242,7 @@ def run_campaign(
     progress: CampaignProgress | None = None,
     opt_outs_url: str | None = None,
     wait: bool = False,
+    proof_to: Sequence[str] = (),
 ) -> CampaignResult:
     """Plan (or resume) a campaign and send it exactly once per recipient; `dry_run` writes and sends nothing.
 
@@ -234,22 +255,26 @@ def run_campaign(
     dataset), else [campaigns] opt_outs_url, else wherever `sdsync pull` loaded from this data dir. No
     source at all refuses once the ledger has a sent campaign for the customer.
 
+    `proof_to` (E.164 numbers): before a new campaign is written, its first message of each variant is sent
+    to them (proofs.py); then `progress.confirm` asks to go on.
+
     Raises CampaignInputError/LedgerConflict (exit 2) for bad input, SendStopped (exit 1) when the run
     stopped part way (running it again then finishes the campaign), SendRefused (exit 1) when the service
     refused a batch's request as it is (a rerun would get the same answer).
     """
     progress = progress or CampaignProgress()
+    proofs = tuple(proof_to)
     target = client_settings.state.ledger(ledger)
     campaign_id = spec.resolved_campaign_id()
     if dry_run and isinstance(target, Path) and not target.exists():
-        _, report = _plan(spec, settings, client_settings, None, progress, opt_outs_url)
+        _, report = _plan(spec, settings, client_settings, None, progress, opt_outs_url, proof_to=proofs)
         return CampaignResult(campaign_id, report, dry_run=True)
     with runner_lock(lock_state(target), f"campaign:{campaign_id}", f"campaign {campaign_id}", wait=wait):
         opened = Ledger.open(target)
         try:
             learned = opened.learned_max(connection_key(client_settings), spec.customer_id)
             result, record = _plan_or_resume(opened, spec, settings, client_settings, learned, dry_run, progress,
-                                             opt_outs_url)
+                                             opt_outs_url, proofs)
             if record is not None:
                 _send(opened, record, client_settings, learned, workers, progress, result)
             result.ledger_counts = opened.status_counts(campaign_id)
@@ -268,6 +293,7 @@ def run_campaign(
 def _plan_or_resume(
     ledger: Ledger, spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings,
     learned: int | None, dry_run: bool, progress: CampaignProgress, opt_outs_url: str | None,
+    proof_to: tuple[str, ...] = (),
 ) -> tuple[CampaignResult, CampaignRecord | None]:
     """The run's result so far and the campaign to send: planned and written now, or resumed; None: nothing to send."""
     campaign_id = spec.resolved_campaign_id()
@@ -276,15 +302,21 @@ def _plan_or_resume(
     if existing is None:
         if spec.timing.local_time is None and spec.timing.at is not None:  # with --local-time, --at gives the date
             check_future(spec.timing.at.isoformat())
-        plan, report = _plan(spec, settings, client_settings, learned, progress, opt_outs_url,
-                             ledger.has_sent(spec.customer_id))
+        plan, report = _plan(spec, settings, client_settings, learned, progress, opt_outs_url, ledger, proof_to)
         result = CampaignResult(campaign_id, report, dry_run=dry_run)
         if dry_run:
             return result, None
-        _confirm(progress, f"Send to {sum(len(b.recipients) for b in plan.batches):,} recipients in {len(plan.batches):,} call(s)?")
+        question = f"Send to {len(plan.recipients.recipients):,} recipients in {len(plan.batches):,} call(s)?"
+        if proof_to:
+            with SmartDialogClient(client_settings, on_wait=progress.on_wait) as api:
+                send_proofs(api, ledger, plan.record, first_messages(plan.record, plan.batches), proof_to, progress.on_info)
+            question = f"Proofs sent to {', '.join(proof_to)}. Go on: s{question[1:]}"
+        _confirm(progress, question, "not confirmed: only the proofs were sent" if proof_to else "not confirmed: nothing sent")
         ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected, plan.assignments)
         return result, plan.record
     result = CampaignResult(campaign_id, dry_run=dry_run)
+    if proof_to:
+        progress.on_info("The campaign is planned already: no proofs sent (they go out before a new campaign only).")
     counts = ledger.status_counts(campaign_id)
     progress.on_info(f"Campaign {campaign_id} (planned {existing.created_at}): "
                      + ", ".join(f"{state} {b} batch(es)/{r:,} recipient(s)" for state, (b, r) in sorted(counts.items())))

@@ -22,10 +22,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.journal import STOP_REPLY_TRIM, JournalError, read_opt_out_senders
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql
+from smartdialog_sync.state.location import hide_password
 
 from .errors import CampaignInputError
 from .recipients import run_query
@@ -43,10 +43,12 @@ class OptOutsUnavailable(CampaignInputError):
 
 @dataclass(frozen=True)
 class Suppression:
-    """Numbers to leave out (E.164 → reason) and a line saying where they came from."""
+    """Numbers to leave out (E.164 → reason), a line saying where they came from, and the opted-out numbers
+    not left out because opt-outs were ignored (a transactional send with --ignore-opt-outs)."""
 
     numbers: dict[str, str]
     sources: list[str]
+    ignored_opt_outs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ def _pulled_source(pipeline_dir: Path, duckdb_file: Path) -> OptOutSource:
                 f"set [campaigns] opt_out_dataset to the pulled file or {SETTING}")
         return _duckdb_source(duckdb_file, dataset)
     if kind == "postgres":
-        from smartdialog_sync.pipelines.destination_credentials import configured_postgres_credentials
+        from smartdialog_sync.pipelines.destination_credentials import (
+            configured_postgres_credentials,
+        )
 
         credentials = configured_postgres_credentials(state.get("destination_name") or kind)
         if credentials is not None:  # a URL without a password too (PGPASSWORD, ~/.pgpass)
@@ -223,11 +227,14 @@ def load_suppression(
     suppression_query: str | None = None,
     phone_column: str | None = None,
     customer_sent_before: str | None = None,
+    ignore_opt_outs: bool = False,
 ) -> Suppression:
     """Opt-outs from the journal and the pulled datasets plus the numbers of `suppression_query` (run on
     `source_url`). `customer_sent_before` names the customer when campaigns were sent for it before: then
-    finding no opt-out source at all refuses the send (OptOutsUnavailable), naming every place looked."""
+    finding no opt-out source at all refuses the send (OptOutsUnavailable), naming every place looked.
+    `ignore_opt_outs`: the opt-outs are read and returned as `ignored_opt_outs`, not left out."""
     numbers: dict[str, str] = {}
+    ignored: set[str] = set()
     sources, looked = [], []
     for opt_out_source in opt_outs:
         opted_out, latest = _read(opt_out_source, stop_keywords)
@@ -235,7 +242,10 @@ def load_suppression(
             looked.append(f"{opt_out_source.label} ({'no journal there' if opt_out_source.journal else 'nothing pulled there'})")
             sources.append(f"no opt-outs read: {_nothing_at(opt_out_source)}")
             continue
-        numbers.update(dict.fromkeys(opted_out, REASON_OPTED_OUT))
+        if ignore_opt_outs:
+            ignored.update(opted_out)
+        else:
+            numbers.update(dict.fromkeys(opted_out, REASON_OPTED_OUT))
         since = f"; latest {_utc(latest)}" if latest is not None else ""
         sources.append(f"{len(opted_out)} opted-out number(s) from {opt_out_source.label} ({', '.join(stop_keywords)}{since})")
     if len(looked) == len(opt_outs):  # an explicit source is never missing (it refuses instead)
@@ -250,7 +260,7 @@ def load_suppression(
         for number in suppressed:
             numbers.setdefault(number, REASON_SUPPRESSED)
         sources.append(f"{len(suppressed)} number(s) from the suppression query")
-    return Suppression(numbers, sources)
+    return Suppression(numbers, sources, frozenset(ignored))
 
 
 def _read(source: OptOutSource, stop_keywords: tuple[str, ...]) -> tuple[set[str] | None, int | None]:

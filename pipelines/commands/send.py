@@ -77,6 +77,24 @@ HOLDOUT_OPTION = typer.Option(
     None, "--holdout", help="Share of the recipients not sent to, e.g. 10%: chosen by a hash of campaign id and "
     "number (the same on every rerun), recorded in the ledger as held out to measure uplift."
 )
+PURPOSE_OPTION = typer.Option(
+    "marketing", "--purpose", help="marketing (honours opt-outs and frequency caps) or transactional (an order update: "
+    "skips the caps and is not counted against them)."
+)
+FREQUENCY_CAP_OPTION = typer.Option(
+    None, "--frequency-cap", help="N/PERIOD, e.g. 2/7d: leave out recipients who got N marketing messages in the rolling "
+    "period (all campaigns of the customer in the ledger); default [campaigns] frequency_cap; off."
+)
+IGNORE_OPT_OUTS_OPTION = typer.Option(
+    False, "--ignore-opt-outs", help="Send to opted-out numbers too (only with --purpose transactional)."
+)
+SPREAD_OPTION = typer.Option(
+    None, "--spread", help="DURATION, e.g. 2h: schedule the batches evenly over this window (per local time with --local-time)."
+)
+SEND_RATE_OPTION = typer.Option(None, "--send-rate", help="N/PERIOD, e.g. 5000/h: schedule the batches at this many recipients per period.")
+PROOF_TO_OPTION = typer.Option(
+    None, "--proof-to", help="Comma-separated numbers that get the first message before the campaign; then it asks to go on."
+)
 OPT_OUTS_URL_OPTION = typer.Option(
     None, "--opt-outs-url", help="SQLAlchemy URL of the pulled dataset to read opt-outs from, besides the "
     "state's journal (default [campaigns] opt_outs_url, else where `sdsync pull` loaded)."
@@ -135,13 +153,15 @@ def campaign_progress(yes: bool) -> Iterator[CampaignProgress]:
 
 
 def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, ledger: Optional[str], dry_run: bool,
-         yes: bool, workers: int, opt_outs_url: Optional[str], wait: bool) -> None:
+         yes: bool, workers: int, opt_outs_url: Optional[str], wait: bool, proof_to: Optional[str]) -> None:
     """Plan (or resume) the campaign, show it, confirm and send it exactly once per recipient."""
+    from smartdialog_sync.destinations.campaigns.proofs import parse_proof_numbers
     from smartdialog_sync.destinations.campaigns.run import run_campaign
 
+    proofs = parse_proof_numbers(proof_to)
     with campaign_progress(yes) as progress:
         result = run_campaign(settings_from(ctx), spec, settings, ledger=ledger, dry_run=dry_run, workers=workers,
-                              progress=progress, opt_outs_url=opt_outs_url, wait=wait)
+                              progress=progress, opt_outs_url=opt_outs_url, wait=wait, proof_to=proofs)
     if dry_run:
         if result.plan is not None:
             stdout.print("Dry run: nothing sent, nothing written.")
@@ -153,19 +173,26 @@ def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, led
 def _spec(kind: str, customer: str, service: str, source: str, query: str, phone_column: str, region_column: Optional[str],
           suppression_query: Optional[str], timezone_column: Optional[str], message: dict[str, Any], campaign: Optional[str],
           at: Optional[str], local_time: Optional[str], quiet_hours: Optional[str], settings: CampaignSettings,
+          audience: tuple[str, Optional[str], bool], spread: tuple[Optional[str], Optional[str]],
           body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = (), arms: Optional[Arms] = None) -> CampaignSpec:
-    """The campaign of a command line (--quiet-hours falls back to [campaigns] quiet_hours)."""
+    """The campaign of a command line (--quiet-hours and --frequency-cap fall back to [campaigns]).
+
+    `audience` is (--purpose, --frequency-cap, --ignore-opt-outs), `spread` (--spread, --send-rate).
+    """
     from smartdialog_sync.destinations.campaigns.arms import Arms
     from smartdialog_sync.destinations.campaigns.campaign import (
         Source,
         build_spec,
+        parse_audience,
         parse_timing,
     )
+    from smartdialog_sync.destinations.campaigns.spread import Spread
 
     timing = parse_timing(at, local_time, quiet_hours if quiet_hours is not None else settings.quiet_hours)
     return build_spec(kind, customer, service,  # type: ignore[arg-type]
                       Source(source, query, phone_column, region_column, suppression_query, timezone_column),
-                      message, timing, campaign, body_columns, header_columns, arms or Arms())
+                      message, timing, campaign, body_columns, header_columns, arms or Arms(),
+                      parse_audience(*audience, settings), Spread.parse(*spread))
 
 
 @app.command("send", short_help="Send an SMS to every recipient of a SQL query, once.")
@@ -191,7 +218,7 @@ def send(
     quiet_hours: Optional[str] = QUIET_HOURS_OPTION,
     dlr_url: Optional[str] = DLR_OPTION,
     customer_data: Optional[str] = CUSTOMER_DATA_OPTION,
-    ad: bool = typer.Option(False, "--ad", help="Mark the message as an ad message."),
+    ad: Optional[bool] = typer.Option(None, "--ad/--no-ad", help="Mark the message as an ad message (default: yes for --purpose marketing)."),
     suppression_query: Optional[str] = SUPPRESSION_OPTION,
     max_parts: Optional[int] = typer.Option(None, "--max-parts", help="Most SMS parts a recipient may get (default 10)."),
     gsm_safe: bool = typer.Option(
@@ -200,6 +227,12 @@ def send(
     ),
     batch_size: Optional[int] = BATCH_OPTION,
     workers: int = WORKERS_OPTION,
+    purpose: str = PURPOSE_OPTION,
+    frequency_cap: Optional[str] = FREQUENCY_CAP_OPTION,
+    ignore_opt_outs: bool = IGNORE_OPT_OUTS_OPTION,
+    spread: Optional[str] = SPREAD_OPTION,
+    send_rate: Optional[str] = SEND_RATE_OPTION,
+    proof_to: Optional[str] = PROOF_TO_OPTION,
     opt_outs_url: Optional[str] = OPT_OUTS_URL_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
     yes: bool = YES_OPTION,
@@ -218,10 +251,11 @@ def send(
     arms = (arms_of_options(content, variant, holdout, "--content", "content", resolve=_gsm_safe) if gsm_safe
             else arms_of_options(content, variant, holdout, "--content", "content"))
     message = {"sender": sender, "content": content, "dlr_url": dlr_url, "customer_data": customer_data,
-               "ad_message": True if ad else None}
+               "ad_message": ad}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
-                 message, campaign, at, local_time, quiet_hours, settings, arms=arms)
-    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
+                 message, campaign, at, local_time, quiet_hours, settings, (purpose, frequency_cap, ignore_opt_outs),
+                 (spread, send_rate), arms=arms)
+    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait, proof_to)
 
 
 def _gsm_safe(content: str) -> str:
@@ -296,6 +330,12 @@ def send_whatsapp(
     suppression_query: Optional[str] = SUPPRESSION_OPTION,
     batch_size: Optional[int] = BATCH_OPTION,
     workers: int = WORKERS_OPTION,
+    purpose: str = PURPOSE_OPTION,
+    frequency_cap: Optional[str] = FREQUENCY_CAP_OPTION,
+    ignore_opt_outs: bool = IGNORE_OPT_OUTS_OPTION,
+    spread: Optional[str] = SPREAD_OPTION,
+    send_rate: Optional[str] = SEND_RATE_OPTION,
+    proof_to: Optional[str] = PROOF_TO_OPTION,
     opt_outs_url: Optional[str] = OPT_OUTS_URL_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
     yes: bool = YES_OPTION,
@@ -318,9 +358,9 @@ def send_whatsapp(
     message = {"template_name": template_id, "buttons": send_buttons or None, "attachment_uri": attachment_uri,
                "use_sms_fallback": True if sms_fallback else None, "dlr_url": dlr_url, "customer_data": customer_data}
     spec = _spec("whatsapp", customer, service, source, query, phone_column, region_column, suppression_query,
-                 timezone_column, message, campaign, at, local_time, quiet_hours, settings, body_columns, header_columns,
-                 arms)
-    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
+                 timezone_column, message, campaign, at, local_time, quiet_hours, settings,
+                 (purpose, frequency_cap, ignore_opt_outs), (spread, send_rate), body_columns, header_columns, arms)
+    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait, proof_to)
 
 
 def _print_result(result: models.SendResult) -> None:

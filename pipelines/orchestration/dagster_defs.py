@@ -43,15 +43,18 @@ from smartdialog_sync.destinations.campaigns.campaign import (
     Source,
     build_spec,
     check_common_fields,
+    parse_audience,
     parse_timing,
 )
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
+from smartdialog_sync.destinations.campaigns.proofs import parse_proof_numbers
 from smartdialog_sync.destinations.campaigns.run import (
     CampaignProgress,
     PlanReport,
     run_campaign,
 )
+from smartdialog_sync.destinations.campaigns.spread import Spread
 from smartdialog_sync.pipelines.syncs.definitions import (
     SyncDefinition,
     read_definitions,
@@ -94,6 +97,13 @@ class CampaignConfig(Config):
     timezone_column: Optional[str] = Field(None, description="Column with each row's IANA time zone.")
     wait: bool = Field(False, description="Wait while another run (on any machine) sends this campaign, instead of failing.")
     gsm_safe: bool = Field(False, description="Replace characters with a GSM-7 look-alike (curly quotes, dashes, ...) in content.")
+    purpose: str = Field("marketing", description="marketing (opt-outs and frequency caps apply) or transactional (skips caps).")
+    frequency_cap: Optional[str] = Field(None, description="N/PERIOD, e.g. 2/7d; default [campaigns] frequency_cap; off.")
+    ignore_opt_outs: bool = Field(False, description="Send to opted-out numbers too (only with purpose transactional).")
+    spread: Optional[str] = Field(None, description="DURATION, e.g. 2h: batches scheduled evenly over this window.")
+    send_rate: Optional[str] = Field(None, description="N/PERIOD, e.g. 5000/h: batches scheduled at this rate.")
+    proof_to: Optional[str] = Field(None, description="Comma-separated numbers that get the first message before the campaign.")
+
 
 
 @op(description="Send an SMS campaign exactly once per recipient (the library behind sdsync send).")
@@ -112,7 +122,9 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
     arms = arms_of_options(content, config.variants, config.holdout, "content", "content",
                            resolve=make_gsm_safe if config.gsm_safe else str)
     message = {"sender": config.sender, "content": content, "dlr_url": config.dlr_url}
-    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id, arms=arms)
+    audience = parse_audience(config.purpose, config.frequency_cap, config.ignore_opt_outs, settings)
+    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id, arms=arms,
+                      audience=audience, spread=Spread.parse(config.spread, config.send_rate))
 
     def log_plan(report: PlanReport) -> None:
         for line in report.lines() + report.schedule_lines():
@@ -120,7 +132,8 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
 
     progress = CampaignProgress(on_info=context.log.info, on_plan=log_plan)
     try:
-        result = run_campaign(resolve_settings(), spec, settings, progress=progress, wait=config.wait)
+        result = run_campaign(resolve_settings(), spec, settings, progress=progress, wait=config.wait,
+                              proof_to=parse_proof_numbers(config.proof_to))
     except SendStopped as exc:
         raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc
     if result.ran:

@@ -91,7 +91,8 @@ def test_a_local_ledger_is_copied_into_postgresql_once(tmp_path: Path, postgres_
 
     first = migrate_ledger(local, postgres_url)
     assert first.copied == {"campaigns": 2, "campaign_batches": 5, "campaign_recipients": 8, "campaign_rejected": 4,
-                            "sent_messages": 2, "campaign_batch_splits": 1, "connection_limits": 1}
+                            "sent_messages": 2, "campaign_batch_splits": 1, "campaign_purposes": 2,
+                            "connection_limits": 1}
     assert not first.already_there
     again = migrate_ledger(local, postgres_url)
     assert not again.copied and again.already_there["campaigns"] == 2

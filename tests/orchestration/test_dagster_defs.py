@@ -223,3 +223,17 @@ def test_campaign_job_sends_at_each_recipients_local_time(
     }}}}
     assert REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance).success
     assert {row["send_at"] for row in emulator.messages()} == {"2027-01-15T07:00:00+00:00"}  # 09:00 in Helsinki
+
+
+def test_campaign_job_takes_the_purpose_spread_and_proof_options(
+    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+) -> None:
+    config = {"ops": {"send_campaign": {"config": {
+        "source": crm, "query": "SELECT phone FROM people", "content": "Order update", "campaign_id": "dagster-audience",
+        "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy", "at": "2027-01-15T10:00:00Z",
+        "batch_size": 1, "purpose": "transactional", "frequency_cap": "1/7d", "spread": "3h", "proof_to": "+358401234567",
+    }}}}
+    assert REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance).success
+    sent = {row["address"]: row["send_at"] for row in emulator.messages()}
+    assert sent.pop("+358401234567") < "2027" and len(sent) == 3  # the proof went at once
+    assert sorted(sent.values()) == ["2027-01-15T10:00:00+00:00", "2027-01-15T11:00:00+00:00", "2027-01-15T12:00:00+00:00"]
