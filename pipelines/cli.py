@@ -26,7 +26,7 @@ from .commands import serve as serve_command
 from .commands import state as state_commands
 from .commands import status as status_command
 from .commands import syncs as syncs_commands
-from .runtime import Overrides, configure_logging, console, stdout
+from .runtime import Overrides, configure_logging, console, fit_consoles, stdout
 
 app = typer.Typer(
     name="sdsync",
@@ -75,6 +75,7 @@ def root(
                                  help="Print the sdsync version and exit."),
 ) -> None:
     """Connection options apply to every command; the environment and .dlt/ config fill the rest."""
+    fit_consoles()
     configure_logging(verbose, log_format)
     ctx.obj = Overrides(
         {"base_url": base_url, "access_token": access_token, "rate_limit": rate_limit, "data_dir": data_dir}

@@ -6,6 +6,7 @@ are imported only inside the functions that need them.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,14 @@ __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "console", "stdout"]
 
 console = Console(stderr=True)
 stdout = Console()
+
+
+def fit_consoles() -> None:
+    """Size both consoles again from COLUMNS (else the terminal): they are made at import, and one process (a
+    test's CliRunner, a notebook) may run several commands with different widths."""
+    columns = os.environ.get("COLUMNS", "")
+    for each in (console, stdout):
+        each.width = int(columns) if columns.isdigit() and int(columns) > 0 else None  # type: ignore[assignment]
 
 
 @dataclass
