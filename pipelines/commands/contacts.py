@@ -59,6 +59,8 @@ def sync(
 ) -> None:
     """Create, update (and in mirror mode delete) group contacts so the group matches the CRM."""
     from smartdialog_sync.destinations.contacts.report import ConsoleProgress
+    from smartdialog_sync.pipelines.alerts import alerting
+    from smartdialog_sync.pipelines.alerts.outcomes import contact_sync_outcome, contacts_subject
     from smartdialog_sync.destinations.contacts.sync import (
         ContactSyncOptions,
         check_state_option,
@@ -75,7 +77,9 @@ def sync(
         workers=workers,
     )
     progress = ConsoleProgress(console, stdout, settings.rate_limit, dry_run=dry_run, confirm=_confirm_deletes)
-    run_contact_sync(settings, options, progress)
+    with alerting(settings, "contacts", contacts_subject(customer, group_service), dry_run=dry_run) as watch:
+        result = run_contact_sync(settings, options, progress)
+        watch.outcome = contact_sync_outcome(customer, group_service, result)
 
 
 @app.command("delete-all", short_help="Delete EVERY contact of a group service (asks first).")

@@ -11,6 +11,8 @@ Load with `dagster dev -m smartdialog_sync.pipelines.orchestration.dagster_defs`
   a run that stopped part way is retried and resumes from the ledger with the same RequestIds.
   A CRM URL given as `env:NAME` is read from that environment variable when the run starts, so a
   password never lands in Dagster's run storage (nor on a command line).
+
+Each op raises the alerts of its outcome ([alerts], `smartdialog_sync.pipelines.alerts`) as the CLI does.
 """
 
 # No `from __future__ import annotations`: Dagster reads the config classes from real annotations.
@@ -36,6 +38,7 @@ from dagster import (
 from pydantic import Field
 
 from smartdialog_sync.api import resolve_settings
+from smartdialog_sync.api.config import read_settings
 from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, check_common_fields, parse_timing
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
@@ -43,6 +46,8 @@ from smartdialog_sync.destinations.campaigns.errors import SendStopped
 from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport, run_campaign
 from smartdialog_sync.destinations.contacts.sync import ContactSyncOptions, LogProgress, configured_mapping, run_contact_sync
 from smartdialog_sync.errors import UsageError
+from smartdialog_sync.pipelines.alerts import alerting
+from smartdialog_sync.pipelines.alerts.outcomes import alerted_pull, campaign_outcome, contact_sync_outcome, contacts_subject
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 
 
@@ -121,7 +126,7 @@ def pull(context: OpExecutionContext, config: PullConfig) -> None:
         journal_url=resolve_env_reference(config.journal_url) if config.journal_url else None,
         max_calls=config.max_calls,
     )
-    result = run_pull(options, on_step=lambda step: context.log.info(f"pull: {step}"))  # settings the dlt way
+    result = alerted_pull(read_settings(), lambda: run_pull(options, on_step=lambda step: context.log.info(f"pull: {step}")))
     for table, rows in sorted(result.rows.items()):
         context.log.info(f"loaded {rows:,} rows into {table}")
 
@@ -134,7 +139,10 @@ def contacts_sync(context: OpExecutionContext, config: ContactSyncConfig) -> Non
         group_service=config.group_service, mode=config.mode, max_calls=config.max_calls, allow_deletes=True,
         mapping=configured_mapping(),
     )
-    run_contact_sync(resolve_settings(), options, LogProgress(context.log.info))
+    settings = resolve_settings()
+    with alerting(settings, "contacts", contacts_subject(config.customer, config.group_service)) as watch:
+        result = run_contact_sync(settings, options, LogProgress(context.log.info))
+        watch.outcome = contact_sync_outcome(config.customer, config.group_service, result)
 
 
 @op(description="Send an SMS campaign exactly once per recipient (the library behind sdsync send).")
@@ -157,8 +165,11 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
             context.log.info(line)
 
     progress = CampaignProgress(on_info=context.log.info, on_plan=log_plan)
+    client_settings = resolve_settings()
     try:
-        result = run_campaign(resolve_settings(), spec, settings, progress=progress, wait=config.wait)
+        with alerting(client_settings, "campaign", spec.resolved_campaign_id()) as watch:
+            result = run_campaign(client_settings, spec, settings, progress=progress, wait=config.wait)
+            watch.outcome = campaign_outcome(result)
     except SendStopped as exc:
         raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc
     if result.ran:

@@ -17,3 +17,4 @@ LAST_PULL_FILE = "last_pull.json"  # in PIPELINES_DIR: where the last pull loade
 LIMITER_FILE = "ratelimit.sqlite"  # the limiter's window, in the user's cache dir
 RECEIVER_SECRET_FILE = "receiver_secret"  # the webhook URLs' secret, when the journal is not shared (0600)
 RUNNER_LOCKS_DIR = "locks"  # one lock file per campaign or contact group being run
+ALERTS_FILE = "alerts.sqlite"  # the open alert incidents, so each alerts once (SQLite)
