@@ -183,6 +183,15 @@ class JournalStore(ABC):
         """Record why the last replay refused this dead letter again."""
 
     @abstractmethod
+    def discard_dead_letters(self, ids: Sequence[int] | None, at_us: int) -> list[int]:
+        """Move waiting dead letters (`ids`, or every waiting one for None) into the audit table
+        journal_discarded_letters, in one transaction; return the ids discarded (unknown or replayed ones are not)."""
+
+    @abstractmethod
+    def count_discarded_letters(self) -> int:
+        """Dead letters discarded so far (rows of the audit table)."""
+
+    @abstractmethod
     def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
         """Record that `pipeline` has loaded every row of `table_name` up to `seq`."""
 
@@ -304,6 +313,19 @@ class SQLiteJournal(JournalStore):
 
     def set_replay_error(self, dead_letter_id: int, reason: str) -> None:
         self._conn.execute(self._sql["set_replay_error"], (reason, dead_letter_id))
+
+    def discard_dead_letters(self, ids: Sequence[int] | None, at_us: int) -> list[int]:
+        discarded = []
+        with self._transaction() as conn:
+            chosen = ids if ids is not None else [row[0] for row in conn.execute(self._sql["waiting_dead_letter_ids"])]
+            for letter_id in chosen:
+                if conn.execute(self._sql["audit_discarded_letter"], (at_us, letter_id)).rowcount:
+                    conn.execute(self._sql["delete_discarded_letter"], (letter_id,))
+                    discarded.append(letter_id)
+        return discarded
+
+    def count_discarded_letters(self) -> int:
+        return int(self._conn.execute(self._sql["count_discarded_letters"]).fetchone()[0])
 
     def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
         self._conn.execute(self._sql["save_pull_mark"], (pipeline, table_name, seq, at_us))
@@ -439,6 +461,22 @@ class PostgresJournal(JournalStore):
 
     def set_replay_error(self, dead_letter_id: int, reason: str) -> None:
         self._query("set_replay_error", (reason, dead_letter_id))
+
+    def discard_dead_letters(self, ids: Sequence[int] | None, at_us: int) -> list[int]:
+        discarded = []
+        with self._transaction() as cursor:
+            if ids is None:
+                cursor.execute(self._sql["waiting_dead_letter_ids"])
+                ids = [row[0] for row in cursor.fetchall()]
+            for letter_id in ids:
+                cursor.execute(self._sql["audit_discarded_letter"], (at_us, letter_id))
+                if cursor.rowcount:
+                    cursor.execute(self._sql["delete_discarded_letter"], (letter_id,))
+                    discarded.append(letter_id)
+        return discarded
+
+    def count_discarded_letters(self) -> int:
+        return int(self._query("count_discarded_letters")[0][0])
 
     def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
         self._query("save_pull_mark", (pipeline, table_name, seq, at_us))
