@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS journal_dead_letters (
 );
 CREATE TABLE IF NOT EXISTS journal_discarded_letters (
     -- the audit of `sdsync journal dead-letters --discard`: each discarded dead letter as it was, and when
-    id BIGINT PRIMARY KEY,  -- its id in journal_dead_letters
+    letter_id BIGINT NOT NULL,  -- its id in journal_dead_letters (not a key: a migrated journal may number anew)
     kind TEXT NOT NULL,
     reason TEXT NOT NULL,
     status_code INTEGER NOT NULL,
@@ -163,13 +163,17 @@ SELECT id FROM journal_dead_letters WHERE replayed_at_us IS NULL ORDER BY id;
 
 -- name: audit_discarded_letter
 -- Parameters: discarded_at_us, id. Only a dead letter still waiting (never one a replay journaled).
-INSERT INTO journal_discarded_letters (id, kind, reason, status_code, body, body_size, received_at_us, replay_error,
+INSERT INTO journal_discarded_letters (letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error,
                                        discarded_at_us)
 SELECT id, kind, reason, status_code, body, body_size, received_at_us, replay_error, %s
 FROM journal_dead_letters WHERE id = %s AND replayed_at_us IS NULL;
 
 -- name: delete_discarded_letter
 DELETE FROM journal_dead_letters WHERE id = %s AND replayed_at_us IS NULL;
+
+-- name: list_discarded_letters
+SELECT letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error, discarded_at_us
+FROM journal_discarded_letters ORDER BY discarded_at_us, letter_id;
 
 -- name: count_discarded_letters
 SELECT COUNT(*) FROM journal_discarded_letters;
@@ -235,6 +239,14 @@ FROM journal_dead_letters WHERE id = ANY(%s);
 -- name: migrate_insert_dead_letter
 INSERT INTO journal_dead_letters
     (id, kind, reason, status_code, body, body_size, received_at_us, replayed_at_us, replay_error)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- name: migrate_find_discarded_letter
+SELECT count(*) FROM journal_discarded_letters WHERE letter_id = %s AND discarded_at_us = %s;
+
+-- name: migrate_insert_discarded_letter
+INSERT INTO journal_discarded_letters
+    (letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error, discarded_at_us)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: migrate_advance_sequences

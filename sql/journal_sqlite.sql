@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS journal_dead_letters (
 );
 CREATE TABLE IF NOT EXISTS journal_discarded_letters (
     -- the audit of `sdsync journal dead-letters --discard`: each discarded dead letter as it was, and when
-    id INTEGER PRIMARY KEY,  -- its id in journal_dead_letters
+    letter_id INTEGER NOT NULL,  -- its id in journal_dead_letters (not a key: a migrated journal may number anew)
     kind TEXT NOT NULL,
     reason TEXT NOT NULL,
     status_code INTEGER NOT NULL,
@@ -133,13 +133,17 @@ SELECT id FROM journal_dead_letters WHERE replayed_at_us IS NULL ORDER BY id;
 
 -- name: audit_discarded_letter
 -- Parameters: discarded_at_us, id. Only a dead letter still waiting (never one a replay journaled).
-INSERT INTO journal_discarded_letters (id, kind, reason, status_code, body, body_size, received_at_us, replay_error,
+INSERT INTO journal_discarded_letters (letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error,
                                        discarded_at_us)
 SELECT id, kind, reason, status_code, body, body_size, received_at_us, replay_error, ?
 FROM journal_dead_letters WHERE id = ? AND replayed_at_us IS NULL;
 
 -- name: delete_discarded_letter
 DELETE FROM journal_dead_letters WHERE id = ? AND replayed_at_us IS NULL;
+
+-- name: list_discarded_letters
+SELECT letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error, discarded_at_us
+FROM journal_discarded_letters ORDER BY discarded_at_us, letter_id;
 
 -- name: count_discarded_letters
 SELECT COUNT(*) FROM journal_discarded_letters;

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from smartdialog_sync.journal import InboundRow, SQLiteJournal
+from smartdialog_sync.journal import DeadLetter, InboundRow, PostgresJournal, SQLiteJournal
 from tests.campaigns.helpers import SEND, make_crm, run_sdsync, sdsync_env
 
 QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
@@ -33,7 +33,9 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     assert _send(local, crm, "Hei {{first_name}}!").returncode == 0
     assert _sync(local, crm).returncode == 0
     journal = SQLiteJournal(tmp_path / "a" / "journal.sqlite")  # what a receiver journaled: one STOP reply
-    journal.write_batch([InboundRow("m-1", "+358401000003", "+358401000000", "STOP", "SMS", 1, None, 1)], [])
+    journal.write_batch([InboundRow("m-1", "+358401000003", "+358401000000", "STOP", "SMS", 1, None, 1)], [],
+                        [DeadLetter("inbound", "messageId must be a non-empty string", 422, b"{}", 2, 1)])
+    assert journal.discard_dead_letters(None, 2) == [1]  # discarded: its audit row moves with the journal
     journal.close()
     sent = len(emulator.messages())
 
@@ -45,6 +47,10 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     assert again.returncode == 0, again.stderr
     assert " 0 copied" in again.stdout and "already there" in again.stdout
     assert all(f" {n} copied" not in again.stdout for n in range(1, 100)), again.stdout
+
+    target = PostgresJournal(postgres_url)
+    assert target.count_discarded_letters() == 1 and target.count_dead_letters() == 0
+    target.close()
 
     shared = {**sdsync_env(emulator, tmp_path / "b"), "SMARTDIALOG__STATE_URL": postgres_url}
     status = run_sdsync(shared, "status", "--json")
