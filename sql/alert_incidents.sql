@@ -29,3 +29,12 @@ UPDATE alert_incidents SET webhook_at_us = :now WHERE kind = :kind AND subject =
 
 -- name: delivered_email
 UPDATE alert_incidents SET email_at_us = :now WHERE kind = :kind AND subject = :subject;
+
+-- name: list_rows
+SELECT kind, subject, message, opened_at_us, webhook_at_us, email_at_us FROM alert_incidents ORDER BY kind, subject;
+
+-- name: copy
+-- `sdsync state migrate`: an open incident of the data dir, unless the shared state has it open already.
+INSERT INTO alert_incidents (kind, subject, message, opened_at_us, webhook_at_us, email_at_us)
+VALUES (:kind, :subject, :message, :opened_at_us, :webhook_at_us, :email_at_us)
+ON CONFLICT (kind, subject) DO NOTHING;

@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
-from smartdialog_sync.state.files import ALERTS_FILE
-
 from .delivery import AlertNotDelivered, post_webhook, send_email
 from .incidents import JOB_KINDS, JOURNAL_KINDS, Incident, JobOutcome, journal_incidents, outcome_incidents
 from .settings import AlertSettings, resolve_alert_settings
@@ -89,8 +87,7 @@ def _notify(settings: ClientSettings, outcome: Optional[JobOutcome], chosen: Ale
     from smartdialog_sync.pipelines.operations.sections_pull import journal_status
     from smartdialog_sync.pipelines.operations.status import StatusOptions
 
-    state = settings.state
-    store = IncidentStore(state.url if state.url else settings.data_dir / ALERTS_FILE)
+    store = IncidentStore(settings.state.alerts())
     try:
         pending = []
         if outcome is not None:

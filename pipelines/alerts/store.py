@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.migration import StoreMigration
 
 from .incidents import Incident
 
-CHANNELS = ("webhook", "email")
+ROW_COLUMNS = ("kind", "subject", "message", "opened_at_us", "webhook_at_us", "email_at_us")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,16 @@ class IncidentStore:
         return [OpenIncident(Incident(kind, subject, message), webhook_at, email_at)
                 for kind, subject, message, webhook_at, email_at in rows if kind in kinds]
 
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every open incident as stored (kind, subject, message, opened_at_us, webhook_at_us, email_at_us)."""
+        with self._engine.connect() as db:
+            return [tuple(row) for row in self._run(db, "list_rows").all()]
+
+    def add_rows(self, rows: list[tuple[Any, ...]]) -> int:
+        """Add open incidents as `rows` gives them (one open here already is kept as it is); return how many."""
+        with self._engine.begin() as db:
+            return sum(self._run(db, "copy", **dict(zip(ROW_COLUMNS, row))).rowcount for row in rows)
+
     def delivered(self, incident: Incident, channel: str) -> None:
         """Record that `channel` took the alert of `incident`."""
         with self._engine.begin() as db:
@@ -80,3 +91,16 @@ class IncidentStore:
     def close(self) -> None:
         """Release the connections."""
         self._engine.dispose()
+
+
+def migrate_alerts(source: Path, target_url: str) -> StoreMigration:
+    """`sdsync state migrate`: copy the data dir's open incidents into the shared state (idempotent)."""
+    local, shared = IncidentStore(source), IncidentStore(target_url)
+    try:
+        rows = local.rows()
+        added = shared.add_rows(rows)
+    finally:
+        local.close()
+        shared.close()
+    return StoreMigration("alert incidents", str(source), {"alert_incidents": added},
+                          {"alert_incidents": len(rows) - added})

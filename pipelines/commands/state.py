@@ -34,6 +34,7 @@ def show(ctx: typer.Context) -> None:
         "OAuth tokens": state.tokens(),
         "receiver journal": state.journal(),
         "limiter window": state.limiter(settings.limiter_url),
+        "open alert incidents": state.alerts(),
     }
     for name, target in stores.items():
         stdout.print(f"  {name}: {hide_password(str(target))}", markup=False, highlight=False)

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from smartdialog_sync.pipelines.alerts.store import IncidentStore
 from smartdialog_sync.journal import DeadLetter, InboundRow, PostgresJournal, SQLiteJournal
 from tests.campaigns.helpers import SEND, make_crm, run_sdsync, sdsync_env
 
@@ -37,6 +38,7 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
                         [DeadLetter("inbound", "messageId must be a non-empty string", 422, b"{}", 2, 1)])
     assert journal.discard_dead_letters(None, 2) == [1]  # discarded: its audit row moves with the journal
     journal.close()
+    IncidentStore(tmp_path / "a" / "alerts.sqlite").add_rows([("run_failed", "pull p", "pull p: failed", 1, 2, None)])
     sent = len(emulator.messages())
 
     moved = run_sdsync(local, "state", "migrate", "--to", postgres_url)
@@ -51,6 +53,7 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     target = PostgresJournal(postgres_url)
     assert target.count_discarded_letters() == 1 and target.count_dead_letters() == 0
     target.close()
+    assert IncidentStore(postgres_url).rows() == [("run_failed", "pull p", "pull p: failed", 1, 2, None)], "alerted once"
 
     shared = {**sdsync_env(emulator, tmp_path / "b"), "SMARTDIALOG__STATE_URL": postgres_url}
     status = run_sdsync(shared, "status", "--json")
@@ -86,3 +89,4 @@ def test_migrate_refuses_a_target_that_is_not_postgres_and_a_configured_shared_s
     assert shared.returncode == 2 and "state_url is set already" in shared.stderr
     where = run_sdsync({**env, "SMARTDIALOG__STATE_URL": postgres_url}, "state", "show")
     assert where.returncode == 0 and "campaign ledger: postgresql://" in where.stdout
+    assert "open alert incidents: postgresql://" in where.stdout
