@@ -65,7 +65,7 @@ def _preview(body: bytes) -> str:
 @app.command("dead-letters", short_help="List, replay or discard the payloads the receiver refused.")
 def dead_letters(
     ctx: typer.Context,
-    ids: Optional[list[int]] = typer.Argument(None, metavar="[ID]...", help="With --discard: the dead letters to discard."),
+    ids: Optional[list[int]] = typer.Argument(None, metavar="ID", help="With --discard: the dead letters to discard."),
     journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
     replay: bool = typer.Option(False, "--replay", help="Validate them again; journal and mark those that pass now."),
     discard: bool = typer.Option(False, "--discard", help="Discard the waiting dead letters ID... (or --all) that will "

@@ -33,6 +33,10 @@ def status(
         None, help="The campaign ledger: SQLite path, sqlite:/// or postgresql:// URL (default the state_url, "
         "else <data-dir>/campaigns.sqlite)."
     ),
+    alert: bool = typer.Option(
+        False, "--alert", help="Also raise the [alerts] of the journal's dead letters and backlog (for cron; writes "
+        "only the incident store)."
+    ),
 ) -> None:
     """Show the limiter window, the journal, the last pulls, contact syncs, campaigns and webhooks.
 
@@ -50,6 +54,10 @@ def status(
     options = StatusOptions.from_settings(settings, journal=journal, contacts_state=state, ledger=ledger,
                                           backlog_hours=backlog_hours, campaign_hours=campaign_hours)
     report = collect_status(options)
+    if alert:
+        from smartdialog_sync.pipelines.alerts import notify
+
+        notify(settings)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from smartdialog_sync.journal import DeadLetter, open_journal
 from tests.operations.conftest import Sdsync
 
 
@@ -25,3 +26,14 @@ def test_a_failed_pull_alerts_once_and_its_next_good_run_resolves_it(emulator: A
     assert good.run("pull", "--resources", "customers").returncode == 0
     with sqlite3.connect(tmp_path / "data" / "alerts.sqlite") as db:
         assert db.execute("SELECT count(*) FROM alert_incidents").fetchone() == (0,), "resolved by the good pull"
+
+
+def test_status_alert_raises_the_journal_incidents_once(webhook: Any, tmp_path: Path) -> None:
+    journal = open_journal(tmp_path / "data" / "journal.sqlite")
+    journal.write_batch([], [], [DeadLetter("inbound", "messageId must be a non-empty string", 422, b"{}", 2, 1)])
+    journal.close()
+    sdsync = Sdsync(tmp_path, "--data-dir", str(tmp_path / "data"), env={"ALERTS__WEBHOOK_URL": webhook.url})
+    for _ in range(2):
+        assert sdsync.status("--alert").returncode == 1
+    (alert,) = webhook.texts()
+    assert "[dead_letters] journal: 1 dead letter(s) waiting" in alert
