@@ -34,7 +34,13 @@ def _safe(text: str, settings: AlertSettings) -> str:
 
 def alert_text(incident: Incident) -> str:
     """The alert's one line of text."""
-    return f"{TITLE} [{incident.kind}] {incident.message}"
+    return " ".join(f"{TITLE} [{incident.kind}] {incident.message}".split())
+
+
+def slack_escaped(text: str) -> str:
+    """Text as Slack shows it literally: its control characters &, < and > escaped (CRM or server text is never
+    read as a link, a mention or markup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def post_webhook(incident: Incident, settings: AlertSettings) -> None:
@@ -45,7 +51,7 @@ def post_webhook(incident: Incident, settings: AlertSettings) -> None:
     url = settings.webhook_url.reveal()
     where = masked_url(url)
     try:
-        response = httpx.post(url, json={"text": alert_text(incident)}, timeout=settings.timeout)
+        response = httpx.post(url, json={"text": slack_escaped(alert_text(incident))}, timeout=settings.timeout)
     except httpx.HTTPError as exc:
         raise AlertNotDelivered(f"webhook {where}: {type(exc).__name__}: {_safe(str(exc), settings)}") from None
     if not response.is_success:
@@ -55,7 +61,7 @@ def post_webhook(incident: Incident, settings: AlertSettings) -> None:
 def send_email(incident: Incident, settings: AlertSettings) -> None:
     """Mail the alert to `email_to` through the SMTP server (STARTTLS unless turned off, login when a user is set)."""
     message = EmailMessage()
-    message["Subject"] = f"{TITLE}: {incident.kind} {incident.subject}"
+    message["Subject"] = " ".join(f"{TITLE}: {incident.kind} {incident.subject}".split())  # one header line
     message["From"] = settings.email_from or f"sdsync@{settings.smtp_host}"
     message["To"] = ", ".join(settings.email_to)
     message.set_content(incident.message + "\n")

@@ -41,6 +41,9 @@ class IncidentStore:
 
             self._engine = state_engine(target, pool_size=1)
         else:
+            from smartdialog_sync.datadir import private_data_dir
+
+            private_data_dir(target.parent)  # the incidents quote CRM and server text: 0600 like every store
             self._engine = sa.create_engine(f"sqlite:///{target}", poolclass=sa.pool.NullPool,
                                             connect_args={"timeout": 30})
         with self._engine.begin() as db:

@@ -23,6 +23,7 @@ def _settings(tmp_path: Path, state_url: str | None = None) -> ClientSettings:
 def test_each_job_kind_alerts_once_until_a_good_run(tmp_path: Path, webhook, state_url: str | None) -> None:
     settings, alerts = _settings(tmp_path, state_url), AlertSettings(webhook_url=Secret(webhook.url))
     failed = JobOutcome("contacts", "cust/group", error="stopped: service unavailable")
+    markup = JobOutcome("campaign", "<!channel>\nx", error="CRM said <http://evil|click> & more")
     rejecting = JobOutcome("contacts", "cust/group", rows=100, rejected=11)
     unsent = JobOutcome("campaign", "spring", unsent_batches=3)
     for outcome in (failed, failed, rejecting, rejecting, unsent, unsent):
@@ -37,6 +38,9 @@ def test_each_job_kind_alerts_once_until_a_good_run(tmp_path: Path, webhook, sta
     notify(settings, failed, alert_settings=alerts)  # recurs after the good run: alerts again
     assert [text.split("]")[0] for text in webhook.texts()[3:]] == ["sdsync alert [run_failed"] * 2
     assert "other/group" in webhook.texts()[3] and "cust/group" in webhook.texts()[4]
+    notify(settings, markup, alert_settings=alerts)  # CRM/server text is shown literally, never as Slack markup
+    assert webhook.texts()[5] == ("sdsync alert [run_failed] campaign &lt;!channel&gt; x: the run failed: CRM said "
+                                  "&lt;http://evil|click&gt; &amp; more")
 
 
 def test_journal_dead_letters_and_backlog_alert_once(tmp_path: Path, webhook) -> None:
@@ -50,6 +54,7 @@ def test_journal_dead_letters_and_backlog_alert_once(tmp_path: Path, webhook) ->
     notify(settings, JobOutcome("pull", "p"), alert_settings=alerts)  # any job's notify looks at the journal
     texts = webhook.texts()
     assert len(texts) == 2, texts
+    assert (tmp_path / "alerts.sqlite").stat().st_mode & 0o077 == 0, "the incident store is private"
     assert "[dead_letters] journal: 1 dead letter(s) waiting" in texts[0]
     assert "[journal_backlog] journal: 1 row(s) waiting more than 1 h for any pull" in texts[1]
 
