@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 # the kinds a job's outcome can raise; each is resolved for its subject by the subject's next good run
 RUN_FAILED = "run_failed"
@@ -86,8 +86,3 @@ def journal_incidents(journal: dict[str, Any], backlog_hours: float) -> list[Inc
                                       f"journal: {rows} row(s) waiting more than {backlog_hours:g} h for {pipeline}: "
                                       "run its `sdsync pull`"))
     return incidents
-
-
-def by_key(incidents: Iterable[Incident]) -> dict[tuple[str, str], Incident]:
-    """Incidents by their dedup key."""
-    return {incident.key: incident for incident in incidents}

@@ -59,8 +59,6 @@ def notify(settings: ClientSettings, outcome: Optional[JobOutcome] = None, *,
 class Watch:
     """What a job under `alerting` sets once it knows its outcome (see `alerting`)."""
 
-    job: str
-    subject: str
     outcome: Optional[JobOutcome] = None
 
 
@@ -70,7 +68,7 @@ def alerting(settings: ClientSettings, job: str, subject: str, *, dry_run: bool 
     """Run a job's body, then `notify`: with `watch.outcome` when the body set it, a good run of
     `job subject` when it did not, and a failed run when the body raised (the error is re-raised).
     A dry run raises and resolves nothing."""
-    watch = Watch(job, subject)
+    watch = Watch()
     if dry_run:
         yield watch
         return
