@@ -97,8 +97,12 @@ def attention(report: dict[str, Any], options: StatusOptions) -> list[str]:
             lines.append(f"{name}: cannot read the store: {report[name]['error']} (`sdsync doctor` checks it)")
     lines += _journal_attention(report["journal"], options)
     for pull in report["pulls"]:
-        if pull.get("error"):
-            lines.append(f"pull: cannot read a pipeline's state: {pull['error']}")
+        if pull.get("error") and pull.get("working_dir"):
+            lines.append(f"pull {pull['pipeline']}: cannot read its state: {pull['error']}: remove its folder "
+                         f"(`rm -r {shlex.quote(pull['working_dir'])}`) and its next pull restores the state from "
+                         "its destination")
+        elif pull.get("error"):
+            lines.append(f"pull: cannot read the pipelines' folder: {pull['error']} (`sdsync doctor` checks it)")
         elif (pull.get("last_run") or {}).get("outcome") == "failed":
             run = pull["last_run"]
             lines.append(f"pull {pull['pipeline']}: the last run failed at step {run['failed_step']}: {run['error']}"

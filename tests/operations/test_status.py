@@ -187,6 +187,17 @@ def test_reading_a_closed_sqlite_store_creates_no_file(tmp_path: Path) -> None:
     assert _files(data) == ["journal.sqlite"], "no -wal/-shm file appears"
 
 
+def test_an_unreadable_pull_state_names_the_folder_to_remove(tmp_path: Path) -> None:
+    from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
+
+    broken = tmp_path / "pipelines" / "smartdialog_pull_duckdb_x"
+    broken.mkdir(parents=True)
+    (broken / "state.json").write_text("{not json")
+    (reason,) = collect_status(StatusOptions(data_dir=tmp_path))["attention"]
+    assert reason.startswith("pull smartdialog_pull_duckdb_x: cannot read its state: JSONDecodeError"), reason
+    assert reason.endswith(f"(`rm -r {broken}`) and its next pull restores the state from its destination")
+
+
 def test_an_unreadable_store_is_reported_not_raised(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
