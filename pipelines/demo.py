@@ -22,6 +22,7 @@ from typing import Sequence
 import httpx
 from rich.markup import escape
 
+from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.receiver.secret import mask_secret
 from smartdialog_sync.receiver.server import ReceiverOptions, webhook_urls
 
@@ -100,7 +101,7 @@ def run_demo(plan: DemoPlan) -> None:
     started = time.monotonic()
     if plan.data_dir.exists():
         shutil.rmtree(plan.data_dir)
-    plan.data_dir.mkdir(parents=True)
+    private_data_dir(plan.data_dir)  # the CRM, the server logs and every later file private (umask 077)
     emulator_port, receiver_port = free_port(), free_port()
     emulator_root = f"http://127.0.0.1:{emulator_port}"
     receiver_url = f"http://127.0.0.1:{receiver_port}"

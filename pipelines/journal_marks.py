@@ -10,8 +10,9 @@ from __future__ import annotations
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
+from smartdialog_sync.errors import UsageError
 from smartdialog_sync.journal import open_journal
 from smartdialog_sync.sources.smartdialog.helpers import SEQUENCE_COLUMN
 
@@ -22,6 +23,21 @@ JOURNAL_RESOURCES = {"inbound_messages": "inbound", "delivery_reports": "dlr"}
 def pipeline_key(pipeline: Any) -> str:
     """How a pipeline is named in the journal's marks: its name, host and state folder."""
     return f"{pipeline.pipeline_name}@{socket.gethostname()}:{pipeline.pipelines_dir}"
+
+
+def marks_named(name: str, mark_names: Iterable[str]) -> list[str]:
+    """The marks `name` designates: a mark's full name (`PIPELINE@HOST:DIR`, as `sdsync status` prints it), or the
+    pipeline name alone (as `sdsync pull` prints it) when one mark has it. UsageError naming the valid ones otherwise."""
+    names = sorted(set(mark_names))
+    if name in names:
+        return [name]
+    by_pipeline = [mark for mark in names if mark.split("@", 1)[0] == name]
+    if len(by_pipeline) == 1:
+        return by_pipeline
+    if by_pipeline:
+        raise UsageError(f"pipeline {name} has marks from several hosts or folders: give one of {', '.join(by_pipeline)}")
+    valid = ", ".join(names) if names else "none: no pull has recorded a mark"
+    raise UsageError(f"no marks of a pipeline named {name!r}; the marks are: {valid}")
 
 
 def loaded_sequences(pipeline: Any, source_name: str) -> dict[str, int]:

@@ -99,12 +99,13 @@ class PullFailed(SdsyncError):
     """A step of the pull failed; `step` names it. Exits like the error that caused it (1 by default);
     a failure that is not a usage error names the `dlt pipeline` command that shows what happened."""
 
-    def __init__(self, step: str, cause: BaseException, inspect: str) -> None:
+    def __init__(self, step: str, cause: BaseException, inspect: str, pipeline_name: str = "") -> None:
         lines = [line for line in str(cause).splitlines() if line.strip()]
         self.exit_code = getattr(cause, "exit_code", EXIT_FAILURE)
         hint = f" (details: {inspect})" if self.exit_code == EXIT_FAILURE else ""
         super().__init__(f"pull failed at step {step}: {lines[0] if lines else type(cause).__name__}{hint}")
         self.step = step
+        self.pipeline_name = pipeline_name
 
 
 def duckdb_file(options: PullOptions, data_dir: Path) -> Optional[Path]:
@@ -286,7 +287,7 @@ def _run(
         result.packages += _loaded(info)
     except PipelineStepFailed as exc:
         ours = _our_error(exc.exception)
-        raise PullFailed(exc.step, ours or exc.exception, result.dlt_command("trace")) from exc
+        raise PullFailed(exc.step, ours or exc.exception, result.dlt_command("trace"), pipeline.pipeline_name) from exc
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
         given = {"journal_url": options.journal_url, **options.settings}
         record_pull_marks(pipeline, source, configured_journal(settings, **given))

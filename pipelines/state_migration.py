@@ -1,7 +1,8 @@
 """`sdsync state migrate` as a library function: copy the local stores of a data dir into a shared PostgreSQL.
 
-Each store copies itself (its module owns its schema): the campaign ledger, the reply record, the contact-sync state, the
-OAuth tokens and the receiver's journal. A store whose local file does not exist is skipped. The copy is
+Each store copies itself (its module owns its schema): the campaign ledger, the reply record, the contact-sync state,
+the OAuth tokens, the receiver's journal and the open alert incidents. A store whose local file does not exist is
+skipped. The copy is
 idempotent, and a store whose target holds different data under the same key is refused (StateConflict,
 exit 2) with nothing of that store written; stores copied before it stay copied, and a rerun skips them.
 """
@@ -34,6 +35,7 @@ def local_stores() -> list[LocalStore]:
     from smartdialog_sync.destinations.campaigns.replies import migrate_replies
     from smartdialog_sync.destinations.contacts.state import migrate_contact_state
     from smartdialog_sync.journal import migrate_journal
+    from smartdialog_sync.pipelines.alerts.store import migrate_alerts
 
     return [
         LocalStore("ledger", files.LEDGER_FILE, migrate_ledger),
@@ -41,6 +43,7 @@ def local_stores() -> list[LocalStore]:
         LocalStore("contact state", files.CONTACT_STATE_FILE, migrate_contact_state),
         LocalStore("tokens", files.TOKENS_FILE, migrate_tokens),
         LocalStore("journal", files.JOURNAL_FILE, migrate_journal),
+        LocalStore("alert incidents", files.ALERTS_FILE, migrate_alerts),
     ]
 
 

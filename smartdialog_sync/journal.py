@@ -183,6 +183,15 @@ class JournalStore(ABC):
         """Record why the last replay refused this dead letter again."""
 
     @abstractmethod
+    def discard_dead_letters(self, ids: Sequence[int] | None, at_us: int) -> list[int]:
+        """Move waiting dead letters (`ids`, or every waiting one for None) into the audit table
+        journal_discarded_letters, in one transaction; return the ids discarded (unknown or replayed ones are not)."""
+
+    @abstractmethod
+    def count_discarded_letters(self) -> int:
+        """Dead letters discarded so far (rows of the audit table)."""
+
+    @abstractmethod
     def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
         """Record that `pipeline` has loaded every row of `table_name` up to `seq`."""
 
@@ -304,6 +313,23 @@ class SQLiteJournal(JournalStore):
 
     def set_replay_error(self, dead_letter_id: int, reason: str) -> None:
         self._conn.execute(self._sql["set_replay_error"], (reason, dead_letter_id))
+
+    def discard_dead_letters(self, ids: Sequence[int] | None, at_us: int) -> list[int]:
+        discarded = []
+        with self._transaction() as conn:
+            chosen = ids if ids is not None else [row[0] for row in conn.execute(self._sql["waiting_dead_letter_ids"])]
+            for letter_id in chosen:
+                if conn.execute(self._sql["audit_discarded_letter"], (at_us, letter_id)).rowcount:
+                    conn.execute(self._sql["delete_discarded_letter"], (letter_id,))
+                    discarded.append(letter_id)
+        return discarded
+
+    def count_discarded_letters(self) -> int:
+        return int(self._conn.execute(self._sql["count_discarded_letters"]).fetchone()[0])
+
+    def list_discarded_letters(self) -> list[tuple[Any, ...]]:
+        """The audit rows of discarded dead letters (letter_id, kind, ..., discarded_at_us), oldest first."""
+        return self._conn.execute(self._sql["list_discarded_letters"]).fetchall()
 
     def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
         self._conn.execute(self._sql["save_pull_mark"], (pipeline, table_name, seq, at_us))
@@ -440,6 +466,22 @@ class PostgresJournal(JournalStore):
     def set_replay_error(self, dead_letter_id: int, reason: str) -> None:
         self._query("set_replay_error", (reason, dead_letter_id))
 
+    def discard_dead_letters(self, ids: Sequence[int] | None, at_us: int) -> list[int]:
+        discarded = []
+        with self._transaction() as cursor:
+            if ids is None:
+                cursor.execute(self._sql["waiting_dead_letter_ids"])
+                ids = [row[0] for row in cursor.fetchall()]
+            for letter_id in ids:
+                cursor.execute(self._sql["audit_discarded_letter"], (at_us, letter_id))
+                if cursor.rowcount:
+                    cursor.execute(self._sql["delete_discarded_letter"], (letter_id,))
+                    discarded.append(letter_id)
+        return discarded
+
+    def count_discarded_letters(self) -> int:
+        return int(self._query("count_discarded_letters")[0][0])
+
     def save_pull_mark(self, pipeline: str, table_name: str, seq: int, at_us: int) -> None:
         self._query("save_pull_mark", (pipeline, table_name, seq, at_us))
 
@@ -540,7 +582,8 @@ MIGRATE_BATCH = 10_000  # journal rows compared and copied per statement
 def migrate_journal(source: Path, target_url: str, secret_file: Path | None = None) -> StoreMigration:
     """Copy a local SQLite journal into the PostgreSQL journal at `target_url`, in one transaction.
 
-    Inbound messages, delivery reports, dead letters, pull marks and webhook registrations are copied with
+    Inbound messages, delivery reports, dead letters (and the audit of discarded ones), pull marks and
+    webhook registrations are copied with
     their own sequence numbers and ids (pull marks and pipelines' cursors stay right); with them the
     receiver's secret from `secret_file` (default: `receiver_secret` beside the journal, when there is
     one), so the registered URLs keep working. A row already there with equal values is skipped; a key
@@ -577,6 +620,12 @@ def migrate_journal(source: Path, target_url: str, secret_file: Path | None = No
                 if new:
                     cursor.executemany(target._sql["migrate_insert_dead_letter"], new)
                 tally("dead_letters", len(new), len(rows) - len(new))
+            for letter in local.list_discarded_letters():  # the audit of discarded dead letters, few rows
+                cursor.execute(target._sql["migrate_find_discarded_letter"], (letter[0], letter[-1]))
+                found = cursor.fetchone()[0]
+                if not found:
+                    cursor.execute(target._sql["migrate_insert_discarded_letter"], letter)
+                tally("discarded_letters", int(not found), int(bool(found)))
             for name, rows, listing, save in (
                 ("registrations", [tuple(r) for r in local.list_registrations()], "list_registrations", "save_registration"),
                 ("pull_marks", [tuple(m) for m in local.list_pull_marks()], "list_pull_marks", "save_pull_mark"),

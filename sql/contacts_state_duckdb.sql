@@ -192,6 +192,22 @@ DELETE FROM contact_state WHERE customer = ? AND group_service = ?
 -- name: clear_group_rejections
 DELETE FROM server_rejections WHERE customer = ? AND group_service = ?
 
+-- `sdsync contacts forget`: with clear_group_state and clear_group_rejections, every row of a group.
+-- name: forget_group_contact_ops
+DELETE FROM contact_ops WHERE customer = ? AND group_service = ?
+
+-- name: forget_group_planned_ops
+DELETE FROM planned_ops WHERE customer = ? AND group_service = ?
+
+-- name: forget_group_rejected_rows
+DELETE FROM rejected_rows WHERE customer = ? AND group_service = ?
+
+-- name: forget_group_field_warnings
+DELETE FROM field_warnings WHERE customer = ? AND group_service = ?
+
+-- name: forget_group_sync_runs
+DELETE FROM sync_runs WHERE customer = ? AND group_service = ?
+
 -- name: supersede_group_ops
 UPDATE contact_ops SET status = 'superseded', finished_at = now()
 WHERE customer = ? AND group_service = ? AND status IN ('planned', 'inflight', 'interrupted')
@@ -286,9 +302,22 @@ WHERE r.run_id = (SELECT max(s.run_id) FROM sync_runs s WHERE s.customer = r.cus
 GROUP BY r.customer, r.group_service
 
 -- name: status_field_warnings
--- Field warnings of the last run of each group.
+-- Field warnings in effect per group: for each synced contact, those of the last real run that validated its
+-- CRM row. A run that finds a row exactly as last applied does not validate it again (the fast path) and records
+-- no warnings for it, so the group's last run alone would count 0 while the fields are still being left out.
+WITH validated AS (
+    SELECT w.customer, w.group_service, w.phone, max(w.run_id) AS run_id
+    FROM field_warnings w JOIN sync_runs r ON r.run_id = w.run_id AND NOT r.dry_run
+    GROUP BY w.customer, w.group_service, w.phone
+), changed AS (
+    SELECT customer, group_service, phone, max(run_id) AS run_id FROM contact_ops GROUP BY customer, group_service, phone
+)
 SELECT w.customer, w.group_service, count(*) FROM field_warnings w
-WHERE w.run_id = (SELECT max(s.run_id) FROM sync_runs s WHERE s.customer = w.customer AND s.group_service = w.group_service)
+JOIN validated v ON v.customer = w.customer AND v.group_service = w.group_service AND v.phone = w.phone
+                AND v.run_id = w.run_id
+JOIN contact_state s ON s.customer = w.customer AND s.group_service = w.group_service AND s.phone = w.phone
+LEFT JOIN changed c ON c.customer = w.customer AND c.group_service = w.group_service AND c.phone = w.phone
+WHERE c.run_id IS NULL OR c.run_id <= w.run_id  -- a later change of the contact validated its row again
 GROUP BY w.customer, w.group_service
 
 -- name: status_known

@@ -47,6 +47,18 @@ CREATE TABLE IF NOT EXISTS journal_dead_letters (
     replayed_at_us BIGINT,  -- set once a replay journaled it
     replay_error TEXT  -- why the last replay refused it
 );
+CREATE TABLE IF NOT EXISTS journal_discarded_letters (
+    -- the audit of `sdsync journal dead-letters --discard`: each discarded dead letter as it was, and when
+    letter_id BIGINT NOT NULL,  -- its id in journal_dead_letters (not a key: a migrated journal may number anew)
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    body BYTEA NOT NULL,
+    body_size BIGINT NOT NULL,
+    received_at_us BIGINT NOT NULL,
+    replay_error TEXT,
+    discarded_at_us BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS journal_pull_marks (
     pipeline TEXT NOT NULL,
     table_name TEXT NOT NULL,  -- inbound | dlr
@@ -146,6 +158,26 @@ UPDATE journal_dead_letters SET replayed_at_us = %s, replay_error = NULL WHERE i
 -- name: set_replay_error
 UPDATE journal_dead_letters SET replay_error = %s WHERE id = %s;
 
+-- name: waiting_dead_letter_ids
+SELECT id FROM journal_dead_letters WHERE replayed_at_us IS NULL ORDER BY id;
+
+-- name: audit_discarded_letter
+-- Parameters: discarded_at_us, id. Only a dead letter still waiting (never one a replay journaled).
+INSERT INTO journal_discarded_letters (letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error,
+                                       discarded_at_us)
+SELECT id, kind, reason, status_code, body, body_size, received_at_us, replay_error, %s
+FROM journal_dead_letters WHERE id = %s AND replayed_at_us IS NULL;
+
+-- name: delete_discarded_letter
+DELETE FROM journal_dead_letters WHERE id = %s AND replayed_at_us IS NULL;
+
+-- name: list_discarded_letters
+SELECT letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error, discarded_at_us
+FROM journal_discarded_letters ORDER BY discarded_at_us, letter_id;
+
+-- name: count_discarded_letters
+SELECT COUNT(*) FROM journal_discarded_letters;
+
 -- name: save_pull_mark
 INSERT INTO journal_pull_marks (pipeline, table_name, seq, updated_at_us) VALUES (%s, %s, %s, %s)
 ON CONFLICT (pipeline, table_name) DO UPDATE SET seq = excluded.seq, updated_at_us = excluded.updated_at_us;
@@ -207,6 +239,14 @@ FROM journal_dead_letters WHERE id = ANY(%s);
 -- name: migrate_insert_dead_letter
 INSERT INTO journal_dead_letters
     (id, kind, reason, status_code, body, body_size, received_at_us, replayed_at_us, replay_error)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- name: migrate_find_discarded_letter
+SELECT count(*) FROM journal_discarded_letters WHERE letter_id = %s AND discarded_at_us = %s;
+
+-- name: migrate_insert_discarded_letter
+INSERT INTO journal_discarded_letters
+    (letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error, discarded_at_us)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: migrate_advance_sequences

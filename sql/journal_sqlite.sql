@@ -45,6 +45,18 @@ CREATE TABLE IF NOT EXISTS journal_dead_letters (
     replayed_at_us INTEGER,  -- set once a replay journaled it
     replay_error TEXT  -- why the last replay refused it
 );
+CREATE TABLE IF NOT EXISTS journal_discarded_letters (
+    -- the audit of `sdsync journal dead-letters --discard`: each discarded dead letter as it was, and when
+    letter_id INTEGER NOT NULL,  -- its id in journal_dead_letters (not a key: a migrated journal may number anew)
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status_code INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    body_size INTEGER NOT NULL,
+    received_at_us INTEGER NOT NULL,
+    replay_error TEXT,
+    discarded_at_us INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS journal_pull_marks (
     pipeline TEXT NOT NULL,
     table_name TEXT NOT NULL,  -- inbound | dlr
@@ -115,6 +127,26 @@ UPDATE journal_dead_letters SET replayed_at_us = ?, replay_error = NULL WHERE id
 
 -- name: set_replay_error
 UPDATE journal_dead_letters SET replay_error = ? WHERE id = ?;
+
+-- name: waiting_dead_letter_ids
+SELECT id FROM journal_dead_letters WHERE replayed_at_us IS NULL ORDER BY id;
+
+-- name: audit_discarded_letter
+-- Parameters: discarded_at_us, id. Only a dead letter still waiting (never one a replay journaled).
+INSERT INTO journal_discarded_letters (letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error,
+                                       discarded_at_us)
+SELECT id, kind, reason, status_code, body, body_size, received_at_us, replay_error, ?
+FROM journal_dead_letters WHERE id = ? AND replayed_at_us IS NULL;
+
+-- name: delete_discarded_letter
+DELETE FROM journal_dead_letters WHERE id = ? AND replayed_at_us IS NULL;
+
+-- name: list_discarded_letters
+SELECT letter_id, kind, reason, status_code, body, body_size, received_at_us, replay_error, discarded_at_us
+FROM journal_discarded_letters ORDER BY discarded_at_us, letter_id;
+
+-- name: count_discarded_letters
+SELECT COUNT(*) FROM journal_discarded_letters;
 
 -- name: save_pull_mark
 INSERT INTO journal_pull_marks (pipeline, table_name, seq, updated_at_us) VALUES (?, ?, ?, ?)

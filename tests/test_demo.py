@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from smartdialog_sync.pipelines.operations.doctor import privacy_check
+
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
@@ -41,3 +43,5 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert reports == sent[0]  # every recipient got its delivery report through the receiver
     page = (data_dir / "report.html").read_text()
     assert "demo-spring-sale" in page and "<svg" in page
+    privacy = privacy_check(data_dir)  # the CRM, the server logs and the report are private too
+    assert privacy.outcome == "ok", privacy.detail

@@ -60,6 +60,8 @@ def postgres_sql() -> dict[str, str]:
     return read_named_sql("contacts_state_postgres.sql")
 
 
+FORGET_GROUP_STATEMENTS = tuple(f"forget_group_{table}" for table in
+                                ("contact_ops", "planned_ops", "rejected_rows", "field_warnings", "sync_runs"))
 READ_ONLY_STATEMENTS = ("tables", "status_last_runs", "status_open_ops", "status_server_rejections",
                         "status_rejected_rows", "status_field_warnings", "status_known", "managed_phones")
 
@@ -312,6 +314,12 @@ class ContactStateStore(ABC):
         """Forget everything known about a group (after DeleteAllGroupContacts)."""
         with self._transaction():
             for name in ("clear_group_state", "clear_group_rejections", "supersede_group_ops"):
+                self._execute(self._sql(name), [customer, group_service])
+
+    def forget_group(self, customer: str, group_service: str) -> None:
+        """Forget a group abandoned for good: its contact state, ops, runs, rejected rows and field warnings."""
+        with self._transaction():
+            for name in ("clear_group_state", "clear_group_rejections", *FORGET_GROUP_STATEMENTS):
                 self._execute(self._sql(name), [customer, group_service])
 
     # --- what a run reports --------------------------------------------------------------------------

@@ -333,6 +333,16 @@ class _Run:
         return self._result(status, plan, store.ops_left(self.run_id) if status == "partial" else 0)
 
 
+def forget_group(settings: ClientSettings, customer: str, group_service: str, state: str | None = None) -> None:
+    """Forget a contact group abandoned for good (no API call, the group's contacts stay as they are): every
+    row of its sync state, wherever the state is, under the group's runner lock."""
+    target = state_target(settings, state)
+    if isinstance(target, Path) and not target.exists():
+        raise UsageError(f"no contact-sync state at {target} (give --state, --data-dir or state_url)")
+    with group_runner(settings, target, customer, group_service), open_state(target) as store:
+        store.forget_group(customer, group_service)
+
+
 def delete_all_contacts(settings: ClientSettings, customer: str, group_service: str, state: str | None = None) -> None:
     """Delete every contact of a group service (DeleteAllGroupContacts) and forget the sync state of that group,
     wherever the state is."""

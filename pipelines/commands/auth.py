@@ -69,7 +69,12 @@ def _who(claims: dict[str, Any]) -> str:
 @app.command(short_help="Whether a token is stored for this base URL and client id.")
 def status(ctx: typer.Context) -> None:
     """Whether a refresh token is stored for this connection, its expiry, and where the client id comes from."""
-    from smartdialog_sync.api.login import base_url_mismatch, resolve_with_source, stored_token, when
+    from smartdialog_sync.api.login import (
+        base_url_mismatch,
+        resolve_with_source,
+        stored_token,
+        when,
+    )
 
     settings, source = resolve_with_source(lambda: settings_from(ctx))
     lines = [f"client id: {settings.client_id or '(none)'} ({source})",

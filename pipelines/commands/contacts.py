@@ -10,7 +10,7 @@ import typer
 
 from smartdialog_sync.errors import UsageError
 
-from ..runtime import console, settings_from, stdout
+from ..runtime import console, settings_from, stdout, unchecked_settings
 
 app = typer.Typer(help="Sync CRM contacts into SmartDialog group services (only the calls needed, each once).",
                   no_args_is_help=True)
@@ -77,6 +77,11 @@ def sync(
         configured_mapping,
         run_contact_sync,
     )
+    from smartdialog_sync.pipelines.alerts import alerting
+    from smartdialog_sync.pipelines.alerts.outcomes import (
+        contact_sync_outcome,
+        contacts_subject,
+    )
 
     check_state_option(state)  # before anything is created
     settings = settings_from(ctx)
@@ -87,7 +92,34 @@ def sync(
         workers=workers,
     )
     progress = ConsoleProgress(console, stdout, settings.rate_limit, dry_run=dry_run, confirm=_confirm_deletes)
-    run_contact_sync(settings, options, progress)
+    with alerting(settings, "contacts", contacts_subject(customer, group_service), dry_run=dry_run) as watch:
+        result = run_contact_sync(settings, options, progress)
+        watch.outcome = contact_sync_outcome(customer, group_service, result)
+
+
+@app.command("forget", short_help="Forget the sync state of a group abandoned for good (no API call).")
+def forget(
+    ctx: typer.Context,
+    customer: str = CUSTOMER_OPTION,
+    group_service: str = GROUP_OPTION,
+    state: Optional[str] = STATE_OPTION,
+) -> None:
+    """Forget everything this tool knows about a group it no longer syncs: its runs, planned, in-flight and
+    interrupted ops, rejected rows and field warnings. The group's contacts at SmartDialog stay as they are;
+    a later sync of the group starts afresh (and `sdsync status` stops showing it)."""
+    from smartdialog_sync.destinations.contacts.sync import (
+        check_state_option,
+        forget_group,
+    )
+
+    from smartdialog_sync.datadir import private_data_dir
+
+    check_state_option(state)
+    settings = unchecked_settings(ctx)
+    private_data_dir(settings.data_dir)  # the runner lock's folder is created private
+    forget_group(settings, customer, group_service, state)
+    stdout.print(f"Forgot the sync state of {customer}/{group_service}; its contacts at SmartDialog are unchanged.",
+                 markup=False, highlight=False)
 
 
 @app.command("delete-all", short_help="Delete EVERY contact of a group service (asks first).")
@@ -103,7 +135,10 @@ def delete_all(
         if not console.is_terminal:
             raise UsageError("delete-all needs --yes when run without a terminal")
         typer.confirm(f"Delete ALL contacts of {customer}/{group_service}?", default=False, abort=True)
-    from smartdialog_sync.destinations.contacts.sync import check_state_option, delete_all_contacts
+    from smartdialog_sync.destinations.contacts.sync import (
+        check_state_option,
+        delete_all_contacts,
+    )
 
     check_state_option(state)
     delete_all_contacts(settings_from(ctx), customer, group_service, state)

@@ -62,30 +62,49 @@ def _preview(body: bytes) -> str:
     return shown + ("…" if len(text) > PREVIEW_CHARS else "")
 
 
-@app.command("dead-letters", short_help="List or replay the payloads the receiver refused.")
+@app.command("dead-letters", short_help="List, replay or discard the payloads the receiver refused.")
 def dead_letters(
     ctx: typer.Context,
+    ids: Optional[list[int]] = typer.Argument(None, metavar="ID", help="With --discard: the dead letters to discard."),
     journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
     replay: bool = typer.Option(False, "--replay", help="Validate them again; journal and mark those that pass now."),
-    include_replayed: bool = typer.Option(False, "--all", help="List replayed ones too."),
+    discard: bool = typer.Option(False, "--discard", help="Discard the waiting dead letters ID... (or --all) that will "
+                                 "never validate; each is kept in the audit table journal_discarded_letters."),
+    include_all: bool = typer.Option(False, "--all", help="List replayed ones too; with --discard, every waiting one."),
 ) -> None:
-    """List the payloads the receiver refused (kept with their raw body and the reason), or replay them.
+    """List the payloads the receiver refused (kept with their raw body and the reason), replay or discard them.
 
     A replay validates each dead letter not replayed yet with this version's rules; those that pass are
     journaled (keeping their first receive time) and marked replayed, so the next pull loads them.
+    `--discard ID...` (or `--discard --all`) gives up on dead letters that will never validate: each moves
+    to the audit table journal_discarded_letters, and `sdsync status` stops counting it.
     """
     from smartdialog_sync.receiver.dead_letters import replay_dead_letters
 
+    if ids and not discard:
+        raise UsageError("dead letter ids are taken only with --discard")
+    if discard and replay:
+        raise UsageError("--discard and --replay do not go together")
+    if discard and bool(ids) == include_all:
+        raise UsageError("--discard takes the ids of the dead letters to discard, or --all (not both)")
     with _journal(ctx, journal) as store:
+        if discard:
+            discarded = store.discard_dead_letters(None if include_all else ids, time.time_ns() // 1000)
+            missing = sorted(set(ids or ()) - set(discarded))
+            console.print(f"discarded {len(discarded)} dead letter(s)" + (f" (#{', #'.join(map(str, discarded))})" if discarded else "")
+                          + "; kept in journal_discarded_letters")
+            if missing:
+                raise UsageError(f"no waiting dead letter #{', #'.join(map(str, missing))} (see `sdsync journal dead-letters`)")
+            return
         if replay:
             result = replay_dead_letters(store)
             console.print(f"replayed {len(result.replayed)}, still refused {len(result.refused)}")
             for letter_id, reason in result.refused:
                 console.print(f"  #{letter_id}: {reason}", markup=False, highlight=False)
             return
-        letters = store.list_dead_letters(include_replayed)
+        letters = store.list_dead_letters(include_all)
     if not letters:
-        stdout.print("no dead letters" + ("" if include_replayed else " waiting for a replay"))
+        stdout.print("no dead letters" + ("" if include_all else " waiting for a replay"))
         return
     rows = []
     for letter in letters:
@@ -101,15 +120,18 @@ def dead_letters(
 def marks(
     ctx: typer.Context,
     journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
-    forget: Optional[str] = typer.Option(None, help="Forget this pipeline's marks (it no longer holds back pruning)."),
+    forget: Optional[str] = typer.Option(
+        None, metavar="NAME", help="Forget a pipeline's marks (it no longer holds back pruning nor needs attention): "
+        "the name `sdsync status` prints (PIPELINE@HOST:DIR), or the pipeline name `sdsync pull` prints."),
 ) -> None:
     """Show how far each pull pipeline has loaded the journal (pruning stays below the lowest mark)."""
+    from ..journal_marks import marks_named
+
     with _journal(ctx, journal) as store:
         if forget:
-            removed = store.delete_pull_marks(forget)
-            if not removed:
-                raise UsageError(f"no marks of a pipeline named {forget!r}")
-            console.print(f"forgot {removed} mark(s) of {forget}", markup=False, highlight=False)
+            for name in marks_named(forget, (mark.pipeline for mark in store.list_pull_marks())):
+                removed = store.delete_pull_marks(name)
+                console.print(f"forgot {removed} mark(s) of {name}", markup=False, highlight=False)
             return
         pull_marks = store.list_pull_marks()
     if not pull_marks:

@@ -13,7 +13,7 @@ import typer
 from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 
-from ..runtime import Overrides, console, stdout
+from ..runtime import Overrides, console, stdout, unchecked_settings
 
 
 def pull(
@@ -67,6 +67,7 @@ def pull(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from ..alerts.outcomes import alerted_pull
     from ..pull_pipeline import PullOptions, run_pull
 
     overrides = ctx.find_object(Overrides)
@@ -108,7 +109,7 @@ def pull(
             if seconds >= 1:
                 progress.update(task, description=f"{step_name[0]}: waiting {seconds:.0f} s ({reason})")
 
-        result = run_pull(options, None, on_step, on_rows, on_wait)
+        result = alerted_pull(unchecked_settings(ctx), lambda: run_pull(options, None, on_step, on_rows, on_wait))
     table = Table(title="Rows loaded", caption=escape(f"{destination} dataset {dataset}"))
     table.add_column("table")
     table.add_column("rows", justify="right")

@@ -157,11 +157,16 @@ def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, led
     """Plan (or resume) the campaign, show it, confirm and send it exactly once per recipient."""
     from smartdialog_sync.destinations.campaigns.proofs import parse_proof_numbers
     from smartdialog_sync.destinations.campaigns.run import run_campaign
+    from smartdialog_sync.pipelines.alerts import alerting
+    from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
 
     proofs = parse_proof_numbers(proof_to)
-    with campaign_progress(yes) as progress:
-        result = run_campaign(settings_from(ctx), spec, settings, ledger=ledger, dry_run=dry_run, workers=workers,
-                              progress=progress, opt_outs_url=opt_outs_url, wait=wait, proof_to=proofs)
+    client_settings = settings_from(ctx)
+    with alerting(client_settings, "campaign", spec.resolved_campaign_id(), dry_run=dry_run) as watch:
+        with campaign_progress(yes) as progress:
+            result = run_campaign(client_settings, spec, settings, ledger=ledger, dry_run=dry_run, workers=workers,
+                                  progress=progress, opt_outs_url=opt_outs_url, wait=wait, proof_to=proofs)
+        watch.outcome = campaign_outcome(result)
     if dry_run:
         if result.plan is not None:
             stdout.print("Dry run: nothing sent, nothing written.")

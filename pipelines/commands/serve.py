@@ -50,9 +50,15 @@ def serve(
     PUBLIC_URL/hooks/SECRET/dlr. A refused payload is kept in the journal's dead-letter table
     (`sdsync journal dead-letters`). GET /healthz, /readyz and /metrics (Prometheus) need no secret.
     """
-    from smartdialog_sync.state.location import hide_password
     from smartdialog_sync.receiver.secret import MASK
-    from smartdialog_sync.receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
+    from smartdialog_sync.receiver.server import (
+        ReceiverOptions,
+        run_receiver,
+        unregister,
+        webhook_urls,
+    )
+
+    from smartdialog_sync.state.location import hide_password
 
     state = state_from(ctx)
     if print_dlr_url:

@@ -38,6 +38,7 @@ def show(ctx: typer.Context) -> None:
         "receiver journal": state.journal(),
         "limiter window": state.limiter(settings.limiter_url),
         "declared-sync runs": sync_runs_target(state),
+        "open alert incidents": state.alerts(),
     }
     for name, target in stores.items():
         stdout.print(f"  {name}: {hide_password(str(target))}", markup=False, highlight=False)
@@ -58,6 +59,7 @@ def migrate(
     same URL on every machine.
     """
     from smartdialog_sync.pipelines.state_migration import migrate_state
+
     from smartdialog_sync.state.location import hide_password
 
     settings = unchecked_settings(ctx)

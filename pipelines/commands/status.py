@@ -33,6 +33,10 @@ def status(
         None, help="The campaign ledger: SQLite path, sqlite:/// or postgresql:// URL (default the state_url, "
         "else <data-dir>/campaigns.sqlite)."
     ),
+    alert: bool = typer.Option(
+        False, "--alert", help="Also raise the [alerts] of the journal's dead letters and backlog (for cron; writes "
+        "only the incident store)."
+    ),
 ) -> None:
     """Show the limiter window, the journal, the last pulls, contact syncs, campaigns and webhooks.
 
@@ -42,7 +46,10 @@ def status(
     """
     from smartdialog_sync.destinations.contacts.sync import check_state_option
     from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
-    from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
+    from smartdialog_sync.pipelines.operations.status import (
+        StatusOptions,
+        collect_status,
+    )
 
     check_state_option(state)  # a URL other than postgresql:// exits 2
     settings = unchecked_settings(ctx)  # creates nothing, needs no credentials
@@ -50,6 +57,10 @@ def status(
     options = StatusOptions.from_settings(settings, journal=journal, contacts_state=state, ledger=ledger,
                                           backlog_hours=backlog_hours, campaign_hours=campaign_hours)
     report = collect_status(options)
+    if alert:
+        from smartdialog_sync.pipelines.alerts import notify
+
+        notify(settings)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:

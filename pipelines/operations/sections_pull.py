@@ -130,7 +130,8 @@ def pull_status(options: StatusOptions) -> list[dict[str, Any]]:
     if not pipelines_dir.is_dir():
         return []
     return [
-        guarded(_pipeline_status, path, pipelines_dir, on_error=lambda error, name=path.name: {"pipeline": name, "error": error})
+        guarded(_pipeline_status, path, pipelines_dir,
+                on_error=lambda error, path=path: {"pipeline": path.name, "error": error, "working_dir": str(path)})
         for path in sorted(pipelines_dir.iterdir()) if (path / "state.json").is_file()
     ]
 

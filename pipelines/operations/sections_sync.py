@@ -81,7 +81,7 @@ def _read_contacts(execute: Callable[[str], tuple[list[str], list[tuple[Any, ...
     counted = (({"server_rejections"}, "status_server_rejections", "server_rejections"),
                ({"contact_state"}, "status_known", "contacts_known"),
                ({"rejected_rows", "sync_runs"}, "status_rejected_rows", "rejected_rows"),
-               ({"field_warnings", "sync_runs"}, "status_field_warnings", "field_warnings"))
+               ({"field_warnings", "sync_runs", "contact_state", "contact_ops"}, "status_field_warnings", "field_warnings"))
     for needed, statement, key in counted:
         if needed <= tables:
             for customer, group_service, count in execute(sql[statement])[1]:

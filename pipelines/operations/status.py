@@ -6,6 +6,7 @@ nothing was run yet) and `attention`: one line per thing an operator should act 
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,15 +94,20 @@ def attention(report: dict[str, Any], options: StatusOptions) -> list[str]:
     lines: list[str] = []
     for name in ("limiter", "journal", "contacts", "campaigns"):
         if report[name].get("error"):
-            lines.append(f"{name}: cannot read the store: {report[name]['error']}")
+            lines.append(f"{name}: cannot read the store: {report[name]['error']} (`sdsync doctor` checks it)")
     lines += _journal_attention(report["journal"], options)
     for pull in report["pulls"]:
-        if pull.get("error"):
-            lines.append(f"pull: cannot read a pipeline's state: {pull['error']}")
+        if pull.get("error") and pull.get("working_dir"):
+            lines.append(f"pull {pull['pipeline']}: cannot read its state: {pull['error']}: remove its folder "
+                         f"(`rm -r {shlex.quote(pull['working_dir'])}`) and its next pull restores the state from "
+                         "its destination")
+        elif pull.get("error"):
+            lines.append(f"pull: cannot read the pipelines' folder: {pull['error']} (`sdsync doctor` checks it)")
         elif (pull.get("last_run") or {}).get("outcome") == "failed":
             run = pull["last_run"]
             lines.append(f"pull {pull['pipeline']}: the last run failed at step {run['failed_step']}: {run['error']}"
-                         f" (see `{pull['info_command']}`)")
+                         f" (see `{pull['info_command']}`): run the same `sdsync pull` once the cause is fixed, "
+                         "its good run supersedes this one")
     for entry in report["contacts"].get("groups") or []:
         if entry["interrupted"]:
             ops = entry["open_ops"]
@@ -109,18 +115,25 @@ def attention(report: dict[str, Any], options: StatusOptions) -> list[str]:
             lines.append(
                 f"contacts {entry['customer']}/{entry['group_service']}: run {run.get('run_id')} was interrupted "
                 f"({run.get('status')}; {ops['inflight']} ops in flight, {ops['interrupted']} interrupted, "
-                f"{ops['planned']} planned): run the same `sdsync contacts sync` again to finish it"
+                f"{ops['planned']} planned): run the same `sdsync contacts sync` again to finish it, or "
+                f"`{forget_group_command(entry['customer'], entry['group_service'])}` if the group is abandoned"
             )
     for entry in report["campaigns"].get("campaigns") or []:
         lines += _campaign_attention(entry, options)
     return lines
 
 
+def forget_group_command(customer: str, group_service: str) -> str:
+    """The command that forgets an abandoned contact group's sync state."""
+    return shlex.join(["sdsync", "contacts", "forget", "--customer", customer, "--group-service", group_service])
+
+
 def _journal_attention(journal: dict[str, Any], options: StatusOptions) -> list[str]:
     lines = []
     if journal.get("dead_letters"):
         lines.append(f"journal: {journal['dead_letters']} dead letter(s) waiting: see `sdsync journal dead-letters`, "
-                     "replay them with --replay once the cause is fixed")
+                     "replay them with --replay once the cause is fixed, or discard those that will never validate "
+                     "with --discard ID... (or --discard --all)")
     for entry in journal.get("not_pulled") or []:
         age = entry.get("oldest_age_s")
         if age is not None and age > options.backlog_hours * 3600:
@@ -128,7 +141,7 @@ def _journal_attention(journal: dict[str, Any], options: StatusOptions) -> list[
             if entry["pipeline"]:
                 lines.append(f"journal: {rows} row(s) not yet pulled by {entry['pipeline']}, the oldest for "
                              f"{human_age(age)} (more than {options.backlog_hours:g} h): run its `sdsync pull`, or "
-                             "`sdsync journal marks --forget PIPELINE` if it is gone for good")
+                             f"`sdsync journal marks --forget {shlex.quote(entry['pipeline'])}` if it is gone for good")
             else:
                 lines.append(f"journal: {rows} row(s) not yet pulled by any pull (none has run), the oldest for "
                              f"{human_age(age)} (more than {options.backlog_hours:g} h): run `sdsync pull`")

@@ -12,6 +12,8 @@ definition fails the load with the same message as `sdsync syncs check`.
 - `campaign_job` sends one campaign configured per run (the launchpad), the library behind `sdsync send`.
   A CRM URL given as `env:NAME` is read from that environment variable when the run starts, so a
   password never lands in Dagster's run storage (nor on a command line).
+
+Each op raises the alerts of its outcome ([alerts], `smartdialog_sync.pipelines.alerts`) as the CLI does.
 """
 
 # No `from __future__ import annotations`: Dagster reads the config classes from real annotations.
@@ -55,6 +57,8 @@ from smartdialog_sync.destinations.campaigns.run import (
     run_campaign,
 )
 from smartdialog_sync.destinations.campaigns.spread import Spread
+from smartdialog_sync.pipelines.alerts import alerting
+from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
 from smartdialog_sync.pipelines.syncs.definitions import (
     SyncDefinition,
     read_definitions,
@@ -131,9 +135,12 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
             context.log.info(line)
 
     progress = CampaignProgress(on_info=context.log.info, on_plan=log_plan)
+    client_settings = resolve_settings()
     try:
-        result = run_campaign(resolve_settings(), spec, settings, progress=progress, wait=config.wait,
-                              proof_to=parse_proof_numbers(config.proof_to))
+        with alerting(client_settings, "campaign", spec.resolved_campaign_id()) as watch:
+            result = run_campaign(client_settings, spec, settings, progress=progress, wait=config.wait,
+                                  proof_to=parse_proof_numbers(config.proof_to))
+            watch.outcome = campaign_outcome(result)
     except SendStopped as exc:
         raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc
     if result.ran:

@@ -37,7 +37,8 @@ KEYS: dict[str, dict[str, str]] = {
         "content": "str", "phone_column": "str", "region_column": "str", "timezone_column": "str",
         "suppression_query": "str", "local_time": "str", "quiet_hours": "str", "dlr_url": "str",
         "customer_data": "str", "ad": "bool", "max_parts": "int", "batch_size": "int", "workers": "int",
-        "opt_outs_url": "str",
+        "opt_outs_url": "str", "variants": "list", "holdout": "str", "purpose": "str", "frequency_cap": "str",
+        "ignore_opt_outs": "bool", "spread": "str", "send_rate": "str", "gsm_safe": "bool",
     },
     "pull": {
         "destination": "str", "dataset": "str", "resources": "list", "credentials": "str", "journal_url": "str",
@@ -46,7 +47,7 @@ KEYS: dict[str, dict[str, str]] = {
 }
 REQUIRED = {
     "contacts": ("source", "customer", "group_service"),
-    "campaign": ("source", "query", "customer", "service", "sender", "content"),
+    "campaign": ("source", "query", "customer", "service", "sender"),
     "pull": (),
 }
 INT_RANGES = {("contacts", "workers"): (1, 16), ("campaign", "workers"): (1, 8), ("contacts", "max_calls"): (1, None),
@@ -188,12 +189,27 @@ def _check_kind(where: str, kind: str, values: dict[str, Any]) -> None:
 
 def _check_campaign(where: str, values: dict[str, Any]) -> None:
     """The checks `sdsync send` makes of its options before it reads the CRM, named by the definition's key."""
+    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
     from smartdialog_sync.destinations.campaigns.campaign import (
         check_common_fields,
         parse_timing,
     )
+    from smartdialog_sync.destinations.campaigns.frequency import (
+        FrequencyCap,
+        parse_purpose,
+    )
+    from smartdialog_sync.destinations.campaigns.spread import Spread
 
+    if bool(values.get("content")) == bool(values.get("variants")):
+        raise UsageError(f"{where} content: give content, or variants (a list of at least two LABEL[:WEIGHT]=TEXT), not both")
     checks = {"local_time": lambda: parse_timing(None, values["local_time"], None),
+              "variants": lambda: arms_of_options(None, values["variants"], values.get("holdout"), "content", "content"),
+              "holdout": lambda: arms_of_options(values.get("content"), values.get("variants"), values["holdout"],
+                                                 "content", "content"),
+              "purpose": lambda: parse_purpose(values["purpose"]),
+              "frequency_cap": lambda: FrequencyCap.parse(values["frequency_cap"]),
+              "spread": lambda: Spread.parse(values["spread"], values.get("send_rate")),
+              "send_rate": lambda: Spread.parse(None, values["send_rate"]),
               "quiet_hours": lambda: parse_timing(None, None, values["quiet_hours"]),
               "customer_data": lambda: check_common_fields(values["customer_data"], None),
               "dlr_url": lambda: check_common_fields(None, values["dlr_url"])}

@@ -108,6 +108,11 @@ def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], run_key
         configured_mapping,
         run_contact_sync,
     )
+    from smartdialog_sync.pipelines.alerts import alerting
+    from smartdialog_sync.pipelines.alerts.outcomes import (
+        contact_sync_outcome,
+        contacts_subject,
+    )
 
     from smartdialog_sync.api import resolve_settings
 
@@ -120,16 +125,22 @@ def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], run_key
         mapping=configured_mapping(definition.get("map", [])),
         custom_properties=tuple(definition.get("custom_properties", [])), workers=definition.get("workers", 4),
     )
-    result = run_contact_sync(resolve_settings(**overrides), options, hooks.contacts_progress or LogProgress(hooks.log))
+    settings = resolve_settings(**overrides)
+    customer, group = definition.get("customer"), definition.get("group_service")
+    with alerting(settings, "contacts", contacts_subject(customer, group)) as watch:
+        result = run_contact_sync(settings, options, hooks.contacts_progress or LogProgress(hooks.log))
+        watch.outcome = contact_sync_outcome(customer, group, result)
     return result.status, ", ".join(f"{key} {result.record.get(key)}" for key in ("creates", "updates", "deletes", "rejected"))
 
 
 def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
                   hooks: RunHooks) -> tuple[str, str]:
+    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
     from smartdialog_sync.destinations.campaigns.campaign import (
         Source,
         build_spec,
         check_common_fields,
+        parse_audience,
         parse_timing,
     )
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
@@ -137,8 +148,12 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key
         CampaignProgress,
         run_campaign,
     )
+    from smartdialog_sync.destinations.campaigns.spread import Spread
+    from smartdialog_sync.pipelines.alerts import alerting
+    from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
 
     from smartdialog_sync.api import resolve_settings
+    from smartdialog_sync.gsm_safe import make_gsm_safe
 
     get = definition.get
     settings = resolve_campaign_settings(get("batch_size"), get("max_parts"))
@@ -149,20 +164,30 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key
                           get("quiet_hours") if get("quiet_hours") is not None else settings.quiet_hours)
     source = Source(definition.crm_url(), get("query"), get("phone_column", "phone"), get("region_column"),
                     get("suppression_query"), get("timezone_column"))
-    message = {"sender": get("sender"), "content": get("content"), "dlr_url": get("dlr_url"),
-               "customer_data": get("customer_data"), "ad_message": True if get("ad") else None}
-    spec = build_spec("sms", get("customer"), get("service"), source, message, timing, run_key)
+    content = make_gsm_safe(get("content")) if get("gsm_safe") and get("content") else get("content")
+    arms = arms_of_options(content, get("variants"), get("holdout"), "content", "content",
+                           resolve=make_gsm_safe if get("gsm_safe") else str)
+    message = {"sender": get("sender"), "content": content, "dlr_url": get("dlr_url"),
+               "customer_data": get("customer_data"), "ad_message": get("ad")}
+    audience = parse_audience(get("purpose", "marketing"), get("frequency_cap"), get("ignore_opt_outs", False), settings)
+    spec = build_spec("sms", get("customer"), get("service"), source, message, timing, run_key, arms=arms,
+                      audience=audience, spread=Spread.parse(get("spread"), get("send_rate")))
     progress = hooks.campaign_progress or CampaignProgress(on_info=hooks.log)
-    result = run_campaign(resolve_settings(**overrides), spec, settings, workers=get("workers", 2), progress=progress,
-                          opt_outs_url=get("opt_outs_url"))
+    client_settings = resolve_settings(**overrides)
+    with alerting(client_settings, "campaign", spec.resolved_campaign_id()) as watch:
+        result = run_campaign(client_settings, spec, settings, workers=get("workers", 2), progress=progress,
+                              opt_outs_url=get("opt_outs_url"))
+        watch.outcome = campaign_outcome(result)
     state = "every batch sent" if result.finished else "batches left for the next run"
     return "completed" if result.finished else "partial", f"{run_key}: {result.outcome.sent_recipients:,} recipient(s) sent in this run, {state}"
 
 
 def _run_pull(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
               hooks: RunHooks) -> tuple[str, str]:
+    from smartdialog_sync.pipelines.alerts.outcomes import alerted_pull
     from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 
+    from smartdialog_sync.api.config import read_settings
     from smartdialog_sync.constants import DEFAULT_DATASET
 
     options = PullOptions(
@@ -171,7 +196,7 @@ def _run_pull(definition: SyncDefinition, overrides: dict[str, Any], run_key: st
         journal_url=definition.get("journal_url"), max_calls=definition.get("max_calls"),
         settings={key: str(value) for key, value in overrides.items()}, transform=definition.get("transform", False),
     )
-    result = run_pull(options, on_step=lambda step: hooks.log(f"pull: {step}"))
+    result = alerted_pull(read_settings(**overrides), lambda: run_pull(options, on_step=lambda step: hooks.log(f"pull: {step}")))
     if not result.rows:
         return "completed", "nothing new to load"
     return "completed", f"loaded {sum(result.rows.values()):,} row(s) into {len(result.rows)} table(s)"

@@ -19,3 +19,4 @@ LIMITER_FILE = "ratelimit.sqlite"  # the limiter's window, in the user's cache d
 RECEIVER_SECRET_FILE = "receiver_secret"  # the webhook URLs' secret, when the journal is not shared (0600)
 RUNNER_LOCKS_DIR = "locks"  # one lock file per campaign or contact group being run
 SYNC_RUNS_FILE = "sync_runs.sqlite"  # the runs of declared syncs (SQLite)
+ALERTS_FILE = "alerts.sqlite"  # the open alert incidents, so each alerts once (SQLite)

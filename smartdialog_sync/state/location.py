@@ -139,6 +139,10 @@ class StateLocation:
             return postgres_url(self.url)
         return user_cache_dir() / files.LIMITER_FILE
 
+    def alerts(self) -> str | Path:
+        """The open alert incidents: the state's database, else `<data_dir>/alerts.sqlite`."""
+        return postgres_url(self.url) if self.url else self.data_dir / files.ALERTS_FILE
+
     def runner_locks(self) -> str | Path:
         """Where runner locks are taken: the state's database, else `<data_dir>/locks/`."""
         return postgres_url(self.url) if self.url else self.data_dir / files.RUNNER_LOCKS_DIR

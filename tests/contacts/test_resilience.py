@@ -9,8 +9,10 @@ import time
 
 import pytest
 
+from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status, forget_group_command
+
 from .crm import contact, sqlite_crm
-from .sync_cli import SyncCli, expected_group
+from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group
 
 MAX_RUNS = 30
 
@@ -175,3 +177,22 @@ def test_throttling_is_waited_out_and_recorded(start_emulator, workdir):
     assert run["status"] == "completed"
     assert run["throttled"] == emulator.stats()["rate_limited"] > 0
     assert run["calls"] == len(rows) + 1 + run["throttled"]  # and the group-service check
+
+
+@pytest.mark.parametrize("state", ["duckdb", "postgres"], indirect=True)
+def test_an_abandoned_group_is_forgotten_and_status_no_longer_needs_attention(emulator, workdir, state):
+    emulator.set_faults(error_rate=1.0, error_statuses=[503])
+    crm = sqlite_crm(workdir)
+    cli = SyncCli(emulator, crm, workdir, state=state)
+    crm.write([contact(n) for n in range(1, 4)])
+    cli.run(expect=1)
+    emulator.set_faults()
+    options = StatusOptions(data_dir=cli.data_dir, contacts_state=str(cli.state))
+    (reason,) = collect_status(options)["attention"]
+    assert reason.endswith(f"or `{forget_group_command(CUSTOMER, GROUP)}` if the group is abandoned"), reason
+    assert "Forgot the sync state of demo-customer/crm-group" in cli.run(subcommand="forget")
+    report = collect_status(options)
+    assert report["attention"] == [] and report["contacts"]["groups"] == []
+    assert cli.query("SELECT count(*) FROM contact_ops") == [(0,)] and cli.query("SELECT count(*) FROM sync_runs") == [(0,)]
+    cli.run()  # a later sync of the group starts afresh: no duplicate of the contact created before the outage
+    assert cli.group() == expected_group([contact(n) for n in range(1, 4)])

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 from smartdialog_sync.api import SmartDialogClient, resolve_settings
+from smartdialog_sync.pipelines.operations.sections_sync import contacts_status
+from smartdialog_sync.pipelines.operations.status import StatusOptions
 
 from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group
@@ -120,6 +122,13 @@ def test_a_bad_optional_field_is_left_out_and_the_contact_synced(cli, emulator, 
     assert "Fields left out of synced contacts" in done and "robot" in done
     cli.run()
     assert cli.last_run()["calls"] == 0
+    (group,) = contacts_status(StatusOptions(data_dir=cli.data_dir, contacts_state=str(cli.state)))["groups"]
+    assert group["field_warnings"] == 3, "status counts the warnings in effect, not 0 for a run that found rows unchanged"
+    crm.write([contact(1, country_code="FI", gender="N"),
+               contact(2, country_code="Sverige", gender="kvinna", birth_year="1990-05-01"), contact(3)])  # 3 fixed
+    cli.run()
+    (group,) = contacts_status(StatusOptions(data_dir=cli.data_dir, contacts_state=str(cli.state)))["groups"]
+    assert group["field_warnings"] == 1, "the fixed row's warnings are gone, row 1's gender is still left out"
 
 
 @BOTH_STATES

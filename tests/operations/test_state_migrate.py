@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from smartdialog_sync.journal import InboundRow, SQLiteJournal
+from smartdialog_sync.pipelines.alerts.store import IncidentStore
+from smartdialog_sync.journal import DeadLetter, InboundRow, PostgresJournal, SQLiteJournal
 from tests.campaigns.helpers import SEND, make_crm, run_sdsync, sdsync_env
 
 QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
@@ -33,8 +34,11 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     assert _send(local, crm, "Hei {{first_name}}!").returncode == 0
     assert _sync(local, crm).returncode == 0
     journal = SQLiteJournal(tmp_path / "a" / "journal.sqlite")  # what a receiver journaled: one STOP reply
-    journal.write_batch([InboundRow("m-1", "+358401000003", "+358401000000", "STOP", "SMS", 1, None, 1)], [])
+    journal.write_batch([InboundRow("m-1", "+358401000003", "+358401000000", "STOP", "SMS", 1, None, 1)], [],
+                        [DeadLetter("inbound", "messageId must be a non-empty string", 422, b"{}", 2, 1)])
+    assert journal.discard_dead_letters(None, 2) == [1]  # discarded: its audit row moves with the journal
     journal.close()
+    IncidentStore(tmp_path / "a" / "alerts.sqlite").add_rows([("run_failed", "pull p", "pull p: failed", 1, 2, None)])
     sent = len(emulator.messages())
 
     moved = run_sdsync(local, "state", "migrate", "--to", postgres_url)
@@ -45,6 +49,11 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     assert again.returncode == 0, again.stderr
     assert " 0 copied" in again.stdout and "already there" in again.stdout
     assert all(f" {n} copied" not in again.stdout for n in range(1, 100)), again.stdout
+
+    target = PostgresJournal(postgres_url)
+    assert target.count_discarded_letters() == 1 and target.count_dead_letters() == 0
+    target.close()
+    assert IncidentStore(postgres_url).rows() == [("run_failed", "pull p", "pull p: failed", 1, 2, None)], "alerted once"
 
     shared = {**sdsync_env(emulator, tmp_path / "b"), "SMARTDIALOG__STATE_URL": postgres_url}
     status = run_sdsync(shared, "status", "--json")
@@ -80,3 +89,4 @@ def test_migrate_refuses_a_target_that_is_not_postgres_and_a_configured_shared_s
     assert shared.returncode == 2 and "state_url is set already" in shared.stderr
     where = run_sdsync({**env, "SMARTDIALOG__STATE_URL": postgres_url}, "state", "show")
     assert where.returncode == 0 and "campaign ledger: postgresql://" in where.stdout
+    assert "open alert incidents: postgresql://" in where.stdout

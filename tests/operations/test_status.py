@@ -148,7 +148,12 @@ def test_a_failed_pull_needs_attention_with_its_root_cause(emulator: Any, tmp_pa
     assert run["error"].startswith("GetUserCustomers: request failed (HTTP 401)"), run["error"]
     (reason,) = report["attention"]
     assert reason.startswith(f"pull {pull['pipeline']}: the last run failed at step extract: GetUserCustomers")
+    assert reason.endswith("run the same `sdsync pull` once the cause is fixed, its good run supersedes this one")
     assert "FAILED at step extract" in sdsync.status().stdout
+    fixed = Sdsync(tmp_path, "--base-url", emulator.base_url, "--data-dir", str(tmp_path / "data"))
+    assert fixed.run("pull", "--resources", "customers").returncode == 0
+    code, report = fixed.status_json()
+    assert code == 0 and report["pulls"][0]["last_run"]["outcome"] == "completed", report["attention"]
 
 
 def test_dead_letters_need_attention_until_replayed(receiver_factory: Any, tmp_path: Path) -> None:
@@ -164,7 +169,11 @@ def test_dead_letters_need_attention_until_replayed(receiver_factory: Any, tmp_p
     assert code == 1 and report["journal"]["dead_letters"] == 1
     (reason,) = report["attention"]
     assert reason.startswith("journal: 1 dead letter(s) waiting: see `sdsync journal dead-letters`")
+    assert reason.endswith("discard those that will never validate with --discard ID... (or --discard --all)")
     assert "1 dead letters waiting for a replay" in sdsync.status().stdout
+    assert sdsync.run("journal", "dead-letters", "--discard", "--all").returncode == 0
+    code, report = sdsync.status_json()
+    assert code == 0 and report["journal"]["dead_letters"] == 0, report["attention"]
 
 
 def test_reading_a_closed_sqlite_store_creates_no_file(tmp_path: Path) -> None:
@@ -176,6 +185,17 @@ def test_reading_a_closed_sqlite_store_creates_no_file(tmp_path: Path) -> None:
     code, report = Sdsync(tmp_path, "--data-dir", str(data)).status_json()
     assert code == 0 and report["journal"]["inbound"] == 0
     assert _files(data) == ["journal.sqlite"], "no -wal/-shm file appears"
+
+
+def test_an_unreadable_pull_state_names_the_folder_to_remove(tmp_path: Path) -> None:
+    from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
+
+    broken = tmp_path / "pipelines" / "smartdialog_pull_duckdb_x"
+    broken.mkdir(parents=True)
+    (broken / "state.json").write_text("{not json")
+    (reason,) = collect_status(StatusOptions(data_dir=tmp_path))["attention"]
+    assert reason.startswith("pull smartdialog_pull_duckdb_x: cannot read its state: JSONDecodeError"), reason
+    assert reason.endswith(f"(`rm -r {broken}`) and its next pull restores the state from its destination")
 
 
 def test_an_unreadable_store_is_reported_not_raised(tmp_path: Path) -> None:

@@ -233,6 +233,18 @@ def test_dead_letters_are_listed_and_replayed_once_they_pass(journal_url: str, t
     assert letters[1].replay_error == "messageId must be a non-empty string"
     assert "refused again" in sdsync("--all").stdout
 
+    # The two that will never validate are discarded (status stops counting them), each kept for the audit.
+    assert sdsync("--discard").returncode == 2
+    assert "discarded 1 dead letter(s) (#2)" in sdsync("--discard", "2").stderr
+    again = sdsync("--discard", "2", "1")
+    assert again.returncode == 2 and "no waiting dead letter #1, #2" in again.stderr, "#1 was replayed: never discarded"
+    assert "discarded 1 dead letter(s) (#3)" in sdsync("--discard", "--all").stderr
+    store = open_journal(journal_url)
+    assert (store.count_dead_letters(), store.count_discarded_letters()) == (0, 2)
+    assert [letter.id for letter in store.list_dead_letters(include_replayed=True)] == [1, 4]
+    store.close()
+    assert "no dead letters waiting for a replay" in sdsync().stdout
+
 
 def test_a_replayed_message_id_that_was_journaled_meanwhile_is_stored_once(tmp_path: Path) -> None:
     body = json.dumps(_message("twice-1")).encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -84,9 +85,19 @@ def test_a_failed_load_records_no_mark_and_forgotten_pipelines_stop_holding_back
     store.close()
     assert "removed 0 inbound message(s), 3 delivery report(s)" in _prune(data_dir)
     command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "journal", "marks",
-               "--forget", "abandoned@elsewhere"]
-    assert subprocess.run(command, cwd=REPO_ROOT, capture_output=True, timeout=120).returncode == 0
+               "--forget"]
+
+    def forget(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command + [name], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "250"})
+
+    assert forget("abandoned@elsewhere").returncode == 0  # the name `sdsync status` prints
     assert "removed 3 inbound message(s)" in _prune(data_dir)
+    unknown = forget("abandoned@elsewhere")
+    assert unknown.returncode == 2 and f"the marks are: {marks[0].pipeline}" in unknown.stderr, unknown.stderr
+    printed_by_pull = marks[0].pipeline.split("@")[0]  # `sdsync pull` prints the pipeline name alone
+    forgot = forget(printed_by_pull)
+    assert forgot.returncode == 0 and f"forgot 2 mark(s) of {marks[0].pipeline}" in forgot.stderr, forgot.stderr
 
 
 def test_prune_keeps_dead_letters_until_they_are_replayed(tmp_path: Path) -> None:

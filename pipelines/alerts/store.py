@@ -1,0 +1,109 @@
+"""The open incidents, so that each alerts once: a SQLite file in the data dir or the shared state's PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.migration import StoreMigration
+
+from .incidents import Incident
+
+ROW_COLUMNS = ("kind", "subject", "message", "opened_at_us", "webhook_at_us", "email_at_us")
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    """An incident in the store and when each channel took its alert (None: not yet)."""
+
+    incident: Incident
+    webhook_at_us: Optional[int]
+    email_at_us: Optional[int]
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class IncidentStore:
+    """`alert_incidents` (sql/alert_incidents.sql) on SQLite or PostgreSQL, through SQLAlchemy."""
+
+    def __init__(self, target: str | Path) -> None:
+        import sqlalchemy as sa
+
+        self._sql = read_named_sql("alert_incidents.sql")
+        self._postgres = isinstance(target, str)
+        if isinstance(target, str):
+            from smartdialog_sync.state.postgres import state_engine
+
+            self._engine = state_engine(target, pool_size=1)
+        else:
+            from smartdialog_sync.datadir import private_data_dir
+
+            private_data_dir(target.parent)  # the incidents quote CRM and server text: 0600 like every store
+            self._engine = sa.create_engine(f"sqlite:///{target}", poolclass=sa.pool.NullPool,
+                                            connect_args={"timeout": 30})
+        with self._engine.begin() as db:
+            if self._postgres:
+                from smartdialog_sync.state.postgres import ensure_schema
+
+                ensure_schema(db, self._sql["schema"])
+            else:
+                db.exec_driver_sql(self._sql["schema"])
+
+    def _run(self, db: Any, name: str, **params: Any) -> Any:
+        import sqlalchemy as sa
+
+        return db.execute(sa.text(self._sql[name]), params)
+
+    def update(self, current: Iterable[Incident], scope: set[str], kinds: Iterable[str]) -> list[OpenIncident]:
+        """Resolve the open incidents of `kinds` whose subject is in `scope` (or any, for an empty scope) that
+        are not `current`, open the `current` ones that are new, and return the open incidents of `kinds`."""
+        current_by_key = {incident.key: incident for incident in current}
+        kinds = set(kinds)
+        with self._engine.begin() as db:
+            for kind, subject, *_ in self._run(db, "list_open").all():
+                held = (kind, subject) in current_by_key
+                if kind in kinds and (not scope or subject in scope) and not held:
+                    self._run(db, "resolve", kind=kind, subject=subject)
+            for incident in current_by_key.values():
+                self._run(db, "open", kind=incident.kind, subject=incident.subject, message=incident.message,
+                          now=_now_us())
+            rows = self._run(db, "list_open").all()
+        return [OpenIncident(Incident(kind, subject, message), webhook_at, email_at)
+                for kind, subject, message, webhook_at, email_at in rows if kind in kinds]
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Every open incident as stored (kind, subject, message, opened_at_us, webhook_at_us, email_at_us)."""
+        with self._engine.connect() as db:
+            return [tuple(row) for row in self._run(db, "list_rows").all()]
+
+    def add_rows(self, rows: list[tuple[Any, ...]]) -> int:
+        """Add open incidents as `rows` gives them (one open here already is kept as it is); return how many."""
+        with self._engine.begin() as db:
+            return sum(self._run(db, "copy", **dict(zip(ROW_COLUMNS, row))).rowcount for row in rows)
+
+    def delivered(self, incident: Incident, channel: str) -> None:
+        """Record that `channel` took the alert of `incident`."""
+        with self._engine.begin() as db:
+            self._run(db, f"delivered_{channel}", kind=incident.kind, subject=incident.subject, now=_now_us())
+
+    def close(self) -> None:
+        """Release the connections."""
+        self._engine.dispose()
+
+
+def migrate_alerts(source: Path, target_url: str) -> StoreMigration:
+    """`sdsync state migrate`: copy the data dir's open incidents into the shared state (idempotent)."""
+    local, shared = IncidentStore(source), IncidentStore(target_url)
+    try:
+        rows = local.rows()
+        added = shared.add_rows(rows)
+    finally:
+        local.close()
+        shared.close()
+    return StoreMigration("alert incidents", str(source), {"alert_incidents": added},
+                          {"alert_incidents": len(rows) - added})
