@@ -122,11 +122,31 @@ class PullMark(NamedTuple):
     updated_at_us: int
 
 
+class ClickRow(NamedTuple):
+    """One request of a tracked link (`kind` "click" or "preview"); journaled only for a live link."""
+
+    click_id: str
+    code: str
+    kind: str
+    agent: str  # a coarse user-agent class, never the user agent itself
+    clicked_at_us: int
+
+
+class LinkTarget(NamedTuple):
+    """What a link code redirects to, and whether its campaign's links were expired."""
+
+    target: str
+    expired: bool
+
+
 class WriteResult(NamedTuple):
-    """Rows a batch added; the rest of its inbound and delivery report rows were there already."""
+    """Rows a batch added; the rest of its inbound and delivery report rows were there already.
+
+    `links`: the recorded links of the batch's clicks by code (a code missing here is unknown)."""
 
     inbound_new: int
     dlr_new: int
+    links: dict[str, LinkTarget] | None = None
 
 
 class OptOutSender(NamedTuple):
@@ -142,9 +162,10 @@ class PruneResult(NamedTuple):
     inbound: int
     dlr: int
     dead_letters: int
+    link_clicks: int = 0
 
 
-JournalItem = InboundRow | DlrRow | DeadLetter
+JournalItem = InboundRow | DlrRow | DeadLetter | ClickRow
 STOP_REPLY_TRIM = " .!?\t\n\r"  # a stop reply: content that, without these around it and upper-cased, is a stop keyword
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
@@ -158,9 +179,23 @@ class JournalStore(ABC):
 
     @abstractmethod
     def write_batch(
-        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = (),
+        clicks: Sequence[ClickRow] = (),
     ) -> WriteResult:
-        """Write all rows in one transaction; rows whose key exists already are skipped."""
+        """Write all rows in one transaction; rows whose key exists already are skipped. A click is written
+        only when its code is a recorded link that is not expired (one lookup for all the batch's codes)."""
+
+    @abstractmethod
+    def write_links(self, links: Sequence[tuple[str, str, str | None, str, str]], at_us: int) -> None:
+        """Record links (code, campaign_id, variant, recipient, target) in one transaction; known codes are kept."""
+
+    @abstractmethod
+    def expire_links(self, campaign_id: str, at_us: int) -> tuple[int, int]:
+        """Expire the campaign's links: (links expired now, links of the campaign)."""
+
+    @abstractmethod
+    def read_link_clicks(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` clicks with seq > `after_seq` with their link's campaign, variant, recipient, target."""
 
     @abstractmethod
     def check_writable(self) -> None:
@@ -260,6 +295,8 @@ class SQLiteJournal(JournalStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.executescript(self._sql["schema"])
+        self._links = read_named_sql("journal_links_sqlite.sql")
+        self._conn.executescript(self._links["schema"])
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal_inbound)")}
         if "raw_values" not in columns:  # a journal made before the column existed
             self._conn.execute("ALTER TABLE journal_inbound ADD COLUMN raw_values TEXT")
@@ -276,9 +313,11 @@ class SQLiteJournal(JournalStore):
             raise
 
     def write_batch(
-        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = (),
+        clicks: Sequence[ClickRow] = (),
     ) -> WriteResult:
         inbound_new = dlr_new = 0
+        links = None
         with self._transaction() as conn:
             if inbound:
                 inbound_new = conn.executemany(self._sql["insert_inbound"], inbound).rowcount
@@ -286,7 +325,24 @@ class SQLiteJournal(JournalStore):
                 dlr_new = conn.executemany(self._sql["insert_dlr"], dlr).rowcount
             if dead_letters:
                 conn.executemany(self._sql["insert_dead_letter"], dead_letters)
-        return WriteResult(inbound_new, dlr_new)
+            if clicks:
+                found = conn.execute(self._links["find_links"], (json.dumps(sorted({c.code for c in clicks})),))
+                links = {code: LinkTarget(target, expired is not None) for code, target, expired in found}
+                conn.executemany(self._links["insert_click"], _live_clicks(clicks, links))
+        return WriteResult(inbound_new, dlr_new, links)
+
+    def write_links(self, links: Sequence[tuple[str, str, str | None, str, str]], at_us: int) -> None:
+        with self._transaction() as conn:
+            conn.executemany(self._links["insert_links"], ((*link, at_us) for link in links))
+
+    def expire_links(self, campaign_id: str, at_us: int) -> tuple[int, int]:
+        with self._transaction() as conn:
+            expired = conn.execute(self._links["expire_links"], (at_us, campaign_id)).rowcount
+            total = conn.execute(self._links["count_links"], (campaign_id,)).fetchone()[0]
+        return expired, int(total)
+
+    def read_link_clicks(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        return self._conn.execute(self._links["read_link_clicks"], (after_seq, limit)).fetchall()
 
     def check_writable(self) -> None:
         with self._transaction():
@@ -318,6 +374,7 @@ class SQLiteJournal(JournalStore):
         with self._transaction() as conn:
             counts = [conn.execute(self._sql[f"prune_{name}"], (older_than_us,)).rowcount
                       for name in ("inbound", "dlr", "dead_letters")]
+            counts.append(conn.execute(self._links["prune_link_clicks"], (older_than_us,)).rowcount)
         return PruneResult(*counts)
 
     def read_inbound(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
@@ -382,8 +439,10 @@ class PostgresJournal(JournalStore):
         self.row_errors = (ValueError, dbapi.DataError, dbapi.IntegrityError)
         try:
             self._conn = self._engine.raw_connection()
+            self._links = read_named_sql("journal_links_postgres.sql")
             with self._transaction() as cursor:
                 cursor.execute(self._sql["schema"])
+                cursor.execute(self._links["schema"])
         except dbapi.Error as exc:  # one line, password hidden (a broken connection later raises as it is)
             self._engine.dispose()
             detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -408,7 +467,8 @@ class PostgresJournal(JournalStore):
                 pass
 
     def write_batch(
-        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = (),
+        clicks: Sequence[ClickRow] = (),
     ) -> WriteResult:
         inbound_new = dlr_new = 0
         with self._transaction() as cursor:
@@ -421,7 +481,40 @@ class PostgresJournal(JournalStore):
                 dlr_new = cursor.rowcount
             if dead_letters:
                 cursor.executemany(self._sql["insert_dead_letter"], dead_letters)
-        return WriteResult(inbound_new, dlr_new)
+            links = None
+            if clicks:
+                cursor.execute(self._links["find_links"], (sorted({c.code for c in clicks}),))
+                links = {code: LinkTarget(target, expired is not None) for code, target, expired in cursor.fetchall()}
+                live = _live_clicks(clicks, links)
+                if live:
+                    cursor.executemany(self._links["insert_click"], live)
+        return WriteResult(inbound_new, dlr_new, links)
+
+    def write_links(self, links: Sequence[tuple[str, str, str | None, str, str]], at_us: int) -> None:
+        with self._transaction() as cursor:
+            cursor.execute(self._sql["writer_lock"])  # sequence order is commit order (the pull's cursor)
+            for start in range(0, len(links), 10_000):
+                page = links[start:start + 10_000]
+                cursor.execute(self._links["insert_links"], [list(column) for column in zip(*page)] + [[at_us] * len(page)])
+
+    def expire_links(self, campaign_id: str, at_us: int) -> tuple[int, int]:
+        with self._transaction() as cursor:
+            cursor.execute(self._links["expire_links"], (at_us, campaign_id))
+            expired = cursor.rowcount
+            cursor.execute(self._links["count_links"], (campaign_id,))
+            return expired, int(cursor.fetchone()[0])
+
+    def read_link_clicks(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        with self._transaction() as cursor:
+            cursor.execute(self._links["read_link_clicks"], (after_seq, limit))
+            return cursor.fetchall()
+
+    def link_secret(self, candidate: str) -> str:
+        """The link codes' HMAC secret every planner on this journal shares; `candidate` is saved when there is none."""
+        with self._transaction() as cursor:
+            cursor.execute(self._links["seed_link_secret"], (candidate, time.time_ns() // 1000))
+            cursor.execute(self._links["get_link_secret"])
+            return str(cursor.fetchone()[0])
 
     def check_writable(self) -> None:
         if self._query("check_writable")[0][0]:
@@ -457,6 +550,8 @@ class PostgresJournal(JournalStore):
             for name in ("inbound", "dlr", "dead_letters"):
                 cursor.execute(self._sql[f"prune_{name}"], (older_than_us,))
                 counts.append(cursor.rowcount)
+            cursor.execute(self._links["prune_link_clicks"], (older_than_us,))
+            counts.append(cursor.rowcount)
         return PruneResult(*counts)
 
     def _query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -505,6 +600,11 @@ class PostgresJournal(JournalStore):
     def close(self) -> None:
         self._conn.close()
         self._engine.dispose()
+
+
+def _live_clicks(clicks: Sequence[ClickRow], links: dict[str, LinkTarget]) -> list[ClickRow]:
+    """The clicks whose code is a recorded link that is not expired."""
+    return [click for click in clicks if click.code in links and not links[click.code].expired]
 
 
 def read_only_queries() -> dict[str, str]:
@@ -748,12 +848,13 @@ class GroupCommitJournal:
             self._thread.join()
             self._thread = None
 
-    async def append(self, row: JournalItem) -> None:
-        """Return once `row` is committed (or was there already).
+    async def append(self, row: JournalItem) -> Any:
+        """Return once `row` is committed (or was there already); for a ClickRow, its LinkTarget (None: unknown
+        code, nothing written).
 
         Raises RowRejected when the database refused this row alone, another error when the write failed.
         """
-        await self._submit(row)
+        return await self._submit(row)
 
     async def run(self, function: Callable[[JournalStore], T]) -> T:
         """`function(store)` run in the writer thread (the store is not thread-safe), between batches."""
@@ -803,45 +904,47 @@ class GroupCommitJournal:
         those refused fail, with RowRejected. After any other failure the connection is replaced (a
         PostgreSQL server may have dropped it), so the next batch works again once the database does.
         """
-        outcomes: list[tuple[asyncio.Future[Any], BaseException | None]]
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
         try:
             if store is None:
                 store = self._store_factory()
-            self._write(store, [row for row, _ in batch])
-            outcomes = [(future, None) for _, future in batch]
+            links = self._write(store, [row for row, _ in batch]).links or {}
+            outcomes = [(future, _link_of(row, links), None) for row, future in batch]
         except Exception as exc:
             if store is not None and isinstance(exc, store.row_errors):
-                outcomes = [(future, self._write_alone(store, row)) for row, future in batch]
-                if any(error is not None and not isinstance(error, RowRejected) for _, error in outcomes):
+                outcomes = [(future, *self._write_alone(store, row)) for row, future in batch]
+                if any(error is not None and not isinstance(error, RowRejected) for _, _, error in outcomes):
                     store = _discard(store)
             else:
-                outcomes = [(future, exc) for _, future in batch]
+                outcomes = [(future, None, exc) for _, future in batch]
                 store = _discard(store)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(_resolve, outcomes)
         return store
 
-    def _write(self, store: JournalStore, rows: list[JournalItem]) -> None:
+    def _write(self, store: JournalStore, rows: list[JournalItem]) -> WriteResult:
         inbound = [row for row in rows if isinstance(row, InboundRow)]
         dlr = [row for row in rows if isinstance(row, DlrRow)]
         dead = [row for row in rows if isinstance(row, DeadLetter)]
+        clicks = [row for row in rows if isinstance(row, ClickRow)]
         started = time.perf_counter()
-        written = store.write_batch(inbound, dlr, dead)
+        written = store.write_batch(inbound, dlr, dead, clicks)
         seconds = time.perf_counter() - started
         self.commits += 1
         self.rows += len(rows)
         if self._on_commit is not None:
             self._on_commit(CommitStats(len(rows), len(inbound), written.inbound_new, len(dlr), written.dlr_new,
                                         len(dead), seconds))
+        return written
 
-    def _write_alone(self, store: JournalStore, row: JournalItem) -> BaseException | None:
+    def _write_alone(self, store: JournalStore, row: JournalItem) -> tuple[Any, BaseException | None]:
         try:
-            self._write(store, [row])
+            written = self._write(store, [row])
         except store.row_errors as exc:
-            return RowRejected(f"the journal cannot store this payload ({type(exc).__name__})")
+            return None, RowRejected(f"the journal cannot store this payload ({type(exc).__name__})")
         except Exception as exc:
-            return exc
-        return None
+            return None, exc
+        return _link_of(row, written.links or {}), None
 
     def _call(self, store: JournalStore | None, call: _Call, future: asyncio.Future[Any]) -> JournalStore | None:
         result: Any = None
@@ -866,9 +969,14 @@ def _discard(store: JournalStore | None) -> None:
             pass
 
 
-def _resolve(outcomes: list[tuple[asyncio.Future[Any], BaseException | None]]) -> None:
-    for future, error in outcomes:
-        _resolve_one(future, None, error)
+def _link_of(row: JournalItem, links: dict[str, LinkTarget]) -> LinkTarget | None:
+    """What a click's append returns: its link (None: unknown code); None for every other row."""
+    return links.get(row.code) if isinstance(row, ClickRow) else None
+
+
+def _resolve(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        _resolve_one(future, result, error)
 
 
 def _resolve_one(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

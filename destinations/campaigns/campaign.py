@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal, Sequence
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from smartdialog_sync.constants import CUSTOMER_DATA_MAX
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, LedgerConflict
 from .ledger import CampaignRecord, utc_now
+from .links import LINK_PLACEHOLDER, Link, LinkCoder, LinkTracking, check_base_url, is_link_placeholder, track_content
 from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
 from .recipients import RecipientSet, run_query, select_recipients
 from .schedule import QuietHours, Timing, parse_clock, plan_schedule, zone_sources
@@ -51,6 +52,7 @@ class CampaignSpec:
     header_columns: tuple[str, ...] = ()
     campaign_id: str | None = None
     timing: Timing = Timing()
+    links: LinkTracking | None = None
 
     def description(self) -> dict[str, Any]:
         """Everything that identifies the campaign (the source's password hidden).
@@ -61,6 +63,8 @@ class CampaignSpec:
         extra: dict[str, Any] = {}
         if self.source.timezone_column:
             extra["timezone_column"] = self.source.timezone_column
+        if self.links is not None:
+            extra["links"] = self.links.describe()
         if self.timing.scheduled:
             extra["timing"] = {"at": self.timing.at.isoformat() if self.timing.at else None, **self.timing.describe()}
         return {**extra,
@@ -82,7 +86,7 @@ class CampaignSpec:
     def value_columns(self) -> list[str]:
         """The query columns the messages use besides the phone."""
         if self.kind == "sms":
-            return placeholders(self.message["content"])
+            return [key for key in placeholders(self.message["content"]) if not is_link_placeholder(key)]
         return list(dict.fromkeys(self.body_columns + self.header_columns))
 
     def record(self) -> CampaignRecord:
@@ -103,6 +107,7 @@ class Plan:
     suppression_sources: list[str] = field(default_factory=list)
     batch_size: int = MAX_RECIPIENTS_PER_CALL
     zone_sources: dict[str, int] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)  # to be recorded before the first call
 
 
 def timing_of(record: CampaignRecord) -> Timing:
@@ -132,6 +137,7 @@ def build_spec(
     campaign_id: str | None = None,
     body_columns: Sequence[str] = (),
     header_columns: Sequence[str] = (),
+    links: LinkTracking | None = None,
 ) -> CampaignSpec:
     """A campaign from its options: `message` holds the request fields (None values dropped).
 
@@ -141,7 +147,7 @@ def build_spec(
     if not timing.scheduled and timing.at is not None:
         fields["send_date_time"] = timing.at.isoformat()
     return CampaignSpec(kind, customer_id, service_id, source, fields, tuple(body_columns), tuple(header_columns),
-                        campaign_id, timing)
+                        campaign_id, timing, links)
 
 
 def parse_send_time(text: str | None) -> str | None:
@@ -207,16 +213,25 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
 
 def plan_campaign(
     spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None,
-    sent_before: bool = False,
+    sent_before: bool = False, link_secret: bytes | None = None,
 ) -> Plan:
     """Run the query, leave out invalid/duplicate/suppressed numbers, find send times and plan the batches.
 
     `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
     `sent_before`: campaigns were sent for this customer before, so no opt-out source at all refuses.
+    `link_secret` makes the tracked links' codes (needed when `spec.links` is set).
     """
     if spec.kind == "sms" and not spec.message.get("content", "").strip():
         raise CampaignInputError("--content is empty")
     campaign_id = spec.resolved_campaign_id()
+    record, coder, tracked = spec.record(), None, None
+    if spec.kind == "sms" and (spec.links is not None or LINK_PLACEHOLDER.search(spec.message["content"])):
+        tracking = spec.links or LinkTracking(check_base_url(None))
+        tracked = track_content(spec.message["content"], tracking.track_all)
+        if tracked.targets:
+            assert link_secret is not None, "tracked links need the state's link secret"
+            coder = LinkCoder(link_secret, tracking, campaign_id)
+            record = replace(record, message={**record.message, "content": tracked.content})
     result = run_query(spec.source.url, spec.source.query)
     suppression = load_suppression(
         opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column,
@@ -238,7 +253,9 @@ def plan_campaign(
         sources = zone_sources(choice.source for choice in choices.values())
     batch_size = min(settings.batch_size, max_recipients or settings.batch_size)
     if spec.kind == "sms":
-        batches = plan_sms(campaign_id, recipients.recipients, spec.message["content"], batch_size, settings.max_parts, schedule)
+        links = (lambda address: coder.render(tracked, address)) if coder is not None and tracked is not None else None
+        batches = plan_sms(campaign_id, recipients.recipients, record.message["content"], batch_size, settings.max_parts,
+                           schedule, links)
     else:
         batches = plan_whatsapp(campaign_id, recipients.recipients, spec.body_columns, spec.header_columns, batch_size, schedule)
-    return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources)
+    return Plan(record, batches, recipients, suppression.sources, batch_size, sources, coder.made if coder else [])

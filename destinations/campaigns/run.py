@@ -21,6 +21,7 @@ from .campaign import CampaignSpec, Plan, check_existing, check_future, check_te
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendStopped
 from .ledger import CampaignRecord, Ledger, lock_state
+from .links import planning_secret, record_links
 from .planner import Estimate, estimate
 from .schedule import ScheduleRow, schedule_rows
 from .sender import CampaignSender, RunOutcome
@@ -162,13 +163,17 @@ def _confirm(progress: CampaignProgress, question: str) -> None:
 
 
 def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, learned: int | None,
-          progress: CampaignProgress, opt_outs_url: str | None, sent_before: bool = False) -> tuple[Plan, PlanReport]:
-    """Plan with the opt-outs of the state's journal and the pulled datasets (`sent_before`: none found refuses)."""
+          progress: CampaignProgress, opt_outs_url: str | None, sent_before: bool = False,
+          dry_run: bool = True) -> tuple[Plan, PlanReport]:
+    """Plan with the opt-outs of the state's journal and the pulled datasets (`sent_before`: none found refuses).
+
+    Tracked links take their codes from the state's link secret (a dry run creates none)."""
     progress.on_info("Reading recipients, opt-outs and planning batches ...")
     data_dir = client_settings.data_dir
     journal = client_settings.state.journal(configured_journal_url())
     opt_outs = opt_out_sources(data_dir, settings.opt_out_path(data_dir), opt_outs_url, journal)
-    plan = plan_campaign(spec, settings, opt_outs, learned, sent_before)
+    secret = planning_secret(data_dir, journal, create=not dry_run) if spec.links is not None else None
+    plan = plan_campaign(spec, settings, opt_outs, learned, sent_before, secret)
     report = _report(plan, client_settings, learned)
     progress.on_plan(report)
     return plan, report
@@ -235,11 +240,13 @@ def _plan_or_resume(
         if spec.timing.local_time is None and spec.timing.at is not None:  # with --local-time, --at gives the date
             check_future(spec.timing.at.isoformat())
         plan, report = _plan(spec, settings, client_settings, learned, progress, opt_outs_url,
-                             ledger.has_sent(spec.customer_id))
+                             ledger.has_sent(spec.customer_id), dry_run)
         result = CampaignResult(campaign_id, report, dry_run=dry_run)
         if dry_run:
             return result, None
         _confirm(progress, f"Send to {len(plan.recipients.recipients):,} recipients in {len(plan.batches):,} call(s)?")
+        if plan.links:  # every receiver can redirect them before the first message carrying one is sent
+            record_links(client_settings.state.journal(configured_journal_url()), plan.links)
         ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected)
         return result, plan.record
     result = CampaignResult(campaign_id, dry_run=dry_run)

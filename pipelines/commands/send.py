@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from smartdialog_sync.api import models
     from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec
     from smartdialog_sync.destinations.campaigns.config import CampaignSettings
+    from smartdialog_sync.destinations.campaigns.links import LinkTracking
     from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport
 
 app = typer.Typer()
@@ -142,14 +143,15 @@ def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, led
 def _spec(kind: str, customer: str, service: str, source: str, query: str, phone_column: str, region_column: Optional[str],
           suppression_query: Optional[str], timezone_column: Optional[str], message: dict[str, Any], campaign: Optional[str],
           at: Optional[str], local_time: Optional[str], quiet_hours: Optional[str], settings: CampaignSettings,
-          body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = ()) -> CampaignSpec:
+          body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = (),
+          links: Optional[LinkTracking] = None) -> CampaignSpec:
     """The campaign of a command line (--quiet-hours falls back to [campaigns] quiet_hours)."""
     from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, parse_timing
 
     timing = parse_timing(at, local_time, quiet_hours if quiet_hours is not None else settings.quiet_hours)
     return build_spec(kind, customer, service,  # type: ignore[arg-type]
                       Source(source, query, phone_column, region_column, suppression_query, timezone_column),
-                      message, timing, campaign, body_columns, header_columns)
+                      message, timing, campaign, body_columns, header_columns, links)
 
 
 @app.command("send", short_help="Send an SMS to every recipient of a SQL query, once.")
@@ -160,7 +162,13 @@ def send(
     customer: str = CUSTOMER_OPTION,
     service: str = SERVICE_OPTION,
     sender: str = typer.Option(..., "--sender", help="Sender name or number."),
-    content: str = typer.Option(..., "--content", help="Message text; {{column}} is replaced per recipient."),
+    content: str = typer.Option(
+        ..., "--content", help="Message text; {{column}} is replaced per recipient, {{link:URL}} by a tracked short link."
+    ),
+    track_links: bool = typer.Option(False, "--track-links", help="Track every http(s) URL of --content as {{link:URL}}."),
+    link_base_url: Optional[str] = typer.Option(
+        None, "--link-base-url", help="Public URL of `sdsync serve` that short links start with (default [receiver] public_url)."
+    ),
     phone_column: str = PHONE_COLUMN_OPTION,
     region_column: Optional[str] = REGION_COLUMN_OPTION,
     timezone_column: Optional[str] = TIMEZONE_COLUMN_OPTION,
@@ -184,13 +192,14 @@ def send(
     """Send a personalised SMS to every recipient of a SQL query, exactly once."""
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
+    from smartdialog_sync.destinations.campaigns.links import link_tracking
 
     settings = resolve_campaign_settings(batch_size, max_parts)
     check_common_fields(customer_data, dlr_url)
     message = {"sender": sender, "content": content, "dlr_url": dlr_url, "customer_data": customer_data,
                "ad_message": True if ad else None}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
-                 message, campaign, at, local_time, quiet_hours, settings)
+                 message, campaign, at, local_time, quiet_hours, settings, links=link_tracking(content, track_links, link_base_url))
     _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 

@@ -23,7 +23,8 @@ def serve(
         "state_url, else <data-dir>/journal.sqlite)"
     ),
     public_url: Optional[str] = typer.Option(
-        None, help="URL at which SmartDialog reaches this receiver (needed to register the webhook)."
+        None, help="URL at which SmartDialog reaches this receiver (needed to register the webhook); "
+        "default [receiver] public_url, which tracked links start with too."
     ),
     customer: Optional[str] = typer.Option(None, "--customer", "-c", help="Customer whose webhook to register."),
     service: Optional[list[str]] = typer.Option(
@@ -54,7 +55,10 @@ def serve(
     from smartdialog_sync.receiver.secret import MASK
     from smartdialog_sync.receiver.server import ReceiverOptions, run_receiver, unregister, webhook_urls
 
+    from smartdialog_sync.destinations.campaigns.links import configured_public_url
+
     state = state_from(ctx)
+    public_url = public_url or (configured_public_url() if customer or print_dlr_url else None)
     if print_dlr_url:
         if not public_url:
             raise typer.BadParameter("--print-dlr-url needs --public-url", param_hint="--public-url")
