@@ -169,6 +169,9 @@ JournalItem = InboundRow | DlrRow | DeadLetter | ClickRow
 STOP_REPLY_TRIM = " .!?\t\n\r"  # a stop reply: content that, without these around it and upper-cased, is a stop keyword
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
+LINK_CLICK_COLUMNS = ("seq", "click_id", "code", "campaign_id", "variant", "recipient", "target", "kind", "agent",
+                      "clicked_at_us")
+LINK_COLUMNS = ("seq", "code", "campaign_id", "variant", "recipient", "target", "created_at_us")
 
 
 class JournalStore(ABC):
@@ -194,8 +197,9 @@ class JournalStore(ABC):
         """Expire the campaign's links: (links expired now, links of the campaign)."""
 
     @abstractmethod
-    def read_link_clicks(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
-        """Up to `limit` clicks with seq > `after_seq` with their link's campaign, variant, recipient, target."""
+    def read_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` rows with seq > `after_seq` of `table`: "link_clicks" (LINK_CLICK_COLUMNS: each click
+        with its link's campaign, variant, recipient and target) or "links" (LINK_COLUMNS)."""
 
     @abstractmethod
     def check_writable(self) -> None:
@@ -341,8 +345,8 @@ class SQLiteJournal(JournalStore):
             total = conn.execute(self._links["count_links"], (campaign_id,)).fetchone()[0]
         return expired, int(total)
 
-    def read_link_clicks(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
-        return self._conn.execute(self._links["read_link_clicks"], (after_seq, limit)).fetchall()
+    def read_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        return self._conn.execute(self._links[f"read_{table}"], (after_seq, limit)).fetchall()
 
     def check_writable(self) -> None:
         with self._transaction():
@@ -504,9 +508,9 @@ class PostgresJournal(JournalStore):
             cursor.execute(self._links["count_links"], (campaign_id,))
             return expired, int(cursor.fetchone()[0])
 
-    def read_link_clicks(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+    def read_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
         with self._transaction() as cursor:
-            cursor.execute(self._links["read_link_clicks"], (after_seq, limit))
+            cursor.execute(self._links[f"read_{table}"], (after_seq, limit))
             return cursor.fetchall()
 
     def link_secret(self, candidate: str) -> str:

@@ -50,6 +50,13 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
     "campaigns": {
         "campaign_id": "VARCHAR", "protocol": "VARCHAR", "content_start": "VARCHAR", "template_name": "VARCHAR",
     },
+    "tracked_links": {
+        "code": "VARCHAR", "campaign_id": "VARCHAR", "variant": "VARCHAR", "recipient": "VARCHAR", "target": "VARCHAR",
+    },
+    "link_clicks": {
+        "click_id": "VARCHAR", "code": "VARCHAR", "campaign_id": "VARCHAR", "variant": "VARCHAR", "recipient": "VARCHAR",
+        "kind": "VARCHAR", "agent": "VARCHAR", "clicked_at": "TIMESTAMPTZ",
+    },
 }
 
 # Columns the ledger does not record yet: their absence is expected and noted once, quietly.

@@ -3,6 +3,8 @@ the codes (clicks, previews, unknown and expired codes), the clicks in the journ
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -11,12 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from smartdialog_sync.destinations.campaigns.links import (
-    CODE_LENGTH,
-    LinkCoder,
-    LinkTracking,
-    track_content,
-)
+from rich.console import Console
+
+from smartdialog_sync.destinations.campaigns.links import CODE_LENGTH, LinkCoder, LinkTracking, track_content
+from smartdialog_sync.pipelines.reporting import build_report
 
 from tests.campaigns.helpers import SEND, phone
 from tests.receiver.harness import receiver_factory  # noqa: F401
@@ -73,6 +73,16 @@ def test_every_recipient_gets_its_own_link_and_a_click_redirects_to_the_target(
                           (code,)).fetchall() == [("sale-1", None, phone(1), TARGET)]
         columns = [row[1] for row in db.execute("PRAGMA table_info(journal_link_clicks)")]
     assert columns == ["seq", "click_id", "code", "kind", "agent", "clicked_at_us"]  # no IP, no user agent
+
+    pulled = sdsync("pull", "--resources", "tracked_links,link_clicks,sent_messages")
+    assert pulled.exit_code == 0, pulled.output
+    out = io.StringIO()  # the report of where the pull loaded, as `sdsync report --json` prints it
+    build_report(tmp_path / "data", None, None, None, ("STOP",), out=Console(file=out, width=250), as_json=True)
+    [row] = json.loads(out.getvalue())["sections"]["link_clicks"]["rows"]
+    assert (row["recipients_with_link"], row["unique_clickers"], row["clicks"], row["previews"]) == (250, 1, 1, 2)
+    assert row["click_through_pct"] == 0.4
+    with sqlite3.connect(journal) as db:
+        assert db.execute("SELECT table_name FROM journal_pull_marks").fetchall() == [("link_clicks",)]
 
     expired = sdsync("links", "expire", "--campaign", "sale-1")
     assert expired.exit_code == 0 and "expired 250 link(s)" in expired.output, expired.output

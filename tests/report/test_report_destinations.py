@@ -18,7 +18,8 @@ from .dataset import DatasetBuilder, fill_campaigns, phone
 from .output import html_rows, run_report
 from .test_report import builder_for
 
-SECTION_KEYS = ["traffic_per_day", "delivery_funnel", "reply_rates", "scheduled", "failed_contacts"]
+SECTION_KEYS = ["traffic_per_day", "delivery_funnel", "reply_rates", "scheduled", "failed_contacts", "link_clicks",
+                "clicks_after_send"]
 
 
 @pytest.fixture(scope="module")

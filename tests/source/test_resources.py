@@ -41,6 +41,8 @@ def test_resources_declare_keys_and_write_dispositions(tmp_path) -> None:
         "group_contacts": ("merge", ["customer", "group_service", "phone"]),
         "sent_messages": ("merge", ["campaign_id", "address"]),
         "campaigns": ("merge", ["campaign_id"]),
+        "link_clicks": ("merge", ["click_id"]),
+        "tracked_links": ("merge", ["code"]),
     }
     assert set(source.resources) == set(expected)
     for name, (disposition, key) in expected.items():
@@ -258,7 +260,8 @@ def test_every_column_is_typed_so_a_frozen_schema_takes_a_contact_gaining_an_ema
 def test_every_api_resource_declares_every_column_type(tmp_path) -> None:
     source = smartdialog(settings=resolve_settings(data_dir=str(tmp_path)))
     for name in ("delivery_reports", "customers", "services", "whatsapp_templates", "whatsapp_identities",
-                 "template_categories", "phone_number_regions", "group_contacts", "sent_messages", "campaigns"):
+                 "template_categories", "phone_number_regions", "group_contacts", "sent_messages", "campaigns",
+                 "link_clicks", "tracked_links"):
         columns = source.resources[name].compute_table_schema()["columns"]
         assert columns and all(hints.get("data_type") for hints in columns.values()), name
     contact_columns = source.resources["group_contacts"].compute_table_schema()["columns"]
