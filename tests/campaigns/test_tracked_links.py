@@ -18,7 +18,8 @@ from rich.console import Console
 from smartdialog_sync.destinations.campaigns.links import CODE_LENGTH, LinkCoder, LinkTracking, track_content
 from smartdialog_sync.pipelines.reporting import build_report
 
-from tests.campaigns.helpers import SEND, phone
+from tests.browser import chromium  # noqa: F401
+from tests.campaigns.helpers import SEND, make_crm, phone
 from tests.receiver.harness import receiver_factory  # noqa: F401
 
 QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
@@ -127,3 +128,21 @@ def test_codes_are_stable_and_track_links_finds_bare_urls() -> None:
     first = coder.render(tracked, "+358401000001")
     assert coder.render(tracked, "+358401000001") == first
     assert LinkCoder(b"j" * 32, LinkTracking("https://h.example"), "c1").render(tracked, "+358401000001") != first
+
+
+def test_a_click_in_a_real_browser_lands_on_the_target(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path,
+                                                      receiver_factory: Any, chromium: Any) -> None:  # noqa: F811
+    crm = make_crm(tmp_path / "small.sqlite", 3)
+    receiver = receiver_factory(data_dir=tmp_path / "data").start()
+    target = receiver.root_url + "/healthz?from=sms"  # a page this machine serves
+    result = sdsync(*SEND, "--source", crm, "--query", QUERY, "--content", "Open " + target, "--track-links",
+                    "--link-base-url", receiver.root_url, "--campaign", "browser-1", "--yes")
+    assert result.exit_code == 0, result.output
+    code = _codes(emulator, receiver.root_url)[phone(2)]
+    # headless Chromium calls itself HeadlessChrome, which counts as a crawler (a preview): look like Chromium
+    chromium.execute_cdp_cmd("Network.setUserAgentOverride", {"userAgent": "Mozilla/5.0 (X11; Linux x86_64) "
+                             "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"})
+    chromium.get(f"{receiver.root_url}/l/{code}")
+    assert chromium.current_url == target
+    assert "alive" in chromium.page_source
+    assert _clicks(tmp_path / "data" / "journal.sqlite") == [(code, "click", "desktop")]
