@@ -52,10 +52,15 @@ def figures(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
 CAMPAIGNS = ("SELECT campaign_id, sent, delivered, failed, pending, delivered_pct, recipients, replied, opted_out, "
              "reply_rate_pct, opt_out_rate_pct FROM analytics.smartdialog__campaign_performance")
 TRAFFIC = "SELECT day, direction, protocol, service, messages, parts FROM analytics.smartdialog__daily_traffic"
+LINK_KEYS = ("campaign_id", "variant", "recipients_with_link", "unique_clickers", "click_through_pct", "clicks", "previews")
+LINKS = f"SELECT {', '.join(LINK_KEYS)} FROM analytics.smartdialog__link_performance"
+CLICK_TIMES = ("SELECT campaign_id, variant, after_send, count(*), count(DISTINCT address) FROM analytics.smartdialog__link_clicks "
+               "WHERE kind = 'click' GROUP BY 1, 2, 3")
 
 
-def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]]]:
-    """The campaign figures (funnel joined with reply rates) and the traffic rows of `sdsync report --json`."""
+def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]], list[list[Any]]]:
+    """The campaign figures (funnel joined with reply rates), the traffic rows, the tracked links per campaign
+    and the clicks over time after the send of `sdsync report --json`."""
     result = run_report("--json", *args)
     assert result.returncode == 0, result.stderr
     sections = json.loads(result.stdout)["sections"]
@@ -66,13 +71,18 @@ def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]]]:
                  for row in sections["delivery_funnel"]["rows"]]
     traffic = [[row[key] for key in ("day", "direction", "protocol", "service", "messages", "parts")]
                for row in sections["traffic_per_day"]["rows"]]
-    return sorted(campaigns), sorted(traffic)
+    links = [[row[key] for key in LINK_KEYS] for row in sections["link_clicks"]["rows"]]
+    click_times = [[row[key] for key in ("campaign_id", "variant", "after_send", "clicks", "clickers")]
+                   for row in sections["clicks_after_send"]["rows"]]
+    return sorted(campaigns), sorted(traffic), sorted(links), sorted(click_times)
 
 
 def test_dbt_build_on_duckdb_gives_the_report_figures(both: DatasetBuilder, tmp_path: Path) -> None:  # noqa: F811
-    expected_campaigns, expected_traffic = report_figures("--duckdb", str(both.duckdb_path))
+    expected_campaigns, expected_traffic, expected_links, expected_times = report_figures("--duckdb", str(both.duckdb_path))
     dbt_build(tmp_path, {"type": "duckdb", "path": str(both.duckdb_path)})
     with duckdb.connect(str(both.duckdb_path), read_only=True) as connection:
+        links = figures(connection.execute(LINKS).fetchall())
+        click_times = figures(connection.execute(CLICK_TIMES).fetchall())
         campaigns = figures(connection.execute(CAMPAIGNS).fetchall())
         traffic = [[str(row[0]), *row[1:]] for row in figures(connection.execute(TRAFFIC).fetchall())]
         [(recipients, variants)] = connection.execute(
@@ -81,13 +91,16 @@ def test_dbt_build_on_duckdb_gives_the_report_figures(both: DatasetBuilder, tmp_
             "SELECT phone, contact_name, messages_sent, failed FROM analytics.smartdialog__contact_overview").fetchall()
     assert campaigns == expected_campaigns and len(campaigns) == 3
     assert traffic == expected_traffic and traffic
+    assert links == expected_links and len(links) == 1
+    assert click_times == expected_times and len(click_times) == 3
     assert (recipients, variants) == (16, 0)
     assert contacts == [("+358402000008", "Maija Meikäläinen", 1, 1)]
 
 
 def test_dbt_build_on_postgres_gives_the_report_figures(both: DatasetBuilder, postgres_url: str,  # noqa: F811
                                                         tmp_path: Path) -> None:
-    expected_campaigns, expected_traffic = report_figures("--destination", "postgres", "--credentials", postgres_url)
+    expected_campaigns, expected_traffic, expected_links, _ = report_figures("--destination", "postgres", "--credentials",
+                                                                             postgres_url)
     url = sqlalchemy.make_url(postgres_url)
     dbt_build(tmp_path, {"type": "postgres", "host": url.host, "port": url.port or 5432, "user": url.username,
                          "password": url.password or "", "dbname": url.database})
@@ -95,9 +108,11 @@ def test_dbt_build_on_postgres_gives_the_report_figures(both: DatasetBuilder, po
     with engine.connect() as connection:
         campaigns = figures(connection.execute(sqlalchemy.text(CAMPAIGNS)).fetchall())
         traffic = [[str(row[0]), *row[1:]] for row in figures(connection.execute(sqlalchemy.text(TRAFFIC)).fetchall())]
+        links = figures(connection.execute(sqlalchemy.text(LINKS)).fetchall())
     engine.dispose()
     assert campaigns == expected_campaigns and len(campaigns) == 3
     assert traffic == expected_traffic and traffic
+    assert links == expected_links and len(links) == 1
 
 
 def test_pull_transform_builds_the_marts(both: DatasetBuilder, tmp_path: Path) -> None:  # noqa: F811
