@@ -28,7 +28,7 @@ from filelock import FileLock
 
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_named_sql
-from smartdialog_sync.state.files import RECEIVER_SECRET_FILE
+from smartdialog_sync.state.files import LINK_SECRET_FILE, RECEIVER_SECRET_FILE
 from smartdialog_sync.state.location import hide_password, store_target
 from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
@@ -348,6 +348,10 @@ class SQLiteJournal(JournalStore):
     def read_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
         return self._conn.execute(self._links[f"read_{table}"], (after_seq, limit)).fetchall()
 
+    def export_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Rows of journal_links or journal_link_clicks as stored, after `after_seq` (`sdsync state migrate`)."""
+        return self._conn.execute(self._links[f"export_{table}"], (after_seq, limit)).fetchall()
+
     def check_writable(self) -> None:
         with self._transaction():
             pass
@@ -644,10 +648,11 @@ MIGRATE_BATCH = 10_000  # journal rows compared and copied per statement
 def migrate_journal(source: Path, target_url: str, secret_file: Path | None = None) -> StoreMigration:
     """Copy a local SQLite journal into the PostgreSQL journal at `target_url`, in one transaction.
 
-    Inbound messages, delivery reports, dead letters, pull marks and webhook registrations are copied with
-    their own sequence numbers and ids (pull marks and pipelines' cursors stay right); with them the
-    receiver's secret from `secret_file` (default: `receiver_secret` beside the journal, when there is
-    one), so the registered URLs keep working. A row already there with equal values is skipped; a key
+    Inbound messages, delivery reports, tracked links and their clicks, dead letters, pull marks and webhook
+    registrations are copied with their own sequence numbers and ids (pull marks and pipelines' cursors stay
+    right); with them the receiver's secret from `secret_file` (default: `receiver_secret` beside the
+    journal, when there is one), so the registered URLs keep working, and `link_secret` beside the journal,
+    so re-planned campaigns make the same codes. A row already there with equal values is skipped; a key
     (or a sequence number) already there with other values raises StateConflict and copies nothing.
     """
     secret_path = secret_file or source.with_name(RECEIVER_SECRET_FILE)
@@ -672,6 +677,15 @@ def migrate_journal(source: Path, target_url: str, secret_file: Path | None = No
                         cursor.execute(target._sql[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
                     tally(table, len(new), len(rows) - len(new))
                     rows = read(rows[-1][0], MIGRATE_BATCH)
+            for table in ("links", "link_clicks"):  # tracked links and their clicks, with their own numbers
+                rows = local.export_link_rows(table, 0, MIGRATE_BATCH)
+                while rows:
+                    cursor.execute(target._links[f"migrate_find_{table}"], ([row[1] for row in rows], [row[0] for row in rows]))
+                    new = _new_rows(f"journal_{table}", rows, cursor.fetchall(), 1)
+                    if new:
+                        cursor.execute(target._links[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
+                    tally(table, len(new), len(rows) - len(new))
+                    rows = local.export_link_rows(table, rows[-1][0], MIGRATE_BATCH)
             letters = [tuple(letter) for letter in local.list_dead_letters(include_replayed=True)]
             for start in range(0, len(letters), MIGRATE_BATCH):
                 rows = letters[start:start + MIGRATE_BATCH]
@@ -698,17 +712,23 @@ def migrate_journal(source: Path, target_url: str, secret_file: Path | None = No
                 for row in new:
                     cursor.execute(target._sql[save], row)
                 tally(name, len(new), len(rows) - len(new))
-            if secret_path.exists():
-                secret = secret_path.read_text(encoding="ascii").strip()
-                cursor.execute(target._sql["get_receiver_secret"])
+            for name, path, statements, why in (
+                ("receiver_secret", secret_path, target._sql, "its webhook URLs differ"),
+                ("link_secret", source.with_name(LINK_SECRET_FILE), target._links, "its link codes differ"),
+            ):
+                if not path.exists():
+                    continue
+                secret = path.read_text(encoding="ascii").strip()
+                cursor.execute(statements[f"get_{name}"])
                 stored = cursor.fetchone()
                 if stored is not None and stored[0] != secret:
-                    raise StateConflict("journal: the target holds another receiver secret (its webhook URLs differ "
-                                        f"from those of {secret_path}): nothing of the journal was copied")
+                    raise StateConflict(f"journal: the target holds another {name.replace('_', ' ')} ({why} from those "
+                                        f"of {path}): nothing of the journal was copied")
                 if stored is None:
-                    cursor.execute(target._sql["seed_receiver_secret"], (secret, time.time_ns() // 1000))
-                tally("receiver_secret", int(stored is None), int(stored is not None))
+                    cursor.execute(statements[f"seed_{name}"], (secret, time.time_ns() // 1000))
+                tally(name, int(stored is None), int(stored is not None))
             cursor.execute(target._sql["migrate_advance_sequences"])
+            cursor.execute(target._links["migrate_advance_sequences"])
     finally:
         local.close()
         target.close()

@@ -66,3 +66,29 @@ WHERE seq > %s ORDER BY seq LIMIT %s;
 DELETE FROM journal_link_clicks
 WHERE clicked_at_us < %s
   AND seq <= (SELECT MIN(seq) FROM journal_pull_marks WHERE table_name = 'link_clicks');
+
+-- name: migrate_find_links
+-- `sdsync state migrate`: the target's rows with a key or a sequence number of a batch being copied.
+SELECT seq, code, campaign_id, variant, recipient, target, created_at_us, expired_at_us FROM journal_links
+WHERE code = ANY(%s) OR seq = ANY(%s);
+
+-- name: migrate_insert_links
+INSERT INTO journal_links (seq, code, campaign_id, variant, recipient, target, created_at_us, expired_at_us)
+SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[],
+                     %s::bigint[]);
+
+-- name: migrate_find_link_clicks
+SELECT seq, click_id, code, kind, agent, clicked_at_us FROM journal_link_clicks WHERE click_id = ANY(%s) OR seq = ANY(%s);
+
+-- name: migrate_insert_link_clicks
+INSERT INTO journal_link_clicks (seq, click_id, code, kind, agent, clicked_at_us)
+SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[]);
+
+-- name: migrate_advance_sequences
+-- After rows were copied with their own numbers: new rows continue above the highest one (never lower).
+SELECT setval(pg_get_serial_sequence('journal_links', 'seq'), MAX(seq)) FROM journal_links
+HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
+                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_links', 'seq'));
+SELECT setval(pg_get_serial_sequence('journal_link_clicks', 'seq'), MAX(seq)) FROM journal_link_clicks
+HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
+                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_link_clicks', 'seq'));

@@ -55,3 +55,11 @@ WHERE seq > ? ORDER BY seq LIMIT ?;
 DELETE FROM journal_link_clicks
 WHERE clicked_at_us < ?
   AND seq <= (SELECT MIN(seq) FROM journal_pull_marks WHERE table_name = 'link_clicks');
+
+-- name: export_links
+-- `sdsync state migrate`: the rows as stored.
+SELECT seq, code, campaign_id, variant, recipient, target, created_at_us, expired_at_us FROM journal_links
+WHERE seq > ? ORDER BY seq LIMIT ?;
+
+-- name: export_link_clicks
+SELECT seq, click_id, code, kind, agent, clicked_at_us FROM journal_link_clicks WHERE seq > ? ORDER BY seq LIMIT ?;

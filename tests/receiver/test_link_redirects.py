@@ -91,3 +91,42 @@ def test_receivers_sharing_a_postgresql_journal_all_serve_every_code(receiver_fa
     assert expire_links(postgres_url, "shared") == (2, 2)
     assert {httpx.get(f"{r.root_url}/l/{first.code}").status_code for r in (one, two)} == {410}
     assert _clicks_by_code(postgres_url) == {first.code: 2, second.code: 2}
+
+
+def test_links_clicks_and_the_link_secret_move_into_postgres(tmp_path: Path, postgres_url: str) -> None:  # noqa: F811
+    from smartdialog_sync.journal import ClickRow, migrate_journal
+    from smartdialog_sync.receiver.secret import link_secret
+
+    journal = tmp_path / "journal.sqlite"
+    links = _links("moving", 3)
+    record_links(journal, links)
+    local = open_journal(journal)
+    local.write_batch([], [], [], [ClickRow("c1", links[0].code, "click", "mobile", 5)])
+    local.close()
+    secret = link_secret(tmp_path, journal)
+    migrated = migrate_journal(journal, postgres_url)
+    assert (migrated.copied["links"], migrated.copied["link_clicks"], migrated.copied["link_secret"]) == (3, 1, 1)
+    assert migrate_journal(journal, postgres_url).copied["links"] == 0
+    assert link_secret(tmp_path / "elsewhere", postgres_url) == secret, "re-planned campaigns make the same codes"
+    shared = open_journal(postgres_url)
+    try:
+        assert [row[1:6] for row in shared.read_link_rows("link_clicks", 0, 10)] == [
+            ("c1", links[0].code, "moving", None, links[0].recipient)]
+    finally:
+        shared.close()
+
+
+def test_prune_removes_only_pulled_clicks(tmp_path: Path) -> None:
+    from smartdialog_sync.journal import ClickRow
+
+    store = open_journal(tmp_path / "journal.sqlite")
+    try:
+        [link] = _links("old", 1)
+        store.write_links([link], 1)
+        store.write_batch([], [], [], [ClickRow(f"c{i}", link.code, "click", "mobile", 10 + i) for i in range(3)])
+        assert store.prune(1_000).link_clicks == 0, "no pull has a mark: nothing goes"
+        store.save_pull_mark("pipeline", "link_clicks", 2, 100)
+        assert store.prune(1_000).link_clicks == 2
+        assert [row[1] for row in store.read_link_rows("link_clicks", 0, 10)] == ["c2"]
+    finally:
+        store.close()
