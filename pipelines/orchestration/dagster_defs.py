@@ -38,6 +38,7 @@ from pydantic import Field
 from smartdialog_sync.api import resolve_settings
 from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec, check_common_fields, parse_timing
+from smartdialog_sync.destinations.campaigns.links import link_tracking
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
 from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport, run_campaign
@@ -87,7 +88,9 @@ class CampaignConfig(Config):
 
     source: str = Field(description="SQLAlchemy URL of the CRM, or env:NAME to read it from an environment variable.")
     query: str = Field(description="SELECT returning a phone column and the columns the message uses.")
-    content: str = Field(description="Message text; {{column}} is replaced per recipient.")
+    content: str = Field(description="Message text; {{column}} is replaced per recipient, {{link:URL}} by a tracked short link.")
+    track_links: bool = Field(False, description="Track every http(s) URL of the content as {{link:URL}}.")
+    link_base_url: Optional[str] = Field(None, description="Public URL of `sdsync serve` for short links; default [receiver] public_url.")
     campaign_id: str = Field(description="Campaign id: the ledger key that makes reruns resume, never resend.")
     customer: str = Field(description="Customer id.")
     service: str = Field(description="Service id to send with.")
@@ -150,7 +153,8 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
     source = Source(resolve_env_reference(config.source), config.query, config.phone_column,
                     timezone_column=config.timezone_column)
     message = {"sender": config.sender, "content": config.content, "dlr_url": config.dlr_url}
-    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id)
+    links = link_tracking(config.content, config.track_links, config.link_base_url)
+    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id, links=links)
 
     def log_plan(report: PlanReport) -> None:
         for line in report.lines() + report.schedule_lines():
