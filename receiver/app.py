@@ -249,7 +249,7 @@ def create_app(
     routes = [
         Route("/hooks/{secret}/inbound", _WebhookEndpoint(journal, settings, metrics, "inbound"), methods=["POST"]),
         Route("/hooks/{secret}/dlr", _WebhookEndpoint(journal, settings, metrics, "dlr"), methods=["GET"]),
-        Route("/l/{code}", RedirectEndpoint(journal), methods=["GET"]),
+        Route("/l/{code}", RedirectEndpoint(journal, metrics), methods=["GET"]),
         *_probes(journal, metrics, expected_registration),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from smartdialog_sync.journal import ClickRow, GroupCommitJournal
 
+from .metrics import ReceiverMetrics
 from .payloads import now_us
 
 log = logging.getLogger("receiver")
@@ -61,13 +62,15 @@ async def _page(send: Send, status: int, body: bytes, *headers: tuple[bytes, byt
 class RedirectEndpoint:
     """The raw ASGI endpoint of `/l/{code}` (GET, and HEAD as a preview)."""
 
-    def __init__(self, journal: GroupCommitJournal) -> None:
+    def __init__(self, journal: GroupCommitJournal, metrics: ReceiverMetrics) -> None:
         self._journal = journal
+        self._count = metrics.link_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         code = scope["path_params"]["code"]
         head = scope["method"] == "HEAD"
         if not is_code(code):
+            self._count.labels("not_found").inc()
             return await _page(send, 404, _NOT_FOUND, head=head)
         user_agent = next((value for name, value in scope["headers"] if name == b"user-agent"), b"")
         agent = agent_class(user_agent.decode("latin-1"))
@@ -76,11 +79,15 @@ class RedirectEndpoint:
             link = await self._journal.append(ClickRow(secrets.token_hex(16), code, kind, agent, now_us()))
         except Exception as exc:  # not journaled: the visitor may try again
             log.error("journal write failed for a link click: %s", type(exc).__name__)
+            self._count.labels("unavailable").inc()
             return await _page(send, 503, _UNAVAILABLE, (b"retry-after", b"5"), head=head)
         if link is None:
+            self._count.labels("not_found").inc()
             return await _page(send, 404, _NOT_FOUND, head=head)
         if link.expired:
+            self._count.labels("gone").inc()
             return await _page(send, 410, _GONE, head=head)
+        self._count.labels(kind).inc()
         await send({"type": "http.response.start", "status": 302, "headers": [
             (b"location", link.target.encode("utf-8")), (b"content-length", b"0"), (b"cache-control", b"no-store"),
             (b"referrer-policy", b"no-referrer")]})

@@ -67,6 +67,9 @@ def test_every_recipient_gets_its_own_link_and_a_click_redirects_to_the_target(
         missing = client.get(f"/l/{unknown}")
         assert missing.status_code == 404 and unknown not in missing.text and "href" not in missing.text
         assert client.get("/l/javascript:alert(1)").status_code == 404
+        metrics = client.get("/metrics").text
+    for outcome, count in (("click", 1), ("preview", 2), ("not_found", 2)):
+        assert f'sdsync_receiver_link_requests_total{{outcome="{outcome}"}} {count}.0' in metrics
     journal = tmp_path / "data" / "journal.sqlite"
     assert _clicks(journal) == [(code, "click", "mobile"), (code, "preview", "other"), (code, "preview", "preview")]
     with sqlite3.connect(journal) as db:
