@@ -31,13 +31,9 @@ def receiver_secret(data_dir: str | Path, journal: str | Path) -> str:
     return _shared_secret(data_dir, journal, SECRET_FILE_NAME, "receiver_secret", "journal_receiver_secret")
 
 
-def link_secret(data_dir: str | Path, journal: str | Path, create: bool = True) -> str | None:
-    """The HMAC key of tracked-link codes: `<data_dir>/link_secret` (0600), or a row of the PostgreSQL journal
-    (every planner sharing it makes the same codes). Never the receiver's webhook secret.
-
-    Without `create`, None when there is none yet (a dry run writes nothing)."""
-    if not create and isinstance(journal, Path) and not (Path(data_dir) / LINK_SECRET_FILE).exists():
-        return None
+def link_secret(data_dir: str | Path, journal: str | Path) -> str:
+    """The HMAC key of tracked-link codes, created once: `<data_dir>/link_secret` (0600), or a row of the
+    PostgreSQL journal (every planner sharing it makes the same codes). Never the receiver's webhook secret."""
     return _shared_secret(data_dir, journal, LINK_SECRET_FILE, "link_secret", "journal_link_secret")
 
 

@@ -161,12 +161,11 @@ class LinkCoder:
 
 
 def planning_secret(data_dir: Path, journal: str | Path, create: bool) -> bytes:
-    """The link secret of the state, created once; without `create` (a dry run) a throwaway one when there is
-    none yet: the codes then differ but have the same length, so the plan's SMS parts are right."""
+    """The link secret of the state (created once); without `create` (a dry run, which reads and writes no
+    store for it) a throwaway one: the codes then differ but have the same length, so the SMS parts are right."""
     from smartdialog_sync.receiver.secret import link_secret
 
-    secret = link_secret(data_dir, journal, create)
-    return secret.encode() if secret is not None else secrets.token_bytes(32)
+    return link_secret(data_dir, journal).encode() if create else secrets.token_bytes(32)
 
 
 def record_links(journal: str | Path, links: Sequence[Link]) -> None:

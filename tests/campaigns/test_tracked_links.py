@@ -57,6 +57,10 @@ def test_every_recipient_gets_its_own_link_and_a_click_redirects_to_the_target(
     assert len(codes) == 250 and len(set(codes.values())) == 250
     assert all(len(code) == CODE_LENGTH for code in codes.values())
     code = codes[phone(1)]
+    secret_file = tmp_path / "data" / "link_secret"  # a re-planned run makes the same codes from it
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    coder = LinkCoder(secret_file.read_text().strip().encode(), LinkTracking(served.root_url), "sale-1")
+    assert coder.code(None, phone(1), TARGET) == code
     with httpx.Client(base_url=served.root_url, follow_redirects=False) as client:
         answer = client.get(f"/l/{code}", headers={"user-agent": BROWSER})
         assert answer.status_code == 302 and answer.headers["location"] == TARGET
