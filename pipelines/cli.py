@@ -19,9 +19,10 @@ from .commands import doctor as doctor_command
 from .commands import emulator as emulator_command
 from .commands import init as init_command
 from .commands import journal as journal_commands
-from .commands import send as send_commands
+from .commands import links as links_commands
 from .commands import pull as pull_command
 from .commands import report as report_command
+from .commands import send as send_commands
 from .commands import serve as serve_command
 from .commands import state as state_commands
 from .commands import status as status_command
@@ -92,6 +93,7 @@ app.command("emulator", short_help="Run the SmartDialog emulator (API, OAuth2, a
 app.add_typer(send_commands.app)
 app.command("serve", short_help="Receive webhooks and delivery reports into a journal.")(serve_command.serve)
 app.add_typer(journal_commands.app, name="journal")
+app.add_typer(links_commands.app, name="links")
 app.command("report", short_help="Traffic, delivery funnel, reply and opt-out rates.")(report_command.report)
 app.command("pull", short_help="Load messages, reports and account data with dlt.")(pull_command.pull)
 app.command("status", short_help="What the local stores say, without any API call.")(status_command.status)

@@ -21,14 +21,13 @@ from typing import Sequence
 
 import httpx
 from rich.markup import escape
-
-from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.receiver.secret import mask_secret
 from smartdialog_sync.receiver.server import ReceiverOptions, webhook_urls
 
-from .demo_crm import create_crm
+from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import SdsyncError
 
+from .demo_crm import create_crm
 from .runtime import console
 from .servers import free_port, wait_for_port
 

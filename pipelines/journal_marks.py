@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from smartdialog_sync.errors import UsageError
-from smartdialog_sync.journal import open_journal
 from smartdialog_sync.sources.smartdialog.helpers import SEQUENCE_COLUMN
 
+from smartdialog_sync.errors import UsageError
+from smartdialog_sync.journal import open_journal
+
 # journal table of each journal resource of the `smartdialog` source
-JOURNAL_RESOURCES = {"inbound_messages": "inbound", "delivery_reports": "dlr"}
+JOURNAL_RESOURCES = {"inbound_messages": "inbound", "delivery_reports": "dlr", "link_clicks": "link_clicks"}
 
 
 def pipeline_key(pipeline: Any) -> str:

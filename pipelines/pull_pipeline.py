@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import dlt
-from dlt.common.configuration.exceptions import ConfigFieldMissingException, ConfigurationException
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigurationException,
+)
 from dlt.common.configuration.specs import ConnectionStringCredentials
 from dlt.common.destination import Destination
 from dlt.common.destination.exceptions import DestinationException
@@ -33,16 +36,23 @@ from dlt.common.pipeline import LoadInfo, NormalizeInfo
 from dlt.common.storages import NormalizeStorage
 from dlt.pipeline.exceptions import PipelineStepFailed
 from filelock import FileLock, Timeout
+from smartdialog_sync.sources.smartdialog import (
+    configured_journal,
+    configured_settings,
+    smartdialog,
+)
 
 from smartdialog_sync.api import ClientSettings
 from smartdialog_sync.constants import DEFAULT_DATASET
-from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
-from smartdialog_sync.sources.smartdialog import configured_journal, configured_settings, smartdialog
+from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 from smartdialog_sync.state.files import PIPELINES_DIR
 
-from .destination_credentials import configured_postgres_credentials, postgres_credentials
+from .destination_credentials import (
+    configured_postgres_credentials,
+    postgres_credentials,
+)
 from .journal_marks import record_pull_marks
 from .last_pull import PullTarget, save_last_pull
 from .transform import TransformResult, run_transform

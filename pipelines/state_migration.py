@@ -30,12 +30,13 @@ class LocalStore:
 
 def local_stores() -> list[LocalStore]:
     """Every store that has a local file, in the order they are copied."""
-    from smartdialog_sync.api.token_store import migrate_tokens
     from smartdialog_sync.destinations.campaigns.ledger import migrate_ledger
     from smartdialog_sync.destinations.campaigns.replies import migrate_replies
     from smartdialog_sync.destinations.contacts.state import migrate_contact_state
-    from smartdialog_sync.journal import migrate_journal
     from smartdialog_sync.pipelines.alerts.store import migrate_alerts
+
+    from smartdialog_sync.api.token_store import migrate_tokens
+    from smartdialog_sync.journal import migrate_journal
 
     return [
         LocalStore("ledger", files.LEDGER_FILE, migrate_ledger),

@@ -7,7 +7,7 @@ matched (4xx) is kept in the journal's dead-letter table first (its body or quer
 `max_body_bytes` of it), so it can be replayed; if even that cannot be written the answer is 503, and
 the sender tries again.
 
-`GET /healthz` (alive), `GET /readyz` (journal writable, webhook registered) and `GET /metrics`
+`GET /l/{code}` redirects a tracked link (receiver/redirects.py). `GET /healthz` (alive), `GET /readyz` (journal writable, webhook registered) and `GET /metrics`
 (Prometheus) need no secret.
 """
 
@@ -32,6 +32,7 @@ from smartdialog_sync.constants import RECEIVER_BODY_TIMEOUT_S, RECEIVER_MAX_BOD
 from smartdialog_sync.journal import DeadLetter, GroupCommitJournal, JournalStore, RowRejected
 from .metrics import CONTENT_TYPE_LATEST, ReceiverMetrics
 from .payloads import InvalidPayload, now_us, row_from_raw
+from .redirects import RedirectEndpoint
 from .secret import mask_secret
 
 MAX_BODY_BYTES = RECEIVER_MAX_BODY_BYTES
@@ -248,6 +249,7 @@ def create_app(
     routes = [
         Route("/hooks/{secret}/inbound", _WebhookEndpoint(journal, settings, metrics, "inbound"), methods=["POST"]),
         Route("/hooks/{secret}/dlr", _WebhookEndpoint(journal, settings, metrics, "dlr"), methods=["GET"]),
+        Route("/l/{code}", RedirectEndpoint(journal, metrics), methods=["GET"]),
         *_probes(journal, metrics, expected_registration),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

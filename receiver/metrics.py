@@ -45,6 +45,11 @@ class ReceiverMetrics:
             "sdsync_journal_commit_seconds", "Time to write and commit one journal transaction.",
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+        self.link_requests = Counter(
+            "sdsync_receiver_link_requests", "Requests of tracked links (/l/CODE) by outcome: click, preview (both "
+            "redirected and journaled), not_found, gone (expired), unavailable (journal write failed).",
+            ["outcome"], registry=self.registry,
+        )
         self.journal_rows = Gauge(
             "sdsync_journal_rows", "Rows in the journal, read at scrape time.", ["table"], registry=self.registry,
         )

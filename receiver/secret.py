@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 from smartdialog_sync.errors import SdsyncError
+from smartdialog_sync.state.files import LINK_SECRET_FILE
 from smartdialog_sync.state.files import RECEIVER_SECRET_FILE as SECRET_FILE_NAME
 from smartdialog_sync.state.postgres import unavailable
 
@@ -27,16 +28,28 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
 def receiver_secret(data_dir: str | Path, journal: str | Path) -> str:
     """The secret of a receiver with this data dir and journal (a SQLite `Path` or a `postgresql://` URL)."""
+    return _shared_secret(data_dir, journal, SECRET_FILE_NAME, "receiver_secret", "journal_receiver_secret")
+
+
+def link_secret(data_dir: str | Path, journal: str | Path) -> str:
+    """The HMAC key of tracked-link codes, created once: `<data_dir>/link_secret` (0600), or a row of the
+    PostgreSQL journal (every planner sharing it makes the same codes). Never the receiver's webhook secret."""
+    return _shared_secret(data_dir, journal, LINK_SECRET_FILE, "link_secret", "journal_link_secret")
+
+
+def _shared_secret(data_dir: str | Path, journal: str | Path, file_name: str, method: str, table: str) -> str:
+    """A secret kept in `<data_dir>/<file_name>`, or with a PostgreSQL journal in its `table` (seeded from
+    the file when there is one), read and created through `PostgresJournal.<method>`."""
     if isinstance(journal, Path):
-        return load_or_create_secret(data_dir)
+        return load_or_create_secret(data_dir, file_name)
     from smartdialog_sync.journal import PostgresJournal
 
-    local = Path(data_dir) / SECRET_FILE_NAME
+    local = Path(data_dir) / file_name
     candidate = _read_secret(local) if local.exists() else secrets.token_urlsafe(32)
     try:
         store = PostgresJournal(journal)
         try:
-            secret = store.receiver_secret(candidate)
+            secret = getattr(store, method)(candidate)
         finally:
             store.close()
     except SdsyncError:
@@ -44,7 +57,7 @@ def receiver_secret(data_dir: str | Path, journal: str | Path) -> str:
     except Exception as exc:  # the driver's error, as one line
         raise unavailable(journal, exc) from None
     if not usable_secret(secret):
-        raise SecretFileError("the journal holds no usable receiver secret (table journal_receiver_secret)")
+        raise SecretFileError(f"the journal holds no usable secret (table {table})")
     return secret
 
 
@@ -53,9 +66,9 @@ def usable_secret(secret: str) -> bool:
     return len(secret) >= 22 and _URL_SAFE.fullmatch(secret) is not None
 
 
-def load_or_create_secret(data_dir: str | Path) -> str:
-    """The secret stored in `<data_dir>/receiver_secret`, created (32 random bytes, url-safe) if missing."""
-    path = Path(data_dir) / SECRET_FILE_NAME
+def load_or_create_secret(data_dir: str | Path, file_name: str = SECRET_FILE_NAME) -> str:
+    """The secret stored in `<data_dir>/<file_name>`, created (32 random bytes, url-safe) if missing."""
+    path = Path(data_dir) / file_name
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -27,8 +27,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.errors import SdsyncError, UsageError
+from smartdialog_sync.state.location import hide_password
 
 CHUNK_ROWS = 50_000
 

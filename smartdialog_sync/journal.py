@@ -28,7 +28,7 @@ from filelock import FileLock
 
 from smartdialog_sync.errors import SdsyncError, UsageError
 from smartdialog_sync.sqlfiles import read_named_sql
-from smartdialog_sync.state.files import RECEIVER_SECRET_FILE
+from smartdialog_sync.state.files import LINK_SECRET_FILE, RECEIVER_SECRET_FILE
 from smartdialog_sync.state.location import hide_password, store_target
 from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
@@ -122,11 +122,31 @@ class PullMark(NamedTuple):
     updated_at_us: int
 
 
+class ClickRow(NamedTuple):
+    """One request of a tracked link (`kind` "click" or "preview"); journaled only for a live link."""
+
+    click_id: str
+    code: str
+    kind: str
+    agent: str  # a coarse user-agent class, never the user agent itself
+    clicked_at_us: int
+
+
+class LinkTarget(NamedTuple):
+    """What a link code redirects to, and whether its campaign's links were expired."""
+
+    target: str
+    expired: bool
+
+
 class WriteResult(NamedTuple):
-    """Rows a batch added; the rest of its inbound and delivery report rows were there already."""
+    """Rows a batch added; the rest of its inbound and delivery report rows were there already.
+
+    `links`: the recorded links of the batch's clicks by code (a code missing here is unknown)."""
 
     inbound_new: int
     dlr_new: int
+    links: dict[str, LinkTarget] | None = None
 
 
 class OptOutSender(NamedTuple):
@@ -142,12 +162,16 @@ class PruneResult(NamedTuple):
     inbound: int
     dlr: int
     dead_letters: int
+    link_clicks: int = 0
 
 
-JournalItem = InboundRow | DlrRow | DeadLetter
+JournalItem = InboundRow | DlrRow | DeadLetter | ClickRow
 STOP_REPLY_TRIM = " .!?\t\n\r"  # a stop reply: content that, without these around it and upper-cased, is a stop keyword
 INBOUND_COLUMNS = ("seq",) + InboundRow._fields
 DLR_COLUMNS = ("seq",) + DlrRow._fields
+LINK_CLICK_COLUMNS = ("seq", "click_id", "code", "campaign_id", "variant", "recipient", "target", "kind", "agent",
+                      "clicked_at_us")
+LINK_COLUMNS = ("seq", "code", "campaign_id", "variant", "recipient", "target", "created_at_us")
 
 
 class JournalStore(ABC):
@@ -158,9 +182,24 @@ class JournalStore(ABC):
 
     @abstractmethod
     def write_batch(
-        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = (),
+        clicks: Sequence[ClickRow] = (),
     ) -> WriteResult:
-        """Write all rows in one transaction; rows whose key exists already are skipped."""
+        """Write all rows in one transaction; rows whose key exists already are skipped. A click is written
+        only when its code is a recorded link that is not expired (one lookup for all the batch's codes)."""
+
+    @abstractmethod
+    def write_links(self, links: Sequence[tuple[str, str, str | None, str, str]], at_us: int) -> None:
+        """Record links (code, campaign_id, variant, recipient, target) in one transaction; known codes are kept."""
+
+    @abstractmethod
+    def expire_links(self, campaign_id: str, at_us: int) -> tuple[int, int]:
+        """Expire the campaign's links: (links expired now, links of the campaign)."""
+
+    @abstractmethod
+    def read_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to `limit` rows with seq > `after_seq` of `table`: "link_clicks" (LINK_CLICK_COLUMNS: each click
+        with its link's campaign, variant, recipient and target) or "links" (LINK_COLUMNS)."""
 
     @abstractmethod
     def check_writable(self) -> None:
@@ -269,6 +308,8 @@ class SQLiteJournal(JournalStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.executescript(self._sql["schema"])
+        self._links = read_named_sql("journal_links_sqlite.sql")
+        self._conn.executescript(self._links["schema"])
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal_inbound)")}
         if "raw_values" not in columns:  # a journal made before the column existed
             self._conn.execute("ALTER TABLE journal_inbound ADD COLUMN raw_values TEXT")
@@ -285,9 +326,11 @@ class SQLiteJournal(JournalStore):
             raise
 
     def write_batch(
-        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = (),
+        clicks: Sequence[ClickRow] = (),
     ) -> WriteResult:
         inbound_new = dlr_new = 0
+        links = None
         with self._transaction() as conn:
             if inbound:
                 inbound_new = conn.executemany(self._sql["insert_inbound"], inbound).rowcount
@@ -295,7 +338,28 @@ class SQLiteJournal(JournalStore):
                 dlr_new = conn.executemany(self._sql["insert_dlr"], dlr).rowcount
             if dead_letters:
                 conn.executemany(self._sql["insert_dead_letter"], dead_letters)
-        return WriteResult(inbound_new, dlr_new)
+            if clicks:
+                found = conn.execute(self._links["find_links"], (json.dumps(sorted({c.code for c in clicks})),))
+                links = {code: LinkTarget(target, expired is not None) for code, target, expired in found}
+                conn.executemany(self._links["insert_click"], _live_clicks(clicks, links))
+        return WriteResult(inbound_new, dlr_new, links)
+
+    def write_links(self, links: Sequence[tuple[str, str, str | None, str, str]], at_us: int) -> None:
+        with self._transaction() as conn:
+            conn.executemany(self._links["insert_links"], ((*link, at_us) for link in links))
+
+    def expire_links(self, campaign_id: str, at_us: int) -> tuple[int, int]:
+        with self._transaction() as conn:
+            expired = conn.execute(self._links["expire_links"], (at_us, campaign_id)).rowcount
+            total = conn.execute(self._links["count_links"], (campaign_id,)).fetchone()[0]
+        return expired, int(total)
+
+    def read_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        return self._conn.execute(self._links[f"read_{table}"], (after_seq, limit)).fetchall()
+
+    def export_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        """Rows of journal_links or journal_link_clicks as stored, after `after_seq` (`sdsync state migrate`)."""
+        return self._conn.execute(self._links[f"export_{table}"], (after_seq, limit)).fetchall()
 
     def check_writable(self) -> None:
         with self._transaction():
@@ -344,6 +408,7 @@ class SQLiteJournal(JournalStore):
         with self._transaction() as conn:
             counts = [conn.execute(self._sql[f"prune_{name}"], (older_than_us,)).rowcount
                       for name in ("inbound", "dlr", "dead_letters")]
+            counts.append(conn.execute(self._links["prune_link_clicks"], (older_than_us,)).rowcount)
         return PruneResult(*counts)
 
     def read_inbound(self, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
@@ -408,8 +473,10 @@ class PostgresJournal(JournalStore):
         self.row_errors = (ValueError, dbapi.DataError, dbapi.IntegrityError)
         try:
             self._conn = self._engine.raw_connection()
+            self._links = read_named_sql("journal_links_postgres.sql")
             with self._transaction() as cursor:
                 cursor.execute(self._sql["schema"])
+                cursor.execute(self._links["schema"])
         except dbapi.Error as exc:  # one line, password hidden (a broken connection later raises as it is)
             self._engine.dispose()
             detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -434,7 +501,8 @@ class PostgresJournal(JournalStore):
                 pass
 
     def write_batch(
-        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = ()
+        self, inbound: Sequence[InboundRow], dlr: Sequence[DlrRow], dead_letters: Sequence[DeadLetter] = (),
+        clicks: Sequence[ClickRow] = (),
     ) -> WriteResult:
         inbound_new = dlr_new = 0
         with self._transaction() as cursor:
@@ -447,7 +515,40 @@ class PostgresJournal(JournalStore):
                 dlr_new = cursor.rowcount
             if dead_letters:
                 cursor.executemany(self._sql["insert_dead_letter"], dead_letters)
-        return WriteResult(inbound_new, dlr_new)
+            links = None
+            if clicks:
+                cursor.execute(self._links["find_links"], (sorted({c.code for c in clicks}),))
+                links = {code: LinkTarget(target, expired is not None) for code, target, expired in cursor.fetchall()}
+                live = _live_clicks(clicks, links)
+                if live:
+                    cursor.executemany(self._links["insert_click"], live)
+        return WriteResult(inbound_new, dlr_new, links)
+
+    def write_links(self, links: Sequence[tuple[str, str, str | None, str, str]], at_us: int) -> None:
+        with self._transaction() as cursor:
+            cursor.execute(self._sql["writer_lock"])  # sequence order is commit order (the pull's cursor)
+            for start in range(0, len(links), 10_000):
+                page = links[start:start + 10_000]
+                cursor.execute(self._links["insert_links"], [list(column) for column in zip(*page)] + [[at_us] * len(page)])
+
+    def expire_links(self, campaign_id: str, at_us: int) -> tuple[int, int]:
+        with self._transaction() as cursor:
+            cursor.execute(self._links["expire_links"], (at_us, campaign_id))
+            expired = cursor.rowcount
+            cursor.execute(self._links["count_links"], (campaign_id,))
+            return expired, int(cursor.fetchone()[0])
+
+    def read_link_rows(self, table: str, after_seq: int, limit: int) -> list[tuple[Any, ...]]:
+        with self._transaction() as cursor:
+            cursor.execute(self._links[f"read_{table}"], (after_seq, limit))
+            return cursor.fetchall()
+
+    def link_secret(self, candidate: str) -> str:
+        """The link codes' HMAC secret every planner on this journal shares; `candidate` is saved when there is none."""
+        with self._transaction() as cursor:
+            cursor.execute(self._links["seed_link_secret"], (candidate, time.time_ns() // 1000))
+            cursor.execute(self._links["get_link_secret"])
+            return str(cursor.fetchone()[0])
 
     def check_writable(self) -> None:
         if self._query("check_writable")[0][0]:
@@ -499,6 +600,8 @@ class PostgresJournal(JournalStore):
             for name in ("inbound", "dlr", "dead_letters"):
                 cursor.execute(self._sql[f"prune_{name}"], (older_than_us,))
                 counts.append(cursor.rowcount)
+            cursor.execute(self._links["prune_link_clicks"], (older_than_us,))
+            counts.append(cursor.rowcount)
         return PruneResult(*counts)
 
     def _query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -549,6 +652,11 @@ class PostgresJournal(JournalStore):
         self._engine.dispose()
 
 
+def _live_clicks(clicks: Sequence[ClickRow], links: dict[str, LinkTarget]) -> list[ClickRow]:
+    """The clicks whose code is a recorded link that is not expired."""
+    return [click for click in clicks if click.code in links and not links[click.code].expired]
+
+
 def read_only_queries() -> dict[str, str]:
     """The journal's read-only statements for `sdsync status` (sql/journal_readonly.sql), for either engine,
     run on the caller's read-only connection (named `:parameters`)."""
@@ -582,11 +690,12 @@ MIGRATE_BATCH = 10_000  # journal rows compared and copied per statement
 def migrate_journal(source: Path, target_url: str, secret_file: Path | None = None) -> StoreMigration:
     """Copy a local SQLite journal into the PostgreSQL journal at `target_url`, in one transaction.
 
-    Inbound messages, delivery reports, dead letters (and the audit of discarded ones), pull marks and
-    webhook registrations are copied with
-    their own sequence numbers and ids (pull marks and pipelines' cursors stay right); with them the
-    receiver's secret from `secret_file` (default: `receiver_secret` beside the journal, when there is
-    one), so the registered URLs keep working. A row already there with equal values is skipped; a key
+    Inbound messages, delivery reports, tracked links and their clicks, dead letters (and the audit of
+    discarded ones), pull marks and webhook
+    registrations are copied with their own sequence numbers and ids (pull marks and pipelines' cursors stay
+    right); with them the receiver's secret from `secret_file` (default: `receiver_secret` beside the
+    journal, when there is one), so the registered URLs keep working, and `link_secret` beside the journal,
+    so re-planned campaigns make the same codes. A row already there with equal values is skipped; a key
     (or a sequence number) already there with other values raises StateConflict and copies nothing.
     """
     secret_path = secret_file or source.with_name(RECEIVER_SECRET_FILE)
@@ -611,6 +720,15 @@ def migrate_journal(source: Path, target_url: str, secret_file: Path | None = No
                         cursor.execute(target._sql[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
                     tally(table, len(new), len(rows) - len(new))
                     rows = read(rows[-1][0], MIGRATE_BATCH)
+            for table in ("links", "link_clicks"):  # tracked links and their clicks, with their own numbers
+                rows = local.export_link_rows(table, 0, MIGRATE_BATCH)
+                while rows:
+                    cursor.execute(target._links[f"migrate_find_{table}"], ([row[1] for row in rows], [row[0] for row in rows]))
+                    new = _new_rows(f"journal_{table}", rows, cursor.fetchall(), 1)
+                    if new:
+                        cursor.execute(target._links[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
+                    tally(table, len(new), len(rows) - len(new))
+                    rows = local.export_link_rows(table, rows[-1][0], MIGRATE_BATCH)
             letters = [tuple(letter) for letter in local.list_dead_letters(include_replayed=True)]
             for start in range(0, len(letters), MIGRATE_BATCH):
                 rows = letters[start:start + MIGRATE_BATCH]
@@ -643,17 +761,23 @@ def migrate_journal(source: Path, target_url: str, secret_file: Path | None = No
                 for row in new:
                     cursor.execute(target._sql[save], row)
                 tally(name, len(new), len(rows) - len(new))
-            if secret_path.exists():
-                secret = secret_path.read_text(encoding="ascii").strip()
-                cursor.execute(target._sql["get_receiver_secret"])
+            for name, path, statements, why in (
+                ("receiver_secret", secret_path, target._sql, "its webhook URLs differ"),
+                ("link_secret", source.with_name(LINK_SECRET_FILE), target._links, "its link codes differ"),
+            ):
+                if not path.exists():
+                    continue
+                secret = path.read_text(encoding="ascii").strip()
+                cursor.execute(statements[f"get_{name}"])
                 stored = cursor.fetchone()
                 if stored is not None and stored[0] != secret:
-                    raise StateConflict("journal: the target holds another receiver secret (its webhook URLs differ "
-                                        f"from those of {secret_path}): nothing of the journal was copied")
+                    raise StateConflict(f"journal: the target holds another {name.replace('_', ' ')} ({why} from those "
+                                        f"of {path}): nothing of the journal was copied")
                 if stored is None:
-                    cursor.execute(target._sql["seed_receiver_secret"], (secret, time.time_ns() // 1000))
-                tally("receiver_secret", int(stored is None), int(stored is not None))
+                    cursor.execute(statements[f"seed_{name}"], (secret, time.time_ns() // 1000))
+                tally(name, int(stored is None), int(stored is not None))
             cursor.execute(target._sql["migrate_advance_sequences"])
+            cursor.execute(target._links["migrate_advance_sequences"])
     finally:
         local.close()
         target.close()
@@ -797,12 +921,13 @@ class GroupCommitJournal:
             self._thread.join()
             self._thread = None
 
-    async def append(self, row: JournalItem) -> None:
-        """Return once `row` is committed (or was there already).
+    async def append(self, row: JournalItem) -> Any:
+        """Return once `row` is committed (or was there already); for a ClickRow, its LinkTarget (None: unknown
+        code, nothing written).
 
         Raises RowRejected when the database refused this row alone, another error when the write failed.
         """
-        await self._submit(row)
+        return await self._submit(row)
 
     async def run(self, function: Callable[[JournalStore], T]) -> T:
         """`function(store)` run in the writer thread (the store is not thread-safe), between batches."""
@@ -852,45 +977,47 @@ class GroupCommitJournal:
         those refused fail, with RowRejected. After any other failure the connection is replaced (a
         PostgreSQL server may have dropped it), so the next batch works again once the database does.
         """
-        outcomes: list[tuple[asyncio.Future[Any], BaseException | None]]
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
         try:
             if store is None:
                 store = self._store_factory()
-            self._write(store, [row for row, _ in batch])
-            outcomes = [(future, None) for _, future in batch]
+            links = self._write(store, [row for row, _ in batch]).links or {}
+            outcomes = [(future, _link_of(row, links), None) for row, future in batch]
         except Exception as exc:
             if store is not None and isinstance(exc, store.row_errors):
-                outcomes = [(future, self._write_alone(store, row)) for row, future in batch]
-                if any(error is not None and not isinstance(error, RowRejected) for _, error in outcomes):
+                outcomes = [(future, *self._write_alone(store, row)) for row, future in batch]
+                if any(error is not None and not isinstance(error, RowRejected) for _, _, error in outcomes):
                     store = _discard(store)
             else:
-                outcomes = [(future, exc) for _, future in batch]
+                outcomes = [(future, None, exc) for _, future in batch]
                 store = _discard(store)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(_resolve, outcomes)
         return store
 
-    def _write(self, store: JournalStore, rows: list[JournalItem]) -> None:
+    def _write(self, store: JournalStore, rows: list[JournalItem]) -> WriteResult:
         inbound = [row for row in rows if isinstance(row, InboundRow)]
         dlr = [row for row in rows if isinstance(row, DlrRow)]
         dead = [row for row in rows if isinstance(row, DeadLetter)]
+        clicks = [row for row in rows if isinstance(row, ClickRow)]
         started = time.perf_counter()
-        written = store.write_batch(inbound, dlr, dead)
+        written = store.write_batch(inbound, dlr, dead, clicks)
         seconds = time.perf_counter() - started
         self.commits += 1
         self.rows += len(rows)
         if self._on_commit is not None:
             self._on_commit(CommitStats(len(rows), len(inbound), written.inbound_new, len(dlr), written.dlr_new,
                                         len(dead), seconds))
+        return written
 
-    def _write_alone(self, store: JournalStore, row: JournalItem) -> BaseException | None:
+    def _write_alone(self, store: JournalStore, row: JournalItem) -> tuple[Any, BaseException | None]:
         try:
-            self._write(store, [row])
+            written = self._write(store, [row])
         except store.row_errors as exc:
-            return RowRejected(f"the journal cannot store this payload ({type(exc).__name__})")
+            return None, RowRejected(f"the journal cannot store this payload ({type(exc).__name__})")
         except Exception as exc:
-            return exc
-        return None
+            return None, exc
+        return _link_of(row, written.links or {}), None
 
     def _call(self, store: JournalStore | None, call: _Call, future: asyncio.Future[Any]) -> JournalStore | None:
         result: Any = None
@@ -915,9 +1042,14 @@ def _discard(store: JournalStore | None) -> None:
             pass
 
 
-def _resolve(outcomes: list[tuple[asyncio.Future[Any], BaseException | None]]) -> None:
-    for future, error in outcomes:
-        _resolve_one(future, None, error)
+def _link_of(row: JournalItem, links: dict[str, LinkTarget]) -> LinkTarget | None:
+    """What a click's append returns: its link (None: unknown code); None for every other row."""
+    return links.get(row.code) if isinstance(row, ClickRow) else None
+
+
+def _resolve(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        _resolve_one(future, result, error)
 
 
 def _resolve_one(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

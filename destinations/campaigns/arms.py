@@ -68,6 +68,10 @@ class Arms:
         variants = tuple(Variant(v["label"], int(v["weight"]), dict(v["fields"])) for v in described.get("variants", ()))
         return cls(variants, float(described.get("holdout", 0.0)))
 
+    def contents(self) -> list[str]:
+        """The SMS contents of the variants (empty without variants, or for templates)."""
+        return [v.fields["content"] for v in self.variants if isinstance(v.fields.get("content"), str)]
+
     def fields_of(self, label: str) -> dict[str, Any]:
         """The request fields of variant `label`."""
         return next(v.fields for v in self.variants if v.label == label)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal, Mapping, Sequence
 from urllib.parse import urlsplit
@@ -14,7 +14,7 @@ from smartdialog_sync.api import models
 from smartdialog_sync.constants import CUSTOMER_DATA_MAX
 from smartdialog_sync.state.location import hide_password
 
-from .arms import Arms, Assignment, interleave, split_recipients
+from .arms import Arms, Assignment, Variant, interleave, split_recipients
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, LedgerConflict
 from .frequency import (
@@ -25,6 +25,16 @@ from .frequency import (
     parse_purpose,
 )
 from .ledger import CampaignRecord, utc_now
+from .links import (
+    LINK_PLACEHOLDER,
+    Link,
+    LinkCoder,
+    LinkTracking,
+    TrackedContent,
+    check_base_url,
+    is_link_placeholder,
+    track_content,
+)
 from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
 from .recipients import Recipient, RecipientSet, run_query, select_recipients
 from .schedule import QuietHours, Timing, parse_clock, plan_schedule, zone_sources
@@ -63,6 +73,7 @@ class CampaignSpec:
     arms: Arms = Arms()
     audience: Audience = Audience()
     spread: Spread | None = None
+    links: LinkTracking | None = None
 
     def description(self) -> dict[str, Any]:
         """Everything that identifies the campaign (the source's password hidden).
@@ -73,6 +84,8 @@ class CampaignSpec:
         extra: dict[str, Any] = {**self.audience.describe(), **(self.spread.describe() if self.spread else {})}
         if self.source.timezone_column:
             extra["timezone_column"] = self.source.timezone_column
+        if self.links is not None:
+            extra["links"] = self.links.describe()
         if self.timing.scheduled or (self.spread and self.timing.at):
             extra["timing"] = {"at": self.timing.at.isoformat() if self.timing.at else None, **self.timing.describe()}
         if self.arms.used:
@@ -97,7 +110,8 @@ class CampaignSpec:
         """The query columns the messages use besides the phone."""
         if self.kind == "sms":
             contents = [v.fields["content"] for v in self.arms.variants] or [self.message["content"]]
-            return list(dict.fromkeys(name for content in contents for name in placeholders(content)))
+            return list(dict.fromkeys(name for content in contents for name in placeholders(content)
+                                       if not is_link_placeholder(name)))
         return list(dict.fromkeys(self.body_columns + self.header_columns))
 
     def record(self) -> CampaignRecord:
@@ -121,6 +135,7 @@ class Plan:
     assignments: list[Assignment] = field(default_factory=list)  # every eligible recipient's arm (when arms are used)
     ignored_opt_outs: int = 0  # opted-out recipients sent to anyway (transactional, --ignore-opt-outs)
     spread_line: str | None = None
+    links: list[Link] = field(default_factory=list)  # to be recorded before the first call
 
 
 def timing_of(record: CampaignRecord) -> Timing:
@@ -160,6 +175,7 @@ def build_spec(
     arms: Arms = Arms(),
     audience: Audience | None = None,
     spread: Spread | None = None,
+    links: LinkTracking | None = None,
 ) -> CampaignSpec:
     """A campaign from its options: `message` holds the request fields (None values dropped).
 
@@ -177,7 +193,7 @@ def build_spec(
     if not timing.scheduled and spread is None and timing.at is not None:
         fields["send_date_time"] = timing.at.isoformat()
     return CampaignSpec(kind, customer_id, service_id, source, fields, tuple(body_columns), tuple(header_columns),
-                        campaign_id, timing, arms, audience, spread)
+                        campaign_id, timing, arms, audience, spread, links)
 
 
 def parse_send_time(text: str | None) -> str | None:
@@ -247,17 +263,20 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
 def plan_campaign(
     spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None,
     sent_before: bool = False, capped: Mapping[str, int] | None = None, now: datetime | None = None,
+    link_secret: bytes | None = None,
 ) -> Plan:
     """Run the query, leave out invalid/duplicate/suppressed/capped numbers, find send times and plan the batches.
 
     `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
     `sent_before`: campaigns were sent for this customer before, so no opt-out source at all refuses.
     `capped`: the addresses that reached the campaign's frequency cap (from the ledger), left out.
+    `link_secret` makes the tracked links' codes (needed when `spec.links` is set).
     """
     now = now or datetime.now(timezone.utc)
     if spec.kind == "sms" and not spec.arms.variants and not spec.message.get("content", "").strip():
         raise CampaignInputError("--content is empty")
     campaign_id = spec.resolved_campaign_id()
+    record, coder, tracked = _track_links(spec, campaign_id, link_secret)
     result = run_query(spec.source.url, spec.source.query)
     suppression = load_suppression(
         opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column,
@@ -283,27 +302,56 @@ def plan_campaign(
         sources = zone_sources(choice.source for choice in choices.values())
     batch_size = min(settings.batch_size, max_recipients or settings.batch_size)
 
-    def plan(members: Sequence[Recipient], content: str | None) -> list[Batch]:
+    def plan(members: Sequence[Recipient], label: str | None) -> list[Batch]:
         if spec.kind == "sms":
-            return plan_sms(campaign_id, members, content or "", batch_size, settings.max_parts, schedule)
+            own = tracked.get(label)
+            content = own.content if own is not None else _content_of(spec, label)
+            links = (lambda address: coder.render(own, address, label)) if coder is not None and own is not None else None
+            return plan_sms(campaign_id, members, content, batch_size, settings.max_parts, schedule, links)
         return plan_whatsapp(campaign_id, members, spec.body_columns, spec.header_columns, batch_size, schedule)
 
     assignments: list[Assignment] = []
     if not spec.arms.used:
-        batches = plan(recipients.recipients, spec.message.get("content"))
+        batches = plan(recipients.recipients, None)
     else:
         assignments, groups = split_recipients(spec.arms, campaign_id, recipients.recipients)
         if not any(groups.values()):
             raise CampaignInputError(f"every one of the {len(assignments):,} recipient(s) would be held out")
         if None in groups:
-            batches = plan(groups[None], spec.message.get("content"))
+            batches = plan(groups[None], None)
         else:
-            batches = interleave(spec.kind, campaign_id, {
-                label: plan(members, spec.arms.fields_of(label).get("content")) for label, members in groups.items()})
+            batches = interleave(spec.kind, campaign_id, {label: plan(members, label) for label, members in groups.items()})
     spread = None
     if spec.spread is not None:
         batches = spread_batches(spec.kind, campaign_id, batches, spec.spread, spec.timing.at, now, spec.timing.quiet_hours)
         spread = spread_line(batches, spec.spread, now)
     ignored_count = sum(1 for r in recipients.recipients if r.address in suppression.ignored_opt_outs)
-    return Plan(spec.record(), batches, recipients, suppression.sources, batch_size, sources,
-                assignments=assignments, ignored_opt_outs=ignored_count, spread_line=spread)
+    return Plan(record, batches, recipients, suppression.sources, batch_size, sources, assignments=assignments,
+                ignored_opt_outs=ignored_count, spread_line=spread, links=coder.made if coder else [])
+
+
+def _content_of(spec: CampaignSpec, label: str | None) -> str:
+    """The SMS content of variant `label` (None: the campaign's one content)."""
+    return spec.arms.fields_of(label)["content"] if label is not None else spec.message.get("content", "")
+
+
+def _track_links(spec: CampaignSpec, campaign_id: str, link_secret: bytes | None
+                 ) -> tuple[CampaignRecord, LinkCoder | None, dict[str | None, TrackedContent]]:
+    """The record with its tracked links as `{{sdsync_link_N}}` placeholders (in the content, or in each variant's),
+    the coder that makes their codes and the tracked content per variant label (None: the one content)."""
+    record = spec.record()
+    contents = {v.label: v.fields["content"] for v in spec.arms.variants} if spec.arms.variants else {None: spec.message.get("content", "")}
+    if spec.kind != "sms" or (spec.links is None and not any(LINK_PLACEHOLDER.search(c) for c in contents.values())):
+        return record, None, {}
+    tracking = spec.links or LinkTracking(check_base_url(None))
+    tracked = {label: track_content(content, tracking.track_all) for label, content in contents.items()}
+    if not any(each.targets for each in tracked.values()):
+        return record, None, {}
+    assert link_secret is not None, "tracked links need the state's link secret"
+    if None in tracked:
+        record = replace(record, message={**record.message, "content": tracked[None].content})
+    else:
+        arms = Arms(tuple(Variant(v.label, v.weight, {**v.fields, "content": tracked[v.label].content})
+                          for v in spec.arms.variants), spec.arms.holdout)
+        record = replace(record, description={**record.description, "arms": arms.describe()})
+    return record, LinkCoder(link_secret, tracking, campaign_id), tracked

@@ -14,12 +14,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from smartdialog_sync.constants import REQUEST_ID_MAX
 from smartdialog_sync.sms_parts import count_parts
 
 from .errors import CampaignInputError
+from .links import KEY_PREFIX
 from .recipients import Recipient
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")  # as the service reads `{{ key }}`
@@ -174,16 +175,20 @@ def plan_sms(
     batch_size: int,
     max_parts: int,
     schedule: Mapping[str, Scheduled] | None = None,
+    links: Callable[[str], dict[str, str]] | None = None,
 ) -> list[Batch]:
     """Batches of an SMS campaign, per send time; each recipient carries only the placeholders the content uses.
 
+    `links(address)` gives a recipient's tracked-link values (`{{sdsync_link_N}}` of links.track_content).
     Raises CampaignInputError when a recipient's rendered content takes more than `max_parts` parts.
     """
-    keys = placeholders(content)
+    keys = [key for key in placeholders(content) if not key.startswith(KEY_PREFIX)]
     groups: dict[GroupKey, list[PlannedRecipient]] = {}
     too_long: list[tuple[str, int]] = []
     for recipient in recipients:
         personalization = {key: recipient.values[key] for key in keys}
+        if links is not None:
+            personalization.update(links(recipient.address))
         parts, _ = _parts(render(content, personalization))
         if parts > max_parts:
             too_long.append((recipient.address, parts))

@@ -33,6 +33,7 @@ from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError, SendRefused, SendStopped
 from .frequency import audience_lines
 from .ledger import CampaignRecord, Ledger, lock_state
+from .links import planning_secret, record_links
 from .planner import Batch, Estimate, estimate
 from .preview import content_preview_lines
 from .proofs import first_messages, send_proofs
@@ -215,9 +216,11 @@ def _confirm(progress: CampaignProgress, question: str, refused: str = "not conf
 
 def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: ClientSettings, learned: int | None,
           progress: CampaignProgress, opt_outs_url: str | None, ledger: Ledger | None = None,
-          proof_to: tuple[str, ...] = ()) -> tuple[Plan, PlanReport]:
+          proof_to: tuple[str, ...] = (), dry_run: bool = True) -> tuple[Plan, PlanReport]:
     """Plan with the opt-outs of the state's journal and the pulled datasets and the frequency cap counted in
-    `ledger` (None: no ledger yet, nothing sent; with one that has sent campaigns, no opt-out source refuses)."""
+    `ledger` (None: no ledger yet, nothing sent; with one that has sent campaigns, no opt-out source refuses).
+
+    Tracked links take their codes from the state's link secret (a dry run creates none)."""
     progress.on_info("Reading recipients, opt-outs and planning batches ...")
     data_dir = client_settings.data_dir
     journal = client_settings.state.journal(configured_journal_url())
@@ -225,7 +228,8 @@ def _plan(spec: CampaignSpec, settings: CampaignSettings, client_settings: Clien
     sent_before = ledger is not None and ledger.has_sent(spec.customer_id)
     cap = spec.audience.cap
     capped = ledger.capped_addresses(spec.customer_id, cap) if ledger is not None and cap is not None else {}
-    plan = plan_campaign(spec, settings, opt_outs, learned, sent_before, capped)
+    secret = planning_secret(data_dir, journal, create=not dry_run) if spec.links is not None else None
+    plan = plan_campaign(spec, settings, opt_outs, learned, sent_before, capped, link_secret=secret)
     report = _report(plan, client_settings, learned, settings, proof_to)
     progress.on_plan(report)
     return plan, report
@@ -302,7 +306,7 @@ def _plan_or_resume(
     if existing is None:
         if spec.timing.local_time is None and spec.timing.at is not None:  # with --local-time, --at gives the date
             check_future(spec.timing.at.isoformat())
-        plan, report = _plan(spec, settings, client_settings, learned, progress, opt_outs_url, ledger, proof_to)
+        plan, report = _plan(spec, settings, client_settings, learned, progress, opt_outs_url, ledger, proof_to, dry_run)
         result = CampaignResult(campaign_id, report, dry_run=dry_run)
         if dry_run:
             return result, None
@@ -312,6 +316,8 @@ def _plan_or_resume(
                 send_proofs(api, ledger, plan.record, first_messages(plan.record, plan.batches), proof_to, progress.on_info)
             question = f"Proofs sent to {', '.join(proof_to)}. Go on: s{question[1:]}"
         _confirm(progress, question, "not confirmed: only the proofs were sent" if proof_to else "not confirmed: nothing sent")
+        if plan.links:  # every receiver can redirect them before the first message carrying one is sent
+            record_links(client_settings.state.journal(configured_journal_url()), plan.links)
         ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected, plan.assignments)
         return result, plan.record
     result = CampaignResult(campaign_id, dry_run=dry_run)

@@ -13,7 +13,6 @@ from .mapping import ROW_NO_COLUMN, ContactMapping, source_view_sql
 from .state import ContactStateStore
 from .validation import validate_candidates
 
-
 # What each mode does, in the words the plan shows.
 MODE_WORDS: dict[str, str] = {
     "upsert": "creates new contacts and updates changed ones; deletes nothing",

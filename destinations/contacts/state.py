@@ -412,7 +412,11 @@ class PostgresContactState(ContactStateStore):
     _journal_rows_sql = duck_sql()["rows_journal_shifted"]
 
     def __init__(self, url: str) -> None:
-        from smartdialog_sync.state.postgres import ensure_schema, state_engine, unavailable
+        from smartdialog_sync.state.postgres import (
+            ensure_schema,
+            state_engine,
+            unavailable,
+        )
 
         self.location = hide_password(url)
         self._url = url

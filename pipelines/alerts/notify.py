@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 from .delivery import AlertNotDelivered, post_webhook, send_email
-from .incidents import JOB_KINDS, JOURNAL_KINDS, Incident, JobOutcome, journal_incidents, outcome_incidents
+from .incidents import (
+    JOB_KINDS,
+    JOURNAL_KINDS,
+    Incident,
+    JobOutcome,
+    journal_incidents,
+    outcome_incidents,
+)
 from .settings import AlertSettings, resolve_alert_settings
 from .store import IncidentStore
 

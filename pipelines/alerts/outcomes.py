@@ -8,10 +8,11 @@ from .incidents import JobOutcome
 from .notify import notify
 
 if TYPE_CHECKING:
-    from smartdialog_sync.api import ClientSettings
     from smartdialog_sync.destinations.campaigns.run import CampaignResult
     from smartdialog_sync.destinations.contacts.sync import SyncResult
     from smartdialog_sync.pipelines.pull_pipeline import PullResult
+
+    from smartdialog_sync.api import ClientSettings
 
 
 def contacts_subject(customer: str, group_service: str) -> str:

@@ -150,12 +150,14 @@ def prune(
     """Delete journal rows older than an age that every pull pipeline has loaded already.
 
     Only rows at or below the lowest pull mark (`sdsync journal marks`) go: nothing unpulled is ever
-    removed, and nothing at all before a pull has recorded a mark. Dead letters go only once replayed.
+    removed, and nothing at all before a pull has recorded a mark. Link clicks follow the same rule (the
+    links themselves stay until expired). Dead letters go only once replayed.
     """
     cutoff_us = time.time_ns() // 1000 - parse_age(older_than) * 1_000_000
     with _journal(ctx, journal) as store:
         removed = store.prune(cutoff_us)
     console.print(
         f"removed {removed.inbound:,} inbound message(s), {removed.dlr:,} delivery report(s), "
-        f"{removed.dead_letters:,} replayed dead letter(s) received before {_time(cutoff_us)} UTC"
+        f"{removed.link_clicks:,} link click(s), {removed.dead_letters:,} replayed dead letter(s) received before "
+        f"{_time(cutoff_us)} UTC"
     )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from smartdialog_sync.destinations.campaigns.arms import Arms
     from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec
     from smartdialog_sync.destinations.campaigns.config import CampaignSettings
+    from smartdialog_sync.destinations.campaigns.links import LinkTracking
     from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport
 
     from smartdialog_sync.api import models
@@ -179,7 +180,8 @@ def _spec(kind: str, customer: str, service: str, source: str, query: str, phone
           suppression_query: Optional[str], timezone_column: Optional[str], message: dict[str, Any], campaign: Optional[str],
           at: Optional[str], local_time: Optional[str], quiet_hours: Optional[str], settings: CampaignSettings,
           audience: tuple[str, Optional[str], bool], spread: tuple[Optional[str], Optional[str]],
-          body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = (), arms: Optional[Arms] = None) -> CampaignSpec:
+          body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = (), arms: Optional[Arms] = None,
+          links: Optional[LinkTracking] = None) -> CampaignSpec:
     """The campaign of a command line (--quiet-hours and --frequency-cap fall back to [campaigns]).
 
     `audience` is (--purpose, --frequency-cap, --ignore-opt-outs), `spread` (--spread, --send-rate).
@@ -197,7 +199,7 @@ def _spec(kind: str, customer: str, service: str, source: str, query: str, phone
     return build_spec(kind, customer, service,  # type: ignore[arg-type]
                       Source(source, query, phone_column, region_column, suppression_query, timezone_column),
                       message, timing, campaign, body_columns, header_columns, arms or Arms(),
-                      parse_audience(*audience, settings), Spread.parse(*spread))
+                      parse_audience(*audience, settings), Spread.parse(*spread), links)
 
 
 @app.command("send", short_help="Send an SMS to every recipient of a SQL query, once.")
@@ -209,11 +211,16 @@ def send(
     service: str = SERVICE_OPTION,
     sender: str = typer.Option(..., "--sender", help="Sender name or number."),
     content: Optional[str] = typer.Option(
-        None, "--content", help="Message text; {{column}} is replaced per recipient. Required unless --variant is given."),
+        None, "--content", help="Message text; {{column}} is replaced per recipient, {{link:URL}} by a tracked short link. "
+        "Required unless --variant is given."),
     variant: Optional[List[str]] = typer.Option(
         None, "--variant", help="A/B variant instead of --content: LABEL=TEXT or LABEL:WEIGHT=TEXT, repeatable "
         "(label: letter, then up to 15 letters, digits, _; weights on all or none)."),
     holdout: Optional[str] = HOLDOUT_OPTION,
+    track_links: bool = typer.Option(False, "--track-links", help="Track every http(s) URL of the content as {{link:URL}}."),
+    link_base_url: Optional[str] = typer.Option(
+        None, "--link-base-url", help="Public URL of `sdsync serve` that short links start with (default [receiver] public_url)."
+    ),
     phone_column: str = PHONE_COLUMN_OPTION,
     region_column: Optional[str] = REGION_COLUMN_OPTION,
     timezone_column: Optional[str] = TIMEZONE_COLUMN_OPTION,
@@ -248,6 +255,7 @@ def send(
     from smartdialog_sync.destinations.campaigns.arms import arms_of_options
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
+    from smartdialog_sync.destinations.campaigns.links import link_tracking
 
     settings = resolve_campaign_settings(batch_size, max_parts)
     check_common_fields(customer_data, dlr_url)
@@ -259,7 +267,8 @@ def send(
                "ad_message": ad}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
                  message, campaign, at, local_time, quiet_hours, settings, (purpose, frequency_cap, ignore_opt_outs),
-                 (spread, send_rate), arms=arms)
+                 (spread, send_rate), arms=arms,
+                 links=link_tracking(arms.contents() or [content or ""], track_links, link_base_url))
     _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait, proof_to)
 
 

@@ -23,7 +23,8 @@ def serve(
         "state_url, else <data-dir>/journal.sqlite)"
     ),
     public_url: Optional[str] = typer.Option(
-        None, help="URL at which SmartDialog reaches this receiver (needed to register the webhook)."
+        None, help="URL at which SmartDialog reaches this receiver (needed to register the webhook); "
+        "default [receiver] public_url, which tracked links start with too."
     ),
     customer: Optional[str] = typer.Option(None, "--customer", "-c", help="Customer whose webhook to register."),
     service: Optional[list[str]] = typer.Option(
@@ -50,6 +51,7 @@ def serve(
     PUBLIC_URL/hooks/SECRET/dlr. A refused payload is kept in the journal's dead-letter table
     (`sdsync journal dead-letters`). GET /healthz, /readyz and /metrics (Prometheus) need no secret.
     """
+    from smartdialog_sync.destinations.campaigns.links import configured_public_url
     from smartdialog_sync.receiver.secret import MASK
     from smartdialog_sync.receiver.server import (
         ReceiverOptions,
@@ -61,6 +63,7 @@ def serve(
     from smartdialog_sync.state.location import hide_password
 
     state = state_from(ctx)
+    public_url = public_url or (configured_public_url() if customer or print_dlr_url else None)
     if print_dlr_url:
         if not public_url:
             raise typer.BadParameter("--print-dlr-url needs --public-url", param_hint="--public-url")

@@ -11,10 +11,13 @@ from typing import Any, Iterator, Optional
 
 from smartdialog_sync.constants import EMULATOR_BASE_URL, PRODUCTION_BASE_URL
 from smartdialog_sync.errors import SdsyncError
+from smartdialog_sync.state.location import (
+    StateLocation,
+    hide_password,
+    is_postgres_url,
+)
 
 from .config_sources import MASK, find
-from smartdialog_sync.state.location import StateLocation, hide_password, is_postgres_url
-
 from .stores import postgres_readonly, sqlite_path, sqlite_readonly, sqlite_tables
 
 SECRET_SETTINGS = ("access_token", "client_secret", "refresh_token")

@@ -12,8 +12,8 @@ from smartdialog_sync.state.location import hide_password
 
 from .stores import (
     count_rows,
-    guarded,
     disk_size,
+    guarded,
     postgres_readonly,
     postgres_tables,
     sqlite_readonly,

@@ -103,7 +103,9 @@ def campaigns_status(options: StatusOptions) -> dict[str, Any]:
     Reads the configured ledger (--ledger, else the state's, else <data_dir>/campaigns.sqlite) read-only.
     """
     from smartdialog_sync.destinations.campaigns.ledger import describe, dialect_of
-    from smartdialog_sync.destinations.campaigns.ledger import statements as ledger_statements
+    from smartdialog_sync.destinations.campaigns.ledger import (
+        statements as ledger_statements,
+    )
 
     target = options.state.ledger(options.ledger)
     location, sql = describe(target), ledger_statements(dialect_of(target))

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from smartdialog_sync.state.location import StateLocation
+
 from .sections_pull import journal_status, limiter_status, pull_status
 from .sections_sync import campaigns_status, contacts_status
 from .stores import guarded
 from .timefmt import human_age, iso
-from smartdialog_sync.state.location import StateLocation
 
 if TYPE_CHECKING:
     from smartdialog_sync.api import ClientSettings

@@ -50,6 +50,7 @@ from smartdialog_sync.destinations.campaigns.campaign import (
 )
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
+from smartdialog_sync.destinations.campaigns.links import link_tracking
 from smartdialog_sync.destinations.campaigns.proofs import parse_proof_numbers
 from smartdialog_sync.destinations.campaigns.run import (
     CampaignProgress,
@@ -85,9 +86,11 @@ class CampaignConfig(Config):
 
     source: str = Field(description="SQLAlchemy URL of the CRM, or env:NAME to read it from an environment variable.")
     query: str = Field(description="SELECT returning a phone column and the columns the message uses.")
-    content: Optional[str] = Field(None, description="Message text; {{column}} is replaced per recipient. Required unless variants are given.")
+    content: Optional[str] = Field(None, description="Message text; {{column}} is replaced per recipient, {{link:URL}} by a tracked short link. Required unless variants are given.")
     variants: list[str] = Field([], description="A/B variants instead of content: LABEL=TEXT or LABEL:WEIGHT=TEXT (as sdsync send --variant).")
     holdout: Optional[str] = Field(None, description="Share of the recipients not sent to, e.g. 10% (as sdsync send --holdout).")
+    track_links: bool = Field(False, description="Track every http(s) URL of the content as {{link:URL}}.")
+    link_base_url: Optional[str] = Field(None, description="Public URL of `sdsync serve` for short links; default [receiver] public_url.")
     campaign_id: str = Field(description="Campaign id: the ledger key that makes reruns resume, never resend.")
     customer: str = Field(description="Customer id.")
     service: str = Field(description="Service id to send with.")
@@ -126,9 +129,10 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
     arms = arms_of_options(content, config.variants, config.holdout, "content", "content",
                            resolve=make_gsm_safe if config.gsm_safe else str)
     message = {"sender": config.sender, "content": content, "dlr_url": config.dlr_url}
+    links = link_tracking(arms.contents() or [content or ""], config.track_links, config.link_base_url)
     audience = parse_audience(config.purpose, config.frequency_cap, config.ignore_opt_outs, settings)
     spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id, arms=arms,
-                      audience=audience, spread=Spread.parse(config.spread, config.send_rate))
+                      audience=audience, spread=Spread.parse(config.spread, config.send_rate), links=links)
 
     def log_plan(report: PlanReport) -> None:
         for line in report.lines() + report.schedule_lines():

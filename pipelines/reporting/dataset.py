@@ -53,6 +53,13 @@ INPUT_TABLES: dict[str, dict[str, str]] = {
     "campaign_assignments": {
         "campaign_id": "VARCHAR", "address": "VARCHAR", "variant": "VARCHAR", "held_out": "BOOLEAN",
     },
+    "tracked_links": {
+        "code": "VARCHAR", "campaign_id": "VARCHAR", "variant": "VARCHAR", "recipient": "VARCHAR", "target": "VARCHAR",
+    },
+    "link_clicks": {
+        "click_id": "VARCHAR", "code": "VARCHAR", "campaign_id": "VARCHAR", "variant": "VARCHAR", "recipient": "VARCHAR",
+        "kind": "VARCHAR", "agent": "VARCHAR", "clicked_at": "TIMESTAMPTZ",
+    },
 }
 
 # Columns the ledger does not record yet: their absence is expected and noted once, quietly.
@@ -168,7 +175,12 @@ def open_dataset(target: PullTarget, data_dir: Path) -> ReportDataset:
     """Connect to where `target` says the pull loaded, read-only, and look up which input tables and columns exist."""
     import dlt
 
-    from ..pull_pipeline import PullOptions, destination_for, destination_location, duckdb_file
+    from ..pull_pipeline import (
+        PullOptions,
+        destination_for,
+        destination_location,
+        duckdb_file,
+    )
 
     options = PullOptions(destination=target.destination, dataset=target.dataset, credentials=target.credentials)
     path = duckdb_file(options, data_dir)

@@ -82,6 +82,17 @@ SECTIONS: tuple[Section, ...] = (
         ("delivery_reports", "sent_messages", "group_contacts"),
         ("address", "failed_reports", "last_error_code", "contact_name"),
     ),
+    Section(
+        "link_clicks", "Tracked links per campaign",
+        "Of each campaign's (and variant's) recipients with a tracked link, how many clicked, the click-through rate, "
+        "all clicks, and link previews apart (preview bots, crawlers, HEAD requests).",
+        ("tracked_links", "link_clicks"), ("campaign_id", "recipients_with_link", "click_through_pct", "previews"),
+    ),
+    Section(
+        "clicks_after_send", "Link clicks over time after the send",
+        "When recipients clicked their tracked link, counted from the send to them (previews left out).",
+        ("link_clicks", "sent_messages"), ("campaign_id", "after_send", "clicks", "clickers"),
+    ),
 )
 
 

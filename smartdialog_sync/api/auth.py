@@ -18,8 +18,8 @@ from typing import Any, Optional, Protocol
 import httpx
 
 from ..constants import OAUTH_SCOPES
-from .config import ClientSettings, Secret
 from ..errors import ConfigurationError, Unauthorized
+from .config import ClientSettings, Secret
 from .token_store import StoredTokens, TokenStore, open_token_store, with_access
 
 REFRESH_SHARE = 0.15  # refresh once less than this share of an access token's lifetime is left ...

@@ -17,21 +17,21 @@ import stamina
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..constants import EMULATOR_BASE_URL
-from . import models
-from .auth import token_source
-from .config import ClientSettings
 from ..datadir import private_data_dir
-from ..oauth import is_loopback_url
 from ..errors import (
+    ApiError,
     OutcomeUnknown,
     RateLimited,
     RequestInvalid,
     ServerError,
     SmartDialogError,
     TransportError,
-    ApiError,
     error_for_status,
 )
+from ..oauth import is_loopback_url
+from . import models
+from .auth import token_source
+from .config import ClientSettings
 from .limiter import SlidingWindowLimiter, WaitCallback, open_store
 from .retry import RETRY_STATUSES, RetryableFailure, RetryPolicy, parse_retry_after
 

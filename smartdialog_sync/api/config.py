@@ -13,13 +13,12 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
-
 from urllib.parse import urlsplit
 
 from .. import constants as settings
 from ..errors import ConfigurationError
-from ..rate_limit import RateLimit
 from ..oauth import is_loopback_url
+from ..rate_limit import RateLimit
 from ..state.location import StateLocation, user_data_dir
 
 

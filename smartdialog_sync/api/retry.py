@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-import logging
 from typing import Optional
 
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks

@@ -259,8 +259,9 @@ class PostgresTokenStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
-        from ..state.postgres import unavailable
         import sqlalchemy as sa
+
+        from ..state.postgres import unavailable
 
         try:
             with self._engine.begin() as db:

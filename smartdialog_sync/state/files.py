@@ -17,6 +17,7 @@ PIPELINES_DIR = "pipelines"  # dlt's working folders of the pull pipelines
 LAST_PULL_FILE = "last_pull.json"  # in PIPELINES_DIR: where the last pull loaded (no password), the report's default
 LIMITER_FILE = "ratelimit.sqlite"  # the limiter's window, in the user's cache dir
 RECEIVER_SECRET_FILE = "receiver_secret"  # the webhook URLs' secret, when the journal is not shared (0600)
+LINK_SECRET_FILE = "link_secret"  # the HMAC key of tracked-link codes, when the journal is not shared (0600)
 RUNNER_LOCKS_DIR = "locks"  # one lock file per campaign or contact group being run
 SYNC_RUNS_FILE = "sync_runs.sqlite"  # the runs of declared syncs (SQLite)
 ALERTS_FILE = "alerts.sqlite"  # the open alert incidents, so each alerts once (SQLite)

@@ -33,6 +33,7 @@ from .helpers import (
     ContactTarget,
     read_delivery_reports,
     read_inbound,
+    read_link_rows,
     read_sent_messages,
     stalest_first,
     targets_from_contact_state,
@@ -175,6 +176,8 @@ def smartdialog(
     return [
         inbound_messages(journal, page_size),
         delivery_reports(journal, page_size),
+        link_clicks(journal, page_size),
+        tracked_links(journal, page_size),
         customer_list,
         customer_list | services(client),
         customer_list | whatsapp_templates(client),
@@ -258,6 +261,47 @@ def delivery_reports(
     store = _open_journal(journal_url)
     try:
         yield from read_delivery_reports(store, cursor.last_value or 0, page_size)
+    finally:
+        store.close()
+
+
+@dlt.resource(
+    name="link_clicks",
+    write_disposition="merge",
+    primary_key="click_id",
+    columns=_columns(journal_seq="seq", click_id="key", code="text", campaign_id="text", variant="text",
+                     recipient="text", target="text", kind="text", agent="text", clicked_at="ts"),
+)
+def link_clicks(
+    journal_url: str,
+    page_size: int = JOURNAL_PAGE_SIZE,
+    cursor: dlt.sources.incremental[int] = dlt.sources.incremental(SEQUENCE_COLUMN, initial_value=0, range_start="open"),
+) -> Iterator[Any]:
+    """Requests of tracked links (`sdsync serve`'s /l/CODE): kind `click` or `preview` (HEAD, preview bots,
+    crawlers), a coarse user-agent class, the time, and the link's campaign, variant, recipient and target."""
+    store = _open_journal(journal_url)
+    try:
+        yield from read_link_rows(store, "link_clicks", cursor.last_value or 0, page_size)
+    finally:
+        store.close()
+
+
+@dlt.resource(
+    name="tracked_links",
+    write_disposition="merge",
+    primary_key="code",
+    columns=_columns(journal_seq="seq", code="key", campaign_id="text", variant="text", recipient="text",
+                     target="text", created_at="ts"),
+)
+def tracked_links(
+    journal_url: str,
+    page_size: int = JOURNAL_PAGE_SIZE,
+    cursor: dlt.sources.incremental[int] = dlt.sources.incremental(SEQUENCE_COLUMN, initial_value=0, range_start="open"),
+) -> Iterator[Any]:
+    """The tracked links campaigns recorded: one per recipient and target (the recipients with a link)."""
+    store = _open_journal(journal_url)
+    try:
+        yield from read_link_rows(store, "links", cursor.last_value or 0, page_size)
     finally:
         store.close()
 

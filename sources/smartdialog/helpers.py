@@ -144,6 +144,25 @@ def read_delivery_reports(store: JournalStore, after_seq: int, page_size: int) -
         yield dlr_table(raw)
 
 
+def read_link_rows(store: JournalStore, table: str, after_seq: int, page_size: int) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the journal's tracked links (`table` "links") or their clicks ("link_clicks") after `after_seq`,
+    as rows with `journal_seq` and UTC times (`created_at`, `clicked_at`)."""
+    from smartdialog_sync.journal import LINK_CLICK_COLUMNS, LINK_COLUMNS
+
+    names = [SEQUENCE_COLUMN if name == "seq" else name.removesuffix("_us")
+             for name in (LINK_CLICK_COLUMNS if table == "link_clicks" else LINK_COLUMNS)]
+
+    def read(after: int, limit: int) -> list[dict[str, Any]]:
+        rows = [dict(zip(names, row)) for row in store.read_link_rows(table, after, limit)]
+        for row in rows:
+            for name in ("created_at", "clicked_at"):
+                if name in row:
+                    row[name] = datetime.fromtimestamp(row[name] / 1_000_000, timezone.utc)
+        return rows
+
+    yield from keyset_pages(read, after_seq, page_size, lambda rows: rows[-1][SEQUENCE_COLUMN])
+
+
 # --- group contacts -----------------------------------------------------------------------------------
 
 

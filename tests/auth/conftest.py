@@ -1,24 +1,22 @@
 """Fixtures for the sign-in tests: `sdsync auth login` as a real subprocess against the emulator, and a
-headless Chromium driven through chromedriver (Debian's chromium and chromium-driver packages)."""
+headless Chromium (tests/browser.py)."""
 
 from __future__ import annotations
 
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import pytest
 
+from tests.browser import chromium  # noqa: F401
 from tests.conftest import EmulatorHandle
 
 PUBLIC_CLIENT = "sandbox-public-client"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
 CLI = [sys.executable, "-m", "smartdialog_sync.pipelines.cli"]
 
 
@@ -102,37 +100,3 @@ def start_login(emulator: EmulatorHandle, tmp_path: Path) -> Iterator[Callable[.
         if login.process.poll() is None:
             login.process.kill()
             login.process.wait()
-
-
-def _missing_browser() -> str | None:
-    missing = [name for name in ("chromium", "chromedriver") if shutil.which(name) is None]
-    if missing:
-        return f"{' and '.join(missing)} not installed (apt-get install -y chromium chromium-driver, see scripts/chromium.sh)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[test]')"
-    return None
-
-
-@pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[Any]:
-    """A headless Chromium (selenium WebDriver) with a fresh profile. Missing: a failure on CI, a skip locally."""
-    reason = _missing_browser()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the browser sign-in test needs Chromium on CI: {reason}")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or ""
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver") or ""), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()

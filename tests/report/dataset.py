@@ -12,19 +12,33 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlencode, parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from smartdialog_sync.destinations.campaigns.arms import Assignment
-from smartdialog_sync.destinations.campaigns.ledger import CampaignRecord, Ledger, SentRecipient
-from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient, make_batch
-from smartdialog_sync.journal import open_journal
+from smartdialog_sync.destinations.campaigns.ledger import (
+    CampaignRecord,
+    Ledger,
+    SentRecipient,
+)
+from smartdialog_sync.destinations.campaigns.planner import (
+    Batch,
+    PlannedRecipient,
+    make_batch,
+)
+from smartdialog_sync.pipelines.pull_pipeline import (
+    DUCKDB_FILE_NAME,
+    PullOptions,
+    run_pull,
+)
 from smartdialog_sync.receiver.payloads import dlr_row, inbound_row
-from smartdialog_sync.pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, run_pull
+
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
+from smartdialog_sync.journal import ClickRow, open_journal
 
 SERVICE_NUMBER = "+358401000001"
 CUSTOMER, GROUP_SERVICE = "demo-customer", "crm-group"
-JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages", "campaigns", "campaign_assignments")
+JOURNAL_RESOURCES = ("inbound_messages", "delivery_reports", "sent_messages", "campaigns", "campaign_assignments",
+                     "tracked_links", "link_clicks")
 
 
 def phone(i: int) -> str:
@@ -46,6 +60,8 @@ class DatasetBuilder:
     inbound: list[bytes] = field(default_factory=list)
     reports: list[list[tuple[str, str]]] = field(default_factory=list)
     group_phones: list[str] = field(default_factory=list)
+    links: list[tuple[str, str, str | None, str, str]] = field(default_factory=list)
+    clicks: list[ClickRow] = field(default_factory=list)
 
     @property
     def journal_path(self) -> Path:
@@ -89,6 +105,16 @@ class DatasetBuilder:
                 "protocol": protocol, "attachments": [], "messageId": message_id}
         self.inbound.append(json.dumps(body).encode())
 
+    def link(self, campaign_id: str, address: str, variant: str | None = None) -> str:
+        """A tracked link recorded for `address` in `campaign_id`; returns its code."""
+        code = f"{len(self.links):011d}"
+        self.links.append((code, campaign_id, variant, address, "https://shop.example.com/sale"))
+        return code
+
+    def click(self, code: str, at: datetime, kind: str = "click", agent: str = "mobile") -> None:
+        """A request of a tracked link, as the receiver journals it."""
+        self.clicks.append(ClickRow(f"click-{len(self.clicks)}", code, kind, agent, int(at.timestamp() * 1_000_000)))
+
     def group_contact(self, phone_number: str, first_name: str, last_name: str) -> None:
         """Create a contact in the emulator's group service `crm-group`; the pull reads it back."""
         with SmartDialogClient(self.settings) as api:
@@ -107,6 +133,8 @@ class DatasetBuilder:
             journal = open_journal(str(self.journal_path))
             try:
                 journal.write_batch([inbound_row(body) for body in self.inbound], [dlr_row(q) for q in self.reports])
+                journal.write_links(self.links, 1)
+                journal.write_batch([], [], [], self.clicks)
             finally:
                 journal.close()
         resources = list(JOURNAL_RESOURCES) + (["group_contacts"] if self.group_phones else [])
@@ -143,6 +171,12 @@ def fill_campaigns(data: DatasetBuilder) -> None:
                     from_now(5), "EXPIRED" if address == winter[3] else None)
     data.reply(winter[0], "Lopeta.", from_now(60), "in-5")
     data.group_contact(spring[8], "Maija", "Meikäläinen")
+    codes = [data.link("spring", address) for address in spring]  # 3 of 10 click, one twice; a preview apart
+    data.click(codes[0], from_now(60))
+    data.click(codes[0], from_now(2 * 3600), agent="desktop")
+    data.click(codes[1], from_now(120))
+    data.click(codes[2], from_now(30 * 3600))
+    data.click(codes[3], from_now(10), kind="preview", agent="preview")
 
 
 def fill_variants(data: DatasetBuilder, size: int, replies: dict[str, int], first: int = 400) -> dict[str, list[str]]:

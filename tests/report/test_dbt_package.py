@@ -57,10 +57,16 @@ VARIANT_COLUMNS = ("campaign_id", "arm", "recipients", "delivered_pct", "replied
                    "reply_uplift_high_pp", "opt_out_uplift_pp", "opt_out_uplift_low_pp", "opt_out_uplift_high_pp", "verdict")
 VARIANTS = f"SELECT {', '.join(VARIANT_COLUMNS)} FROM analytics.smartdialog__variant_results"
 
+LINK_KEYS = ("campaign_id", "variant", "recipients_with_link", "unique_clickers", "click_through_pct", "clicks", "previews")
+LINKS = f"SELECT {', '.join(LINK_KEYS)} FROM analytics.smartdialog__link_performance"
+CLICK_TIMES = ("SELECT campaign_id, variant, after_send, count(*), count(DISTINCT address) FROM analytics.smartdialog__link_clicks "
+               "WHERE kind = 'click' GROUP BY 1, 2, 3")
 
-def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
-    """The campaign figures (funnel joined with reply rates), the traffic rows and the A/B variant rows of
-    `sdsync report --json`."""
+
+
+def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]], list[list[Any]], list[list[Any]]]:
+    """The campaign figures (funnel joined with reply rates), the traffic rows, the A/B variant rows, the tracked
+    links per campaign and the clicks over time after the send of `sdsync report --json`."""
     result = run_report("--json", *args)
     assert result.returncode == 0, result.stderr
     sections = json.loads(result.stdout)["sections"]
@@ -72,13 +78,19 @@ def report_figures(*args: str) -> tuple[list[list[Any]], list[list[Any]], list[l
     traffic = [[row[key] for key in ("day", "direction", "protocol", "service", "messages", "parts")]
                for row in sections["traffic_per_day"]["rows"]]
     variants = [[row[key] for key in VARIANT_COLUMNS] for row in sections["variants"]["rows"]]
-    return sorted(campaigns), sorted(traffic), figures(variants)
+    links = [[row[key] for key in LINK_KEYS] for row in sections["link_clicks"]["rows"]]
+    click_times = [[row[key] for key in ("campaign_id", "variant", "after_send", "clicks", "clickers")]
+                   for row in sections["clicks_after_send"]["rows"]]
+    return sorted(campaigns), sorted(traffic), figures(variants), sorted(links), sorted(click_times)
 
 
 def test_dbt_build_on_duckdb_gives_the_report_figures(both: DatasetBuilder, tmp_path: Path) -> None:  # noqa: F811
-    expected_campaigns, expected_traffic, expected_variants = report_figures("--duckdb", str(both.duckdb_path))
+    expected_campaigns, expected_traffic, expected_variants, expected_links, expected_times = report_figures(
+        "--duckdb", str(both.duckdb_path))
     dbt_build(tmp_path, {"type": "duckdb", "path": str(both.duckdb_path)})
     with duckdb.connect(str(both.duckdb_path), read_only=True) as connection:
+        links = figures(connection.execute(LINKS).fetchall())
+        click_times = figures(connection.execute(CLICK_TIMES).fetchall())
         campaigns = figures(connection.execute(CAMPAIGNS).fetchall())
         traffic = [[str(row[0]), *row[1:]] for row in figures(connection.execute(TRAFFIC).fetchall())]
         variant_rows = figures(connection.execute(VARIANTS).fetchall())
@@ -90,12 +102,14 @@ def test_dbt_build_on_duckdb_gives_the_report_figures(both: DatasetBuilder, tmp_
     assert traffic == expected_traffic and traffic
     assert (recipients, variants) == (56, 40)
     assert variant_rows == expected_variants and [row[1] for row in variant_rows] == ["A", "B", "holdout"]
+    assert links == expected_links and len(links) == 1
+    assert click_times == expected_times and len(click_times) == 3
     assert contacts == [("+358402000008", "Maija Meikäläinen", 1, 1)]
 
 
 def test_dbt_build_on_postgres_gives_the_report_figures(both: DatasetBuilder, postgres_url: str,  # noqa: F811
                                                         tmp_path: Path) -> None:
-    expected_campaigns, expected_traffic, expected_variants = report_figures(
+    expected_campaigns, expected_traffic, expected_variants, expected_links, _ = report_figures(
         "--destination", "postgres", "--credentials", postgres_url)
     url = sqlalchemy.make_url(postgres_url)
     dbt_build(tmp_path, {"type": "postgres", "host": url.host, "port": url.port or 5432, "user": url.username,
@@ -105,10 +119,12 @@ def test_dbt_build_on_postgres_gives_the_report_figures(both: DatasetBuilder, po
         campaigns = figures(connection.execute(sqlalchemy.text(CAMPAIGNS)).fetchall())
         traffic = [[str(row[0]), *row[1:]] for row in figures(connection.execute(sqlalchemy.text(TRAFFIC)).fetchall())]
         variant_rows = figures(connection.execute(sqlalchemy.text(VARIANTS)).fetchall())
+        links = figures(connection.execute(sqlalchemy.text(LINKS)).fetchall())
     engine.dispose()
     assert campaigns == expected_campaigns and len(campaigns) == 4
     assert traffic == expected_traffic and traffic
     assert variant_rows == expected_variants and len(variant_rows) == 3
+    assert links == expected_links and len(links) == 1
 
 
 def test_pull_transform_builds_the_marts(both: DatasetBuilder, tmp_path: Path) -> None:  # noqa: F811

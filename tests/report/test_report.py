@@ -99,10 +99,10 @@ def test_empty_dataset_gives_a_clean_report(tmp_path: Path) -> None:
     result = run_report("--duckdb", str(empty), "--html", str(page_path))
     assert result.returncode == 0, result.stderr
     assert "has no tables" in result.stdout
-    assert result.stdout.count("no data yet") == 6 and "no rows" not in result.stdout
+    assert result.stdout.count("no data yet") == 8 and "no rows" not in result.stdout
     assert console_rows(result.stdout, FUNNEL) == []
     page = page_path.read_text(encoding="utf-8")
-    assert page.count("No data yet.") == 6 and "no rows" not in page and "<svg" not in page
+    assert page.count("No data yet.") == 8 and "no rows" not in page and "<svg" not in page
     assert all(rows == [] for rows in html_rows(page).values())
 
 
@@ -150,3 +150,18 @@ def test_scheduled_sends_without_a_final_report_are_listed(_session_emulator, tm
                 [name("local-ahead"), "2099-01-15 07:00", "2", "ahead"]]
     assert console_rows(result.stdout, SCHEDULED) == expected
     assert html_rows(page_path.read_text(encoding="utf-8"))["scheduled"] == expected
+
+
+def test_tracked_links_per_campaign_and_clicks_over_time(campaigns_dataset: Path) -> None:
+    import json
+
+    result = run_report("--duckdb", str(campaigns_dataset), "--json")
+    assert result.returncode == 0, result.stderr
+    sections = json.loads(result.stdout)["sections"]
+    [spring] = sections["link_clicks"]["rows"]
+    assert {key: spring[key] for key in ("variant", "recipients_with_link", "unique_clickers", "click_through_pct",
+                                         "clicks", "previews")} == {
+        "variant": "", "recipients_with_link": 10, "unique_clickers": 3, "click_through_pct": 30.0, "clicks": 4,
+        "previews": 1}
+    over_time = [(row["after_send"], row["clicks"], row["clickers"]) for row in sections["clicks_after_send"]["rows"]]
+    assert over_time == [("within 1 h", 2, 2), ("1-6 h", 1, 1), ("1-7 days", 1, 1)]

@@ -18,7 +18,8 @@ from .dataset import DatasetBuilder, fill_campaigns, fill_variants, phone
 from .output import html_rows, run_report
 from .test_report import builder_for
 
-SECTION_KEYS = ["traffic_per_day", "delivery_funnel", "reply_rates", "variants", "scheduled", "failed_contacts"]
+SECTION_KEYS = ["traffic_per_day", "delivery_funnel", "reply_rates", "variants", "scheduled", "failed_contacts",
+                "link_clicks", "clicks_after_send"]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,12 @@ def test_a_destination_without_credentials_is_a_usage_error(tmp_path: Path) -> N
 
 
 def test_the_last_pull_is_recorded_without_its_password(tmp_path: Path) -> None:
-    from smartdialog_sync.pipelines.last_pull import PullTarget, chosen_target, last_pull, save_last_pull
+    from smartdialog_sync.pipelines.last_pull import (
+        PullTarget,
+        chosen_target,
+        last_pull,
+        save_last_pull,
+    )
 
     save_last_pull(tmp_path, PullTarget("postgres", "sms", "postgresql://analyst:s3cret@db.example:5433/warehouse"))
     assert "s3cret" not in (tmp_path / "last_pull.json").read_text()

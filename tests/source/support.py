@@ -9,8 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 import sqlalchemy
-
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions, PullResult, run_pull
+
 from smartdialog_sync.api import resolve_settings
 from tests.postgres import postgres_database
 

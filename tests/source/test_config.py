@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from smartdialog_sync.pipelines.pull_pipeline import PullFailed, PullOptions, run_pull
 
 from smartdialog_sync.errors import EXIT_USAGE
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
-from smartdialog_sync.pipelines.pull_pipeline import PullFailed, PullOptions, run_pull
 from tests.api.wire_server import Reply, WireServer
 from tests.receiver.harness import REPO_ROOT
 

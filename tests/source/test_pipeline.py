@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+from smartdialog_sync.pipelines.pull_pipeline import (
+    PullOptions,
+    make_pipeline,
+    run_pull,
+)
 
-from smartdialog_sync.journal import InboundRow, SQLiteJournal
-from smartdialog_sync.pipelines.pull_pipeline import PullOptions, make_pipeline, run_pull
 from smartdialog_sync.api import resolve_settings
+from smartdialog_sync.journal import InboundRow, SQLiteJournal
 
 
 def _journal(data_dir: Path, *message_ids: str) -> None:

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from smartdialog_sync.receiver.payloads import dlr_row
 
 from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
-from smartdialog_sync.receiver.payloads import dlr_row
 from tests.receiver.harness import REPO_ROOT
 
 UNREACHABLE_API = "http://127.0.0.1:9/api-integrations/v1"

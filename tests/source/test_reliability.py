@@ -20,7 +20,6 @@ import pytest
 
 from bench.http_load import ConnectionLost, KeepAliveConnection
 from bench.pull_million import fill_journal
-
 from tests.postgres import postgres_database
 from tests.receiver.harness import REPO_ROOT, ReceiverProcess
 from tests.source.support import Destination, pull

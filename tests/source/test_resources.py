@@ -9,12 +9,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from smartdialog_sync.destinations.campaigns.ledger import Ledger
-from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from smartdialog_sync.receiver.payloads import dlr_row
 from smartdialog_sync.sources.smartdialog import smartdialog
+
 from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
+from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from tests.postgres import postgres_database
 from tests.source.support import pull
 
@@ -42,6 +42,8 @@ def test_resources_declare_keys_and_write_dispositions(tmp_path) -> None:
         "sent_messages": ("merge", ["campaign_id", "address"]),
         "campaigns": ("merge", ["campaign_id"]),
         "campaign_assignments": ("merge", ["campaign_id", "address"]),
+        "link_clicks": ("merge", ["click_id"]),
+        "tracked_links": ("merge", ["code"]),
     }
     assert set(source.resources) == set(expected)
     for name, (disposition, key) in expected.items():
@@ -162,6 +164,7 @@ def test_group_contact_phones_from_a_sql_query(emulator, tmp_path) -> None:
 def test_group_contact_phones_from_the_contact_sync_state(emulator, tmp_path, engine) -> None:
     """The phones the contact sync manages, from its state in the data dir or in PostgreSQL."""
     from smartdialog_sync.destinations.contacts.state import open_contact_state
+
     from smartdialog_sync.state.files import CONTACT_STATE_FILE
 
     data_dir = tmp_path / "data"
@@ -259,7 +262,8 @@ def test_every_column_is_typed_so_a_frozen_schema_takes_a_contact_gaining_an_ema
 def test_every_api_resource_declares_every_column_type(tmp_path) -> None:
     source = smartdialog(settings=resolve_settings(data_dir=str(tmp_path)))
     for name in ("delivery_reports", "customers", "services", "whatsapp_templates", "whatsapp_identities",
-                 "template_categories", "phone_number_regions", "group_contacts", "sent_messages", "campaigns"):
+                 "template_categories", "phone_number_regions", "group_contacts", "sent_messages", "campaigns",
+                 "link_clicks", "tracked_links"):
         columns = source.resources[name].compute_table_schema()["columns"]
         assert columns and all(hints.get("data_type") for hints in columns.values()), name
     contact_columns = source.resources["group_contacts"].compute_table_schema()["columns"]
