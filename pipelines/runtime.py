@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "console", "stdout"]
 
-console = Console(stderr=True)
-stdout = Console()
+console = Console(stderr=True, emoji=False)  # text from servers and CRMs: never markup, never :emoji: codes
+stdout = Console(emoji=False)
 
 
 def fit_consoles() -> None:

@@ -79,6 +79,7 @@ class PlanReport:
     ignored_opt_outs: int = 0
     spread_line: str | None = None
     proof_to: tuple[str, ...] = ()
+    link_line: str | None = None
 
     def lines(self) -> list[str]:
         """The plan as text lines."""
@@ -103,6 +104,8 @@ class PlanReport:
                 f"from {timing['at']}" if timing.get("at") else ("at its next occurrence" if when else "now"))
             quiet = f"; quiet hours {timing['quiet_hours']} local time" if timing.get("quiet_hours") else ""
             lines.append(f"  timing: {when}{quiet}")
+        if self.link_line:
+            lines.append(self.link_line)
         if self.spread_line:
             lines.append(self.spread_line)
         if self.zone_sources:
@@ -116,7 +119,8 @@ class PlanReport:
             f"at least {figures.seconds:,.0f} s under the rate limit {self.rate_limit}"
         )
         if self.proof_to:
-            lines.append(f"  proof: the first message goes to {', '.join(self.proof_to)} first (own RequestId, "
+            which = "of each variant " if self.arms and any(row.figures is not None for row in self.arms) else ""
+            lines.append(f"  proof: the first message {which}goes to {', '.join(self.proof_to)} first (own RequestId, "
                          "not counted as a campaign send); then the send asks to go on unless --yes")
         return lines
 
@@ -192,7 +196,19 @@ def _report(plan: Plan, client_settings: ClientSettings, learned: int | None, se
         ignored_opt_outs=plan.ignored_opt_outs,
         spread_line=plan.spread_line,
         proof_to=proof_to,
+        link_line=_link_line(plan),
     )
+
+
+def _link_line(plan: Plan) -> str | None:
+    """The plan's words on tracked links: how many, to how many targets, and where they point."""
+    if not plan.links:
+        return None
+    base_url = (plan.record.description.get("links") or {}).get("base_url", "")
+    targets = len({link.target for link in plan.links})
+    recipients = len({link.recipient for link in plan.links})
+    return (f"  tracked links: {len(plan.links):,} short link(s) {base_url}/l/<code> for {recipients:,} recipient(s) "
+            f"to {targets:,} target(s); clicks are journaled by `sdsync serve` at that URL")
 
 
 def _content_lines(arms: Arms, content: str | None, batches: list[Batch], settings: CampaignSettings) -> list[str]:

@@ -131,14 +131,15 @@ def test_everything_else_is_refused(query):
 
 
 def test_crm_text_is_printed_literally_never_as_markup(emulator, tmp_path):
-    """A phone `[/red]` and a name `[bold]x` are data: the sync succeeds and shows the rejected row as it is."""
+    """A phone `[/red]:smile:` and a name `[bold]x` are data: the sync succeeds and shows the rejected row as it
+    is (neither markup nor an emoji code)."""
     crm = Crm(f"sqlite:///{tmp_path / 'crm.sqlite'}")
-    crm.write([contact(1, first_name="[bold]x"), contact(2, phone="[/red]", first_name="[bold]x")])
+    crm.write([contact(1, first_name="[bold]x"), contact(2, phone="[/red]:smile:", first_name="[bold]x")])
     try:
         result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                         "--source", crm.url, "--table", crm.table, "--key", "id")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "[/red]" in result.stdout
+        assert "[/red]:smile:" in result.stdout
         assert [c["firstName"] for c in emulator.contacts(CUSTOMER, GROUP)] == ["[bold]x"]
         dry = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", "[/red]",
                      "--source", crm.url, "--query", f"SELECT id, phone AS \"[/x]\" FROM {crm.table}", "--dry-run")
