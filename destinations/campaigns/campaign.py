@@ -340,8 +340,10 @@ def _track_links(spec: CampaignSpec, campaign_id: str, link_secret: bytes | None
     """The record with its tracked links as `{{sdsync_link_N}}` placeholders (in the content, or in each variant's),
     the coder that makes their codes and the tracked content per variant label (None: the one content)."""
     record = spec.record()
+    if spec.kind != "sms":
+        return record, None, {}
     contents = {v.label: v.fields["content"] for v in spec.arms.variants} if spec.arms.variants else {None: spec.message.get("content", "")}
-    if spec.kind != "sms" or (spec.links is None and not any(LINK_PLACEHOLDER.search(c) for c in contents.values())):
+    if spec.links is None and not any(LINK_PLACEHOLDER.search(c) for c in contents.values()):
         return record, None, {}
     tracking = spec.links or LinkTracking(check_base_url(None))
     tracked = {label: track_content(content, tracking.track_all) for label, content in contents.items()}

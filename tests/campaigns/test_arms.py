@@ -136,7 +136,10 @@ def test_the_dry_run_shows_each_variant_and_the_holdout(sdsync: Callable[..., An
     out = result.stdout
     assert "assignment: by a hash of the campaign id and the number" in out
     assert "variant A (weight 70):" in out and "variant B (weight 30):" in out
-    assert "GSM-7" in out.split("variant A")[1].splitlines()[0] and "UCS-2" in out.split("variant B")[1].splitlines()[0]
+    assert "GSM-7" in out.split("variant A (weight")[1].splitlines()[0]
+    assert "UCS-2" in out.split("variant B (weight")[1].splitlines()[0]
+    assert "encoding: GSM-7" in out.split("  variant A:")[1].splitlines()[1]  # the encoding preview per variant
+    assert "encoding: UCS-2" in out.split("  variant B:")[1].splitlines()[1]
     assert "holdout 10 %:" in out and "not sent, recorded as held out" in out
     assert not (tmp_path / "data" / "campaigns.sqlite").exists()
 

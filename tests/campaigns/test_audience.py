@@ -148,6 +148,18 @@ def test_proofs_go_first_with_their_own_request_ids_and_are_not_counted(
     assert capped.exit_code == 0 and _sent_to(emulator, "after-proof") == {PROOFS[0]: 1}, capped.output
 
 
+def test_each_variant_gets_its_own_proof_and_the_request_ids_print_literally(
+        sdsync: Callable[..., Any], emulator: Any, crm: str, tmp_path: Path) -> None:
+    _journal(tmp_path / "data")
+    query = "SELECT phone, first_name FROM customers WHERE id < 20 ORDER BY id"
+    result = sdsync(*SEND, "--source", crm, "--query", query, "--campaign", "ab-proofs", "--proof-to", PROOFS[0],
+                    "--variant", "A=Hei {{first_name}}", "--variant", "B=Moi {{first_name}}", "--yes")
+    assert result.exit_code == 0, result.output
+    proofs = {m["request_id"].split(":")[3]: m["content"] for m in _messages(emulator, "ab-proofs") if ":proof:" in m["request_id"]}
+    assert set(proofs) == {"A", "B"} and proofs["A"].startswith("Hei ") and proofs["B"].startswith("Moi ")
+    assert "sdsync:ab-proofs:proof:A:" in result.output and "sdsync:ab-proofs:proof:B:" in result.output  # no emoji
+
+
 def test_a_sigkilled_run_with_a_cap_and_a_spread_resumes_to_the_same_decisions(start_emulator: Any, tmp_path: Path) -> None:
     emulator = start_emulator()
     crm = make_crm(tmp_path / "crm.sqlite", 200)

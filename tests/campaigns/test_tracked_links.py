@@ -111,6 +111,27 @@ def test_the_plan_counts_parts_with_the_real_link_length(sdsync: Callable[..., A
     assert not (tmp_path / "data" / "link_secret").exists(), "a dry run writes nothing"
 
 
+def test_each_variant_tracks_its_own_links_and_records_its_label(sdsync: Callable[..., Any], emulator: Any, crm: str,
+                                                                   tmp_path: Path) -> None:
+    base = "https://hooks.example.com"
+    result = sdsync(*SEND, "--source", crm, "--query", QUERY, "--campaign", "ab-links", "--link-base-url", base,
+                    "--variant", "A=Hei {{first_name}}: {{link:https://a.example/sale}}",
+                    "--variant", "B={{first_name}}, koodi: {{link:https://b.example/code}}", "--holdout", "10%", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "tracked links:" in result.output and "to 2 target(s)" in result.output
+    with sqlite3.connect(tmp_path / "data" / "journal.sqlite") as db:
+        links = {recipient: (code, variant, target)
+                 for code, variant, recipient, target in db.execute("SELECT code, variant, recipient, target FROM journal_links")}
+    with sqlite3.connect(tmp_path / "data" / "campaigns.sqlite") as db:
+        arms = dict(db.execute("SELECT address, variant FROM campaign_assignments WHERE NOT held_out"))
+    codes = _codes(emulator, base)
+    assert set(links) == set(arms) == set(codes) and 180 < len(arms) < 250  # the held out get no link
+    for address, (code, variant, target) in links.items():
+        assert variant == arms[address] and codes[address] == code
+        assert target == {"A": "https://a.example/sale", "B": "https://b.example/code"}[variant]
+    assert not any("{{" in (row["content"] or "") for row in emulator.messages())
+
+
 @pytest.mark.parametrize("content", ["{{link:javascript:alert(1)}}", "{{link:data:text/html,hi}}", "{{link:/sale}}",
                                      "{{link:https://a.example/ä}}"])
 def test_a_target_that_is_no_http_url_is_refused_before_anything(

@@ -144,6 +144,10 @@ def test_crm_text_is_printed_literally_never_as_markup(emulator, tmp_path):
         dry = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", "[/red]",
                      "--source", crm.url, "--query", f"SELECT id, phone AS \"[/x]\" FROM {crm.table}", "--dry-run")
         assert "Traceback" not in dry.stderr and "MarkupError" not in dry.stderr, dry.stderr
+        plan = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+                      "--source", crm.url, "--query", f'SELECT id, phone, first_name AS ":smile:" FROM {crm.table}',
+                      "--dry-run")
+        assert plan.returncode == 0 and "column :smile: (not sent)" in plan.stdout, plan.stdout + plan.stderr
     finally:
         crm.dispose()
 

@@ -75,7 +75,7 @@ def test_one_bad_definition_leaves_the_others_usable(project) -> None:
     project(NIGHTLY + '\n[syncs.broken]\nkind = "campaign"\nsource = "sqlite:///crm.db"\n')
     definitions, problems = check_definitions()
     assert [definition.name for definition in definitions] == ["crm_nightly"]
-    needs = "source, query, customer, service, sender, content"
+    needs = "source, query, customer, service, sender"
     assert problems == [f"[syncs.broken] query: missing (a campaign sync needs {needs})"]
 
 
