@@ -79,6 +79,31 @@ def test_one_bad_definition_leaves_the_others_usable(project) -> None:
     assert problems == [f"[syncs.broken] query: missing (a campaign sync needs {needs})"]
 
 
+CAMPAIGN = """
+[syncs.{name}]
+kind = "campaign"
+source = "sqlite:///crm.db"
+query = "SELECT phone FROM people"
+customer = "c"
+service = "s"
+sender = "Demo"
+{more}
+"""
+
+
+def test_a_declared_campaign_takes_the_send_options_each_checked_by_its_key(project) -> None:
+    project(CAMPAIGN.format(name="ab", more='variants = ["A:70=Hi", "B:30=Moi"]\nholdout = "10%"\nfrequency_cap = "2/7d"\n'
+                                               'purpose = "marketing"\nspread = "2h"\ngsm_safe = true')
+            + CAMPAIGN.format(name="both", more='content = "Hi"\nvariants = ["A=Hi", "B=Moi"]')
+            + CAMPAIGN.format(name="cap", more='content = "Hi"\nfrequency_cap = "2 per week"')
+            + CAMPAIGN.format(name="spread", more='content = "Hi"\nspread = "2h"\nsend_rate = "5000/h"'))
+    definitions, problems = check_definitions()
+    assert [definition.name for definition in definitions] == ["ab"]
+    assert definitions[0].options["variants"] == ["A:70=Hi", "B:30=Moi"]
+    assert [problem.split(":")[0] for problem in problems] == ["[syncs.both] content", "[syncs.cap] frequency_cap",
+                                                              "[syncs.spread] spread"], problems
+
+
 def test_check_exits_2_naming_each_bad_key(project, tmp_path: Path) -> None:
     project(NIGHTLY.replace("0 2 * * *", "0 2 * *") + """
 [syncs.no_kind]
