@@ -4,7 +4,7 @@
 # starts a throwaway PostgreSQL (installing it with apt-get when missing and running as root),
 # installs Chromium and chromedriver the same way (for the browser sign-in test), runs the compatibility
 # subset on Python 3.10 and the newest Python under pyenv (scripts/compat.sh), then the whole suite with
-# pytest, and stops PostgreSQL again. Extra arguments go to the whole suite's pytest. With the CI
+# pytest on SDSYNC_TEST_WORKERS (default 2) workers, each taking whole test files, and stops PostgreSQL again. Extra arguments go to the whole suite's pytest. With the CI
 # variable set, a PostgreSQL that cannot start or a missing API definition fails the run instead of
 # skipping tests.
 set -euo pipefail
@@ -48,5 +48,5 @@ install_test_chromium || echo "Chromium is not available: the browser sign-in te
 # suite on this one; both always run, and either failing fails the script.
 status=0
 bash scripts/compat.sh || status=1
-python -m pytest "$@" || status=1
+python -m pytest -n "${SDSYNC_TEST_WORKERS:-2}" --dist loadfile "$@" || status=1
 exit $status
