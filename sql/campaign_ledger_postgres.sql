@@ -173,6 +173,28 @@ SELECT pg_advisory_xact_lock(727274101);
 -- Bulk: rows (campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at).
 COPY sent_messages (campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at) FROM STDIN;
 
+-- name: in_flight_batches
+SELECT batch_no FROM campaign_batches WHERE campaign_id = :campaign_id AND status = 'in_flight' ORDER BY batch_no;
+
+-- name: settle_sent
+-- An in-flight batch the operator found delivered (`sdsync settle-batch --as sent`): sent, its recipients in
+-- sent_messages without message ids, timed at the first attempt.
+UPDATE campaign_batches SET status = 'sent', error = 'settled by hand: sent', updated_at = :now
+WHERE campaign_id = :campaign_id AND batch_no = :batch_no AND status = 'in_flight';
+
+-- name: settle_sent_messages
+INSERT INTO sent_messages (campaign_id, batch_no, request_id, message_id, recipient_id, address, parts, sent_at)
+SELECT r.campaign_id, r.batch_no, b.request_id, NULL, NULL, r.address, r.parts, coalesce(b.first_attempt_at, :now)
+FROM campaign_recipients r JOIN campaign_batches b ON b.campaign_id = r.campaign_id AND b.batch_no = r.batch_no
+WHERE r.campaign_id = :campaign_id AND r.batch_no = :batch_no
+ON CONFLICT (campaign_id, address) DO NOTHING;
+
+-- name: settle_not_sent
+-- An in-flight batch the operator found not delivered (`--as not-sent`): planned again, sent by the next run.
+UPDATE campaign_batches SET status = 'planned', first_attempt_at = NULL, error = 'settled by hand: not sent',
+    updated_at = :now
+WHERE campaign_id = :campaign_id AND batch_no = :batch_no AND status = 'in_flight';
+
 -- name: status_counts
 SELECT status, count(*), sum(recipient_count) FROM campaign_batches WHERE campaign_id = :campaign_id GROUP BY status;
 

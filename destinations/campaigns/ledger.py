@@ -405,6 +405,22 @@ class Ledger:
         with self._db.transaction() as db:
             db.run("mark_failed", {"campaign_id": campaign_id, "batch_no": batch_no, "error": error, "now": utc_now()})
 
+    def settle_in_flight(self, campaign_id: str, outcome: str, batch_numbers: Sequence[int] = ()) -> list[int]:
+        """Settle in-flight batches by what the operator found out: `sent` (recorded as sent, its recipients in
+        sent_messages) or `not-sent` (planned again, so the next run sends it). `batch_numbers` empty: every
+        in-flight batch of the campaign. The batch numbers settled, in order."""
+        in_flight = [int(no) for (no,) in self._rows("in_flight_batches", {"campaign_id": campaign_id})]
+        chosen = [no for no in in_flight if not batch_numbers or no in batch_numbers]
+        with self._db.transaction() as db:
+            for batch_no in chosen:
+                key = {"campaign_id": campaign_id, "batch_no": batch_no, "now": utc_now()}
+                if outcome == "sent":
+                    db.run("settle_sent_messages", key)
+                    db.run("settle_sent", key)
+                else:
+                    db.run("settle_not_sent", key)
+        return chosen
+
     def status_counts(self, campaign_id: str) -> dict[str, tuple[int, int]]:
         """For each batch state: (batches, recipients)."""
         rows = self._rows("status_counts", {"campaign_id": campaign_id})

@@ -29,6 +29,7 @@ from .ledger import CampaignRecord, Ledger, LedgerBatch
 from .planner import Batch
 from .results import duplicate_of, recipient_limit, sent_recipients
 from .schedule import Due, QuietHours, due
+from .settle import settle_command
 
 REQUEST_ID_MEMORY = timedelta(days=7)  # how long the service remembers a RequestId
 STALE_IN_FLIGHT = REQUEST_ID_MEMORY - timedelta(hours=12)
@@ -79,7 +80,7 @@ def build_request(record: CampaignRecord, batch: Batch, timing: Due | None = Non
     return request
 
 
-def check_not_stale(batches: Sequence[LedgerBatch], now: datetime | None = None) -> None:
+def check_not_stale(campaign_id: str, batches: Sequence[LedgerBatch], now: datetime | None = None) -> None:
     """Refuse to repeat in-flight batches first tried so long ago that the service forgot their RequestId."""
     now = now or datetime.now(timezone.utc)
     stale = [
@@ -90,7 +91,8 @@ def check_not_stale(batches: Sequence[LedgerBatch], now: datetime | None = None)
     if stale:
         raise CampaignError(
             f"batch(es) {', '.join(map(str, stale))} have been in flight for almost 7 days: the service may have "
-            "forgotten their RequestIds, so repeating them could send twice. Check what was delivered first."
+            "forgotten their RequestIds, so repeating them could send twice. Check what was delivered, then "
+            f"settle them: `{settle_command(campaign_id)}`"
         )
 
 
@@ -125,7 +127,7 @@ class CampaignSender:
 
     def run(self, batches: Sequence[LedgerBatch]) -> RunOutcome:
         """Send `batches` (from `ledger.unsent_batches`) until done or until a batch stops the run."""
-        check_not_stale(batches)
+        check_not_stale(self.record.campaign_id, batches)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="campaign-send") as pool:
             futures = [pool.submit(self._send_batch, item.batch, item.status == "in_flight") for item in batches]
             try:

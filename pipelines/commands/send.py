@@ -431,6 +431,27 @@ def reply(
     _print_result(outcome.result)
 
 
+@app.command("settle-batch", short_help="Settle batches left in flight: sent, or not sent (resent by the next run).")
+def settle_batch(
+    ctx: typer.Context,
+    campaign: str = typer.Option(..., "--campaign", help="Campaign id."),
+    outcome: str = typer.Option(..., "--as", metavar="sent|not-sent",
+                                help="What the delivery reports show: sent (recorded as sent) or not-sent (sent by the next run)."),
+    batch: Optional[List[int]] = typer.Option(None, "--batch", help="Batch number, repeatable; default every batch in flight."),
+    ledger: Optional[str] = LEDGER_OPTION,
+) -> None:
+    """Settle the campaign's batches left in flight, after checking their delivery reports.
+
+    A batch whose call got no answer is repeated with its RequestId, which the service remembers about 7 days;
+    after that a repeat could send twice, so the run refuses until the batch is settled here.
+    """
+    from smartdialog_sync.destinations.campaigns.settle import settle_in_flight
+
+    settled = settle_in_flight(settings_from(ctx), campaign, outcome, tuple(batch or ()), ledger)
+    then = "recorded as sent" if outcome == "sent" else "planned again: the next run of the campaign sends them"
+    stdout.print(f"Settled batch(es) {', '.join(map(str, settled))} of campaign {campaign}: {then}.", markup=False)
+
+
 @template_app.command("create")
 def template_create(
     ctx: typer.Context,

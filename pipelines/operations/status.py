@@ -150,6 +150,8 @@ def _journal_attention(journal: dict[str, Any], options: StatusOptions) -> list[
 
 
 def _campaign_attention(entry: dict[str, Any], options: StatusOptions) -> list[str]:
+    from smartdialog_sync.destinations.campaigns.settle import settle_command
+
     lines = []
     unsent = entry["unsent"]["batches"] + entry["in_flight"]["batches"]
     if unsent and (entry["age_s"] or 0) > options.campaign_hours * 3600:
@@ -158,5 +160,6 @@ def _campaign_attention(entry: dict[str, Any], options: StatusOptions) -> list[s
     in_flight_age = entry.get("oldest_in_flight_age_s")
     if in_flight_age is not None and in_flight_age > REQUEST_ID_MEMORY_DAYS * 86400:
         lines.append(f"campaign {entry['campaign_id']}: a batch has been in flight for {human_age(in_flight_age)}: "
-                     f"SmartDialog remembers RequestIds for {REQUEST_ID_MEMORY_DAYS} days, so a resend may duplicate it")
+                     f"SmartDialog remembers RequestIds for {REQUEST_ID_MEMORY_DAYS} days, so a resend may duplicate it: "
+                     f"check its delivery reports, then `{settle_command(entry['campaign_id'])}`")
     return lines

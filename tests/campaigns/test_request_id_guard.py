@@ -77,3 +77,34 @@ def test_a_batch_in_flight_for_6_days_resumes_and_its_duplicate_answer_counts_as
     assert emulator.stats()["responses_by_status"].get("409") == 1, "the repeat carried the same RequestId"
     assert {m["request_id"] for m in emulator.messages()} == {request_id} and len(emulator.messages()) == 10
     assert ledger_rows(ledger, "SELECT status, message_id FROM campaign_batches") == [("sent", original)]
+
+
+def test_a_stale_batch_settled_as_not_sent_is_sent_by_the_next_run(in_flight) -> None:
+    emulator, env, args, ledger = in_flight
+    age_in_flight(ledger, timedelta(days=8))
+    refused = run_sdsync(env, *args)
+    assert refused.returncode == 1 and f"sdsync settle-batch --campaign {CAMPAIGN} --as sent|not-sent" in refused.stderr
+    settled = run_sdsync(env, "settle-batch", "--campaign", CAMPAIGN, "--as", "not-sent")
+    assert settled.returncode == 0 and "Settled batch(es) 1 of campaign guarded" in settled.stdout, settled.stderr
+    assert ledger_rows(ledger, "SELECT status, first_attempt_at FROM campaign_batches") == [("planned", None)]
+    again = run_sdsync(env, "settle-batch", "--campaign", CAMPAIGN, "--as", "not-sent")
+    assert again.returncode == 2 and "no batch in flight" in again.stderr
+    resumed = run_sdsync(env, *args)
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert ledger_rows(ledger, "SELECT status FROM campaign_batches") == [("sent",)]
+
+
+def test_a_stale_batch_settled_as_sent_counts_as_sent_and_is_never_repeated(in_flight) -> None:
+    emulator, env, args, ledger = in_flight
+    age_in_flight(ledger, timedelta(days=8))
+    status = run_sdsync(env, "status")
+    assert status.returncode == 1 and f"sdsync settle-batch --campaign {CAMPAIGN} --as sent|not-sent" in status.stdout
+    assert run_sdsync(env, "settle-batch", "--campaign", CAMPAIGN, "--as", "delivered").returncode == 2
+    assert run_sdsync(env, "settle-batch", "--campaign", "nope", "--as", "sent").returncode == 2
+    settled = run_sdsync(env, "settle-batch", "--campaign", CAMPAIGN, "--batch", "1", "--as", "sent")
+    assert settled.returncode == 0, settled.stderr
+    assert ledger_rows(ledger, "SELECT count(*), count(message_id) FROM sent_messages") == [(10, 0)]
+    calls = send_calls(emulator)
+    rerun = run_sdsync(env, *args)
+    assert rerun.returncode == 0 and send_calls(emulator) == calls, rerun.stderr + rerun.stdout
+    assert run_sdsync(env, "status").returncode == 0
