@@ -27,10 +27,9 @@ from smartdialog_sync.pipelines.syncs.definitions import read_definitions  # noq
 
 from smartdialog_sync.journal import open_journal  # noqa: E402
 from tests.campaigns.helpers import ledger_rows  # noqa: E402
-from tests.syncs.conftest import project  # noqa: E402, F401
+from tests.syncs.conftest import PHONES, crm, project  # noqa: E402, F401
 
 CUSTOMER = "demo-customer"
-PHONES = ["+358401110001", "+358401110002", "+358401110003"]
 
 
 REPOSITORY = defs.get_repository_def()
@@ -52,17 +51,6 @@ def sdsync_env(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-@pytest.fixture
-def crm(tmp_path: Path) -> str:
-    path = tmp_path / "crm.sqlite"
-    connection = sqlite3.connect(path)
-    connection.execute("CREATE TABLE people (phone TEXT, first_name TEXT)")
-    connection.executemany("INSERT INTO people VALUES (?, ?)", [(phone, f"Name{i}") for i, phone in enumerate(PHONES)])
-    connection.commit()
-    connection.close()
-    return f"sqlite:///{path}"
 
 
 DECLARED = """
