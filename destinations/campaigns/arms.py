@@ -158,6 +158,15 @@ def arms_of_options(single: str | None, variant_texts: Sequence[str] | None, hol
     return Arms(holdout=parse_holdout(holdout))
 
 
+def sms_arms(content: str | None, variant_texts: Sequence[str] | None, holdout: str | None, option: str,
+             gsm_safe: Callable[[str], str] | None = None) -> tuple[str | None, Arms]:
+    """The SMS content and arms of a send's options (as `arms_of_options`); `gsm_safe` (--gsm-safe: e.g.
+    `make_gsm_safe`) rewrites the content and each variant's text first."""
+    if gsm_safe is not None and content:
+        content = gsm_safe(content)
+    return content, arms_of_options(content, variant_texts, holdout, option, "content", resolve=gsm_safe or str)
+
+
 def split_recipients(arms: Arms, campaign_id: str, recipients: Sequence[Recipient]
                      ) -> tuple[list[Assignment], dict[str | None, list[Recipient]]]:
     """Every recipient's assignment, and the recipients to send to per variant (key None without variants)."""

@@ -252,17 +252,14 @@ def send(
     wait: bool = WAIT_OPTION,
 ) -> None:
     """Send a personalised SMS to every recipient of a SQL query, exactly once."""
-    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
+    from smartdialog_sync.destinations.campaigns.arms import sms_arms
     from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
     from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
     from smartdialog_sync.destinations.campaigns.links import link_tracking
 
     settings = resolve_campaign_settings(batch_size, max_parts)
     check_common_fields(customer_data, dlr_url)
-    if gsm_safe and content:
-        content = _gsm_safe(content)
-    arms = (arms_of_options(content, variant, holdout, "--content", "content", resolve=_gsm_safe) if gsm_safe
-            else arms_of_options(content, variant, holdout, "--content", "content"))
+    content, arms = sms_arms(content, variant, holdout, "--content", _gsm_safe if gsm_safe else None)
     message = {"sender": sender, "content": content, "dlr_url": dlr_url, "customer_data": customer_data,
                "ad_message": ad}
     spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,

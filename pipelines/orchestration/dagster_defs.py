@@ -40,7 +40,7 @@ from dagster import (
     schedule,
 )
 from pydantic import Field
-from smartdialog_sync.destinations.campaigns.arms import arms_of_options
+from smartdialog_sync.destinations.campaigns.arms import sms_arms
 from smartdialog_sync.destinations.campaigns.campaign import (
     Source,
     build_spec,
@@ -125,9 +125,8 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
     timing = parse_timing(config.at, config.local_time, config.quiet_hours if config.quiet_hours is not None else settings.quiet_hours)
     source = Source(resolve_env_reference(config.source), config.query, config.phone_column,
                     timezone_column=config.timezone_column)
-    content = make_gsm_safe(config.content) if config.gsm_safe and config.content else config.content
-    arms = arms_of_options(content, config.variants, config.holdout, "content", "content",
-                           resolve=make_gsm_safe if config.gsm_safe else str)
+    content, arms = sms_arms(config.content, config.variants, config.holdout, "content",
+                             make_gsm_safe if config.gsm_safe else None)
     message = {"sender": config.sender, "content": content, "dlr_url": config.dlr_url}
     links = link_tracking(arms.contents() or [content or ""], config.track_links, config.link_base_url)
     audience = parse_audience(config.purpose, config.frequency_cap, config.ignore_opt_outs, settings)

@@ -135,7 +135,7 @@ def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], run_key
 
 def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
                   hooks: RunHooks) -> tuple[str, str]:
-    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
+    from smartdialog_sync.destinations.campaigns.arms import sms_arms
     from smartdialog_sync.destinations.campaigns.campaign import (
         Source,
         build_spec,
@@ -164,9 +164,8 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key
                           get("quiet_hours") if get("quiet_hours") is not None else settings.quiet_hours)
     source = Source(definition.crm_url(), get("query"), get("phone_column", "phone"), get("region_column"),
                     get("suppression_query"), get("timezone_column"))
-    content = make_gsm_safe(get("content")) if get("gsm_safe") and get("content") else get("content")
-    arms = arms_of_options(content, get("variants"), get("holdout"), "content", "content",
-                           resolve=make_gsm_safe if get("gsm_safe") else str)
+    content, arms = sms_arms(get("content"), get("variants"), get("holdout"), "content",
+                             make_gsm_safe if get("gsm_safe") else None)
     message = {"sender": get("sender"), "content": content, "dlr_url": get("dlr_url"),
                "customer_data": get("customer_data"), "ad_message": get("ad")}
     audience = parse_audience(get("purpose", "marketing"), get("frequency_cap"), get("ignore_opt_outs", False), settings)
