@@ -19,6 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote
@@ -711,24 +712,19 @@ def migrate_journal(source: Path, target_url: str, secret_file: Path | None = No
     try:
         with target._transaction() as cursor:
             cursor.execute(target._sql["writer_lock"])
-            for table, read in (("inbound", local.read_inbound), ("dlr", local.read_dlr)):
+            sequenced = (("inbound", local.read_inbound, target._sql), ("dlr", local.read_dlr, target._sql),
+                         # tracked links and their clicks, with their own numbers
+                         ("links", partial(local.export_link_rows, "links"), target._links),
+                         ("link_clicks", partial(local.export_link_rows, "link_clicks"), target._links))
+            for table, read, statements in sequenced:
                 rows = read(0, MIGRATE_BATCH)
                 while rows:
-                    cursor.execute(target._sql[f"migrate_find_{table}"], ([row[1] for row in rows], [row[0] for row in rows]))
+                    cursor.execute(statements[f"migrate_find_{table}"], ([row[1] for row in rows], [row[0] for row in rows]))
                     new = _new_rows(f"journal_{table}", rows, cursor.fetchall(), 1)
                     if new:
-                        cursor.execute(target._sql[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
+                        cursor.execute(statements[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
                     tally(table, len(new), len(rows) - len(new))
                     rows = read(rows[-1][0], MIGRATE_BATCH)
-            for table in ("links", "link_clicks"):  # tracked links and their clicks, with their own numbers
-                rows = local.export_link_rows(table, 0, MIGRATE_BATCH)
-                while rows:
-                    cursor.execute(target._links[f"migrate_find_{table}"], ([row[1] for row in rows], [row[0] for row in rows]))
-                    new = _new_rows(f"journal_{table}", rows, cursor.fetchall(), 1)
-                    if new:
-                        cursor.execute(target._links[f"migrate_insert_{table}"], [list(column) for column in zip(*new)])
-                    tally(table, len(new), len(rows) - len(new))
-                    rows = local.export_link_rows(table, rows[-1][0], MIGRATE_BATCH)
             letters = [tuple(letter) for letter in local.list_dead_letters(include_replayed=True)]
             for start in range(0, len(letters), MIGRATE_BATCH):
                 rows = letters[start:start + MIGRATE_BATCH]
