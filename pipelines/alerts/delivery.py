@@ -27,9 +27,7 @@ def masked_url(url: str) -> str:
 
 
 def _safe(text: str, settings: AlertSettings) -> str:
-    for secret in settings.secrets():
-        text = text.replace(secret, "***")
-    return " ".join(text.split())
+    return " ".join(settings.mask(text).split())
 
 
 def alert_text(incident: Incident) -> str:

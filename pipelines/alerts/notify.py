@@ -131,7 +131,4 @@ def _deliver(store: IncidentStore, entry: Any, chosen: AlertSettings, result: No
 
 
 def _first_line(exc: BaseException, chosen: AlertSettings) -> str:
-    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-    for secret in chosen.secrets():
-        text = text.replace(secret, "***")
-    return text
+    return chosen.mask(f"{type(exc).__name__}: {exc}".splitlines()[0])

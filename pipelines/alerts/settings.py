@@ -69,6 +69,12 @@ class AlertSettings:
         """The secret values, to mask in any text that might quote them."""
         return [secret.reveal() for secret in (self.webhook_url, self.smtp_password) if secret is not None]
 
+    def mask(self, text: str) -> str:
+        """`text` with every secret value replaced by ***."""
+        for secret in self.secrets():
+            text = text.replace(secret, "***")
+        return text
+
 
 def resolve_alert_settings() -> AlertSettings:
     """Resolve [alerts]; ConfigurationError (exit 2) for values out of range."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
+
+from smartdialog_sync.receiver.payloads import now_us
 
 from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.migration import StoreMigration
@@ -22,10 +23,6 @@ class OpenIncident:
     incident: Incident
     webhook_at_us: Optional[int]
     email_at_us: Optional[int]
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
 
 
 class IncidentStore:
@@ -71,7 +68,7 @@ class IncidentStore:
                     self._run(db, "resolve", kind=kind, subject=subject)
             for incident in current_by_key.values():
                 self._run(db, "open", kind=incident.kind, subject=incident.subject, message=incident.message,
-                          now=_now_us())
+                          now=now_us())
             rows = self._run(db, "list_open").all()
         return [OpenIncident(Incident(kind, subject, message), webhook_at, email_at)
                 for kind, subject, message, webhook_at, email_at in rows if kind in kinds]
@@ -89,7 +86,7 @@ class IncidentStore:
     def delivered(self, incident: Incident, channel: str) -> None:
         """Record that `channel` took the alert of `incident`."""
         with self._engine.begin() as db:
-            self._run(db, f"delivered_{channel}", kind=incident.kind, subject=incident.subject, now=_now_us())
+            self._run(db, f"delivered_{channel}", kind=incident.kind, subject=incident.subject, now=now_us())
 
     def close(self) -> None:
         """Release the connections."""
