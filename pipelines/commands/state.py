@@ -25,7 +25,6 @@ def show(ctx: typer.Context) -> None:
     """
     from smartdialog_sync.state.location import hide_password
 
-    from ..syncs.runs import sync_runs_target
 
     settings = unchecked_settings(ctx)
     state = settings.state
@@ -37,7 +36,7 @@ def show(ctx: typer.Context) -> None:
         "OAuth tokens": state.tokens(),
         "receiver journal": state.journal(),
         "limiter window": state.limiter(settings.limiter_url),
-        "declared-sync runs": sync_runs_target(state),
+        "declared-sync runs": state.sync_runs(),
         "open alert incidents": state.alerts(),
     }
     for name, target in stores.items():

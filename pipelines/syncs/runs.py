@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from smartdialog_sync.sqlfiles import read_named_sql
-from smartdialog_sync.state.files import SYNC_RUNS_FILE
 from smartdialog_sync.state.location import StateLocation
 
 
@@ -38,7 +37,7 @@ def utc_now() -> str:
 
 
 class SyncRuns:
-    """The run records at one state location (see `sync_runs_target`)."""
+    """The run records at one state location (see `StateLocation.sync_runs`)."""
 
     def __init__(self, target: str | Path) -> None:
         import sqlalchemy as sa
@@ -101,15 +100,10 @@ class SyncRuns:
         self._engine.dispose()
 
 
-def sync_runs_target(state: StateLocation) -> str | Path:
-    """Where the run records live: the state's PostgreSQL, else `<data_dir>/sync_runs.sqlite`."""
-    return state.target(None, SYNC_RUNS_FILE, "the sync runs")
-
-
 @contextmanager
 def open_sync_runs(state: StateLocation) -> Iterator[SyncRuns]:
     """The run records of `state` (the table is created by the first write)."""
-    runs = SyncRuns(sync_runs_target(state))
+    runs = SyncRuns(state.sync_runs())
     try:
         yield runs
     finally:

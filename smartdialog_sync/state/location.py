@@ -143,6 +143,10 @@ class StateLocation:
         """The open alert incidents: the state's database, else `<data_dir>/alerts.sqlite`."""
         return postgres_url(self.url) if self.url else self.data_dir / files.ALERTS_FILE
 
+    def sync_runs(self) -> str | Path:
+        """The runs of declared syncs: the state's database, else `<data_dir>/sync_runs.sqlite`."""
+        return postgres_url(self.url) if self.url else self.data_dir / files.SYNC_RUNS_FILE
+
     def runner_locks(self) -> str | Path:
         """Where runner locks are taken: the state's database, else `<data_dir>/locks/`."""
         return postgres_url(self.url) if self.url else self.data_dir / files.RUNNER_LOCKS_DIR
