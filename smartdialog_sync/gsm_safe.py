@@ -12,9 +12,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
-from smartdialog_sync.sms_parts import GSM7_BASIC, GSM7_EXTENSION, SmsParts, count_parts
+from smartdialog_sync.sms_parts import GSM7_ALL, cached_count_parts, count_parts
 
 Render = Callable[[str, Mapping[str, str]], str]  # a content with a recipient's values filled in
 
@@ -47,11 +46,6 @@ LOOK_ALIKES: dict[str, str] = {
     "\u00ad": "",  # soft hyphen (invisible)
     "\u200b": "",  # zero width space (invisible)
 }
-
-
-def is_gsm7(char: str) -> bool:
-    """True when `char` is in the GSM-7 alphabet (basic table or extension)."""
-    return char in GSM7_BASIC or char in GSM7_EXTENSION
 
 
 def make_gsm_safe(text: str) -> str:
@@ -123,7 +117,7 @@ def preview_content(content: str, recipients: Iterable[tuple[Mapping[str, str], 
     """The encoding preview of `content` for its `recipients`: each one's values and the SMS parts it takes as
     planned (None: the content once, as it is). Only when the content holds look-alikes is each recipient's
     text rendered again (with `render`), with them replaced, to count the parts --gsm-safe would save."""
-    counts = Counter(char for char in content if not is_gsm7(char))
+    counts = Counter(char for char in content if char not in GSM7_ALL)
     look_alikes = tuple(LookAlike(char, count, LOOK_ALIKES[char]) for char, count in counts.items() if char in LOOK_ALIKES)
     other = tuple(char for char in counts if char not in LOOK_ALIKES)
     safe = make_gsm_safe(content)
@@ -133,12 +127,7 @@ def preview_content(content: str, recipients: Iterable[tuple[Mapping[str, str], 
         if not look_alikes:
             safe_parts += planned
             continue
-        after = _counted(render(safe, values) if render else safe)
+        after = cached_count_parts(render(safe, values) if render else safe)
         safe_parts += after.parts
         safe_ucs2 += after.encoding == "UCS-2"
     return ContentPreview("GSM-7" if not counts else "UCS-2", look_alikes, other, parts, safe_parts, safe_ucs2)
-
-
-@lru_cache(maxsize=100_000)
-def _counted(text: str) -> SmsParts:
-    return count_parts(text)

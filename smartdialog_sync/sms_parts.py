@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 GSM7_BASIC = set(
@@ -62,3 +63,9 @@ def count_parts(text: str) -> SmsParts:
         return SmsParts("UCS-2", len(text), _even_count(len(text), UCS2_SINGLE, UCS2_PART))
     sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
     return SmsParts("UCS-2", sum(sizes), _split_count(sizes, UCS2_SINGLE, UCS2_PART))
+
+
+@lru_cache(maxsize=100_000)
+def cached_count_parts(text: str) -> SmsParts:
+    """`count_parts`, remembered for the last 100,000 texts (a campaign renders many texts alike)."""
+    return count_parts(text)

@@ -13,11 +13,10 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence
 
 from smartdialog_sync.constants import REQUEST_ID_MAX
-from smartdialog_sync.sms_parts import count_parts
+from smartdialog_sync.sms_parts import cached_count_parts
 
 from .errors import CampaignInputError
 from .links import KEY_PREFIX
@@ -78,12 +77,6 @@ def placeholders(content: str) -> list[str]:
 def render(content: str, values: dict[str, str]) -> str:
     """`content` with each `{{key}}` replaced by its value (unknown keys render empty, as the service does)."""
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), content)
-
-
-@lru_cache(maxsize=100_000)
-def _parts(text: str) -> tuple[int, str]:
-    counted = count_parts(text)
-    return counted.parts, counted.encoding
 
 
 def check_campaign_id(campaign_id: str) -> str:
@@ -189,7 +182,7 @@ def plan_sms(
         personalization = {key: recipient.values[key] for key in keys}
         if links is not None:
             personalization.update(links(recipient.address))
-        parts, _ = _parts(render(content, personalization))
+        parts = cached_count_parts(render(content, personalization)).parts
         if parts > max_parts:
             too_long.append((recipient.address, parts))
         key = (_send_key(schedule, recipient.address), (), ())
@@ -232,7 +225,7 @@ def estimate(batches: Sequence[Batch], content: str | None, limit_calls: int, li
     encodings: Counter[str] = Counter()
     if content is not None:
         for r in recipients:
-            encodings[_parts(render(content, r.personalization))[1]] += 1
+            encodings[cached_count_parts(render(content, r.personalization)).encoding] += 1
     total = sum(r.parts for r in recipients if r.parts is not None) if content is not None else None
     return Estimate(
         recipients=len(recipients),
