@@ -50,16 +50,16 @@ class RunOutcome:
     refused_as_is: bool = False  # stopped by a refusal of the request itself (400/422): a rerun gets it again
 
 
-def build_request(record: CampaignRecord, batch: Batch, timing: Due | None = None) -> dict[str, Any]:
+def build_request(record: CampaignRecord, arms: Arms, batch: Batch, timing: Due | None = None) -> dict[str, Any]:
     """The request fields of one batch: the campaign's shared fields (with its variant's content or template),
-    the batch's recipients, RequestId and time.
+    the batch's recipients, RequestId and time. `arms`: the campaign's, parsed once.
 
     A plain mapping of the request model's fields: the client validates it into SendMessageRequest or
     WhatsAppTemplateSendRequest once (building the models here too would double the work per call).
     """
     request: dict[str, Any] = {**record.message, "request_id": batch.request_id}
     if batch.variant is not None:
-        request.update(Arms.from_description(record.description).fields_of(batch.variant))
+        request.update(arms.fields_of(batch.variant))
     if timing is not None and timing.send_at is not None:
         request["send_date_time"] = timing.send_at
     elif batch.send_at is not None:
@@ -115,6 +115,7 @@ class CampaignSender:
         self.api = api
         self.ledger = ledger
         self.record = record
+        self._arms = Arms.from_description(record.description)  # parsed once, not per batch
         self.workers = max(1, workers)
         self.on_batch_done = on_batch_done
         self.base_url = base_url
@@ -139,7 +140,7 @@ class CampaignSender:
         return self.outcome
 
     def _call(self, batch: Batch, timing: Due) -> models.SendResult:
-        request = build_request(self.record, batch, timing)
+        request = build_request(self.record, self._arms, batch, timing)
         if self.record.kind == "sms":
             return self.api.send_message(self.record.customer_id, self.record.service_id, request)
         return self.api.send_whatsapp_template_message(self.record.customer_id, self.record.service_id, request)
