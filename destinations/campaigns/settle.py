@@ -20,10 +20,9 @@ from .ledger import Ledger, lock_state
 OUTCOMES = ("sent", "not-sent")
 
 
-def settle_command(campaign_id: str, batch_no: int | None = None) -> str:
-    """The command that settles a campaign's batches in flight (what `sdsync status` suggests)."""
-    batch = f" --batch {batch_no}" if batch_no is not None else ""
-    return f"sdsync settle-batch --campaign {campaign_id}{batch} --as sent|not-sent"
+def settle_command(campaign_id: str) -> str:
+    """The command that settles a campaign's batches in flight (what the run and `sdsync status` suggest)."""
+    return f"sdsync settle-batch --campaign {campaign_id} --as sent|not-sent"
 
 
 def settle_in_flight(client_settings: ClientSettings, campaign_id: str, outcome: str, batches: Sequence[int] = (),
