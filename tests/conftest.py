@@ -123,6 +123,10 @@ class EmulatorHandle:
         """Call, 429, fault and callback counters."""
         return self._ok(self.admin.get("/stats"))
 
+    def calls(self, operation: str) -> int:
+        """How many calls of `operation` (e.g. SendMessage) the emulator has answered since its reset."""
+        return self.stats()["calls_by_operation"].get(operation, 0)
+
     def contacts(self, customer: str = "demo-customer", group_service: str = "crm-group") -> list[dict[str, Any]]:
         """The stored contacts of a group service."""
         return self._ok(self.admin.get("/contacts", params={"customer": customer, "group_service": group_service}))

@@ -33,10 +33,6 @@ def _sent(emulator: Any, operation: str) -> list[str]:
     return [m["content"] for m in emulator.messages(phone(1)) if m["operation"] == operation]
 
 
-def _calls(emulator: Any, operation: str) -> int:
-    return emulator.stats()["calls_by_operation"].get(operation, 0)
-
-
 @pytest.fixture(params=["local", "postgres"])
 def state_env(request: pytest.FixtureRequest) -> dict[str, str]:
     """Extra environment of the run: the reply record in the data dir, or in a fresh shared PostgreSQL state."""
@@ -54,7 +50,7 @@ def test_a_discussion_reply_rerun_sends_once(sdsync: Callable[..., Any], emulato
     again = sdsync(*args, **state_env)
     assert again.exit_code == 0 and "Already sent (reply X" in again.output, again.output
     assert _sent(emulator, "SendDiscussionReplyMessage") == ["Anything else?"]
-    assert _calls(emulator, "SendDiscussionReplyMessage") == 1
+    assert emulator.calls("SendDiscussionReplyMessage") == 1
     other = sdsync(*args[:-4], "--content", "Something else", "--request-id", "X", **state_env)
     assert other.exit_code == 2 and "reply id X was used" in other.output and "a new --request-id" in other.output
 
@@ -68,7 +64,7 @@ def test_a_parent_message_reply_rerun_sends_once(sdsync: Callable[..., Any], emu
     assert json.loads(first.stdout)["recipients"][0]["address"] == phone(1)
     again = sdsync(*args)
     assert again.exit_code == 0 and "Already sent" in again.output
-    assert _calls(emulator, "SendReplyMessage") == 1  # not even a call the service would cancel
+    assert emulator.calls("SendReplyMessage") == 1  # not even a call the service would cancel
     assert _sent(emulator, "SendReplyMessage") == ["Yes, it is."]
 
 
@@ -80,7 +76,7 @@ def test_a_dropped_discussion_reply_is_uncertain_and_never_sent_again(sdsync: Ca
     emulator.set_faults()
     rerun = sdsync(*command)
     assert rerun.exit_code == 1 and "is uncertain" in rerun.output, rerun.output
-    assert _calls(emulator, "SendDiscussionReplyMessage") == 1  # the rerun made no call
+    assert emulator.calls("SendDiscussionReplyMessage") == 1  # the rerun made no call
     assert _sent(emulator, "SendDiscussionReplyMessage") == ["On its way"]  # the dropped call was processed, once
 
 
@@ -92,10 +88,10 @@ def test_a_dropped_parent_message_reply_is_settled_by_its_request_id(sdsync: Cal
     dropped = sdsync(*command)  # the client's repeat carries the same RequestId: the service cancels it (409)
     assert dropped.exit_code == 0 and "Already sent" in dropped.output, dropped.output
     emulator.set_faults()
-    calls = _calls(emulator, "SendReplyMessage")
+    calls = emulator.calls("SendReplyMessage")
     rerun = sdsync(*command)
     assert rerun.exit_code == 0 and "Already sent" in rerun.output
-    assert _calls(emulator, "SendReplyMessage") == calls
+    assert emulator.calls("SendReplyMessage") == calls
     assert _sent(emulator, "SendReplyMessage") == ["On its way"]
 
 
@@ -115,10 +111,10 @@ def test_a_reply_killed_after_its_record_is_never_sent_again(sdsync: Callable[..
     assert _in_flight(records), "the reply was not recorded in flight before its call"
     time.sleep(2)  # a call the killed run made is finished by the emulator (sent), or there was none yet
     emulator.set_faults()
-    calls = _calls(emulator, "SendDiscussionReplyMessage")
+    calls = emulator.calls("SendDiscussionReplyMessage")
     rerun = sdsync(*args)
     assert rerun.exit_code == 1 and "is uncertain" in rerun.output, rerun.output
-    assert _calls(emulator, "SendDiscussionReplyMessage") == calls <= 1  # the rerun made no call
+    assert emulator.calls("SendDiscussionReplyMessage") == calls <= 1  # the rerun made no call
     assert len(_sent(emulator, "SendDiscussionReplyMessage")) == calls
 
 
@@ -141,7 +137,7 @@ def test_a_run_killed_between_the_record_and_the_call_is_uncertain(sdsync: Calla
     records.close()
     rerun = sdsync("reply", "--customer", CUSTOMER, "--thread-id", thread["threadId"], "--content", "Anything else?")
     assert rerun.exit_code == 1 and f"reply {reply.reply_id()} is uncertain" in rerun.output, rerun.output
-    assert _calls(emulator, "SendDiscussionReplyMessage") == 0
+    assert emulator.calls("SendDiscussionReplyMessage") == 0
 
 
 def test_a_refused_reply_is_not_recorded_sent(sdsync: Callable[..., Any], emulator: Any) -> None:
@@ -150,7 +146,7 @@ def test_a_refused_reply_is_not_recorded_sent(sdsync: Callable[..., Any], emulat
     assert refused.exit_code == 1 and "was not sent" in refused.output and "run the same command again" in refused.output
     again = sdsync(*args)  # refused before: nothing was sent, so trying again is safe
     assert again.exit_code == 1 and "was not sent" in again.output
-    assert _calls(emulator, "SendDiscussionReplyMessage") == 2
+    assert emulator.calls("SendDiscussionReplyMessage") == 2
 
 
 def test_state_migrate_copies_the_reply_record(tmp_path: Path, postgres_url: str) -> None:

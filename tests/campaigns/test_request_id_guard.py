@@ -16,7 +16,7 @@ CAMPAIGN = "guarded"
 
 
 def send_calls(emulator: Any) -> int:
-    return emulator.stats()["calls_by_operation"].get("SendMessage", 0)
+    return emulator.calls("SendMessage")
 
 
 def age_in_flight(ledger: Path, age: timedelta) -> None:

@@ -19,7 +19,7 @@ from smartdialog_sync.destinations.campaigns.links import CODE_LENGTH, LinkCoder
 from smartdialog_sync.pipelines.reporting import build_report
 
 from tests.browser import chromium  # noqa: F401
-from tests.campaigns.helpers import SEND, make_crm, phone
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone
 from tests.receiver.harness import receiver_factory  # noqa: F401
 
 QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
@@ -36,8 +36,7 @@ def _codes(emulator: Any, base: str) -> dict[str, str]:
 
 
 def _clicks(journal: Path) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(journal) as db:
-        return db.execute("SELECT code, kind, agent FROM journal_link_clicks ORDER BY seq").fetchall()
+    return ledger_rows(journal, "SELECT code, kind, agent FROM journal_link_clicks ORDER BY seq")
 
 
 @pytest.fixture

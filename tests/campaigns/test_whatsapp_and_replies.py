@@ -22,10 +22,6 @@ def _orders_crm(path: Path, count: int) -> str:
     return f"sqlite:///{path}"
 
 
-def _calls(emulator: Any, operation: str) -> int:
-    return emulator.stats()["calls_by_operation"].get(operation, 0)
-
-
 def test_whatsapp_recipients_are_grouped_by_body_parameters(sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
     crm = _orders_crm(tmp_path / "orders.sqlite", 30)
     result = sdsync(*WHATSAPP, "--source", crm, "--query", "SELECT msisdn, order_no FROM orders", "--phone-column", "msisdn",
@@ -33,7 +29,7 @@ def test_whatsapp_recipients_are_grouped_by_body_parameters(sdsync: Callable[...
                     "--batch-size", "4", "--yes")
     assert result.exit_code == 0, result.output
     assert "API calls: 9 (up to 4 recipients each) instead of 30 (one per recipient);" in result.output
-    assert _calls(emulator, "SendWhatsappTemplateMessage") == 9  # 3 parameter sets x ceil(10 / 4)
+    assert emulator.calls("SendWhatsappTemplateMessage") == 9  # 3 parameter sets x ceil(10 / 4)
     messages = emulator.messages()
     assert Counter(m["address"] for m in messages) == Counter({phone(i): 1 for i in range(30)})
     assert {m["content"] for m in messages if m["address"] == phone(4)} == {"Hello! Your order A1 is ready for pickup."}
@@ -48,7 +44,7 @@ def test_unknown_template_and_wrong_parameters_are_refused(sdsync: Callable[...,
     assert "order_ready" in unknown.output
     wrong = sdsync(*base, "--template", "order_ready")
     assert wrong.exit_code == 2 and "takes 1 body parameter(s); --body-params gives 0" in wrong.output
-    assert _calls(emulator, "SendWhatsappTemplateMessage") == 0
+    assert emulator.calls("SendWhatsappTemplateMessage") == 0
 
 
 def test_reply_and_discussion_reply(sdsync: Callable[..., Any], emulator: Any) -> None:

@@ -24,17 +24,13 @@ def cli(emulator, crm, state, tmp_path, monkeypatch):
     return SyncCli(emulator, crm, tmp_path, state=state)
 
 
-def calls(emulator, operation: str) -> int:
-    return emulator.stats()["calls_by_operation"].get(operation, 0)
-
-
 @BOTH_STATES
 def test_first_sync_then_a_resync_without_change_makes_no_call(cli, emulator, crm):
     rows = [contact(n) for n in range(1, 41)]
     crm.write(rows)
     cli.run()
     assert cli.group() == expected_group(rows)
-    assert calls(emulator, "CreateGroupContact") == 40
+    assert emulator.calls("CreateGroupContact") == 40
     run = cli.last_run()
     # 40 creates and the group-service check (made while the state holds no contact of the group)
     assert (run["status"], run["creates"], run["applied"], run["calls"]) == ("completed", 40, 40, 41)
@@ -167,7 +163,7 @@ def test_max_calls_spreads_a_first_sync_over_several_runs(cli, emulator, crm):
         outputs.append(cli.run("--max-calls", "10"))
         assert len(cli.group()) == expected_total
     assert "16 operations left for the next run" in outputs[0]
-    assert calls(emulator, "CreateGroupContact") == 25
+    assert emulator.calls("CreateGroupContact") == 25
     assert [row[0] for row in cli.query("SELECT status FROM sync_runs ORDER BY run_id")] == ["partial", "partial", "completed"]
 
 

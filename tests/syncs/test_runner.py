@@ -15,7 +15,7 @@ from smartdialog_sync.receiver.payloads import inbound_row
 from smartdialog_sync.journal import open_journal
 from smartdialog_sync.state.location import StateLocation
 from tests.operations.conftest import Sdsync
-from tests.postgres import postgres_database
+from tests.receiver.harness import postgres_url  # noqa: F401  (fixture)
 from tests.syncs.conftest import PHONES
 
 CONTACTS = """
@@ -85,11 +85,6 @@ def test_a_failed_run_is_recorded_and_returned(project, on_emulator, crm: str, t
     runs = SyncRuns(StateLocation(tmp_path / "data").target(None, "sync_runs.sqlite", "runs"))
     assert runs.last_runs()["crm_nightly"].status == "failed"
     runs.close()
-
-
-@pytest.fixture
-def postgres_url() -> str:
-    yield from postgres_database()
 
 
 def test_run_records_are_kept_on_postgresql_too(postgres_url: str, tmp_path: Path) -> None:
