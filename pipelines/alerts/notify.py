@@ -89,8 +89,8 @@ def alerting(settings: ClientSettings, job: str, subject: str, *, dry_run: bool 
 
 
 def _notify(settings: ClientSettings, outcome: Optional[JobOutcome], chosen: AlertSettings) -> Notified:
+    from smartdialog_sync.pipelines.operations.options import StatusOptions
     from smartdialog_sync.pipelines.operations.sections_pull import journal_status
-    from smartdialog_sync.pipelines.operations.status import StatusOptions
 
     store = IncidentStore(settings.state.alerts())
     try:

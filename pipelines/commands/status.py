@@ -45,11 +45,9 @@ def status(
     Exits 1 when something needs attention (one line per reason), 0 otherwise.
     """
     from smartdialog_sync.destinations.contacts.sync import check_state_option
+    from smartdialog_sync.pipelines.operations.options import StatusOptions
     from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
-    from smartdialog_sync.pipelines.operations.status import (
-        StatusOptions,
-        collect_status,
-    )
+    from smartdialog_sync.pipelines.operations.status import collect_status
 
     check_state_option(state)  # a URL other than postgresql:// exits 2
     settings = unchecked_settings(ctx)  # creates nothing, needs no credentials

@@ -22,7 +22,7 @@ from .stores import (
 from .timefmt import iso
 
 if TYPE_CHECKING:
-    from .status import StatusOptions
+    from .options import StatusOptions
 
 
 Execute = Callable[..., list[Any]]

@@ -11,7 +11,7 @@ from .stores import duckdb_readonly, postgres_readonly, sqlite_readonly
 from .timefmt import age_of, iso
 
 if TYPE_CHECKING:
-    from .status import StatusOptions
+    from .options import StatusOptions
 
 
 # --- contact sync ----------------------------------------------------------------------------------------

@@ -7,59 +7,15 @@ nothing was run yet) and `attention`: one line per thing an operator should act 
 from __future__ import annotations
 
 import shlex
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any
 
-from smartdialog_sync.state.location import StateLocation
-
+from .options import StatusOptions
 from .sections_pull import journal_status, limiter_status, pull_status
 from .sections_sync import campaigns_status, contacts_status
 from .stores import guarded
 from .timefmt import human_age, iso
 
-if TYPE_CHECKING:
-    from smartdialog_sync.api import ClientSettings
-
 REQUEST_ID_MEMORY_DAYS = 7  # how long SmartDialog remembers a RequestId
-
-
-@dataclass
-class StatusOptions:
-    """Where the stores are and what counts as needing attention."""
-
-    data_dir: Path
-    window_calls: int = 100
-    window_s: float = 60.0
-    limiter_url: Optional[str] = None
-    state_url: Optional[str] = None  # the shared state's PostgreSQL; None: local files in the data dir
-    connection_key: Optional[str] = None  # the window key of the configured connection, to label it
-    journal: Optional[str] = None
-    contacts_state: Optional[str] = None
-    ledger: Optional[str] = None  # --ledger: a path or URL; default the state's ledger
-    backlog_hours: float = 24.0
-    campaign_hours: float = 24.0
-    now: float = field(default_factory=time.time)
-
-    @property
-    def state(self) -> StateLocation:
-        """Where the stores are: the data dir's files, or the shared state's PostgreSQL."""
-        return StateLocation(self.data_dir, self.state_url)
-
-    @classmethod
-    def from_settings(cls, settings: ClientSettings, **options: Any) -> "StatusOptions":
-        """Options for the configured data dir, rate limit and limiter store (credentials may be missing)."""
-        from smartdialog_sync.api.config import check_credentials
-        from smartdialog_sync.errors import ConfigurationError
-
-        try:
-            connection_key: Optional[str] = check_credentials(settings).connection_key
-        except ConfigurationError:  # no credentials: no window is this invocation's
-            connection_key = None
-        return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
-                   window_s=settings.rate_limit.seconds, limiter_url=settings.limiter_url, state_url=settings.state_url,
-                   connection_key=connection_key, **options)
 
 
 def collect_status(options: StatusOptions) -> dict[str, Any]:

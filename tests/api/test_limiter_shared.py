@@ -12,7 +12,8 @@ from pathlib import Path
 import sqlalchemy
 
 from smartdialog_sync.api import ClientSettings
-from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
+from smartdialog_sync.pipelines.operations.options import StatusOptions
+from smartdialog_sync.pipelines.operations.status import collect_status
 from smartdialog_sync.state.files import LIMITER_FILE
 from smartdialog_sync.state.location import user_cache_dir
 

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status, forget_group_command
+from smartdialog_sync.pipelines.operations.options import StatusOptions
+from smartdialog_sync.pipelines.operations.status import collect_status, forget_group_command
 
 from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group

@@ -8,7 +8,7 @@ import sys
 import pytest
 from smartdialog_sync.api import SmartDialogClient, resolve_settings
 from smartdialog_sync.pipelines.operations.sections_sync import contacts_status
-from smartdialog_sync.pipelines.operations.status import StatusOptions
+from smartdialog_sync.pipelines.operations.options import StatusOptions
 
 from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group

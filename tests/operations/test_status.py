@@ -188,7 +188,8 @@ def test_reading_a_closed_sqlite_store_creates_no_file(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_pull_state_names_the_folder_to_remove(tmp_path: Path) -> None:
-    from smartdialog_sync.pipelines.operations.status import StatusOptions, collect_status
+    from smartdialog_sync.pipelines.operations.options import StatusOptions
+    from smartdialog_sync.pipelines.operations.status import collect_status
 
     broken = tmp_path / "pipelines" / "smartdialog_pull_duckdb_x"
     broken.mkdir(parents=True)
