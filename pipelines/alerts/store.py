@@ -9,6 +9,7 @@ from typing import Any, Iterable, Optional
 from smartdialog_sync.receiver.payloads import now_us
 
 from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.engines import open_store
 from smartdialog_sync.state.migration import StoreMigration
 
 from .incidents import Incident
@@ -29,27 +30,8 @@ class IncidentStore:
     """`alert_incidents` (sql/alert_incidents.sql) on SQLite or PostgreSQL, through SQLAlchemy."""
 
     def __init__(self, target: str | Path) -> None:
-        import sqlalchemy as sa
-
         self._sql = read_named_sql("alert_incidents.sql")
-        self._postgres = isinstance(target, str)
-        if isinstance(target, str):
-            from smartdialog_sync.state.postgres import state_engine
-
-            self._engine = state_engine(target, pool_size=1)
-        else:
-            from smartdialog_sync.datadir import private_data_dir
-
-            private_data_dir(target.parent)  # the incidents quote CRM and server text: 0600 like every store
-            self._engine = sa.create_engine(f"sqlite:///{target}", poolclass=sa.pool.NullPool,
-                                            connect_args={"timeout": 30})
-        with self._engine.begin() as db:
-            if self._postgres:
-                from smartdialog_sync.state.postgres import ensure_schema
-
-                ensure_schema(db, self._sql["schema"])
-            else:
-                db.exec_driver_sql(self._sql["schema"])
+        self._engine = open_store(target, self._sql["schema"])
 
     def _run(self, db: Any, name: str, **params: Any) -> Any:
         import sqlalchemy as sa

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from smartdialog_sync.sqlfiles import read_named_sql
+from smartdialog_sync.state.engines import open_store, store_transaction
 from smartdialog_sync.state.location import StateLocation
 
 
@@ -40,34 +41,18 @@ class SyncRuns:
     """The run records at one state location (see `StateLocation.sync_runs`)."""
 
     def __init__(self, target: str | Path) -> None:
-        import sqlalchemy as sa
-
-        from smartdialog_sync.state.postgres import state_engine
-
         self._target = target
         self._sql = read_named_sql("sync_runs.sql")
-        if isinstance(target, Path):
-            self._engine = sa.create_engine(f"sqlite:///{target}", poolclass=sa.pool.NullPool,
-                                            connect_args={"timeout": 30})
-        else:
-            self._engine = state_engine(target, pool_size=1)
+        self._engine: Any = None  # opened by the first transaction: reading an absent file creates nothing
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
         """A transaction, the table created first; StateUnavailable (exit 1) when the database fails."""
-        import sqlalchemy as sa
-
-        from smartdialog_sync.state.postgres import ensure_schema, unavailable
-
-        try:
-            with self._engine.begin() as connection:
-                if isinstance(self._target, Path):
-                    connection.connection.executescript(self._sql["schema_sqlite"])
-                else:
-                    ensure_schema(connection, self._sql["schema_postgres"])
-                yield connection
-        except sa.exc.SQLAlchemyError as exc:
-            raise unavailable(str(self._target), exc) from None
+        if self._engine is None:
+            dialect = "sqlite" if isinstance(self._target, Path) else "postgres"
+            self._engine = open_store(self._target, self._sql[f"schema_{dialect}"])
+        with store_transaction(self._engine, self._target) as connection:
+            yield connection
 
     def start(self, name: str, kind: str, run_key: str | None, started_at: str | None = None) -> int:
         """Record that a run starts (now, unless `started_at` says when); its id, for `finish`."""
@@ -97,7 +82,8 @@ class SyncRuns:
 
     def close(self) -> None:
         """Close the database connections."""
-        self._engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 @contextmanager

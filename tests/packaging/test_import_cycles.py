@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 import graphlib
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -104,3 +106,18 @@ def test_the_crm_password_from_secrets_toml_never_lands_in_the_run_records(proje
     outcome = run_declared_sync("crm_nightly")
     assert outcome.status == "failed" and "postgresql://crm:***@127.0.0.1:1/crm" in outcome.summary, outcome
     assert b"pw-secret-42" not in (tmp_path / "data" / "sync_runs.sqlite").read_bytes()
+
+
+def test_the_run_records_file_is_private_and_reading_an_absent_one_creates_nothing(tmp_path: Path) -> None:
+    state = StateLocation(tmp_path / "data")
+    with open_sync_runs(state) as runs:
+        assert runs.last_runs() == {}
+    assert not (tmp_path / "data").exists()
+    umask = os.umask(0o022)  # a usual umask: the store itself must keep its file private
+    try:
+        with open_sync_runs(state) as runs:
+            runs.start("crm_nightly", "contacts", None)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "data" / "sync_runs.sqlite").stat().st_mode) == 0o600
