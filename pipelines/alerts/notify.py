@@ -64,46 +64,52 @@ def notify(settings: ClientSettings, outcome: Optional[JobOutcome] = None, *,
 
 @dataclass
 class Watch:
-    """What a job under `alerting` sets once it knows its outcome (see `alerting`)."""
+    """What a job under `alerting` sets once it knows: its `outcome`, and its `subject` when only the job
+    itself can name it (a pull learns its pipeline's name as it starts)."""
 
+    subject: str
     outcome: Optional[JobOutcome] = None
 
 
 @contextmanager
-def alerting(settings: ClientSettings, job: str, subject: str, *, dry_run: bool = False,
+def alerting(settings: ClientSettings, job: str, subject: str = "", *, dry_run: bool = False,
              alert_settings: Optional[AlertSettings] = None) -> Iterator[Watch]:
     """Run a job's body, then `notify`: with `watch.outcome` when the body set it, a good run of
-    `job subject` when it did not, and a failed run when the body raised (the error is re-raised).
-    A dry run raises and resolves nothing."""
-    watch = Watch()
+    `job watch.subject` when it did not, and a failed run when the body raised (the error is re-raised;
+    a body that failed before any subject was known raises no alert). A dry run raises and resolves nothing."""
+    watch = Watch(subject)
     if dry_run:
         yield watch
         return
     try:
         yield watch
     except Exception as exc:
-        failed = JobOutcome(job, subject, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        notify(settings, failed, alert_settings=alert_settings)
+        if watch.subject:
+            failed = JobOutcome(job, watch.subject, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            notify(settings, failed, alert_settings=alert_settings)
         raise
-    notify(settings, watch.outcome or JobOutcome(job, subject), alert_settings=alert_settings)
+    notify(settings, watch.outcome or JobOutcome(job, watch.subject), alert_settings=alert_settings)
 
 
 def _notify(settings: ClientSettings, outcome: Optional[JobOutcome], chosen: AlertSettings) -> Notified:
     from smartdialog_sync.pipelines.operations.options import StatusOptions
     from smartdialog_sync.pipelines.operations.sections_pull import journal_status
 
+    journal, _ = journal_status(StatusOptions(data_dir=settings.data_dir, state_url=settings.state_url,
+                                              backlog_hours=chosen.backlog_hours, now=time.time()))
+    current = journal_incidents(journal, chosen.backlog_hours)
+    if outcome is not None:
+        current += outcome_incidents(outcome, chosen.rejected_share)
+
+    def in_scope(kind: str, subject: str) -> bool:
+        """The journal's incidents, and the job kinds of this outcome's subject (another subject's open
+        incidents are left for its own runs to resolve or retry)."""
+        return kind in JOURNAL_KINDS or (outcome is not None and kind in JOB_KINDS and subject == outcome.scope)
+
     store = IncidentStore(settings.state.alerts())
     try:
-        pending = []
-        if outcome is not None:
-            pending += store.update(outcome_incidents(outcome, chosen.rejected_share), {outcome.scope}, JOB_KINDS)
-        journal, _ = journal_status(StatusOptions(data_dir=settings.data_dir, state_url=settings.state_url,
-                                                  backlog_hours=chosen.backlog_hours, now=time.time()))
-        pending += store.update(journal_incidents(journal, chosen.backlog_hours), set(), JOURNAL_KINDS)
         result = Notified([], [])
-        for entry in pending:
-            if outcome is not None and entry.incident.kind in JOB_KINDS and entry.incident.subject != outcome.scope:
-                continue  # another subject's open incident: its own runs retry its alert
+        for entry in store.update(current, in_scope):
             _deliver(store, entry, chosen, result)
         return result
     finally:

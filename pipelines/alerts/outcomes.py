@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from .incidents import JobOutcome
-from .notify import notify
+from .notify import alerting
 
 if TYPE_CHECKING:
     from smartdialog_sync.destinations.campaigns.run import CampaignResult
@@ -37,19 +37,17 @@ def campaign_outcome(result: CampaignResult) -> JobOutcome:
                       unsent_batches=unsent)
 
 
-def pull_outcome(result: PullResult) -> JobOutcome:
-    """A pull's outcome (a good one: a failed pull raises, and `alerting` reports it)."""
-    return JobOutcome("pull", result.pipeline_name)
-
-
 def alerted_pull(settings: ClientSettings, run: Callable[[], PullResult]) -> PullResult:
-    """Run a pull (`run`) and `notify` its outcome; a failed pull alerts under its pipeline's name and re-raises."""
+    """Run a pull (`run`) under `alerting`, its subject the pipeline's name, which only the pull knows: a
+    failed pull alerts under the name its `PullFailed` carries and re-raises; an error before the pull has a
+    pipeline (bad options) raises without an alert."""
     from smartdialog_sync.pipelines.pull_pipeline import PullFailed
 
-    try:
-        result = run()
-    except PullFailed as exc:
-        notify(settings, JobOutcome("pull", exc.pipeline_name, error=str(exc)))
-        raise
-    notify(settings, pull_outcome(result))
+    with alerting(settings, "pull") as watch:
+        try:
+            result = run()
+        except PullFailed as exc:
+            watch.subject = exc.pipeline_name
+            raise
+        watch.subject = result.pipeline_name
     return result

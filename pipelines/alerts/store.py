@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from smartdialog_sync.receiver.payloads import now_us
 
@@ -38,22 +38,27 @@ class IncidentStore:
 
         return db.execute(sa.text(self._sql[name]), params)
 
-    def update(self, current: Iterable[Incident], scope: set[str], kinds: Iterable[str]) -> list[OpenIncident]:
-        """Resolve the open incidents of `kinds` whose subject is in `scope` (or any, for an empty scope) that
-        are not `current`, open the `current` ones that are new, and return the open incidents of `kinds`."""
+    def update(self, current: Iterable[Incident], in_scope: Callable[[str, str], bool]) -> list[OpenIncident]:
+        """Resolve the open incidents `in_scope(kind, subject)` that are not `current`, open the `current` ones
+        (all in scope) that are new, and return the open incidents in scope, in the order they opened.
+
+        One read of the open incidents: a `current` one that another process opened meanwhile is left to it."""
         current_by_key = {incident.key: incident for incident in current}
-        kinds = set(kinds)
+        held: list[OpenIncident] = []
         with self._engine.begin() as db:
-            for kind, subject, *_ in self._run(db, "list_open").all():
-                held = (kind, subject) in current_by_key
-                if kind in kinds and (not scope or subject in scope) and not held:
+            for kind, subject, message, webhook_at, email_at in self._run(db, "list_open").all():
+                if not in_scope(kind, subject):
+                    continue
+                if current_by_key.pop((kind, subject), None):  # still current: kept open with its first message
+                    held.append(OpenIncident(Incident(kind, subject, message), webhook_at, email_at))
+                else:
                     self._run(db, "resolve", kind=kind, subject=subject)
             for incident in current_by_key.values():
-                self._run(db, "open", kind=incident.kind, subject=incident.subject, message=incident.message,
-                          now=now_us())
-            rows = self._run(db, "list_open").all()
-        return [OpenIncident(Incident(kind, subject, message), webhook_at, email_at)
-                for kind, subject, message, webhook_at, email_at in rows if kind in kinds]
+                opened = self._run(db, "open", kind=incident.kind, subject=incident.subject, message=incident.message,
+                                   now=now_us()).rowcount
+                if opened:
+                    held.append(OpenIncident(incident, None, None))
+        return held
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Every open incident as stored (kind, subject, message, opened_at_us, webhook_at_us, email_at_us)."""

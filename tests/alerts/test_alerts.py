@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +101,24 @@ def test_dry_run_and_no_configuration_alert_nothing(tmp_path: Path, webhook) -> 
             raise ValueError("bad input in a dry run")
     assert notify(_settings(tmp_path), JobOutcome("pull", "p", error="x"), alert_settings=AlertSettings()).delivered == []
     assert webhook.texts() == [] and not (tmp_path / "alerts.sqlite").exists()
+
+
+def test_one_notify_reads_the_open_incidents_once(tmp_path: Path, webhook) -> None:
+    import sqlalchemy as sa
+
+    alerts = AlertSettings(webhook_url=Secret(webhook.url))
+    notify(_settings(tmp_path), JobOutcome("campaign", "spring", unsent_batches=1), alert_settings=alerts)
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("SELECT") and "FROM alert_incidents" in statement:
+            reads.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        notify(_settings(tmp_path), JobOutcome("campaign", "spring"), alert_settings=alerts)  # resolves it
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+    assert len(reads) == 1, reads
+    notify(_settings(tmp_path), JobOutcome("campaign", "spring", unsent_batches=1), alert_settings=alerts)
+    assert len(webhook.texts()) == 2, "resolved by the good run, so it alerts again"
