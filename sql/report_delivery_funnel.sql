@@ -1,15 +1,8 @@
 -- Delivery funnel per campaign: every recipient of sent_messages, by the latest delivery report for
 -- its (message id, recipient id). Delivered; failed = Failed, Expired, Rejected, Undeliverable;
 -- pending = no report yet or only an intermediate status (Sent, Scheduled, ...). Newest campaign first.
-WITH latest_report AS (
-    SELECT message_id, recipient_id, lower(status) AS status
-    FROM src_delivery_reports
-    QUALIFY row_number() OVER (
-        PARTITION BY message_id, recipient_id
-        ORDER BY status_time DESC NULLS LAST, received_at DESC NULLS LAST, journal_seq DESC NULLS LAST
-    ) = 1
-),
-outcome AS (
+-- latest_report: the shared relation of sql/report_relations.sql.
+WITH outcome AS (
     SELECT
         sent.campaign_id,
         sent.sent_at,

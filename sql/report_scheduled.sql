@@ -1,14 +1,7 @@
 -- Scheduled, not yet delivered: recipients of batches sent with a SendDateTime whose latest delivery
 -- report is missing or not final, per campaign and scheduled time (UTC), soonest first. `due` says
 -- whether the scheduled time is still ahead or has passed without a final report.
-WITH latest_report AS (
-    SELECT message_id, recipient_id, lower(status) AS status
-    FROM src_delivery_reports
-    QUALIFY row_number() OVER (
-        PARTITION BY message_id, recipient_id
-        ORDER BY status_time DESC NULLS LAST, received_at DESC NULLS LAST, journal_seq DESC NULLS LAST
-    ) = 1
-)
+-- latest_report: the shared relation of sql/report_relations.sql.
 SELECT
     sent.campaign_id,
     strftime(sent.scheduled_for AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') AS scheduled_utc,

@@ -5,15 +5,8 @@
 -- after the campaign's first send: the same moment for every arm, so the holdout is measured like the sent arms.
 -- Against the holdout: the difference of the reply and opt-out rates in percentage points with its 95 %
 -- Newcombe (Wilson score) interval; the verdict claims a difference only where the interval excludes 0.
-WITH latest_report AS (
-    SELECT message_id, recipient_id, lower(status) AS status
-    FROM src_delivery_reports
-    QUALIFY row_number() OVER (
-        PARTITION BY message_id, recipient_id
-        ORDER BY status_time DESC NULLS LAST, received_at DESC NULLS LAST, journal_seq DESC NULLS LAST
-    ) = 1
-),
-campaign_start AS (
+-- latest_report: the shared relation of sql/report_relations.sql.
+WITH campaign_start AS (
     SELECT campaign_id, min(sent_at) AS first_sent_at FROM src_sent_messages GROUP BY campaign_id
 ),
 members AS (

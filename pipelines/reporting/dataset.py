@@ -1,11 +1,12 @@
 """The pulled dataset wherever `sdsync pull` loaded it, read through dlt's own SQL client for the destination.
 
 The report's SQL (sql/report_*.sql) is written once, in DuckDB's dialect, over input relations named
-`src_<table>` and `stop_keywords`. Before a query runs, sqlglot replaces each input with a subquery of a
-fixed shape over the real table (`CAST(column AS type)`, NULL for a column the table does not have, no
-rows for a table the dataset does not have yet) and writes the query in the destination's dialect (dlt's
-`capabilities.sqlglot_dialect`). Nothing is created at the destination: the report only reads. A DuckDB
-file is opened read-only, a PostgreSQL session is set read-only.
+`src_<table>` and `stop_keywords`, and over the relations several queries share (sql/report_relations.sql,
+such as `latest_report`). Before a query runs, sqlglot puts each shared relation in place, replaces each
+input with a subquery of a fixed shape over the real table (`CAST(column AS type)`, NULL for a column the
+table does not have, no rows for a table the dataset does not have yet) and writes the query in the
+destination's dialect (dlt's `capabilities.sqlglot_dialect`). Nothing is created at the destination: the
+report only reads. A DuckDB file is opened read-only, a PostgreSQL session is set read-only.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import sqlglot
 from sqlglot import exp
 
 from smartdialog_sync.errors import EXIT_USAGE, SdsyncError
+from smartdialog_sync.sqlfiles import read_named_sql
 
 from ..last_pull import PullTarget, without_password
 
 SOURCE_DIALECT = "duckdb"
 INPUT_PREFIX = "src_"
 KEYWORDS_RELATION = "stop_keywords"
+SHARED_RELATIONS_FILE = "report_relations.sql"
 
 # The columns the report reads from each table of the `smartdialog` source, with their (DuckDB) types.
 INPUT_TABLES: dict[str, dict[str, str]] = {
@@ -103,17 +106,18 @@ class ReportDataset:
         """`sql` with its inputs replaced by subqueries over the dataset, in the destination's dialect."""
         tree = sqlglot.parse_one(sql, read=SOURCE_DIALECT)
         ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+        shared = read_named_sql(SHARED_RELATIONS_FILE)
         for table in list(tree.find_all(exp.Table)):
+            if not table.db and table.name in shared and table.name not in ctes:
+                _put_in_place(table, sqlglot.parse_one(shared[table.name], read=SOURCE_DIALECT))
+        for table in list(tree.find_all(exp.Table)):  # the shared relations' inputs too
             name = table.name
             if table.db or name in ctes:
                 continue
             if name.startswith(INPUT_PREFIX) and name[len(INPUT_PREFIX):] in INPUT_TABLES:
-                relation = self._input(name[len(INPUT_PREFIX):])
+                _put_in_place(table, self._input(name[len(INPUT_PREFIX):]))
             elif name == KEYWORDS_RELATION:
-                relation = _keywords(stop_keywords)
-            else:
-                continue
-            table.replace(exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
+                _put_in_place(table, _keywords(stop_keywords))
         return tree.sql(dialect=self.dialect)
 
     def _input(self, table: str) -> exp.Select:
@@ -144,6 +148,11 @@ class ReportDataset:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _put_in_place(table: exp.Table, relation: exp.Expression) -> None:
+    """Replace a table reference by `relation` as a subquery under the reference's name (or alias)."""
+    table.replace(exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name))))
 
 
 def _keywords(stop_keywords: tuple[str, ...]) -> exp.Select:
