@@ -10,16 +10,14 @@ import typer
 from smartdialog_sync.errors import SdsyncError
 
 from ..runtime import Overrides, stdout
+from .journal import JOURNAL_HELP
 
 
 def doctor(
     ctx: typer.Context,
     offline: bool = typer.Option(False, "--offline", help="Make no API call (skips the credentials check)."),
     crm: Optional[list[str]] = typer.Option(None, "--crm", help="A CRM database URL to try opening (repeatable)."),
-    journal: Optional[str] = typer.Option(
-        None, help="The receiver's journal: SQLite path or postgresql://... (default the state's: state_url, else "
-        "<data-dir>/journal.sqlite)"
-    ),
+    journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Check settings (and where each comes from), credentials, stores, databases, data folder privacy, versions.

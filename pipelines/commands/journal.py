@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="The receiver's journal: dead letters, pull marks, pruning.", no_args_is_help=True)
 
-JOURNAL_HELP = ("The journal: a SQLite path or sqlite:/// URL, or postgresql://... (default the state's: state_url, "
-                "else <data-dir>/journal.sqlite)")
+JOURNAL_HELP = ("The receiver's journal: a SQLite path or sqlite:/// URL, or postgresql://... (default the state's: "
+                "state_url, else <data-dir>/journal.sqlite)")
 _AGE = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 PREVIEW_CHARS = 60

@@ -10,6 +10,7 @@ from smartdialog_sync.constants import RECEIVER_BODY_TIMEOUT_S, RECEIVER_MAX_BOD
 from smartdialog_sync.errors import ConfigurationError
 
 from ..runtime import console, settings_from, state_from, stdout
+from .journal import JOURNAL_HELP
 
 # The receiver (starlette, uvicorn, the API client) is imported inside the command: `sdsync --help` stays fast.
 
@@ -18,10 +19,7 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8787, min=1, max=65535, help="Port to listen on."),
-    journal: Optional[str] = typer.Option(
-        None, help="Journal: a SQLite path or sqlite:/// URL, or postgresql://... (default the state's: "
-        "state_url, else <data-dir>/journal.sqlite)"
-    ),
+    journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
     public_url: Optional[str] = typer.Option(
         None, help="URL at which SmartDialog reaches this receiver (needed to register the webhook); "
         "default [receiver] public_url, which tracked links start with too."

@@ -10,6 +10,7 @@ import typer
 from smartdialog_sync.errors import SdsyncError
 
 from ..runtime import stdout, unchecked_settings
+from .journal import JOURNAL_HELP
 
 
 def status(
@@ -21,10 +22,7 @@ def status(
     campaign_hours: float = typer.Option(
         24.0, min=0, help="A campaign older than this with batches not confirmed sent needs attention."
     ),
-    journal: Optional[str] = typer.Option(
-        None, help="The receiver's journal: SQLite path or postgresql://... (default the state's: state_url, else "
-        "<data-dir>/journal.sqlite)"
-    ),
+    journal: Optional[str] = typer.Option(None, help=JOURNAL_HELP),
     state: Optional[str] = typer.Option(
         None, help="The contact-sync state: a DuckDB file or a postgresql:// URL (default the configured state_url, "
                    "else <data-dir>/contacts_state.duckdb)."

@@ -6,7 +6,7 @@ markup, whatever a CRM, a campaign id or a server put in it.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from rich.console import Console
 from rich.text import Text
@@ -36,12 +36,17 @@ def _ago(seconds: float | None) -> str:
     return "?" if seconds is None else f"{human_age(seconds)} ago"
 
 
-def _section(section: dict[str, Any]) -> Iterator[Text] | None:
+def _store(title: str, section: dict[str, Any], body: Callable[[dict[str, Any]], Iterator[Text]],
+           size: str = "") -> Iterator[Text]:
+    """A store's header (its location and `size`), then `body(section)`; one line instead when the store
+    cannot be read or is not there yet."""
+    yield _header(title, str(section.get("location") or "") + size)
     if section.get("error"):
-        return iter([_line(("cannot read: ", "red"), section["error"])])
-    if not section.get("present"):
-        return iter([_line(NOT_PRESENT)])
-    return None
+        yield _line(("cannot read: ", "red"), section["error"])
+    elif not section.get("present"):
+        yield _line(NOT_PRESENT)
+    else:
+        yield from body(section)
 
 
 def status_lines(report: dict[str, Any]) -> Iterable[Text]:
@@ -50,11 +55,12 @@ def status_lines(report: dict[str, Any]) -> Iterable[Text]:
     yield _line("state: ", report["state"])
     if report["nothing_run_yet"]:
         yield _line("nothing run yet: no limiter window, journal, pull, contact sync or campaign ledger here")
-    yield from _limiter(report["limiter"])
-    yield from _journal(report["journal"])
+    yield from _store("Rate limiter", report["limiter"], _limiter)
+    journal = report["journal"]
+    yield from _store("Journal", journal, _journal, f", {_size(journal['size_bytes'])}" if "size_bytes" in journal else "")
     yield from _pulls(report["pulls"])
-    yield from _contacts(report["contacts"])
-    yield from _campaigns(report["campaigns"])
+    yield from _store("Contact sync", report["contacts"], _contacts)
+    yield from _store("Campaigns", report["campaigns"], _campaigns)
     yield from _webhooks(report["webhooks"], report["journal"])
     if report["attention"]:
         yield _header("Needs attention")
@@ -65,11 +71,6 @@ def status_lines(report: dict[str, Any]) -> Iterable[Text]:
 
 
 def _limiter(section: dict[str, Any]) -> Iterator[Text]:
-    yield _header("Rate limiter", str(section.get("location") or ""))
-    special = _section(section)
-    if special:
-        yield from special
-        return
     if not section["connections"]:
         yield _line(f"no call in the last {section['window_s']:g} s")
     for entry in section["connections"]:
@@ -79,12 +80,6 @@ def _limiter(section: dict[str, Any]) -> Iterator[Text]:
 
 
 def _journal(section: dict[str, Any]) -> Iterator[Text]:
-    size = f", {_size(section['size_bytes'])}" if "size_bytes" in section else ""
-    yield _header("Journal", f"{section.get('location') or ''}{size}")
-    special = _section(section)
-    if special:
-        yield from special
-        return
     yield _line(f"{section['inbound']:,} inbound messages, {section['delivery_reports']:,} delivery reports; "
                 f"{section['dead_letters']:,} dead letters waiting for a replay")
     for entry in section["not_pulled"]:
@@ -120,11 +115,6 @@ def _pulls(pulls: list[dict[str, Any]]) -> Iterator[Text]:
 
 
 def _contacts(section: dict[str, Any]) -> Iterator[Text]:
-    yield _header("Contact sync", str(section.get("location") or ""))
-    special = _section(section)
-    if special:
-        yield from special
-        return
     if section["busy"]:
         yield _line("a sync is running now (it holds the state file): try again when it ends")
     for entry in section["groups"]:
@@ -150,11 +140,6 @@ def _contacts(section: dict[str, Any]) -> Iterator[Text]:
 
 
 def _campaigns(section: dict[str, Any]) -> Iterator[Text]:
-    yield _header("Campaigns", str(section.get("location") or ""))
-    special = _section(section)
-    if special:
-        yield from special
-        return
     if not section["campaigns"]:
         yield _line("no campaign in the ledger")
     for entry in section["campaigns"]:
