@@ -29,16 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.scratch_postgres import scratch_database
 from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
 from smartdialog_sync.destinations.contacts.planner import plan_changes, stage_crm
 from smartdialog_sync.destinations.contacts.state import ContactStateStore, migrate_contact_state, open_contact_state
@@ -209,8 +207,8 @@ def diff_only(state: str, crm_file: Path) -> None:
 
 def nightly(label: str, state: str, crm_file: Path, expected: dict[str, int]) -> float:
     """Run the nightly diff in a child process on `state`; print its figures; return its total seconds."""
-    child = subprocess.run([sys.executable, __file__, "--diff-only", state, str(crm_file)],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run([sys.executable, "-m", "bench.contacts_diff", "--diff-only", state, str(crm_file)],
+                           capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
     measured = json.loads(child.stdout.strip().splitlines()[-1])
     figures, planned = measured["figures"], measured["planned"]
     steps = {k: v for k, v in figures.items() if k != "new phones normalised"}
@@ -226,24 +224,6 @@ def nightly(label: str, state: str, crm_file: Path, expected: dict[str, int]) ->
           f"({measured['before_mib']:,.0f} MiB before the diff: interpreter, libraries, the CRM table)")
     assert planned == expected, (planned, expected)
     return diff_seconds
-
-
-@contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A database of its own on the server of `server_url` (`<database>_bench_<random>`), dropped afterwards."""
-    import sqlalchemy
-
-    base = sqlalchemy.make_url(server_url)
-    name = f"{base.database or 'sdsync'}_bench_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def main() -> None:

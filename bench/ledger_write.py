@@ -14,10 +14,9 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from typing import Iterator
 
+from bench.scratch_postgres import scratch_database
 from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, SentRecipient
 from smartdialog_sync.destinations.campaigns.planner import plan_sms
@@ -34,22 +33,6 @@ def _plan(count: int) -> tuple[CampaignSpec, list]:
     spec = CampaignSpec("sms", "bench-customer", "sms-oneway", Source("sqlite:///crm.sqlite", "SELECT 1"),
                         {"sender": "Bench", "content": CONTENT}, campaign_id="bench")
     return spec, plan_sms("bench", recipients, CONTENT, 1000, 10)
-
-
-def _postgres(base_url: str) -> Iterator[str]:
-    import sqlalchemy
-
-    base = sqlalchemy.make_url(base_url)
-    name = f"{base.database or 'sdsync'}_bench_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(base_url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
 
 
 def _measure(engine: str, target: Path | str, spec: CampaignSpec, batches: list) -> None:
@@ -87,7 +70,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         _measure("SQLite", Path(folder) / LEDGER_FILE, spec, batches)
     if args.postgres:
-        for url in _postgres(args.postgres):
+        with scratch_database(args.postgres) as url:
             _measure("PostgreSQL", url, spec, batches)
     else:
         print("PostgreSQL: skipped (give --postgres or set SDSYNC_TEST_POSTGRES_URL)")

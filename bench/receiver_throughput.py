@@ -17,33 +17,34 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from bench.http_load import KeepAliveConnection
 from smartdialog_sync.journal import open_journal
+from smartdialog_sync.pipelines.servers import free_port, wait_for_port
 from smartdialog_sync.receiver.secret import load_or_create_secret
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"receiver did not listen on {port}")
+@contextmanager
+def serving_receiver(data_dir: str, journal: str, *options: str) -> Iterator[int]:
+    """The real `sdsync serve` (with `options`) in a process of its own on a free port, until the block ends."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", data_dir, "serve", "--port", str(port),
+         "--journal", journal, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=20.0, process=server)
+        yield port
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
 
 
 async def _connection(port: int, path: str, bodies: list[bytes]) -> int:
@@ -95,15 +96,7 @@ def measure(
         store = open_journal(journal)
         rows_before, _ = store.count_rows()
         store.close()
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", data_dir, "serve", "--port", str(port),
-             "--max-batch", str(max_batch), "--journal", journal],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for_port(port)
+        with serving_receiver(data_dir, journal, "--max-batch", str(max_batch)) as port:
             path = f"/hooks/{load_or_create_secret(data_dir)}/inbound"
             share = messages // processes
             with multiprocessing.Pool(processes) as pool:
@@ -114,9 +107,6 @@ def measure(
                 ]
                 acknowledged = sum(job.get() for job in jobs)
                 elapsed = time.perf_counter() - started
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(30)
         store = open_journal(journal)
         rows, _ = store.count_rows()
         store.close()

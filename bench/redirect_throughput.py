@@ -14,15 +14,12 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.http_load import KeepAliveConnection
-from bench.receiver_throughput import _free_port, _wait_for_port, measure
+from bench.receiver_throughput import measure, serving_receiver
 from smartdialog_sync.destinations.campaigns.links import Link, LinkCoder, LinkTracking, record_links
 from smartdialog_sync.journal import open_journal
 
@@ -67,21 +64,12 @@ def measure_redirects(clicks: int, processes: int, connections: int) -> tuple[fl
         record_links(journal, [Link(code, "bench", None, f"+3584{i:08d}", "https://shop.example.com/sale")
                                for i, code in enumerate(codes)])
         wanted = [codes[i % LINKS] for i in range(clicks)]
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", data_dir, "serve", "--port", str(port),
-             "--journal", str(journal)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            _wait_for_port(port)
+        with serving_receiver(data_dir, str(journal)) as port:
             with multiprocessing.Pool(processes) as pool:
                 started = time.perf_counter()
                 jobs = [pool.apply_async(_load_worker, (port, wanted[i::processes], connections)) for i in range(processes)]
                 redirected = sum(job.get() for job in jobs)
                 elapsed = time.perf_counter() - started
-        finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(30)
         store = open_journal(journal)
         journaled = len(store.read_link_rows("link_clicks", 0, clicks + 1))
         store.close()
