@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from smartdialog_sync.emulator.auth import authenticate
@@ -59,6 +60,11 @@ def operation(operation_id: str) -> Callable[[Handler], Callable[[Request], Awai
         return endpoint
 
     return decorate
+
+
+def api_route(method: str, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> Route:
+    """The route of an `operation` endpoint, named by its operation id as the definition names it."""
+    return Route(path, endpoint, methods=[method], name=endpoint.operation_id)  # type: ignore[attr-defined]
 
 
 async def _guarded(handler: Handler, request: Request, runtime: "Runtime") -> Response:

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from smartdialog_sync.emulator.errors import bad_request
-from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.operations import api_route, operation
 from smartdialog_sync.emulator.seed import SERVICE_TYPES
 from smartdialog_sync.emulator.validation import header, header_bool
 
@@ -72,13 +71,11 @@ async def get_customer_identities(request: Request, runtime: "Runtime") -> JSONR
 
 
 routes = [
-    Route("/customers", get_user_customers, methods=["GET"], name="GetUserCustomers"),
-    Route("/services/{customer_id}", get_customer_services, methods=["GET"], name="GetCustomerServices"),
-    Route("/phonenumberregions", get_phone_number_regions, methods=["GET"], name="GetPhoneNumberRegions"),
-    Route("/whatsapp/templates/categories", get_template_categories, methods=["GET"],
-          name="GetWhatsappTemplateCategories"),
-    Route("/whatsapp/templates/{customer_id}", get_customer_templates, methods=["GET"],
-          name="GetCustomerWhatsAppTemplates"),
-    Route("/whatsapp/identities/{customer_id}", get_customer_identities, methods=["GET"],
-          name="GetCustomerWhatsappIdentities"),
+    api_route("GET", "/customers", get_user_customers),
+    api_route("GET", "/services/{customer_id}", get_customer_services),
+    api_route("GET", "/phonenumberregions", get_phone_number_regions),
+    api_route("GET", "/whatsapp/templates/categories", get_template_categories),
+    api_route("GET", "/whatsapp/templates/{customer_id}", get_customer_templates),
+    api_route("GET", "/whatsapp/identities/{customer_id}", get_customer_identities),
 ]
+

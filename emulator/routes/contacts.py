@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from smartdialog_sync.emulator import schemas
 from smartdialog_sync.emulator.callbacks import utc_now_iso
 from smartdialog_sync.emulator.errors import ApiError, bad_request, not_found
-from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.operations import api_route, operation
 from smartdialog_sync.emulator.validation import json_body
 from smartdialog_sync.phones import InvalidPhoneNumber, first_region, normalize_phone
 
@@ -106,12 +105,10 @@ async def delete_all_contacts(request: Request, runtime: "Runtime") -> JSONRespo
 
 
 routes = [
-    Route("/groupcontact/{customer}/{group_service}/{phone}", get_contact, methods=["GET"], name="GetGroupContact"),
-    Route("/groupcontact/{customer}/{group_service}/{phone}", update_contact, methods=["PUT"],
-          name="UpdateGroupContact"),
-    Route("/groupcontact/{customer}/{group_service}/{phone}", delete_contact, methods=["DELETE"],
-          name="DeleteGroupContact"),
-    Route("/groupcontact/{customer}/{group_service}", create_contact, methods=["POST"], name="CreateGroupContact"),
-    Route("/groupcontact/{customer}/{group_service}", delete_all_contacts, methods=["DELETE"],
-          name="DeleteAllGroupContacts"),
+    api_route("GET", "/groupcontact/{customer}/{group_service}/{phone}", get_contact),
+    api_route("PUT", "/groupcontact/{customer}/{group_service}/{phone}", update_contact),
+    api_route("DELETE", "/groupcontact/{customer}/{group_service}/{phone}", delete_contact),
+    api_route("POST", "/groupcontact/{customer}/{group_service}", create_contact),
+    api_route("DELETE", "/groupcontact/{customer}/{group_service}", delete_all_contacts),
 ]
+

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from smartdialog_sync.emulator import schemas
 from smartdialog_sync.emulator.errors import bad_request, not_found
-from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.operations import api_route, operation
 from smartdialog_sync.emulator.sending import (
     check_recipient_count, check_request_id, e164_address, personalization, placeholders, record_message, render,
     send_result,
@@ -116,9 +115,9 @@ async def send_whatsapp_template(request: Request, runtime: "Runtime") -> JSONRe
 
 
 routes = [
-    Route("/messages", send_message, methods=["POST"], name="SendMessage"),
-    Route("/messages/reply/{parent_message_id}", send_reply_message, methods=["POST"], name="SendReplyMessage"),
-    Route("/messages/discussion/reply", send_discussion_reply, methods=["POST"], name="SendDiscussionReplyMessage"),
-    Route("/messages/templates/whatsapp", send_whatsapp_template, methods=["POST"],
-          name="SendWhatsappTemplateMessage"),
+    api_route("POST", "/messages", send_message),
+    api_route("POST", "/messages/reply/{parent_message_id}", send_reply_message),
+    api_route("POST", "/messages/discussion/reply", send_discussion_reply),
+    api_route("POST", "/messages/templates/whatsapp", send_whatsapp_template),
 ]
+

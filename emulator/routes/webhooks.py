@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from smartdialog_sync.emulator import schemas
 from smartdialog_sync.emulator.callbacks import utc_now_iso
 from smartdialog_sync.emulator.errors import bad_request, not_found
-from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.operations import api_route, operation
 from smartdialog_sync.emulator.validation import check_http_url, header, json_body
 
 if TYPE_CHECKING:
@@ -55,6 +54,7 @@ async def delete_trigger(request: Request, runtime: "Runtime") -> Response:
 
 
 routes = [
-    Route("/service/{service}/pipelines/actions", new_message, methods=["POST"], name="NewMessage"),
-    Route("/pipelines/{pipeline_id}/actions/{action_id}", delete_trigger, methods=["DELETE"], name="DeleteTrigger"),
+    api_route("POST", "/service/{service}/pipelines/actions", new_message),
+    api_route("DELETE", "/pipelines/{pipeline_id}/actions/{action_id}", delete_trigger),
 ]
+

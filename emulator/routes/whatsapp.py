@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from smartdialog_sync.emulator import schemas
 from smartdialog_sync.emulator.errors import ApiError, bad_request, not_found
-from smartdialog_sync.emulator.operations import operation
+from smartdialog_sync.emulator.operations import api_route, operation
 from smartdialog_sync.emulator.sending import e164_address
 from smartdialog_sync.emulator.validation import json_body
 
@@ -70,9 +69,8 @@ async def opt_out(request: Request, runtime: "Runtime") -> Response:
 
 
 routes = [
-    Route("/whatsapp/templates/{customer_id}/{identity_number}", create_template, methods=["POST"],
-          name="CreateWhatsappTemplate"),
-    Route("/whatsapp/opt-in/sender/{sender}/recipient/{recipient}", opt_in, methods=["POST"], name="WhatsAppOptIn"),
-    Route("/whatsapp/opt-in/sender/{sender}/recipient/{recipient}", opt_out, methods=["DELETE"],
-          name="WhatsAppOptOut"),
+    api_route("POST", "/whatsapp/templates/{customer_id}/{identity_number}", create_template),
+    api_route("POST", "/whatsapp/opt-in/sender/{sender}/recipient/{recipient}", opt_in),
+    api_route("DELETE", "/whatsapp/opt-in/sender/{sender}/recipient/{recipient}", opt_out),
 ]
+
