@@ -773,7 +773,6 @@ def migrate_journal(source: Path, target_url: str, secret_file: Path | None = No
                     cursor.execute(statements[f"seed_{name}"], (secret, time.time_ns() // 1000))
                 tally(name, int(stored is None), int(stored is not None))
             cursor.execute(target._sql["migrate_advance_sequences"])
-            cursor.execute(target._links["migrate_advance_sequences"])
     finally:
         local.close()
         target.close()

@@ -83,12 +83,3 @@ SELECT seq, click_id, code, kind, agent, clicked_at_us FROM journal_link_clicks 
 -- name: migrate_insert_link_clicks
 INSERT INTO journal_link_clicks (seq, click_id, code, kind, agent, clicked_at_us)
 SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[]);
-
--- name: migrate_advance_sequences
--- After rows were copied with their own numbers: new rows continue above the highest one (never lower).
-SELECT setval(pg_get_serial_sequence('journal_links', 'seq'), MAX(seq)) FROM journal_links
-HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
-                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_links', 'seq'));
-SELECT setval(pg_get_serial_sequence('journal_link_clicks', 'seq'), MAX(seq)) FROM journal_link_clicks
-HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
-                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_link_clicks', 'seq'));

@@ -250,16 +250,22 @@ INSERT INTO journal_discarded_letters
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: migrate_advance_sequences
--- After rows were copied with their own numbers: new rows continue above the highest one (never lower).
-SELECT setval(pg_get_serial_sequence('journal_inbound', 'seq'), MAX(seq)) FROM journal_inbound
-HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
-                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_inbound', 'seq'));
-SELECT setval(pg_get_serial_sequence('journal_dlr', 'seq'), MAX(seq)) FROM journal_dlr
-HAVING MAX(seq) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
-                   WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_dlr', 'seq'));
-SELECT setval(pg_get_serial_sequence('journal_dead_letters', 'id'), MAX(id)) FROM journal_dead_letters
-HAVING MAX(id) > (SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences
-                  WHERE schemaname || '.' || sequencename = pg_get_serial_sequence('journal_dead_letters', 'id'));
+-- After rows were copied with their own numbers: new rows of each table (the links' too) continue above the
+-- highest one (never lower). The table and column names are the constants below, quoted by format's %I.
+DO $$
+DECLARE
+    numbered RECORD;
+BEGIN
+    FOR numbered IN SELECT * FROM (VALUES ('journal_inbound', 'seq'), ('journal_dlr', 'seq'), ('journal_dead_letters', 'id'),
+                                          ('journal_links', 'seq'), ('journal_link_clicks', 'seq')) AS t (tab, col) LOOP
+        EXECUTE format(
+            'SELECT setval(pg_get_serial_sequence(%1$L, %2$L), MAX(%2$I)) FROM %1$I HAVING MAX(%2$I) > '
+            '(SELECT COALESCE(MAX(last_value), 0) FROM pg_sequences '
+            'WHERE schemaname || ''.'' || sequencename = pg_get_serial_sequence(%1$L, %2$L))',
+            numbered.tab, numbered.col);
+    END LOOP;
+END $$;
+
 -- name: has_inbound
 -- Whether the journal's inbound table exists in the search path (a reader never creates it).
 SELECT to_regclass('journal_inbound') IS NOT NULL;

@@ -112,6 +112,10 @@ def test_links_clicks_and_the_link_secret_move_into_postgres(tmp_path: Path, pos
     try:
         assert [row[1:6] for row in shared.read_link_rows("link_clicks", 0, 10)] == [
             ("c1", links[0].code, "moving", None, links[0].recipient)]
+        shared.write_links(_links("after", 1), 9)
+        shared.write_batch([], [], [], [ClickRow("c2", links[1].code, "click", "mobile", 10)])
+        assert [row[0] for row in shared.read_link_rows("links", 0, 10)] == [1, 2, 3, 4], "new links continue above"
+        assert [row[0] for row in shared.read_link_rows("link_clicks", 0, 10)] == [1, 2], "so do new clicks"
     finally:
         shared.close()
 
