@@ -16,7 +16,7 @@ nightly diff runs again with its state there: the group's state and the phone ca
 loaded into the in-memory DuckDB by COPY, then diffed the same way. Both figures are printed, with the time
 to journal the plan (COPY into contact_ops) beside them.
 
-    python bench/contacts_diff.py [--rows 1000000] [--changed 0.01] [--normalise-rows 100000]
+    python -m bench.contacts_diff [--rows 1000000] [--changed 0.01] [--normalise-rows 100000]
                                   [--state-url postgresql://user@host/db]
 """
 

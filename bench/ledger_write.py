@@ -1,7 +1,7 @@
 """Campaign ledger speed on both engines: writing the plan of N recipients (default 1,000,000), reading the
 unsent batches back (what a resume does), and the two commits around each call (in_flight, sent).
 
-    python bench/ledger_write.py [--recipients 1000000] [--postgres postgresql://...]
+    python -m bench.ledger_write [--recipients 1000000] [--postgres postgresql://...]
 
 PostgreSQL: a fresh database `<database of the URL>_bench_<random>` on the server of --postgres (default
 SDSYNC_TEST_POSTGRES_URL), dropped afterwards. SQLite: a file in a temporary folder. Target (issue 19):
