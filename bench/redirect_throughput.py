@@ -64,12 +64,11 @@ def measure_redirects(clicks: int, processes: int, connections: int) -> tuple[fl
         record_links(journal, [Link(code, "bench", None, f"+3584{i:08d}", "https://shop.example.com/sale")
                                for i, code in enumerate(codes)])
         wanted = [codes[i % LINKS] for i in range(clicks)]
-        with serving_receiver(data_dir, str(journal)) as port:
-            with multiprocessing.Pool(processes) as pool:
-                started = time.perf_counter()
-                jobs = [pool.apply_async(_load_worker, (port, wanted[i::processes], connections)) for i in range(processes)]
-                redirected = sum(job.get() for job in jobs)
-                elapsed = time.perf_counter() - started
+        with serving_receiver(data_dir, str(journal)) as port, multiprocessing.Pool(processes) as pool:
+            started = time.perf_counter()
+            jobs = [pool.apply_async(_load_worker, (port, wanted[i::processes], connections)) for i in range(processes)]
+            redirected = sum(job.get() for job in jobs)
+            elapsed = time.perf_counter() - started
         store = open_journal(journal)
         journaled = len(store.read_link_rows("link_clicks", 0, clicks + 1))
         store.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from smartdialog_sync.state.location import StateLocation
 
@@ -24,12 +24,12 @@ class StatusOptions:
     data_dir: Path
     window_calls: int = 100
     window_s: float = 60.0
-    limiter_url: Optional[str] = None
-    state_url: Optional[str] = None  # the shared state's PostgreSQL; None: local files in the data dir
-    connection_key: Optional[str] = None  # the window key of the configured connection, to label it
-    journal: Optional[str] = None
-    contacts_state: Optional[str] = None
-    ledger: Optional[str] = None  # --ledger: a path or URL; default the state's ledger
+    limiter_url: str | None = None
+    state_url: str | None = None  # the shared state's PostgreSQL; None: local files in the data dir
+    connection_key: str | None = None  # the window key of the configured connection, to label it
+    journal: str | None = None
+    contacts_state: str | None = None
+    ledger: str | None = None  # --ledger: a path or URL; default the state's ledger
     backlog_hours: float = 24.0
     campaign_hours: float = 24.0
     now: float = field(default_factory=time.time)
@@ -40,13 +40,13 @@ class StatusOptions:
         return StateLocation(self.data_dir, self.state_url)
 
     @classmethod
-    def from_settings(cls, settings: ClientSettings, **options: Any) -> "StatusOptions":
+    def from_settings(cls, settings: ClientSettings, **options: Any) -> StatusOptions:
         """Options for the configured data dir, rate limit and limiter store (credentials may be missing)."""
         from smartdialog_sync.api.config import check_credentials
         from smartdialog_sync.errors import ConfigurationError
 
         try:
-            connection_key: Optional[str] = check_credentials(settings).connection_key
+            connection_key: str | None = check_credentials(settings).connection_key
         except ConfigurationError:  # no credentials: no window is this invocation's
             connection_key = None
         return cls(data_dir=settings.data_dir, window_calls=settings.rate_limit.calls,
