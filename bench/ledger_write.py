@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source
+from smartdialog_sync.destinations.campaigns.request import CampaignSpec, Source
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, SentRecipient
 from smartdialog_sync.destinations.campaigns.planner import plan_sms
 from smartdialog_sync.destinations.campaigns.recipients import Recipient

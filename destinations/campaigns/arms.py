@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
+from .batches import Batch, Estimate, estimate, seconds_for_calls, with_request_id
 from .errors import CampaignInputError
-from .planner import Batch, Estimate, estimate, make_batch, seconds_for_calls
 from .recipients import Recipient
 
 LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
@@ -188,11 +188,8 @@ def interleave(kind: str, campaign_id: str, planned: Mapping[str, list[Batch]]) 
          for rank, (label, batches) in enumerate(planned.items()) for index, batch in enumerate(batches)),
         key=lambda item: item[:3],
     )
-    return [
-        make_batch(kind, campaign_id, number, batch.recipients, batch.body_parameters, batch.header_parameters,
-                   batch.send_at, batch.time_zones, label)
-        for number, (_, _, _, label, batch) in enumerate(order, start=1)
-    ]
+    return [with_request_id(kind, campaign_id, replace(batch, batch_no=number, variant=label))
+            for number, (_, _, _, label, batch) in enumerate(order, start=1)]
 
 
 @dataclass(frozen=True)

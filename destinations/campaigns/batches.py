@@ -1,8 +1,7 @@
-"""Planning a campaign: personalisation, SMS parts, batches with their RequestIds, and estimates.
+"""What a campaign's batches are: their recipients, deterministic RequestIds, personalisation and estimates.
 
-One SendMessage call carries up to `batch_size` recipients, each with its own Personalization.
-A WhatsApp template call carries one BodyParameters/HeaderParameters set, so recipients are grouped
-by identical parameters first and each group is split into batches.
+The planner (planner.py) makes them, the ledger keeps them, the sender sends them; every stage that changes a
+batch (its number, recipients, send time or variant) gives it the RequestId of what it now is (`with_request_id`).
 """
 
 from __future__ import annotations
@@ -12,18 +11,13 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Iterable, Sequence
 
 from smartdialog_sync.constants import REQUEST_ID_MAX
 from smartdialog_sync.sms_parts import cached_count_parts
 
-from .errors import CampaignInputError
-from .links import KEY_PREFIX
-from .recipients import Recipient
-
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")  # as the service reads `{{ key }}`
-CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 @dataclass(frozen=True)
@@ -79,15 +73,6 @@ def render(content: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), content)
 
 
-def check_campaign_id(campaign_id: str) -> str:
-    """Return `campaign_id` if it is a usable ledger key and RequestId prefix, else raise."""
-    if not CAMPAIGN_ID.match(campaign_id):
-        raise CampaignInputError(
-            f"campaign id {campaign_id!r} must be 1-200 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    return campaign_id
-
-
 def request_id(campaign_id: str, batch_no: int, recipients: Sequence[PlannedRecipient], parameters: object = None) -> str:
     """The deterministic RequestId of a batch: campaign, batch number and a digest of its content."""
     payload = json.dumps(
@@ -99,7 +84,8 @@ def request_id(campaign_id: str, batch_no: int, recipients: Sequence[PlannedReci
     return value
 
 
-def _chunks(items: Sequence[PlannedRecipient], size: int) -> Iterable[tuple[PlannedRecipient, ...]]:
+def chunks(items: Sequence[PlannedRecipient], size: int) -> Iterable[tuple[PlannedRecipient, ...]]:
+    """`items` in consecutive tuples of at most `size`."""
     for start in range(0, len(items), size):
         yield tuple(items[start : start + size])
 
@@ -125,92 +111,16 @@ def make_batch(
                  send_at, time_zones, variant)
 
 
+def with_request_id(kind: str, campaign_id: str, batch: Batch) -> Batch:
+    """`batch` (a changed copy: its number, recipients, send time or variant) with the RequestId of what it now is."""
+    return make_batch(kind, campaign_id, batch.batch_no, batch.recipients, batch.body_parameters,
+                      batch.header_parameters, batch.send_at, batch.time_zones, batch.variant)
+
+
 def split_batch(kind: str, campaign_id: str, batch: Batch, size: int, first_no: int) -> list[Batch]:
     """`batch` cut into batches of at most `size` recipients, numbered from `first_no`."""
-    return [
-        make_batch(kind, campaign_id, first_no + index, chunk, batch.body_parameters, batch.header_parameters,
-                   batch.send_at, batch.time_zones, batch.variant)
-        for index, chunk in enumerate(_chunks(batch.recipients, size))
-    ]
-
-
-GroupKey = tuple[str, tuple[str, ...], tuple[str, ...]]
-
-
-def _batches(
-    kind: str,
-    campaign_id: str,
-    groups: dict[GroupKey, list[PlannedRecipient]],
-    batch_size: int,
-    schedule: Mapping[str, Scheduled] | None,
-    has_body: bool = False,
-    has_header: bool = False,
-) -> list[Batch]:
-    """Each group (send time, parameters) cut into batches, earliest send time first (at once before all)."""
-    batches: list[Batch] = []
-    for (send_at, body, header), members in sorted(groups.items(), key=lambda item: item[0][0]):
-        for chunk in _chunks(members, batch_size):
-            zones = tuple(sorted({schedule[r.address].zone for r in chunk})) if schedule else ()
-            batches.append(make_batch(kind, campaign_id, len(batches) + 1, chunk, body if has_body else None,
-                                      header if has_header else None, send_at or None, zones))
-    return batches
-
-
-def _send_key(schedule: Mapping[str, Scheduled] | None, address: str) -> str:
-    """The send time as a sortable group key ("" = at once)."""
-    return (schedule[address].send_at or "") if schedule else ""
-
-
-def plan_sms(
-    campaign_id: str,
-    recipients: Sequence[Recipient],
-    content: str,
-    batch_size: int,
-    max_parts: int,
-    schedule: Mapping[str, Scheduled] | None = None,
-    links: Callable[[str], dict[str, str]] | None = None,
-) -> list[Batch]:
-    """Batches of an SMS campaign, per send time; each recipient carries only the placeholders the content uses.
-
-    `links(address)` gives a recipient's tracked-link values (`{{sdsync_link_N}}` of links.track_content).
-    Raises CampaignInputError when a recipient's rendered content takes more than `max_parts` parts.
-    """
-    keys = [key for key in placeholders(content) if not key.startswith(KEY_PREFIX)]
-    groups: dict[GroupKey, list[PlannedRecipient]] = {}
-    too_long: list[tuple[str, int]] = []
-    for recipient in recipients:
-        personalization = {key: recipient.values[key] for key in keys}
-        if links is not None:
-            personalization.update(links(recipient.address))
-        parts = cached_count_parts(render(content, personalization)).parts
-        if parts > max_parts:
-            too_long.append((recipient.address, parts))
-        key = (_send_key(schedule, recipient.address), (), ())
-        groups.setdefault(key, []).append(PlannedRecipient(recipient.address, personalization, parts))
-    if too_long:
-        worst = max(too_long, key=lambda item: item[1])
-        raise CampaignInputError(
-            f"{len(too_long)} recipient(s) would get more than {max_parts} SMS parts (up to {worst[1]} for {worst[0]}); "
-            "shorten the content or raise --max-parts"
-        )
-    return _batches("sms", campaign_id, groups, batch_size, schedule)
-
-
-def plan_whatsapp(
-    campaign_id: str,
-    recipients: Sequence[Recipient],
-    body_columns: Sequence[str],
-    header_columns: Sequence[str],
-    batch_size: int,
-    schedule: Mapping[str, Scheduled] | None = None,
-) -> list[Batch]:
-    """Batches of a WhatsApp template campaign: recipients grouped by send time and identical parameters, then chunked."""
-    groups: dict[GroupKey, list[PlannedRecipient]] = {}
-    for recipient in recipients:
-        key = (_send_key(schedule, recipient.address), tuple(recipient.values[c] for c in body_columns),
-               tuple(recipient.values[c] for c in header_columns))
-        groups.setdefault(key, []).append(PlannedRecipient(recipient.address, {}, None))
-    return _batches("whatsapp", campaign_id, groups, batch_size, schedule, bool(body_columns), bool(header_columns))
+    return [with_request_id(kind, campaign_id, replace(batch, batch_no=first_no + index, recipients=chunk))
+            for index, chunk in enumerate(chunks(batch.recipients, size))]
 
 
 def seconds_for_calls(calls: int, limit_calls: int, limit_seconds: float) -> float:

@@ -15,7 +15,15 @@ from typing import Callable, Mapping, Sequence
 from smartdialog_sync.sms_parts import cached_count_parts
 
 from .arms import Arms, Assignment, Variant, interleave, split_recipients
-from .batches import Batch, PlannedRecipient, Scheduled, chunks, make_batch, placeholders, render
+from .batches import (
+    Batch,
+    PlannedRecipient,
+    Scheduled,
+    chunks,
+    make_batch,
+    placeholders,
+    render,
+)
 from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError
 from .frequency import REASON_FREQUENCY_CAP
@@ -37,7 +45,6 @@ from .spread import spread_batches, spread_line
 from .suppression import OptOutSource, load_suppression
 from .timezones import zone_of
 
-
 GroupKey = tuple[str, tuple[str, ...], tuple[str, ...]]
 
 
@@ -53,7 +60,7 @@ def _batches(
     """Each group (send time, parameters) cut into batches, earliest send time first (at once before all)."""
     batches: list[Batch] = []
     for (send_at, body, header), members in sorted(groups.items(), key=lambda item: item[0][0]):
-        for chunk in _chunks(members, batch_size):
+        for chunk in chunks(members, batch_size):
             zones = tuple(sorted({schedule[r.address].zone for r in chunk})) if schedule else ()
             batches.append(make_batch(kind, campaign_id, len(batches) + 1, chunk, body if has_body else None,
                                       header if has_header else None, send_at or None, zones))
@@ -181,7 +188,7 @@ def plan_campaign(
     def plan(members: Sequence[Recipient], label: str | None) -> list[Batch]:
         if spec.kind == "sms":
             own = tracked.get(label)
-            content = own.content if own is not None else _content_of(spec, label)
+            content = own.content if own is not None else spec.contents()[label]
             links = (lambda address: coder.render(own, address, label)) if coder is not None and own is not None else None
             return plan_sms(campaign_id, members, content, batch_size, settings.max_parts, schedule, links)
         return plan_whatsapp(campaign_id, members, spec.body_columns, spec.header_columns, batch_size, schedule)
@@ -206,11 +213,6 @@ def plan_campaign(
                 ignored_opt_outs=ignored_count, spread_line=spread, links=coder.made if coder else [])
 
 
-def _content_of(spec: CampaignSpec, label: str | None) -> str:
-    """The SMS content of variant `label` (None: the campaign's one content)."""
-    return spec.arms.fields_of(label)["content"] if label is not None else spec.message.get("content", "")
-
-
 def _track_links(spec: CampaignSpec, campaign_id: str, link_secret: bytes | None
                  ) -> tuple[CampaignRecord, LinkCoder | None, dict[str | None, TrackedContent]]:
     """The record with its tracked links as `{{sdsync_link_N}}` placeholders (in the content, or in each variant's),
@@ -218,7 +220,7 @@ def _track_links(spec: CampaignSpec, campaign_id: str, link_secret: bytes | None
     record = spec.record()
     if spec.kind != "sms":
         return record, None, {}
-    contents = {v.label: v.fields["content"] for v in spec.arms.variants} if spec.arms.variants else {None: spec.message.get("content", "")}
+    contents = spec.contents()
     if spec.links is None and not any(LINK_PLACEHOLDER.search(c) for c in contents.values()):
         return record, None, {}
     tracking = spec.links or LinkTracking(check_base_url(None))
