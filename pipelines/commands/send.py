@@ -172,8 +172,9 @@ def send(
     request = CampaignRequest(
         "sms", customer, service, Source(source, query, phone_column, region_column, suppression_query, timezone_column),
         campaign, tuple(variant or ()), holdout, dlr_url, customer_data, at, local_time, quiet_hours, purpose,
-        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to, sender=sender, content=content,
-        gsm_safe=gsm_safe, ad=ad, max_parts=max_parts, track_links=track_links, link_base_url=link_base_url,
+        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to,  # in the order of CampaignRequest
+        sender=sender, content=content, gsm_safe=gsm_safe, ad=ad, max_parts=max_parts, track_links=track_links,
+        link_base_url=link_base_url,
     )
     _run(ctx, request, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
@@ -258,7 +259,8 @@ def send_whatsapp(
     request = CampaignRequest(
         "whatsapp", customer, service, Source(source, query, phone_column, region_column, suppression_query, timezone_column),
         campaign, tuple(variant or ()), holdout, dlr_url, customer_data, at, local_time, quiet_hours, purpose,
-        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to, template=template,
+        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to,  # in the order of CampaignRequest
+        template=template,
         body_columns=_columns(body_params), header_columns=_columns(header_params),
         buttons=tuple(parse_send_button(text) for text in buttons or []), attachment_uri=attachment_uri,
         sms_fallback=sms_fallback,

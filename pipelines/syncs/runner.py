@@ -149,11 +149,13 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key
     request = CampaignRequest(
         "sms", get("customer"), get("service"),
         Source(definition.crm_url(), get("query"), get("phone_column", "phone"), get("region_column"),
-               get("suppression_query"), get("timezone_column")), run_key, tuple(get("variants") or ()),
-        get("holdout"), get("dlr_url"), get("customer_data"), day if local_time else None, local_time,
-        get("quiet_hours"), get("purpose", "marketing"), get("frequency_cap"), get("ignore_opt_outs", False),
-        get("spread"), get("send_rate"), get("batch_size"), sender=get("sender"), content=get("content"),
-        gsm_safe=bool(get("gsm_safe")), ad=get("ad"), max_parts=get("max_parts"), content_option="content",
+               get("suppression_query"), get("timezone_column")),
+        campaign_id=run_key, variants=tuple(get("variants") or ()), holdout=get("holdout"), dlr_url=get("dlr_url"),
+        customer_data=get("customer_data"), at=day if local_time else None, local_time=local_time,
+        quiet_hours=get("quiet_hours"), purpose=get("purpose", "marketing"), frequency_cap=get("frequency_cap"),
+        ignore_opt_outs=get("ignore_opt_outs", False), spread=get("spread"), send_rate=get("send_rate"),
+        batch_size=get("batch_size"), sender=get("sender"), content=get("content"), gsm_safe=bool(get("gsm_safe")),
+        ad=get("ad"), max_parts=get("max_parts"), content_option="content",
     )
     spec, settings, _ = request.resolve()
     progress = hooks.campaign_progress or LogProgress(hooks.log)
