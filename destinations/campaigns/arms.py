@@ -68,9 +68,12 @@ class Arms:
         variants = tuple(Variant(v["label"], int(v["weight"]), dict(v["fields"])) for v in described.get("variants", ()))
         return cls(variants, float(described.get("holdout", 0.0)))
 
-    def contents(self) -> list[str]:
-        """The SMS contents of the variants (empty without variants, or for templates)."""
-        return [v.fields["content"] for v in self.variants if isinstance(v.fields.get("content"), str)]
+    def contents(self, single: str) -> dict[str | None, str]:
+        """The SMS content of each variant by its label, or without variants `single` (the campaign's one
+        content) under None."""
+        if self.variants:
+            return {v.label: v.fields["content"] for v in self.variants}
+        return {None: single}
 
     def fields_of(self, label: str) -> dict[str, Any]:
         """The request fields of variant `label`."""

@@ -119,7 +119,7 @@ class CampaignRequest:
                                  _gsm_safe(note) if self.gsm_safe else None)
         message = {"sender": self.sender, "content": content, "dlr_url": self.dlr_url,
                    "customer_data": self.customer_data, "ad_message": self.ad}
-        return message, arms, link_tracking(arms.contents() or [content or ""], self.track_links, self.link_base_url)
+        return message, arms, link_tracking(list(arms.contents(content or "").values()), self.track_links, self.link_base_url)
 
     def _whatsapp(self, client_settings: ClientSettings | None) -> tuple[dict[str, Any], Arms, None]:
         assert client_settings is not None, "a WhatsApp campaign's templates are looked up through the service"
@@ -211,9 +211,7 @@ class CampaignSpec:
 
     def contents(self) -> dict[str | None, str]:
         """The SMS content of each variant by its label, or the campaign's one content under None."""
-        if self.arms.variants:
-            return {v.label: v.fields["content"] for v in self.arms.variants}
-        return {None: self.message.get("content", "")}
+        return self.arms.contents(self.message.get("content", ""))
 
     def record(self) -> CampaignRecord:
         """The ledger record of this campaign."""
