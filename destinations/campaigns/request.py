@@ -119,7 +119,8 @@ class CampaignRequest:
                                  _gsm_safe(note) if self.gsm_safe else None)
         message = {"sender": self.sender, "content": content, "dlr_url": self.dlr_url,
                    "customer_data": self.customer_data, "ad_message": self.ad}
-        return message, arms, link_tracking(list(arms.contents(content or "").values()), self.track_links, self.link_base_url)
+        links = link_tracking(list(arms.contents(content or "").values()), self.track_links, self.link_base_url)
+        return message, arms, links
 
     def _whatsapp(self, client_settings: ClientSettings | None) -> tuple[dict[str, Any], Arms, None]:
         assert client_settings is not None, "a WhatsApp campaign's templates are looked up through the service"
