@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bench.ledger_write import _postgres
-from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source
+from smartdialog_sync.destinations.campaigns.request import CampaignSpec, Source
 from smartdialog_sync.destinations.campaigns.frequency import TRANSACTIONAL, Audience, FrequencyCap
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, SentRecipient
 from smartdialog_sync.destinations.campaigns.planner import plan_sms

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench.scratch_postgres import scratch_database
-from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source
+from smartdialog_sync.destinations.campaigns.request import CampaignSpec, Source
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, SentRecipient
 from smartdialog_sync.destinations.campaigns.planner import plan_sms
 from smartdialog_sync.destinations.campaigns.recipients import Recipient

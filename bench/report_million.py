@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from smartdialog_sync.api import ClientSettings, resolve_settings
 from smartdialog_sync.destinations.campaigns.ledger import CampaignRecord, Ledger, SentRecipient
-from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient
+from smartdialog_sync.destinations.campaigns.batches import Batch, PlannedRecipient
 from smartdialog_sync.journal import open_journal
 from smartdialog_sync.pipelines.pull_pipeline import DUCKDB_FILE_NAME, PullOptions, make_pipeline, make_source
 from smartdialog_sync.pipelines.reporting import build_report

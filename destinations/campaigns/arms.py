@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
 
+from .batches import Batch, Estimate, estimate, seconds_for_calls, with_request_id
 from .errors import CampaignInputError
-from .planner import Batch, Estimate, estimate, make_batch, seconds_for_calls
 from .recipients import Recipient
 
 LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
@@ -68,9 +68,12 @@ class Arms:
         variants = tuple(Variant(v["label"], int(v["weight"]), dict(v["fields"])) for v in described.get("variants", ()))
         return cls(variants, float(described.get("holdout", 0.0)))
 
-    def contents(self) -> list[str]:
-        """The SMS contents of the variants (empty without variants, or for templates)."""
-        return [v.fields["content"] for v in self.variants if isinstance(v.fields.get("content"), str)]
+    def contents(self, single: str) -> dict[str | None, str]:
+        """The SMS content of each variant by its label, or without variants `single` (the campaign's one
+        content) under None."""
+        if self.variants:
+            return {v.label: v.fields["content"] for v in self.variants}
+        return {None: single}
 
     def fields_of(self, label: str) -> dict[str, Any]:
         """The request fields of variant `label`."""
@@ -188,11 +191,8 @@ def interleave(kind: str, campaign_id: str, planned: Mapping[str, list[Batch]]) 
          for rank, (label, batches) in enumerate(planned.items()) for index, batch in enumerate(batches)),
         key=lambda item: item[:3],
     )
-    return [
-        make_batch(kind, campaign_id, number, batch.recipients, batch.body_parameters, batch.header_parameters,
-                   batch.send_at, batch.time_zones, label)
-        for number, (_, _, _, label, batch) in enumerate(order, start=1)
-    ]
+    return [with_request_id(kind, campaign_id, replace(batch, batch_no=number, variant=label))
+            for number, (_, _, _, label, batch) in enumerate(order, start=1)]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,15 @@ def parse_duration(text: str, option: str, given: str | None = None) -> timedelt
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def parse_count_per_period(text: str, option: str, example: str) -> tuple[int, str]:
+    """`N/PERIOD` (N >= 1) as N and the period's text, stripped and lower-cased (`--frequency-cap 2/7d`,
+    `--send-rate 5000/h`); a CampaignInputError naming `option` with an `example` otherwise."""
+    count, sep, period = text.partition("/")
+    if not sep or not count.strip().isdigit() or int(count) < 1:
+        raise CampaignInputError(f"{option} {text!r} must look like N/PERIOD with N >= 1, e.g. {example}")
+    return int(count), period.strip().lower()
+
+
 def parse_purpose(text: str) -> str:
     """`marketing` or `transactional` (any case)."""
     purpose = text.strip().lower()
@@ -56,10 +65,8 @@ class FrequencyCap:
         """`N/PERIOD` (e.g. `2/7d`); None for None, "" or `off`."""
         if text is None or not text.strip() or text.strip().lower() == "off":
             return None
-        count, sep, period = text.partition("/")
-        if not sep or not count.strip().isdigit() or int(count) < 1:
-            raise CampaignInputError(f"--frequency-cap {text!r} must look like N/PERIOD with N >= 1, e.g. 2/7d")
-        return cls(int(count), parse_duration(period, "--frequency-cap", text), f"{int(count)}/{period.strip().lower()}")
+        count, period = parse_count_per_period(text, "--frequency-cap", "2/7d")
+        return cls(count, parse_duration(period, "--frequency-cap", text), f"{count}/{period}")
 
     def since(self, now: datetime | None = None) -> str:
         """The start of the rolling period ending `now`, as the ledger stores times."""

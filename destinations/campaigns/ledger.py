@@ -23,13 +23,12 @@ from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.location import StateLocation, hide_password
 from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
-from .arms import Assignment
+from .arms import Arms, Assignment
+from .batches import Batch, PlannedRecipient, split_batch
 from .errors import CampaignError
 from .frequency import FrequencyCap, purpose_of
-from .planner import Batch, PlannedRecipient, split_batch
 from .recipients import Rejected
 
-BATCH_STATES = ("planned", "in_flight", "sent", "failed")
 SQLITE, POSTGRES = "sqlite", "postgres"
 
 
@@ -366,10 +365,12 @@ class Ledger:
             db.run("proof_done", {"request_id": request_id, "status": status, "message_id": message_id,
                                   "error": error, "now": utc_now()})
 
-    def unsent_batches(self, campaign_id: str, variants: bool = False) -> list[LedgerBatch]:
-        """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds); `variants`: the
-        campaign has A/B variants, read each batch's from its recipients' assignments."""
+    def unsent_batches(self, campaign_id: str) -> list[LedgerBatch]:
+        """The batches not yet confirmed sent, in order, exactly as planned (same RequestIds); a campaign with A/B
+        variants reads each batch's variant from its recipients' assignments."""
         key = {"campaign_id": campaign_id}
+        record = self.campaign(campaign_id)
+        variants = record is not None and bool(Arms.from_description(record.description).variants)
         with self._db.transaction() as db:
             rows = db.rows("unsent_batches", key)
             members: dict[int, list[PlannedRecipient]] = {row[0]: [] for row in rows}

@@ -1,138 +1,49 @@
-"""Planning a campaign: personalisation, SMS parts, batches with their RequestIds, and estimates.
+"""Planning a campaign: recipients, suppression, send times, arms and batches with their RequestIds.
 
-One SendMessage call carries up to `batch_size` recipients, each with its own Personalization.
-A WhatsApp template call carries one BodyParameters/HeaderParameters set, so recipients are grouped
-by identical parameters first and each group is split into batches.
+`plan_campaign` runs the query, leaves out what must not be sent to, finds each recipient's send time
+and cuts the recipients into batches. One SendMessage call carries up to `batch_size` recipients, each
+with its own Personalization. A WhatsApp template call carries one BodyParameters/HeaderParameters set,
+so recipients are grouped by identical parameters first and each group is split into batches.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import re
-from collections import Counter
-from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Sequence
 
-from smartdialog_sync.constants import REQUEST_ID_MAX
 from smartdialog_sync.sms_parts import cached_count_parts
 
+from .arms import Arms, Assignment, Variant, interleave, split_recipients
+from .batches import (
+    Batch,
+    PlannedRecipient,
+    Scheduled,
+    chunks,
+    make_batch,
+    placeholders,
+    render,
+)
+from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
 from .errors import CampaignInputError
-from .links import KEY_PREFIX
-from .recipients import Recipient
-
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")  # as the service reads `{{ key }}`
-CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-
-
-@dataclass(frozen=True)
-class PlannedRecipient:
-    """A recipient of a batch: its address, its Personalization and the SMS parts it will get."""
-
-    address: str
-    personalization: dict[str, str]
-    parts: int | None
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The recipients of one API call, with the RequestId that call always carries."""
-
-    batch_no: int
-    request_id: str
-    recipients: tuple[PlannedRecipient, ...]
-    body_parameters: tuple[str, ...] | None = None
-    header_parameters: tuple[str, ...] | None = None
-    send_at: str | None = None  # SendDateTime (ISO 8601 UTC) when scheduled; None: at once
-    time_zones: tuple[str, ...] = ()  # the recipients' zones (for quiet hours at send time)
-    variant: str | None = None  # the A/B variant whose content the batch carries (arms.py); None: the campaign's
-
-
-@dataclass(frozen=True)
-class Scheduled:
-    """When one recipient is sent to (None: at once) and the zone its local time is read in."""
-
-    send_at: str | None
-    zone: str
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """What a campaign will cost: recipients, SMS parts, calls and the time they take under the limit."""
-
-    recipients: int
-    total_parts: int | None
-    parts_histogram: dict[int, int]
-    encodings: dict[str, int]
-    calls: int
-    seconds: float
-
-
-def placeholders(content: str) -> list[str]:
-    """The distinct `{{column}}` placeholders of `content`, in order of appearance."""
-    return list(dict.fromkeys(PLACEHOLDER.findall(content)))
-
-
-def render(content: str, values: dict[str, str]) -> str:
-    """`content` with each `{{key}}` replaced by its value (unknown keys render empty, as the service does)."""
-    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), content)
-
-
-def check_campaign_id(campaign_id: str) -> str:
-    """Return `campaign_id` if it is a usable ledger key and RequestId prefix, else raise."""
-    if not CAMPAIGN_ID.match(campaign_id):
-        raise CampaignInputError(
-            f"campaign id {campaign_id!r} must be 1-200 letters, digits, '.', '_' or '-', starting with a letter or digit"
-        )
-    return campaign_id
-
-
-def request_id(campaign_id: str, batch_no: int, recipients: Sequence[PlannedRecipient], parameters: object = None) -> str:
-    """The deterministic RequestId of a batch: campaign, batch number and a digest of its content."""
-    payload = json.dumps(
-        [[r.address, r.personalization] for r in recipients] + [parameters], sort_keys=True, ensure_ascii=False
-    )
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-    value = f"sdsync:{campaign_id}:{batch_no}:{digest}"
-    assert len(value) <= REQUEST_ID_MAX
-    return value
-
-
-def _chunks(items: Sequence[PlannedRecipient], size: int) -> Iterable[tuple[PlannedRecipient, ...]]:
-    for start in range(0, len(items), size):
-        yield tuple(items[start : start + size])
-
-
-def make_batch(
-    kind: str,
-    campaign_id: str,
-    batch_no: int,
-    recipients: tuple[PlannedRecipient, ...],
-    body: tuple[str, ...] | None = None,
-    header: tuple[str, ...] | None = None,
-    send_at: str | None = None,
-    time_zones: tuple[str, ...] = (),
-    variant: str | None = None,
-) -> Batch:
-    """A batch with its deterministic RequestId (the same for the same campaign, number and content)."""
-    parameters: object = None if kind == "sms" else [list(body or ()), list(header or ())]
-    if send_at is not None:
-        parameters = {"send_at": send_at} if parameters is None else [*parameters, send_at]  # type: ignore[list-item]
-    if variant is not None:
-        parameters = {"variant": variant, "parameters": parameters}
-    return Batch(batch_no, request_id(campaign_id, batch_no, recipients, parameters), recipients, body, header,
-                 send_at, time_zones, variant)
-
-
-def split_batch(kind: str, campaign_id: str, batch: Batch, size: int, first_no: int) -> list[Batch]:
-    """`batch` cut into batches of at most `size` recipients, numbered from `first_no`."""
-    return [
-        make_batch(kind, campaign_id, first_no + index, chunk, batch.body_parameters, batch.header_parameters,
-                   batch.send_at, batch.time_zones, batch.variant)
-        for index, chunk in enumerate(_chunks(batch.recipients, size))
-    ]
-
+from .frequency import REASON_FREQUENCY_CAP
+from .ledger import CampaignRecord
+from .links import (
+    KEY_PREFIX,
+    LINK_PLACEHOLDER,
+    Link,
+    LinkCoder,
+    LinkTracking,
+    TrackedContent,
+    check_base_url,
+    track_content,
+)
+from .recipients import Recipient, RecipientSet, run_query, select_recipients
+from .request import CampaignSpec
+from .schedule import plan_schedule, zone_sources
+from .spread import spread_batches, spread_line
+from .suppression import OptOutSource, load_suppression
+from .timezones import zone_of
 
 GroupKey = tuple[str, tuple[str, ...], tuple[str, ...]]
 
@@ -149,7 +60,7 @@ def _batches(
     """Each group (send time, parameters) cut into batches, earliest send time first (at once before all)."""
     batches: list[Batch] = []
     for (send_at, body, header), members in sorted(groups.items(), key=lambda item: item[0][0]):
-        for chunk in _chunks(members, batch_size):
+        for chunk in chunks(members, batch_size):
             zones = tuple(sorted({schedule[r.address].zone for r in chunk})) if schedule else ()
             batches.append(make_batch(kind, campaign_id, len(batches) + 1, chunk, body if has_body else None,
                                       header if has_header else None, send_at or None, zones))
@@ -213,25 +124,114 @@ def plan_whatsapp(
     return _batches("whatsapp", campaign_id, groups, batch_size, schedule, bool(body_columns), bool(header_columns))
 
 
-def seconds_for_calls(calls: int, limit_calls: int, limit_seconds: float) -> float:
-    """Least time `calls` calls take under a sliding window of `limit_calls` per `limit_seconds`."""
-    return max(0, math.ceil(calls / limit_calls) - 1) * limit_seconds
 
 
-def estimate(batches: Sequence[Batch], content: str | None, limit_calls: int, limit_seconds: float) -> Estimate:
-    """The recipients, SMS parts (for SMS content), calls and least duration of the planned batches."""
-    recipients = [r for batch in batches for r in batch.recipients]
-    histogram = Counter(r.parts for r in recipients if r.parts is not None)
-    encodings: Counter[str] = Counter()
-    if content is not None:
-        for r in recipients:
-            encodings[cached_count_parts(render(content, r.personalization)).encoding] += 1
-    total = sum(r.parts for r in recipients if r.parts is not None) if content is not None else None
-    return Estimate(
-        recipients=len(recipients),
-        total_parts=total,
-        parts_histogram=dict(sorted(histogram.items())),
-        encodings=dict(encodings),
-        calls=len(batches),
-        seconds=seconds_for_calls(len(batches), limit_calls, limit_seconds),
+@dataclass
+class Plan:
+    """A planned campaign: its record, batches, recipients and where suppressions came from."""
+
+    record: CampaignRecord
+    batches: list[Batch]
+    recipients: RecipientSet
+    suppression_sources: list[str] = field(default_factory=list)
+    batch_size: int = MAX_RECIPIENTS_PER_CALL
+    zone_sources: dict[str, int] = field(default_factory=dict)
+    assignments: list[Assignment] = field(default_factory=list)  # every eligible recipient's arm (when arms are used)
+    ignored_opt_outs: int = 0  # opted-out recipients sent to anyway (transactional, --ignore-opt-outs)
+    spread_line: str | None = None
+    links: list[Link] = field(default_factory=list)  # to be recorded before the first call
+
+
+
+def plan_campaign(
+    spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None,
+    sent_before: bool = False, capped: Mapping[str, int] | None = None, now: datetime | None = None,
+    link_secret: bytes | None = None,
+) -> Plan:
+    """Run the query, leave out invalid/duplicate/suppressed/capped numbers, find send times and plan the batches.
+
+    `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
+    `sent_before`: campaigns were sent for this customer before, so no opt-out source at all refuses.
+    `capped`: the addresses that reached the campaign's frequency cap (from the ledger), left out.
+    `link_secret` makes the tracked links' codes (needed when `spec.links` is set).
+    """
+    now = now or datetime.now(timezone.utc)
+    if spec.kind == "sms" and not spec.arms.variants and not spec.message.get("content", "").strip():
+        raise CampaignInputError("--content is empty")
+    campaign_id = spec.resolved_campaign_id()
+    record, coder, tracked = _track_links(spec, campaign_id, link_secret)
+    result = run_query(spec.source.url, spec.source.query)
+    suppression = load_suppression(
+        opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column,
+        spec.customer_id if sent_before else None, spec.audience.ignore_opt_outs,
     )
+    numbers = dict(suppression.numbers)
+    if spec.audience.cap is not None:
+        for number in capped or {}:
+            numbers.setdefault(number, REASON_FREQUENCY_CAP)
+    zone_columns = [name for name in (spec.source.timezone_column, spec.source.region_column) if name]
+    columns = list(dict.fromkeys(spec.value_columns() + (zone_columns if spec.timing.scheduled else [])))
+    recipients = select_recipients(result, spec.source.phone_column, columns, spec.source.region_column, numbers)
+    if not recipients.recipients:
+        counts = ", ".join(f"{n} {reason}" for reason, n in recipients.rejected_by_reason().items())
+        raise CampaignInputError(f"no recipient left to send to ({counts})")
+    schedule, sources = None, {}
+    if spec.timing.scheduled:
+        choices = {
+            r.address: zone_of(r.address, r.values.get(spec.source.timezone_column or ""), r.values.get(spec.source.region_column or ""))
+            for r in recipients.recipients
+        }
+        schedule = plan_schedule(spec.timing, {address: choice.zone for address, choice in choices.items()}, now)
+        sources = zone_sources(choice.source for choice in choices.values())
+    batch_size = min(settings.batch_size, max_recipients or settings.batch_size)
+
+    def plan(members: Sequence[Recipient], label: str | None) -> list[Batch]:
+        if spec.kind == "sms":
+            own = tracked.get(label)
+            content = own.content if own is not None else spec.contents()[label]
+            links = (lambda address: coder.render(own, address, label)) if coder is not None and own is not None else None
+            return plan_sms(campaign_id, members, content, batch_size, settings.max_parts, schedule, links)
+        return plan_whatsapp(campaign_id, members, spec.body_columns, spec.header_columns, batch_size, schedule)
+
+    assignments: list[Assignment] = []
+    if not spec.arms.used:
+        batches = plan(recipients.recipients, None)
+    else:
+        assignments, groups = split_recipients(spec.arms, campaign_id, recipients.recipients)
+        if not any(groups.values()):
+            raise CampaignInputError(f"every one of the {len(assignments):,} recipient(s) would be held out")
+        if None in groups:
+            batches = plan(groups[None], None)
+        else:
+            batches = interleave(spec.kind, campaign_id, {label: plan(members, label) for label, members in groups.items()})
+    spread = None
+    if spec.spread is not None:
+        batches = spread_batches(spec.kind, campaign_id, batches, spec.spread, spec.timing.at, now, spec.timing.quiet_hours)
+        spread = spread_line(batches, spec.spread, now)
+    ignored_count = sum(1 for r in recipients.recipients if r.address in suppression.ignored_opt_outs)
+    return Plan(record, batches, recipients, suppression.sources, batch_size, sources, assignments=assignments,
+                ignored_opt_outs=ignored_count, spread_line=spread, links=coder.made if coder else [])
+
+
+def _track_links(spec: CampaignSpec, campaign_id: str, link_secret: bytes | None
+                 ) -> tuple[CampaignRecord, LinkCoder | None, dict[str | None, TrackedContent]]:
+    """The record with its tracked links as `{{sdsync_link_N}}` placeholders (in the content, or in each variant's),
+    the coder that makes their codes and the tracked content per variant label (None: the one content)."""
+    record = spec.record()
+    if spec.kind != "sms":
+        return record, None, {}
+    contents = spec.contents()
+    if spec.links is None and not any(LINK_PLACEHOLDER.search(c) for c in contents.values()):
+        return record, None, {}
+    tracking = spec.links or LinkTracking(check_base_url(None))
+    tracked = {label: track_content(content, tracking.track_all) for label, content in contents.items()}
+    if not any(each.targets for each in tracked.values()):
+        return record, None, {}
+    assert link_secret is not None, "tracked links need the state's link secret"
+    if None in tracked:
+        record = replace(record, message={**record.message, "content": tracked[None].content})
+    else:
+        arms = Arms(tuple(Variant(v.label, v.weight, {**v.fields, "content": tracked[v.label].content})
+                          for v in spec.arms.variants), spec.arms.holdout)
+        record = replace(record, description={**record.description, "arms": arms.describe()})
+    return record, LinkCoder(link_secret, tracking, campaign_id), tracked

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from smartdialog_sync.gsm_safe import preview_content
 
+from .batches import Batch, render
 from .config import CampaignSettings
-from .planner import Batch, render
 
 
 def cost_text(parts: int, settings: CampaignSettings) -> str:

@@ -18,9 +18,9 @@ from smartdialog_sync.constants import REQUEST_ID_MAX
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 
 from .arms import Arms
+from .batches import Batch, render
 from .errors import CampaignError, CampaignInputError, SendStopped
 from .ledger import CampaignRecord, Ledger
-from .planner import Batch, render
 from .results import duplicate_of
 
 

@@ -23,11 +23,13 @@ from pydantic import ValidationError
 
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors, models
 from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
+from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_named_sql
 from smartdialog_sync.state.location import hide_password
 from smartdialog_sync.state.migration import StateConflict, StoreMigration
 
 from .ledger import utc_now
+from .request import check_common_fields
 from .results import duplicate_of
 from .sender import REFUSED_AS_IS
 
@@ -72,6 +74,29 @@ class Reply:
     addresses: tuple[str, ...] = ()
     customer_data: str | None = None
     request_id: str | None = None
+
+    @classmethod
+    def of_options(cls, customer_id: str, content: str, *, parent_message_id: str | None = None,
+                   service_id: str | None = None, sender: str | None = None, to: Sequence[str] = (),
+                   thread_id: str | None = None, customer_data: str | None = None,
+                   request_id: str | None = None) -> Reply:
+        """The reply of `sdsync reply`'s options: exactly one of `thread_id` and `parent_message_id` (which needs
+        the service, the sender and at least one number, normalised to E.164); UsageError (exit 2) otherwise."""
+        check_common_fields(customer_data, None)
+        if bool(parent_message_id) == bool(thread_id):
+            raise UsageError("give exactly one of --parent-message-id and --thread-id")
+        if thread_id:
+            if service_id or sender or to:
+                raise UsageError("--service, --sender and --to go with --parent-message-id, not --thread-id")
+            return cls(customer_id, content, thread_id=thread_id, customer_data=customer_data, request_id=request_id)
+        if not (service_id and sender and to):
+            raise UsageError("--parent-message-id needs --service, --sender and at least one --to")
+        try:
+            addresses = tuple(normalize_phone(number) for number in to)
+        except InvalidPhoneNumber as exc:
+            raise UsageError(f"--to: {exc}") from None
+        return cls(customer_id, content, parent_message_id=parent_message_id, service_id=service_id, sender=sender,
+                   addresses=addresses, customer_data=customer_data, request_id=request_id)
 
     @property
     def operation(self) -> str:

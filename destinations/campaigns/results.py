@@ -21,8 +21,8 @@ from typing import Any
 from smartdialog_sync import errors
 from smartdialog_sync.api import models
 
+from .batches import Batch
 from .ledger import SentRecipient
-from .planner import Batch
 
 _MESSAGE_ID_IN_TEXT = re.compile(r"message[_ ]?id\W{0,4}([A-Za-z0-9][\w-]*)", re.IGNORECASE)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
+from .batches import Batch, Scheduled
 from .errors import CampaignInputError
-from .planner import Batch, Scheduled
 from .timezones import zone
 
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

@@ -24,11 +24,11 @@ from typing import Any, Callable, Sequence
 from smartdialog_sync.api import SmartDialogClient, errors, models
 
 from .arms import Arms
+from .batches import Batch
 from .errors import CampaignError
 from .ledger import CampaignRecord, Ledger, LedgerBatch
-from .planner import Batch
 from .results import duplicate_of, recipient_limit, sent_recipients
-from .schedule import Due, QuietHours, due
+from .schedule import Due, QuietHours, Timing, due
 from .settle import settle_command
 
 REQUEST_ID_MEMORY = timedelta(days=7)  # how long the service remembers a RequestId
@@ -78,6 +78,13 @@ def build_request(record: CampaignRecord, arms: Arms, batch: Batch, timing: Due 
     if batch.header_parameters is not None:
         request["header_parameters"] = list(batch.header_parameters)
     return request
+
+
+def timing_of(record: CampaignRecord) -> Timing:
+    """The timing a campaign was planned with (quiet hours apply again at send time)."""
+    described = record.description.get("timing") or {}
+    quiet = described.get("quiet_hours")
+    return Timing(quiet_hours=QuietHours.parse(quiet) if quiet else None)
 
 
 def check_not_stale(campaign_id: str, batches: Sequence[LedgerBatch], now: datetime | None = None) -> None:

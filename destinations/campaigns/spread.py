@@ -11,13 +11,13 @@ a resumed run sends the recorded times, never recomputed ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
+from .batches import Batch, with_request_id
 from .errors import CampaignInputError
-from .frequency import parse_duration
-from .planner import Batch, make_batch
+from .frequency import parse_count_per_period, parse_duration
 from .schedule import QuietHours, utc_text
 from .timezones import zone
 
@@ -38,12 +38,9 @@ class Spread:
         if spread:
             return cls(window=parse_duration(spread, "--spread"), text=f"over {spread.strip().lower()}")
         if send_rate:
-            count, sep, period = send_rate.partition("/")
-            if not sep or not count.strip().isdigit() or int(count) < 1:
-                raise CampaignInputError(f"--send-rate {send_rate!r} must look like N/PERIOD with N >= 1, e.g. 5000/h")
-            period = period.strip().lower()
+            count, period = parse_count_per_period(send_rate, "--send-rate", "5000/h")
             unit = parse_duration(period if period[:1].isdigit() else f"1{period}", "--send-rate", send_rate)
-            return cls(rate=(int(count), unit), text=f"at {int(count)}/{period}")
+            return cls(rate=(count, unit), text=f"at {count}/{period}")
         return None
 
     def describe(self) -> dict[str, Any]:
@@ -87,8 +84,7 @@ def spread_batches(kind: str, campaign_id: str, batches: Sequence[Batch], spread
             at_once = send_at is None and at is None and moment <= now
             timed.append((None if at_once else utc_text(moment), batch))
     timed.sort(key=lambda item: item[0] or "")
-    return [make_batch(kind, campaign_id, number, batch.recipients, batch.body_parameters, batch.header_parameters,
-                       send_at, batch.time_zones, batch.variant)
+    return [with_request_id(kind, campaign_id, replace(batch, batch_no=number, send_at=send_at))
             for number, (send_at, batch) in enumerate(timed, start=1)]
 
 

@@ -77,26 +77,25 @@ def _normalized(values: list[object]) -> set[str]:
     return numbers
 
 
-def _configured_url() -> str | None:
-    """[campaigns] opt_outs_url from dlt's config or secrets (env CAMPAIGNS__OPT_OUTS_URL)."""
+def _configured(key: str) -> str | None:
+    """The text at `key` (e.g. `campaigns.opt_outs_url`) of dlt's secrets, else its config; None when unset."""
     import dlt
 
     for accessor in (dlt.secrets, dlt.config):
-        value = accessor.get("campaigns.opt_outs_url")
+        value = accessor.get(key)
         if value:
             return str(value)
     return None
+
+
+def _configured_url() -> str | None:
+    """[campaigns] opt_outs_url from dlt's config or secrets (env CAMPAIGNS__OPT_OUTS_URL)."""
+    return _configured("campaigns.opt_outs_url")
 
 
 def configured_journal_url() -> str | None:
     """The journal override the pull reads, [sources.smartdialog] journal_url (env SOURCES__SMARTDIALOG__JOURNAL_URL)."""
-    import dlt
-
-    for accessor in (dlt.secrets, dlt.config):
-        value = accessor.get("sources.smartdialog.journal_url")
-        if value:
-            return str(value)
-    return None
+    return _configured("sources.smartdialog.journal_url")
 
 
 def _duckdb_source(path: Path, dataset: str) -> OptOutSource:

@@ -24,7 +24,6 @@ SOURCE_PHONE = "phone"
 SOURCE_AMBIGUOUS = "phone, ambiguous: main zone of its region"
 SOURCE_REGION = "region"
 SOURCE_UTC = "UTC (no zone known)"
-UNKNOWN_ZONE = "Etc/Unknown"
 
 
 @dataclass(frozen=True)

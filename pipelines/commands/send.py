@@ -8,18 +8,9 @@ command after any interruption, on this machine or another sharing the state, to
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from smartdialog_sync.constants import BUTTON_TYPES
 from smartdialog_sync.errors import UsageError
@@ -27,11 +18,7 @@ from smartdialog_sync.errors import UsageError
 from ..runtime import console, open_client, settings_from, stdout
 
 if TYPE_CHECKING:
-    from smartdialog_sync.destinations.campaigns.arms import Arms
-    from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec
-    from smartdialog_sync.destinations.campaigns.config import CampaignSettings
-    from smartdialog_sync.destinations.campaigns.links import LinkTracking
-    from smartdialog_sync.destinations.campaigns.run import CampaignProgress, PlanReport
+    from smartdialog_sync.destinations.campaigns.request import CampaignRequest
 
     from smartdialog_sync.api import models
 
@@ -102,66 +89,16 @@ OPT_OUTS_URL_OPTION = typer.Option(
 )
 
 
-def _confirm(question: str) -> bool:
-    """Ask for confirmation; without an answer (no stdin) the send is refused with exit 2."""
-    try:
-        return typer.confirm(question, default=False, err=True)
-    except typer.Abort:
-        raise UsageError("not confirmed (no input); pass --yes to send without asking") from None
-
-
-def _show_plan(report: PlanReport) -> None:
-    first, *rest = report.lines()
-    stdout.print(first, style="bold", markup=False, highlight=False)
-    for line in rest:
-        stdout.print(line, markup=False, highlight=False)
-    if report.schedule:
-        table = Table("UTC", "local time (zones)", "recipients", "calls", "SMS parts", title="Scheduled sends")
-        for row in report.schedule:
-            when = (row.send_at or "at once") + (" (passed: at once)" if row.passed else "")
-            table.add_row(when, "\n".join(row.local_times), f"{row.recipients:,}", f"{row.calls:,}",
-                          "" if row.parts is None else f"{row.parts:,}")
-        stdout.print(table)
-
-
-@contextmanager
-def campaign_progress(yes: bool) -> Iterator[CampaignProgress]:
-    """Callbacks printing the plan and notes and drawing a progress bar while batches are sent."""
-    from smartdialog_sync.destinations.campaigns.run import CampaignProgress
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
-    task: dict[str, Any] = {}
-
-    def on_start(total: int) -> None:
-        bar.start()
-        task["id"] = bar.add_task("sending", total=total)
-
-    def on_wait(seconds: float, reason: str) -> None:
-        if "id" in task:
-            bar.update(task["id"], description=f"sending (waiting {seconds:.1f}s: {reason})")
-
-    def on_sent(recipients: int) -> None:
-        bar.update(task["id"], advance=recipients, description="sending")
-
-    def on_info(text: str) -> None:
-        console.print(text, markup=False, highlight=False)
-
-    try:
-        yield CampaignProgress(on_info=on_info, on_plan=_show_plan, confirm=None if yes else _confirm,
-                               on_start=on_start, on_sent=on_sent, on_wait=on_wait)
-    finally:
-        bar.stop()
-
-
-def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, ledger: Optional[str], dry_run: bool,
-         yes: bool, workers: int, opt_outs_url: Optional[str], wait: bool, proof_to: Optional[str]) -> None:
+def _run(ctx: typer.Context, request: CampaignRequest, ledger: Optional[str], dry_run: bool, yes: bool, workers: int,
+         opt_outs_url: Optional[str], wait: bool) -> None:
     """Plan (or resume) the campaign, show it, confirm and send it exactly once per recipient."""
-    from smartdialog_sync.destinations.campaigns.proofs import parse_proof_numbers
     from smartdialog_sync.destinations.campaigns.run import run_campaign
     from smartdialog_sync.pipelines.alerts import alerting
     from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
 
-    proofs = parse_proof_numbers(proof_to)
+    from ..progress.campaign import campaign_progress
+
+    spec, settings, proofs = request.resolve(settings_from(ctx) if request.kind == "whatsapp" else None, note=_note)
     client_settings = settings_from(ctx)
     with alerting(client_settings, "campaign", spec.resolved_campaign_id(), dry_run=dry_run) as watch:
         with campaign_progress(yes) as progress:
@@ -176,30 +113,8 @@ def _run(ctx: typer.Context, spec: CampaignSpec, settings: CampaignSettings, led
         stdout.print(result.summary(), markup=False, highlight=False)
 
 
-def _spec(kind: str, customer: str, service: str, source: str, query: str, phone_column: str, region_column: Optional[str],
-          suppression_query: Optional[str], timezone_column: Optional[str], message: dict[str, Any], campaign: Optional[str],
-          at: Optional[str], local_time: Optional[str], quiet_hours: Optional[str], settings: CampaignSettings,
-          audience: tuple[str, Optional[str], bool], spread: tuple[Optional[str], Optional[str]],
-          body_columns: tuple[str, ...] = (), header_columns: tuple[str, ...] = (), arms: Optional[Arms] = None,
-          links: Optional[LinkTracking] = None) -> CampaignSpec:
-    """The campaign of a command line (--quiet-hours and --frequency-cap fall back to [campaigns]).
-
-    `audience` is (--purpose, --frequency-cap, --ignore-opt-outs), `spread` (--spread, --send-rate).
-    """
-    from smartdialog_sync.destinations.campaigns.arms import Arms
-    from smartdialog_sync.destinations.campaigns.campaign import (
-        Source,
-        build_spec,
-        parse_audience,
-        parse_timing,
-    )
-    from smartdialog_sync.destinations.campaigns.spread import Spread
-
-    timing = parse_timing(at, local_time, quiet_hours if quiet_hours is not None else settings.quiet_hours)
-    return build_spec(kind, customer, service,  # type: ignore[arg-type]
-                      Source(source, query, phone_column, region_column, suppression_query, timezone_column),
-                      message, timing, campaign, body_columns, header_columns, arms or Arms(),
-                      parse_audience(*audience, settings), Spread.parse(*spread), links)
+def _note(text: str) -> None:
+    console.print(text, markup=False, highlight=False)
 
 
 @app.command("send", short_help="Send an SMS to every recipient of a SQL query, once.")
@@ -252,31 +167,16 @@ def send(
     wait: bool = WAIT_OPTION,
 ) -> None:
     """Send a personalised SMS to every recipient of a SQL query, exactly once."""
-    from smartdialog_sync.destinations.campaigns.arms import sms_arms
-    from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
-    from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
-    from smartdialog_sync.destinations.campaigns.links import link_tracking
+    from smartdialog_sync.destinations.campaigns.request import CampaignRequest, Source
 
-    settings = resolve_campaign_settings(batch_size, max_parts)
-    check_common_fields(customer_data, dlr_url)
-    content, arms = sms_arms(content, variant, holdout, "--content", _gsm_safe if gsm_safe else None)
-    message = {"sender": sender, "content": content, "dlr_url": dlr_url, "customer_data": customer_data,
-               "ad_message": ad}
-    spec = _spec("sms", customer, service, source, query, phone_column, region_column, suppression_query, timezone_column,
-                 message, campaign, at, local_time, quiet_hours, settings, (purpose, frequency_cap, ignore_opt_outs),
-                 (spread, send_rate), arms=arms,
-                 links=link_tracking(arms.contents() or [content or ""], track_links, link_base_url))
-    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait, proof_to)
-
-
-def _gsm_safe(content: str) -> str:
-    """--content with its GSM-7 look-alikes replaced, saying what was replaced."""
-    from smartdialog_sync.gsm_safe import make_gsm_safe, replacement_note
-
-    note = replacement_note(content)
-    if note:
-        console.print(note, markup=False, highlight=False)
-    return make_gsm_safe(content)
+    request = CampaignRequest(
+        "sms", customer, service, Source(source, query, phone_column, region_column, suppression_query, timezone_column),
+        campaign, tuple(variant or ()), holdout, dlr_url, customer_data, at, local_time, quiet_hours, purpose,
+        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to,  # in the order of CampaignRequest
+        sender=sender, content=content, gsm_safe=gsm_safe, ad=ad, max_parts=max_parts, track_links=track_links,
+        link_base_url=link_base_url,
+    )
+    _run(ctx, request, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 
 def _columns(text: Optional[str]) -> tuple[str, ...]:
@@ -290,12 +190,12 @@ def _button_type(text: str, option: str) -> str:
     raise UsageError(f"{option}: button type {text!r} must be one of {', '.join(BUTTON_TYPES)}")
 
 
-def parse_send_button(text: str) -> list[str]:
-    """Parse --buttons TYPE:DATA into [type, data]."""
+def parse_send_button(text: str) -> tuple[str, str]:
+    """Parse --buttons TYPE:DATA into (type, data)."""
     kind, sep, data = text.partition(":")
     if not sep or not data:
         raise UsageError(f"--buttons {text!r} must look like TYPE:DATA, e.g. QuickReply:Yes")
-    return [_button_type(kind, "--buttons"), data]
+    return _button_type(kind, "--buttons"), data
 
 
 def parse_template_button(text: str) -> models.TemplateButton:
@@ -354,24 +254,18 @@ def send_whatsapp(
     wait: bool = WAIT_OPTION,
 ) -> None:
     """Send a WhatsApp template to every recipient of a SQL query, one call per parameter set and batch."""
-    from smartdialog_sync.destinations.campaigns.arms import arms_of_options
-    from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
-    from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
-    from smartdialog_sync.destinations.campaigns.run import whatsapp_template
+    from smartdialog_sync.destinations.campaigns.request import CampaignRequest, Source
 
-    settings = resolve_campaign_settings(batch_size)
-    check_common_fields(customer_data, dlr_url)
-    body_columns, header_columns = _columns(body_params), _columns(header_params)
-    send_buttons = [parse_send_button(text) for text in buttons or []]
-    arms = arms_of_options(template, variant, holdout, "--template", "template_name",
-                           lambda name: whatsapp_template(settings_from(ctx), customer, name, body_columns).id)
-    template_id = whatsapp_template(settings_from(ctx), customer, template, body_columns).id if template else None
-    message = {"template_name": template_id, "buttons": send_buttons or None, "attachment_uri": attachment_uri,
-               "use_sms_fallback": True if sms_fallback else None, "dlr_url": dlr_url, "customer_data": customer_data}
-    spec = _spec("whatsapp", customer, service, source, query, phone_column, region_column, suppression_query,
-                 timezone_column, message, campaign, at, local_time, quiet_hours, settings,
-                 (purpose, frequency_cap, ignore_opt_outs), (spread, send_rate), body_columns, header_columns, arms)
-    _run(ctx, spec, settings, ledger, dry_run, yes, workers, opt_outs_url, wait, proof_to)
+    request = CampaignRequest(
+        "whatsapp", customer, service, Source(source, query, phone_column, region_column, suppression_query, timezone_column),
+        campaign, tuple(variant or ()), holdout, dlr_url, customer_data, at, local_time, quiet_hours, purpose,
+        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to,  # in the order of CampaignRequest
+        template=template,
+        body_columns=_columns(body_params), header_columns=_columns(header_params),
+        buttons=tuple(parse_send_button(text) for text in buttons or []), attachment_uri=attachment_uri,
+        sms_fallback=sms_fallback,
+    )
+    _run(ctx, request, ledger, dry_run, yes, workers, opt_outs_url, wait)
 
 
 def _print_result(result: models.SendResult) -> None:
@@ -399,27 +293,11 @@ def reply(
     Each reply id is recorded in the state before the call and after it: a rerun never sends it twice,
     and a reply whose call got no answer is reported uncertain (exit 1) instead of being sent again.
     """
-    from smartdialog_sync.destinations.campaigns.campaign import check_common_fields
     from smartdialog_sync.destinations.campaigns.replies import Reply, send_reply
 
-    from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
-
-    check_common_fields(customer_data, None)
-    if bool(parent_message_id) == bool(thread_id):
-        raise UsageError("give exactly one of --parent-message-id and --thread-id")
-    if thread_id:
-        if service or sender or to:
-            raise UsageError("--service, --sender and --to go with --parent-message-id, not --thread-id")
-        wanted = Reply(customer, content, thread_id=thread_id, customer_data=customer_data, request_id=request_id)
-    else:
-        if not (service and sender and to):
-            raise UsageError("--parent-message-id needs --service, --sender and at least one --to")
-        try:
-            addresses = tuple(normalize_phone(number) for number in to)
-        except InvalidPhoneNumber as exc:
-            raise UsageError(f"--to: {exc}") from None
-        wanted = Reply(customer, content, parent_message_id=parent_message_id, service_id=service, sender=sender,
-                       addresses=addresses, customer_data=customer_data, request_id=request_id)
+    wanted = Reply.of_options(customer, content, parent_message_id=parent_message_id, service_id=service, sender=sender,
+                              to=tuple(to or ()), thread_id=thread_id, customer_data=customer_data,
+                              request_id=request_id)
     outcome = send_reply(settings_from(ctx), wanted)
     if outcome.result is None:
         console.print(f"Already sent (reply {outcome.reply_id}, message {outcome.message_id or 'unknown'}): nothing sent now.",

@@ -10,7 +10,6 @@ import typer
 from smartdialog_sync.errors import UsageError
 
 from ..runtime import Overrides, console, open_client, settings_from, state_from, stdout
-from .send import campaign_progress
 
 app = typer.Typer(help="The syncs declared in [syncs.NAME] of .dlt/config.toml: list and check them.",
                   no_args_is_help=True)
@@ -82,6 +81,7 @@ def run(
     A contact sync in mirror mode deletes without asking: its definition declares it. A recurring
     campaign sends once per recipient and day; rerunning the same day resumes it.
     """
+    from ..progress.campaign import campaign_progress
     from ..syncs.definitions import declared_sync
     from ..syncs.runner import RunHooks, run_declared_sync
 

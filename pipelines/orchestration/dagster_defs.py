@@ -40,24 +40,9 @@ from dagster import (
     schedule,
 )
 from pydantic import Field
-from smartdialog_sync.destinations.campaigns.arms import sms_arms
-from smartdialog_sync.destinations.campaigns.campaign import (
-    Source,
-    build_spec,
-    check_common_fields,
-    parse_audience,
-    parse_timing,
-)
-from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendStopped
-from smartdialog_sync.destinations.campaigns.links import link_tracking
-from smartdialog_sync.destinations.campaigns.proofs import parse_proof_numbers
-from smartdialog_sync.destinations.campaigns.run import (
-    CampaignProgress,
-    PlanReport,
-    run_campaign,
-)
-from smartdialog_sync.destinations.campaigns.spread import Spread
+from smartdialog_sync.destinations.campaigns.request import CampaignRequest, Source
+from smartdialog_sync.destinations.campaigns.run import run_campaign
 from smartdialog_sync.pipelines.alerts import alerting
 from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
 from smartdialog_sync.pipelines.syncs.definitions import (
@@ -65,10 +50,10 @@ from smartdialog_sync.pipelines.syncs.definitions import (
     read_definitions,
     resolve_env_reference,
 )
+from smartdialog_sync.pipelines.progress.log import LogProgress
 from smartdialog_sync.pipelines.syncs.runner import RunHooks, run_declared_sync
 
 from smartdialog_sync.api import resolve_settings
-from smartdialog_sync.gsm_safe import make_gsm_safe
 
 SEND_RETRIES, SEND_RETRY_SECONDS = 3, 60
 UNFINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
@@ -120,29 +105,23 @@ def send_campaign(context: OpExecutionContext, config: CampaignConfig) -> None:
     A retry resumes the campaign from its ledger with the same RequestIds, so nobody gets it twice.
     Bad input or configuration fails at once.
     """
-    settings = resolve_campaign_settings(config.batch_size)
-    check_common_fields(None, config.dlr_url)
-    timing = parse_timing(config.at, config.local_time, config.quiet_hours if config.quiet_hours is not None else settings.quiet_hours)
-    source = Source(resolve_env_reference(config.source), config.query, config.phone_column,
-                    timezone_column=config.timezone_column)
-    content, arms = sms_arms(config.content, config.variants, config.holdout, "content",
-                             make_gsm_safe if config.gsm_safe else None)
-    message = {"sender": config.sender, "content": content, "dlr_url": config.dlr_url}
-    links = link_tracking(arms.contents() or [content or ""], config.track_links, config.link_base_url)
-    audience = parse_audience(config.purpose, config.frequency_cap, config.ignore_opt_outs, settings)
-    spec = build_spec("sms", config.customer, config.service, source, message, timing, config.campaign_id, arms=arms,
-                      audience=audience, spread=Spread.parse(config.spread, config.send_rate), links=links)
-
-    def log_plan(report: PlanReport) -> None:
-        for line in report.lines() + report.schedule_lines():
-            context.log.info(line)
-
-    progress = CampaignProgress(on_info=context.log.info, on_plan=log_plan)
+    request = CampaignRequest(
+        "sms", config.customer, config.service,
+        Source(resolve_env_reference(config.source), config.query, config.phone_column, timezone_column=config.timezone_column),
+        campaign_id=config.campaign_id, variants=tuple(config.variants),
+        holdout=config.holdout, dlr_url=config.dlr_url, at=config.at, local_time=config.local_time,
+        quiet_hours=config.quiet_hours, purpose=config.purpose, frequency_cap=config.frequency_cap,
+        ignore_opt_outs=config.ignore_opt_outs, spread=config.spread, send_rate=config.send_rate,
+        batch_size=config.batch_size, proof_to=config.proof_to, sender=config.sender, content=config.content,
+        gsm_safe=config.gsm_safe, track_links=config.track_links, link_base_url=config.link_base_url,
+        content_option="content",
+    )
+    spec, settings, proofs = request.resolve()
     client_settings = resolve_settings()
     try:
         with alerting(client_settings, "campaign", spec.resolved_campaign_id()) as watch:
-            result = run_campaign(client_settings, spec, settings, progress=progress, wait=config.wait,
-                                  proof_to=parse_proof_numbers(config.proof_to))
+            result = run_campaign(client_settings, spec, settings, progress=LogProgress(context.log.info),
+                                  wait=config.wait, proof_to=proofs)
             watch.outcome = campaign_outcome(result)
     except SendStopped as exc:
         raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from exc

@@ -190,7 +190,7 @@ def _check_kind(where: str, kind: str, values: dict[str, Any]) -> None:
 def _check_campaign(where: str, values: dict[str, Any]) -> None:
     """The checks `sdsync send` makes of its options before it reads the CRM, named by the definition's key."""
     from smartdialog_sync.destinations.campaigns.arms import arms_of_options
-    from smartdialog_sync.destinations.campaigns.campaign import (
+    from smartdialog_sync.destinations.campaigns.request import (
         check_common_fields,
         parse_timing,
     )

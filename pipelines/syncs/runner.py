@@ -51,7 +51,7 @@ class RunHooks:
 
     log: Callable[[str], None] = _ignore
     contacts_progress: Any = None  # a destinations.contacts.sync.SyncProgress
-    campaign_progress: Any = None  # a destinations.campaigns.run.CampaignProgress
+    campaign_progress: Any = None  # a destinations.campaigns.run.CampaignProgress (else a LogProgress of `log`)
 
 
 def campaign_id_for(definition: SyncDefinition, scheduled_for: datetime) -> str:
@@ -135,43 +135,30 @@ def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], run_key
 
 def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
                   hooks: RunHooks) -> tuple[str, str]:
-    from smartdialog_sync.destinations.campaigns.arms import sms_arms
-    from smartdialog_sync.destinations.campaigns.campaign import (
-        Source,
-        build_spec,
-        check_common_fields,
-        parse_audience,
-        parse_timing,
-    )
-    from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
-    from smartdialog_sync.destinations.campaigns.run import (
-        CampaignProgress,
-        run_campaign,
-    )
-    from smartdialog_sync.destinations.campaigns.spread import Spread
+    from smartdialog_sync.destinations.campaigns.request import CampaignRequest, Source
+    from smartdialog_sync.destinations.campaigns.run import run_campaign
     from smartdialog_sync.pipelines.alerts import alerting
     from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
+    from smartdialog_sync.pipelines.progress.log import LogProgress
 
     from smartdialog_sync.api import resolve_settings
-    from smartdialog_sync.gsm_safe import make_gsm_safe
 
     get = definition.get
-    settings = resolve_campaign_settings(get("batch_size"), get("max_parts"))
-    check_common_fields(get("customer_data"), get("dlr_url"))
     local_time = get("local_time")
     day = run_key[len(definition.name) + 1:] if run_key else None
-    timing = parse_timing(day if local_time else None, local_time,
-                          get("quiet_hours") if get("quiet_hours") is not None else settings.quiet_hours)
-    source = Source(definition.crm_url(), get("query"), get("phone_column", "phone"), get("region_column"),
-                    get("suppression_query"), get("timezone_column"))
-    content, arms = sms_arms(get("content"), get("variants"), get("holdout"), "content",
-                             make_gsm_safe if get("gsm_safe") else None)
-    message = {"sender": get("sender"), "content": content, "dlr_url": get("dlr_url"),
-               "customer_data": get("customer_data"), "ad_message": get("ad")}
-    audience = parse_audience(get("purpose", "marketing"), get("frequency_cap"), get("ignore_opt_outs", False), settings)
-    spec = build_spec("sms", get("customer"), get("service"), source, message, timing, run_key, arms=arms,
-                      audience=audience, spread=Spread.parse(get("spread"), get("send_rate")))
-    progress = hooks.campaign_progress or CampaignProgress(on_info=hooks.log)
+    request = CampaignRequest(
+        "sms", get("customer"), get("service"),
+        Source(definition.crm_url(), get("query"), get("phone_column", "phone"), get("region_column"),
+               get("suppression_query"), get("timezone_column")),
+        campaign_id=run_key, variants=tuple(get("variants") or ()), holdout=get("holdout"), dlr_url=get("dlr_url"),
+        customer_data=get("customer_data"), at=day if local_time else None, local_time=local_time,
+        quiet_hours=get("quiet_hours"), purpose=get("purpose", "marketing"), frequency_cap=get("frequency_cap"),
+        ignore_opt_outs=get("ignore_opt_outs", False), spread=get("spread"), send_rate=get("send_rate"),
+        batch_size=get("batch_size"), sender=get("sender"), content=get("content"), gsm_safe=bool(get("gsm_safe")),
+        ad=get("ad"), max_parts=get("max_parts"), content_option="content",
+    )
+    spec, settings, _ = request.resolve()
+    progress = hooks.campaign_progress or LogProgress(hooks.log)
     client_settings = resolve_settings(**overrides)
     with alerting(client_settings, "campaign", spec.resolved_campaign_id()) as watch:
         result = run_campaign(client_settings, spec, settings, workers=get("workers", 2), progress=progress,

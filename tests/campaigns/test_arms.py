@@ -11,7 +11,8 @@ from typing import Any, Callable
 import pytest
 
 from smartdialog_sync.destinations.campaigns.arms import Arms, build_arms, parse_holdout
-from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Plan, Source, check_existing, plan_campaign
+from smartdialog_sync.destinations.campaigns.planner import Plan, plan_campaign
+from smartdialog_sync.destinations.campaigns.request import CampaignSpec, Source, check_existing
 from smartdialog_sync.destinations.campaigns.config import CampaignSettings
 from smartdialog_sync.destinations.campaigns.errors import CampaignInputError, LedgerConflict
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, assignments_reader, migrate_ledger
@@ -103,7 +104,7 @@ def test_the_ledger_keeps_the_assignment_on_either_engine(ledger_target: Path | 
     ledger = Ledger.open(ledger_target)
     try:
         ledger.create_campaign(plan.record, plan.batches, plan.recipients.rejected, plan.assignments)
-        unsent = ledger.unsent_batches("ab-1", variants=True)
+        unsent = ledger.unsent_batches("ab-1")
     finally:
         ledger.close()
     assert [(u.batch.request_id, u.batch.variant) for u in unsent] == [(b.request_id, b.variant) for b in plan.batches]

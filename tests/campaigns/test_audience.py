@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient
+from smartdialog_sync.destinations.campaigns.batches import Batch, PlannedRecipient
 from smartdialog_sync.destinations.campaigns.schedule import QuietHours
 from smartdialog_sync.destinations.campaigns.spread import Spread, spread_batches
 from smartdialog_sync.journal import InboundRow, open_journal

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source
+from smartdialog_sync.destinations.campaigns.request import CampaignSpec, Source
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, SentRecipient, lock_state, migrate_ledger
 from smartdialog_sync.destinations.campaigns.planner import plan_sms
 from smartdialog_sync.destinations.campaigns.recipients import Recipient, Rejected

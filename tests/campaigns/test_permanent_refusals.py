@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from smartdialog_sync.destinations.campaigns.campaign import Source, build_spec
+from smartdialog_sync.destinations.campaigns.request import Source, build_spec
 from smartdialog_sync.destinations.campaigns.config import resolve_campaign_settings
 from smartdialog_sync.destinations.campaigns.errors import SendRefused
 from smartdialog_sync.destinations.campaigns.ledger import Ledger

@@ -12,11 +12,12 @@ import dlt
 import pytest
 import sqlalchemy as sa
 
-from smartdialog_sync.destinations.campaigns.campaign import CampaignSpec, Source, check_existing, parse_send_time, check_future
+from smartdialog_sync.destinations.campaigns.request import CampaignSpec, Source, check_existing, parse_send_time, check_future
 from smartdialog_sync.crm_query import CrmUsageError
 from smartdialog_sync.destinations.campaigns.errors import CampaignInputError, LedgerConflict
 from smartdialog_sync.destinations.campaigns.ledger import Ledger
-from smartdialog_sync.destinations.campaigns.planner import estimate, placeholders, plan_sms, plan_whatsapp, render
+from smartdialog_sync.destinations.campaigns.batches import estimate, placeholders, render
+from smartdialog_sync.destinations.campaigns.planner import plan_sms, plan_whatsapp
 from smartdialog_sync.destinations.campaigns.recipients import Recipient, run_query, select_recipients
 from smartdialog_sync.destinations.campaigns.suppression import load_suppression, opt_out_sources, opted_out_numbers
 from tests.campaigns.helpers import make_crm, phone

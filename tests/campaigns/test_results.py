@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from smartdialog_sync.destinations.campaigns.planner import Batch, PlannedRecipient
+from smartdialog_sync.destinations.campaigns.batches import Batch, PlannedRecipient
 from smartdialog_sync.destinations.campaigns.results import duplicate_of, sent_recipients
 from smartdialog_sync import errors
 from smartdialog_sync.api import models

@@ -20,7 +20,7 @@ from smartdialog_sync.destinations.campaigns.ledger import (
     Ledger,
     SentRecipient,
 )
-from smartdialog_sync.destinations.campaigns.planner import (
+from smartdialog_sync.destinations.campaigns.batches import (
     Batch,
     PlannedRecipient,
     make_batch,

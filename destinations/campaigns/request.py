@@ -1,47 +1,37 @@
-"""A campaign from specification to plan: validation, fingerprint, recipients, suppression and batches."""
+"""What the user asked for: the campaign request as given, its parsing and checks, and the campaign spec it makes.
+
+`CampaignRequest` holds a campaign's options as a user gives them (`sdsync send`/`send-whatsapp`, Dagster's
+`campaign_job`, a declared `[syncs.NAME]` campaign); `CampaignRequest.resolve()` is the one place they are
+parsed, checked and given their `[campaigns]` fallbacks, making the `CampaignSpec` the planner works from.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, NamedTuple, Sequence
 from urllib.parse import urlsplit
 
-from smartdialog_sync.api import models
+from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 from smartdialog_sync.constants import CUSTOMER_DATA_MAX
+from smartdialog_sync.gsm_safe import make_gsm_safe, replacement_note
 from smartdialog_sync.state.location import hide_password
 
-from .arms import Arms, Assignment, Variant, interleave, split_recipients
-from .config import MAX_RECIPIENTS_PER_CALL, CampaignSettings
+from .arms import Arms, arms_of_options, sms_arms
+from .batches import placeholders
+from .config import CampaignSettings, resolve_campaign_settings
 from .errors import CampaignInputError, LedgerConflict
-from .frequency import (
-    MARKETING,
-    REASON_FREQUENCY_CAP,
-    Audience,
-    FrequencyCap,
-    parse_purpose,
-)
+from .frequency import MARKETING, Audience, FrequencyCap, parse_purpose
 from .ledger import CampaignRecord, utc_now
-from .links import (
-    LINK_PLACEHOLDER,
-    Link,
-    LinkCoder,
-    LinkTracking,
-    TrackedContent,
-    check_base_url,
-    is_link_placeholder,
-    track_content,
-)
-from .planner import Batch, check_campaign_id, placeholders, plan_sms, plan_whatsapp
-from .recipients import Recipient, RecipientSet, run_query, select_recipients
-from .schedule import QuietHours, Timing, parse_clock, plan_schedule, zone_sources
-from .spread import Spread, spread_batches, spread_line
-from .suppression import OptOutSource, load_suppression
-from .timezones import zone_of
+from .links import LinkTracking, is_link_placeholder, link_tracking
+from .proofs import parse_proof_numbers
+from .schedule import QuietHours, Timing, parse_clock
+from .spread import Spread
 
+CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 TEMPLATE_PARAMETER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 
 
@@ -55,6 +45,113 @@ class Source:
     region_column: str | None = None
     suppression_query: str | None = None
     timezone_column: str | None = None
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class CampaignRequest:
+    """A campaign as a user gives it: the options of `sdsync send`/`send-whatsapp`, of a Dagster run or of a
+    declared campaign, unparsed (`resolve` parses and checks them).
+
+    An SMS (`kind` sms) has a `sender` and a `content` or `variants` (LABEL[:WEIGHT]=TEXT); a WhatsApp
+    campaign a `template` or `variants` (LABEL[:WEIGHT]=TEMPLATE, names or ids) with the column names of its
+    parameters and its buttons parsed already (type, data). `quiet_hours`, `frequency_cap` and
+    `batch_size` fall back to `[campaigns]` when None.
+    """
+
+    kind: Literal["sms", "whatsapp"]
+    customer: str
+    service: str
+    source: Source
+    campaign_id: str | None = None
+    variants: Sequence[str] = ()
+    holdout: str | None = None
+    dlr_url: str | None = None
+    customer_data: str | None = None
+    at: str | None = None
+    local_time: str | None = None
+    quiet_hours: str | None = None
+    purpose: str = MARKETING
+    frequency_cap: str | None = None
+    ignore_opt_outs: bool = False
+    spread: str | None = None
+    send_rate: str | None = None
+    batch_size: int | None = None
+    proof_to: str | None = None
+    sender: str | None = None  # SMS
+    content: str | None = None
+    gsm_safe: bool = False
+    ad: bool | None = None
+    max_parts: int | None = None
+    track_links: bool = False
+    link_base_url: str | None = None
+    template: str | None = None  # WhatsApp
+    body_columns: tuple[str, ...] = ()
+    header_columns: tuple[str, ...] = ()
+    buttons: tuple[tuple[str, str], ...] = ()
+    attachment_uri: str | None = None
+    sms_fallback: bool = False
+    content_option: str = "--content"  # how errors name the content: Dagster and [syncs] call it `content`
+
+    def resolve(self, client_settings: ClientSettings | None = None, note: Callable[[str], None] = _ignore
+                ) -> ResolvedCampaign:
+        """The campaign of these options: its spec, its settings and the proof numbers.
+
+        WhatsApp templates are looked up (and their parameters checked) through `client_settings`; `note` hears
+        what --gsm-safe replaced. CampaignInputError (exit 2) names the first bad option.
+        """
+        settings = resolve_campaign_settings(self.batch_size, self.max_parts)
+        check_common_fields(self.customer_data, self.dlr_url)
+        message, arms, links = self._sms(note) if self.kind == "sms" else self._whatsapp(client_settings)
+        timing = parse_timing(self.at, self.local_time,
+                              self.quiet_hours if self.quiet_hours is not None else settings.quiet_hours)
+        spec = build_spec(self.kind, self.customer, self.service, self.source, message, timing, self.campaign_id,
+                          self.body_columns, self.header_columns, arms,
+                          parse_audience(self.purpose, self.frequency_cap, self.ignore_opt_outs, settings),
+                          Spread.parse(self.spread, self.send_rate), links)
+        return ResolvedCampaign(spec, settings, parse_proof_numbers(self.proof_to))
+
+    def _sms(self, note: Callable[[str], None]) -> tuple[dict[str, Any], Arms, LinkTracking | None]:
+        content, arms = sms_arms(self.content, self.variants, self.holdout, self.content_option,
+                                 _gsm_safe(note) if self.gsm_safe else None)
+        message = {"sender": self.sender, "content": content, "dlr_url": self.dlr_url,
+                   "customer_data": self.customer_data, "ad_message": self.ad}
+        links = link_tracking(list(arms.contents(content or "").values()), self.track_links, self.link_base_url)
+        return message, arms, links
+
+    def _whatsapp(self, client_settings: ClientSettings | None) -> tuple[dict[str, Any], Arms, None]:
+        assert client_settings is not None, "a WhatsApp campaign's templates are looked up through the service"
+
+        def template_id(name: str) -> str:
+            return whatsapp_template(client_settings, self.customer, name, self.body_columns).id
+
+        arms = arms_of_options(self.template, self.variants, self.holdout, "--template", "template_name", template_id)
+        message = {"template_name": template_id(self.template) if self.template else None,
+                   "buttons": [list(button) for button in self.buttons] or None, "attachment_uri": self.attachment_uri,
+                   "use_sms_fallback": True if self.sms_fallback else None, "dlr_url": self.dlr_url,
+                   "customer_data": self.customer_data}
+        return message, arms, None
+
+
+def _gsm_safe(note: Callable[[str], None]) -> Callable[[str], str]:
+    """--gsm-safe: a content with its GSM-7 look-alikes replaced, telling `note` what was replaced."""
+    def rewrite(content: str) -> str:
+        replaced = replacement_note(content)
+        if replaced:
+            note(replaced)
+        return make_gsm_safe(content)
+    return rewrite
+
+
+class ResolvedCampaign(NamedTuple):
+    """A request made into what `run_campaign` takes."""
+
+    spec: CampaignSpec
+    settings: CampaignSettings
+    proof_to: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -109,10 +206,13 @@ class CampaignSpec:
     def value_columns(self) -> list[str]:
         """The query columns the messages use besides the phone."""
         if self.kind == "sms":
-            contents = [v.fields["content"] for v in self.arms.variants] or [self.message["content"]]
-            return list(dict.fromkeys(name for content in contents for name in placeholders(content)
+            return list(dict.fromkeys(name for content in self.contents().values() for name in placeholders(content)
                                        if not is_link_placeholder(name)))
         return list(dict.fromkeys(self.body_columns + self.header_columns))
+
+    def contents(self) -> dict[str | None, str]:
+        """The SMS content of each variant by its label, or the campaign's one content under None."""
+        return self.arms.contents(self.message.get("content", ""))
 
     def record(self) -> CampaignRecord:
         """The ledger record of this campaign."""
@@ -120,29 +220,6 @@ class CampaignSpec:
             self.resolved_campaign_id(), self.kind, self.fingerprint(), self.customer_id, self.service_id,
             self.message, self.description(), utc_now(),
         )
-
-
-@dataclass
-class Plan:
-    """A planned campaign: its record, batches, recipients and where suppressions came from."""
-
-    record: CampaignRecord
-    batches: list[Batch]
-    recipients: RecipientSet
-    suppression_sources: list[str] = field(default_factory=list)
-    batch_size: int = MAX_RECIPIENTS_PER_CALL
-    zone_sources: dict[str, int] = field(default_factory=dict)
-    assignments: list[Assignment] = field(default_factory=list)  # every eligible recipient's arm (when arms are used)
-    ignored_opt_outs: int = 0  # opted-out recipients sent to anyway (transactional, --ignore-opt-outs)
-    spread_line: str | None = None
-    links: list[Link] = field(default_factory=list)  # to be recorded before the first call
-
-
-def timing_of(record: CampaignRecord) -> Timing:
-    """The timing a campaign was planned with (quiet hours apply again at send time)."""
-    described = record.description.get("timing") or {}
-    quiet = described.get("quiet_hours")
-    return Timing(quiet_hours=QuietHours.parse(quiet) if quiet else None)
 
 
 def parse_timing(at: str | None, local_time: str | None, quiet_hours: str | None) -> Timing:
@@ -260,100 +337,18 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
         )
 
 
-def plan_campaign(
-    spec: CampaignSpec, settings: CampaignSettings, opt_outs: list[OptOutSource], max_recipients: int | None = None,
-    sent_before: bool = False, capped: Mapping[str, int] | None = None, now: datetime | None = None,
-    link_secret: bytes | None = None,
-) -> Plan:
-    """Run the query, leave out invalid/duplicate/suppressed/capped numbers, find send times and plan the batches.
-
-    `max_recipients` is the per-call maximum learned for the connection; batches never exceed it.
-    `sent_before`: campaigns were sent for this customer before, so no opt-out source at all refuses.
-    `capped`: the addresses that reached the campaign's frequency cap (from the ledger), left out.
-    `link_secret` makes the tracked links' codes (needed when `spec.links` is set).
-    """
-    now = now or datetime.now(timezone.utc)
-    if spec.kind == "sms" and not spec.arms.variants and not spec.message.get("content", "").strip():
-        raise CampaignInputError("--content is empty")
-    campaign_id = spec.resolved_campaign_id()
-    record, coder, tracked = _track_links(spec, campaign_id, link_secret)
-    result = run_query(spec.source.url, spec.source.query)
-    suppression = load_suppression(
-        opt_outs, settings.stop_keywords, spec.source.url, spec.source.suppression_query, spec.source.phone_column,
-        spec.customer_id if sent_before else None, spec.audience.ignore_opt_outs,
-    )
-    numbers = dict(suppression.numbers)
-    if spec.audience.cap is not None:
-        for number in capped or {}:
-            numbers.setdefault(number, REASON_FREQUENCY_CAP)
-    zone_columns = [name for name in (spec.source.timezone_column, spec.source.region_column) if name]
-    columns = list(dict.fromkeys(spec.value_columns() + (zone_columns if spec.timing.scheduled else [])))
-    recipients = select_recipients(result, spec.source.phone_column, columns, spec.source.region_column, numbers)
-    if not recipients.recipients:
-        counts = ", ".join(f"{n} {reason}" for reason, n in recipients.rejected_by_reason().items())
-        raise CampaignInputError(f"no recipient left to send to ({counts})")
-    schedule, sources = None, {}
-    if spec.timing.scheduled:
-        choices = {
-            r.address: zone_of(r.address, r.values.get(spec.source.timezone_column or ""), r.values.get(spec.source.region_column or ""))
-            for r in recipients.recipients
-        }
-        schedule = plan_schedule(spec.timing, {address: choice.zone for address, choice in choices.items()}, now)
-        sources = zone_sources(choice.source for choice in choices.values())
-    batch_size = min(settings.batch_size, max_recipients or settings.batch_size)
-
-    def plan(members: Sequence[Recipient], label: str | None) -> list[Batch]:
-        if spec.kind == "sms":
-            own = tracked.get(label)
-            content = own.content if own is not None else _content_of(spec, label)
-            links = (lambda address: coder.render(own, address, label)) if coder is not None and own is not None else None
-            return plan_sms(campaign_id, members, content, batch_size, settings.max_parts, schedule, links)
-        return plan_whatsapp(campaign_id, members, spec.body_columns, spec.header_columns, batch_size, schedule)
-
-    assignments: list[Assignment] = []
-    if not spec.arms.used:
-        batches = plan(recipients.recipients, None)
-    else:
-        assignments, groups = split_recipients(spec.arms, campaign_id, recipients.recipients)
-        if not any(groups.values()):
-            raise CampaignInputError(f"every one of the {len(assignments):,} recipient(s) would be held out")
-        if None in groups:
-            batches = plan(groups[None], None)
-        else:
-            batches = interleave(spec.kind, campaign_id, {label: plan(members, label) for label, members in groups.items()})
-    spread = None
-    if spec.spread is not None:
-        batches = spread_batches(spec.kind, campaign_id, batches, spec.spread, spec.timing.at, now, spec.timing.quiet_hours)
-        spread = spread_line(batches, spec.spread, now)
-    ignored_count = sum(1 for r in recipients.recipients if r.address in suppression.ignored_opt_outs)
-    return Plan(record, batches, recipients, suppression.sources, batch_size, sources, assignments=assignments,
-                ignored_opt_outs=ignored_count, spread_line=spread, links=coder.made if coder else [])
+def whatsapp_template(client_settings: ClientSettings, customer: str, name: str, body_columns: Sequence[str]) -> models.WhatsAppTemplate:
+    """The customer's template named `name` (display name or id), checked against the body parameter columns."""
+    with SmartDialogClient(client_settings) as api:
+        found = resolve_template(api.get_customer_whatsapp_templates(customer), name)
+    check_template_parameters(found, body_columns)
+    return found
 
 
-def _content_of(spec: CampaignSpec, label: str | None) -> str:
-    """The SMS content of variant `label` (None: the campaign's one content)."""
-    return spec.arms.fields_of(label)["content"] if label is not None else spec.message.get("content", "")
-
-
-def _track_links(spec: CampaignSpec, campaign_id: str, link_secret: bytes | None
-                 ) -> tuple[CampaignRecord, LinkCoder | None, dict[str | None, TrackedContent]]:
-    """The record with its tracked links as `{{sdsync_link_N}}` placeholders (in the content, or in each variant's),
-    the coder that makes their codes and the tracked content per variant label (None: the one content)."""
-    record = spec.record()
-    if spec.kind != "sms":
-        return record, None, {}
-    contents = {v.label: v.fields["content"] for v in spec.arms.variants} if spec.arms.variants else {None: spec.message.get("content", "")}
-    if spec.links is None and not any(LINK_PLACEHOLDER.search(c) for c in contents.values()):
-        return record, None, {}
-    tracking = spec.links or LinkTracking(check_base_url(None))
-    tracked = {label: track_content(content, tracking.track_all) for label, content in contents.items()}
-    if not any(each.targets for each in tracked.values()):
-        return record, None, {}
-    assert link_secret is not None, "tracked links need the state's link secret"
-    if None in tracked:
-        record = replace(record, message={**record.message, "content": tracked[None].content})
-    else:
-        arms = Arms(tuple(Variant(v.label, v.weight, {**v.fields, "content": tracked[v.label].content})
-                          for v in spec.arms.variants), spec.arms.holdout)
-        record = replace(record, description={**record.description, "arms": arms.describe()})
-    return record, LinkCoder(link_secret, tracking, campaign_id), tracked
+def check_campaign_id(campaign_id: str) -> str:
+    """Return `campaign_id` if it is a usable ledger key and RequestId prefix, else raise."""
+    if not CAMPAIGN_ID.match(campaign_id):
+        raise CampaignInputError(
+            f"campaign id {campaign_id!r} must be 1-200 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return campaign_id
