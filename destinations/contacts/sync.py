@@ -1,7 +1,8 @@
 """The contact sync as a library function: `run_contact_sync(settings, options, progress) -> SyncResult`.
 
 `sdsync contacts sync` and the Dagster job both call it in-process; what a run shows or logs goes
-through the callbacks of a `SyncProgress` (the default shows nothing, `LogProgress` writes lines).
+through the callbacks of a `SyncProgress` (the default shows nothing; the console and log adapters are in
+`pipelines/progress/`).
 
 A run: read the CRM, check the group service (group_check), map and validate its rows, diff them against
 the state (planner), settle the ops an earlier run left in flight, journal the plan, then apply it
@@ -11,15 +12,17 @@ the state (planner), settle the ops an earlier run left in flight, journal the p
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from smartdialog_sync.api import ClientSettings, RateLimit, SmartDialogClient
 from smartdialog_sync.errors import SdsyncError, UsageError
+from smartdialog_sync.progress import Progress
 from smartdialog_sync.state.location import StateLocation
 from smartdialog_sync.state.runner_lock import runner_lock
 
@@ -88,11 +91,9 @@ class SyncStopped(SdsyncError):
         self.result = result
 
 
-class SyncProgress:
-    """Callbacks of a sync run. Every method does nothing here: override the ones you need."""
-
-    def info(self, text: str) -> None:
-        """A line about the run (rows read, mapping)."""
+class SyncProgress(Progress):
+    """Callbacks of a contact sync run (with `info` and `waiting` of every job). Every method does nothing
+    here: override the ones you need."""
 
     def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
         """The plan is known (a dry run's plan counts the in-flight ops the real run would read back)."""
@@ -107,39 +108,11 @@ class SyncProgress:
     def applied(self, op: Operation, result: str) -> None:
         """An op was applied (`result` says how: created, updated, rejected, ...)."""
 
-    def waiting(self, seconds: float, reason: str) -> None:
-        """The client waits (rate limit, Retry-After); called from the worker threads."""
-
     def apply_ended(self) -> None:
         """The apply ended (done, budget reached or stopped)."""
 
     def finished(self, result: SyncResult) -> None:
         """The run is recorded; called before SyncStopped is raised for a stopped run."""
-
-
-class LogProgress(SyncProgress):
-    """Progress as plain log lines (for orchestrators): the plan, every `every` ops, and the end."""
-
-    def __init__(self, log: Callable[[str], None], every: int = 500) -> None:
-        self.log = log
-        self.every = every
-        self.count = 0
-
-    def info(self, text: str) -> None:
-        self.log(text)
-
-    def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
-        self.log(f"{title}: {plan.describe()}; {to_reconcile} in-flight ops to read back")
-
-    def applied(self, op: Operation, result: str) -> None:
-        self.count += 1
-        if self.count % self.every == 0:
-            self.log(f"{self.count} ops applied")
-
-    def finished(self, result: SyncResult) -> None:
-        figures = ", ".join(f"{name} {result.record.get(name)}" for name in
-                            ("creates", "updates", "deletes", "unchanged", "rejected", "applied", "calls"))
-        self.log(f"run {result.run_id} {result.status}: {figures}")
 
 
 def configured_mapping(map_options: list[str] | None = None) -> dict[str, str]:
