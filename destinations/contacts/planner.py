@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from smartdialog_sync.api import RateLimit
 from smartdialog_sync.sqlfiles import read_sql
 
 from .mapping import ROW_NO_COLUMN, ContactMapping, source_view_sql
@@ -70,6 +71,13 @@ class PlanSummary:
         if self.unmapped:
             text += "; columns mapped to nothing: " + ", ".join(f"{column} ({hint})" for column, hint in self.unmapped.items())
         return text
+
+
+def seconds_under_limit(calls: int, limit: RateLimit) -> float:
+    """Least time `calls` calls take under a sliding window of `limit` (an empty window to start with)."""
+    if calls <= limit.calls:
+        return 0.0
+    return (calls - limit.calls) * limit.seconds / limit.calls
 
 
 def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) -> None:

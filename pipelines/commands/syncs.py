@@ -92,9 +92,9 @@ def run(
     values = dict(overrides.values) if overrides else {}
     progress = LogProgress(lambda line: console.print(line, markup=False, highlight=False))
     if definition.kind == "contacts":
-        from smartdialog_sync.destinations.contacts.report import ConsoleProgress
+        from ..progress.contacts import ConsoleSyncProgress
 
-        progress = ConsoleProgress(console, stdout, settings_from(ctx).rate_limit)
+        progress = ConsoleSyncProgress(console, stdout, settings_from(ctx).rate_limit)
     with campaign_progress(yes=True) as bar:  # the bar of `sdsync send`; the definition is the confirmation
         outcome = run_declared_sync(name, values, scheduled_for, bar if definition.kind == "campaign" else progress)
     outcome.raise_for_failure()
