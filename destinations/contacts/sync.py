@@ -4,9 +4,10 @@
 through the callbacks of a `SyncProgress` (the default shows nothing; the console and log adapters are in
 `pipelines/progress/`).
 
-A run: read the CRM, check the group service (group_check), map and validate its rows, diff them against
-the state (planner), settle the ops an earlier run left in flight, journal the plan, then apply it
-(applier). A dry run stops after the plan.
+A run, top to bottom: read the CRM (reader) and map its columns (mapping), check the group service
+(group_check), validate the rows (validation); then settle the ops an earlier run left in flight (applier),
+diff the rows against the state (planner), journal the plan and apply it (applier). A dry run stops after
+the plan.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from smartdialog_sync.state.runner_lock import runner_lock
 from .applier import DEFAULT_GROUP_SIZE, DEFAULT_WORKERS, ContactApplier, StopRun
 from .group_check import check_group_service
 from .mapping import ContactMapping, MappingError, parse_map_options, resolve_mapping
-from .planner import MODE_WORDS, PlanSummary, plan_changes, prepare_candidates
+from .planner import MODE_WORDS, PlanSummary, plan_changes
 from .reader import crm_statement, read_crm
 from .state import ContactStateStore, Operation, StateStoreBusy, open_contact_state
-from .validation import check_region
+from .validation import check_region, validate_candidates
 
 SAMPLE_ROWS = 20
 Mode = Literal["upsert", "mirror", "create-only", "update-only"]
@@ -190,7 +191,7 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
         crm, mapping, region = _read_source(options, progress)  # after the wait: the CRM as it is now
         with open_state(target) as store, _client(settings, store, options, progress) as api:
             run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
-            prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
+            validate_candidates(store, crm, mapping, options.customer, options.group_service, region)
             run = _Run(store, run_id, options, mapping, progress, started)
             result = run.real(api, settings.rate_limit) if api and not options.dry_run else run.dry(api)
     progress.finished(result)
