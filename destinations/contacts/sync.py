@@ -200,21 +200,6 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
     return result
 
 
-@contextmanager
-def _client(settings: ClientSettings, store: ContactStateStore, options: ContactSyncOptions,
-            progress: SyncProgress) -> Iterator[SmartDialogClient | None]:
-    """The run's API client, once the group service is checked (while the state holds no contact of the
-    group); None for a dry run that needs no call."""
-    check = not store.holds_group(options.customer, options.group_service)
-    if options.dry_run and not check:
-        yield None
-        return
-    with SmartDialogClient(settings, on_wait=progress.waiting) as api:
-        if check:
-            check_group_service(api, options.customer, options.group_service)
-        yield api
-
-
 def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[pa.Table, ContactMapping, str]:
     """The CRM rows, their mapping and the default region; UsageError when they cannot be used."""
     try:
@@ -228,6 +213,21 @@ def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[p
         raise UsageError("the CRM returned no rows: refusing to mirror an empty source "
                          "(use `contacts delete-all` to empty a group)")
     return crm, mapping, region
+
+
+@contextmanager
+def _client(settings: ClientSettings, store: ContactStateStore, options: ContactSyncOptions,
+            progress: SyncProgress) -> Iterator[SmartDialogClient | None]:
+    """The run's API client, once the group service is checked (while the state holds no contact of the
+    group); None for a dry run that needs no call."""
+    check = not store.holds_group(options.customer, options.group_service)
+    if options.dry_run and not check:
+        yield None
+        return
+    with SmartDialogClient(settings, on_wait=progress.waiting) as api:
+        if check:
+            check_group_service(api, options.customer, options.group_service)
+        yield api
 
 
 class _Run:
