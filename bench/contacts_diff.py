@@ -38,9 +38,18 @@ import pyarrow.parquet as pq
 
 from bench.scratch_postgres import scratch_database
 from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
-from smartdialog_sync.destinations.contacts.planner import plan_changes, stage_crm
-from smartdialog_sync.destinations.contacts.state import ContactStateStore, migrate_contact_state, open_contact_state
-from smartdialog_sync.destinations.contacts.validation import build_candidates, normalise_new_phones, stage_rows
+from smartdialog_sync.destinations.contacts.planner import plan_changes
+from smartdialog_sync.destinations.contacts.state import (
+    ContactStateStore,
+    migrate_contact_state,
+    open_contact_state,
+)
+from smartdialog_sync.destinations.contacts.validation import (
+    build_candidates,
+    normalise_new_phones,
+    stage_crm,
+    stage_rows,
+)
 
 CUSTOMER, GROUP = "bench-customer", "bench-group"
 GENDERS = np.array(["m", "f", "Other", "female", "MALE"])

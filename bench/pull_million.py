@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
-from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
+from smartdialog_sync.pipelines.pull_pipeline import PullOptions, PullProgress, run_pull
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from smartdialog_sync.api import resolve_settings
 
@@ -58,10 +58,11 @@ def main() -> None:
     steps: dict[str, float] = {}
     started = time.perf_counter()
 
-    def on_step(step: str) -> None:
-        steps[step] = time.perf_counter()
+    class StepClock(PullProgress):
+        def step(self, name: str) -> None:
+            steps[name] = time.perf_counter()
 
-    result = run_pull(options, settings, on_step)
+    result = run_pull(options, settings, StepClock())
     elapsed = time.perf_counter() - started
     marks = sorted(steps.items(), key=lambda item: item[1]) + [("end", started + elapsed)]
     split = ", ".join(f"{name} {end - begin:.1f} s" for (name, begin), (_, end) in zip(marks, marks[1:]))

@@ -46,6 +46,7 @@ from smartdialog_sync.api import ClientSettings
 from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
+from smartdialog_sync.progress import Progress
 from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
 from smartdialog_sync.state.files import PIPELINES_DIR
 
@@ -57,11 +58,13 @@ from .journal_marks import record_pull_marks
 from .last_pull import PullTarget, save_last_pull
 from .transform import TransformResult, run_transform
 
-__all__ = ["DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullResult", "make_pipeline", "run_pull"]
+__all__ = [
+    "DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullProgress", "PullResult", "make_pipeline",
+    "run_pull",
+]
 
 PIPELINE_PREFIX = "smartdialog_pull"
 PIPELINES_DIR_NAME = PIPELINES_DIR
-STEPS = ("extract", "normalize", "load")
 
 
 @dataclass
@@ -99,6 +102,17 @@ class PullResult:
     def dlt_command(self, subcommand: str = "info") -> str:
         """The `dlt pipeline` command line that inspects this pull's pipeline (info, trace, schema, ...)."""
         return shlex.join(["dlt", "pipeline", "--pipelines-dir", str(self.pipelines_dir), self.pipeline_name, subcommand])
+
+
+class PullProgress(Progress):
+    """Callbacks of a pull (with `info` and `waiting` of every job). Every method does nothing here: override
+    the ones you need."""
+
+    def step(self, name: str) -> None:
+        """A step starts: extract, normalize, load (or transform)."""
+
+    def rows(self, resource: str, count: int) -> None:
+        """`resource` yielded `count` more rows during the extract."""
 
 
 class PullBusy(SdsyncError):
@@ -247,52 +261,40 @@ def _our_error(exc: BaseException) -> Optional[SdsyncError]:
     return None
 
 
-def run_pull(
-    options: PullOptions,
-    settings: Optional[ClientSettings] = None,
-    on_step: Callable[[str], None] = lambda step: None,
-    on_rows: Optional[Callable[[str, int], None]] = None,
-    on_wait: Optional[Callable[[float, str], None]] = None,
-) -> PullResult:
+def run_pull(options: PullOptions, settings: Optional[ClientSettings] = None,
+             progress: Optional[PullProgress] = None) -> PullResult:
     """Remove what killed extracts left, finish any load package a killed run left, then extract, normalize
     and load new data. Raises PullBusy when another pull of the same pipeline runs in this data dir.
 
     `settings` are ready client settings (they replace every connection setting); without them the
     source resolves its own (`options.settings`, [sources.smartdialog], [smartdialog]) when an API
-    resource runs. `on_step` hears each step as it starts, `on_rows` the rows each resource yields,
-    `on_wait` the API client's waits for the rate limit. Raises UsageError for bad options or
-    destination config (before anything is extracted) and PullFailed when a step fails.
+    resource runs. `progress` hears each step as it starts, the rows each resource yields and the API
+    client's waits for the rate limit. Raises UsageError for bad options or destination config (before
+    anything is extracted) and PullFailed when a step fails.
     """
     data_dir = (settings or configured_settings(**options.settings)).data_dir
     pipeline = make_pipeline(options, data_dir)
     with _one_pull_at_a_time(pipeline):
         remove_dead_extracts(pipeline)
-        return _run(pipeline, options, settings, on_step, on_rows, on_wait)
+        return _run(pipeline, options, settings, progress or PullProgress())
 
 
-def _run(
-    pipeline: dlt.Pipeline,
-    options: PullOptions,
-    settings: Optional[ClientSettings],
-    on_step: Callable[[str], None],
-    on_rows: Optional[Callable[[str, int], None]],
-    on_wait: Optional[Callable[[float, str], None]],
-) -> PullResult:
+def _run(pipeline: dlt.Pipeline, options: PullOptions, settings: Optional[ClientSettings],
+         progress: PullProgress) -> PullResult:
     result = PullResult(pipeline_name=pipeline.pipeline_name, pipelines_dir=Path(pipeline.pipelines_dir))
     try:
         if pipeline.has_pending_data:
-            on_step("normalize")
+            progress.step("normalize")
             _count(result, pipeline.normalize())
-            on_step("load")
+            progress.step("load")
             result.packages += _loaded(pipeline.load())
-        source = make_source(options, settings, on_wait)
-        if on_rows is not None:
-            _count_rows(source, on_rows)
-        on_step("extract")
+        source = make_source(options, settings, progress.waiting)
+        _count_rows(source, progress.rows)
+        progress.step("extract")
         pipeline.extract(source, schema_contract=options.schema_contract)
-        on_step("normalize")
+        progress.step("normalize")
         _count(result, pipeline.normalize())
-        on_step("load")
+        progress.step("load")
         info = pipeline.load()
         result.packages += _loaded(info)
     except PipelineStepFailed as exc:
@@ -303,7 +305,7 @@ def _run(
         record_pull_marks(pipeline, source, configured_journal(settings, **given))
     save_last_pull(Path(pipeline.pipelines_dir), PullTarget(options.destination, options.dataset, options.credentials))
     if options.transform and not info.has_failed_jobs:
-        on_step("transform")
+        progress.step("transform")
         result.transform = run_transform(pipeline)
     return result
 

@@ -79,6 +79,10 @@ class PlanReport:
                          "not counted as a campaign send); then the send asks to go on unless --yes")
         return lines
 
+    def log_lines(self) -> list[str]:
+        """The plan and its schedule as plain lines, for a log."""
+        return self.lines() + self.schedule_lines()
+
     def schedule_lines(self) -> list[str]:
         """The scheduled times as text lines (for logs; the CLI draws a table)."""
         return [

@@ -15,15 +15,19 @@ class NotAGroupService(UsageError):
     """The group service is unknown to the customer, or of another type, or the customer is unknown."""
 
 
+def is_group_service(api: SmartDialogClient, customer: str, group_service: str) -> bool:
+    """Whether `group_service` is a Group service of `customer` (one call); NotFound for an unknown customer."""
+    return any(service.id == group_service for service in api.get_customer_services(customer, "Group"))
+
+
 def check_group_service(api: SmartDialogClient, customer: str, group_service: str) -> None:
     """Raise NotAGroupService unless `group_service` is a Group service of `customer` (one call when it is)."""
     try:
-        groups = api.get_customer_services(customer, "Group")
+        if is_group_service(api, customer, group_service):
+            return
     except NotFound:
         known = "; ".join(f"{c.customer_id} ({c.customer_name})" for c in api.get_user_customers()) or "none"
         raise NotAGroupService(f"customer {customer!r} is unknown to SmartDialog; your customers: {known}") from None
-    if any(service.id == group_service for service in groups):
-        return
     services = api.get_customer_services_of_every_type(customer)
     kind = next((kind for kind, service in services if service.id == group_service), None)
     what = f"is a {kind} service, not a Group service" if kind else "is not a service of that customer"

@@ -1,17 +1,14 @@
-"""The plan of a contact sync: CRM rows staged in DuckDB, validated, and diffed against the last-applied state."""
+"""The plan of a contact sync: the validated rows (contact_candidates) diffed against the last-applied state."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import pyarrow as pa
-
+from smartdialog_sync.api import RateLimit
 from smartdialog_sync.sqlfiles import read_sql
 
-from .mapping import ROW_NO_COLUMN, ContactMapping, source_view_sql
+from .mapping import ContactMapping
 from .state import ContactStateStore
-from .validation import validate_candidates
 
 # What each mode does, in the words the plan shows.
 MODE_WORDS: dict[str, str] = {
@@ -72,20 +69,24 @@ class PlanSummary:
         return text
 
 
-def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) -> None:
-    """Expose the CRM rows, numbered, to DuckDB as `crm_raw` and their mapped projection as the `crm_source` view."""
-    numbered = crm.append_column(ROW_NO_COLUMN, pa.array(np.arange(1, crm.num_rows + 1, dtype=np.int64)))
-    store.con.register("crm_raw", numbered)
-    store.con.execute(source_view_sql(mapping))
+@dataclass(frozen=True)
+class SyncPlan:
+    """A contact sync's plan as the run reports it: the summary, the in-flight ops it reads back first, a title."""
+
+    summary: PlanSummary
+    to_reconcile: int
+    title: str
+
+    def log_lines(self) -> list[str]:
+        """The plan as plain lines, for a log (the CLI draws a table)."""
+        return [f"{self.title}: {self.summary.describe()}; {self.to_reconcile} in-flight ops to read back"]
 
 
-def prepare_candidates(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping, customer: str,
-                       group_service: str, default_region: str) -> int:
-    """Load the group's state, stage and validate the CRM rows into contact_candidates; return how many phones
-    were normalised."""
-    store.load_group(customer, group_service)
-    stage_crm(store, crm, mapping)
-    return validate_candidates(store, customer, group_service, default_region)
+def seconds_under_limit(calls: int, limit: RateLimit) -> float:
+    """Least time `calls` calls take under a sliding window of `limit` (an empty window to start with)."""
+    if calls <= limit.calls:
+        return 0.0
+    return (calls - limit.calls) * limit.seconds / limit.calls
 
 
 def plan_changes(store: ContactStateStore, customer: str, group_service: str, mode: str = "upsert",

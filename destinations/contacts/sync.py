@@ -1,35 +1,39 @@
 """The contact sync as a library function: `run_contact_sync(settings, options, progress) -> SyncResult`.
 
 `sdsync contacts sync` and the Dagster job both call it in-process; what a run shows or logs goes
-through the callbacks of a `SyncProgress` (the default shows nothing, `LogProgress` writes lines).
+through the callbacks of a `SyncProgress` (the default shows nothing; the console and log adapters are in
+`pipelines/progress/`).
 
-A run: read the CRM, check the group service (group_check), map and validate its rows, diff them against
-the state (planner), settle the ops an earlier run left in flight, journal the plan, then apply it
-(applier). A dry run stops after the plan.
+A run, top to bottom: read the CRM (reader) and map its columns (mapping), check the group service
+(group_check), validate the rows (validation); then settle the ops an earlier run left in flight (applier),
+diff the rows against the state (planner), journal the plan and apply it (applier). A dry run stops after
+the plan.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from smartdialog_sync.api import ClientSettings, RateLimit, SmartDialogClient
 from smartdialog_sync.errors import SdsyncError, UsageError
+from smartdialog_sync.progress import Progress
 from smartdialog_sync.state.location import StateLocation
 from smartdialog_sync.state.runner_lock import runner_lock
 
 from .applier import DEFAULT_GROUP_SIZE, DEFAULT_WORKERS, ContactApplier, StopRun
 from .group_check import check_group_service
 from .mapping import ContactMapping, MappingError, parse_map_options, resolve_mapping
-from .planner import MODE_WORDS, PlanSummary, plan_changes, prepare_candidates
+from .planner import MODE_WORDS, PlanSummary, SyncPlan, plan_changes
 from .reader import crm_statement, read_crm
 from .state import ContactStateStore, Operation, StateStoreBusy, open_contact_state
-from .validation import check_region
+from .validation import check_region, validate_candidates
 
 SAMPLE_ROWS = 20
 Mode = Literal["upsert", "mirror", "create-only", "update-only"]
@@ -88,13 +92,11 @@ class SyncStopped(SdsyncError):
         self.result = result
 
 
-class SyncProgress:
-    """Callbacks of a sync run. Every method does nothing here: override the ones you need."""
+class SyncProgress(Progress):
+    """Callbacks of a contact sync run (with `info` and `waiting` of every job). Every method does nothing
+    here: override the ones you need."""
 
-    def info(self, text: str) -> None:
-        """A line about the run (rows read, mapping)."""
-
-    def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
+    def planned(self, report: SyncPlan) -> None:
         """The plan is known (a dry run's plan counts the in-flight ops the real run would read back)."""
 
     def confirm_deletes(self, count: int) -> bool:
@@ -107,39 +109,11 @@ class SyncProgress:
     def applied(self, op: Operation, result: str) -> None:
         """An op was applied (`result` says how: created, updated, rejected, ...)."""
 
-    def waiting(self, seconds: float, reason: str) -> None:
-        """The client waits (rate limit, Retry-After); called from the worker threads."""
-
     def apply_ended(self) -> None:
         """The apply ended (done, budget reached or stopped)."""
 
     def finished(self, result: SyncResult) -> None:
         """The run is recorded; called before SyncStopped is raised for a stopped run."""
-
-
-class LogProgress(SyncProgress):
-    """Progress as plain log lines (for orchestrators): the plan, every `every` ops, and the end."""
-
-    def __init__(self, log: Callable[[str], None], every: int = 500) -> None:
-        self.log = log
-        self.every = every
-        self.count = 0
-
-    def info(self, text: str) -> None:
-        self.log(text)
-
-    def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
-        self.log(f"{title}: {plan.describe()}; {to_reconcile} in-flight ops to read back")
-
-    def applied(self, op: Operation, result: str) -> None:
-        self.count += 1
-        if self.count % self.every == 0:
-            self.log(f"{self.count} ops applied")
-
-    def finished(self, result: SyncResult) -> None:
-        figures = ", ".join(f"{name} {result.record.get(name)}" for name in
-                            ("creates", "updates", "deletes", "unchanged", "rejected", "applied", "calls"))
-        self.log(f"run {result.run_id} {result.status}: {figures}")
 
 
 def configured_mapping(map_options: list[str] | None = None) -> dict[str, str]:
@@ -217,28 +191,13 @@ def run_contact_sync(settings: ClientSettings, options: ContactSyncOptions,
         crm, mapping, region = _read_source(options, progress)  # after the wait: the CRM as it is now
         with open_state(target) as store, _client(settings, store, options, progress) as api:
             run_id = store.start_run(options.customer, options.group_service, options.mode, options.dry_run)
-            prepare_candidates(store, crm, mapping, options.customer, options.group_service, region)
+            validate_candidates(store, crm, mapping, options.customer, options.group_service, region)
             run = _Run(store, run_id, options, mapping, progress, started)
             result = run.real(api, settings.rate_limit) if api and not options.dry_run else run.dry(api)
     progress.finished(result)
     if result.status == "failed":
         raise SyncStopped(result)
     return result
-
-
-@contextmanager
-def _client(settings: ClientSettings, store: ContactStateStore, options: ContactSyncOptions,
-            progress: SyncProgress) -> Iterator[SmartDialogClient | None]:
-    """The run's API client, once the group service is checked (while the state holds no contact of the
-    group); None for a dry run that needs no call."""
-    check = not store.holds_group(options.customer, options.group_service)
-    if options.dry_run and not check:
-        yield None
-        return
-    with SmartDialogClient(settings, on_wait=progress.waiting) as api:
-        if check:
-            check_group_service(api, options.customer, options.group_service)
-        yield api
 
 
 def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[pa.Table, ContactMapping, str]:
@@ -254,6 +213,21 @@ def _read_source(options: ContactSyncOptions, progress: SyncProgress) -> tuple[p
         raise UsageError("the CRM returned no rows: refusing to mirror an empty source "
                          "(use `contacts delete-all` to empty a group)")
     return crm, mapping, region
+
+
+@contextmanager
+def _client(settings: ClientSettings, store: ContactStateStore, options: ContactSyncOptions,
+            progress: SyncProgress) -> Iterator[SmartDialogClient | None]:
+    """The run's API client, once the group service is checked (while the state holds no contact of the
+    group); None for a dry run that needs no call."""
+    check = not store.holds_group(options.customer, options.group_service)
+    if options.dry_run and not check:
+        yield None
+        return
+    with SmartDialogClient(settings, on_wait=progress.waiting) as api:
+        if check:
+            check_group_service(api, options.customer, options.group_service)
+        yield api
 
 
 class _Run:
@@ -292,7 +266,7 @@ class _Run:
                          source_rows=plan.source_rows, creates=plan.creates, updates=plan.updates,
                          deletes=plan.deletes, unchanged=plan.unchanged, rejected=rejected,
                          calls=api.stats.calls if api else 0)
-        self.progress.planned(plan, in_flight, f"Dry run {self.run_id}: {self.title}")
+        self.progress.planned(SyncPlan(plan, in_flight, f"Dry run {self.run_id}: {self.title}"))
         return self._result("dry-run", plan)
 
     def real(self, api: SmartDialogClient, limit: RateLimit) -> SyncResult:
@@ -307,7 +281,7 @@ class _Run:
             plan = self._plan()
             figures.update(source_rows=plan.source_rows, creates=plan.creates, updates=plan.updates,
                            deletes=plan.deletes, unchanged=plan.unchanged)
-            progress.planned(plan, 0, f"Sync run {self.run_id}: {self.title}")
+            progress.planned(SyncPlan(plan, 0, f"Sync run {self.run_id}: {self.title}"))
             if plan.deletes and not options.allow_deletes and not progress.confirm_deletes(plan.deletes):
                 raise StopRun(f"the plan deletes {plan.deletes} contacts and that was not confirmed")
             store.write_journal(self.run_id, options.customer, options.group_service)

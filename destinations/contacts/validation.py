@@ -1,5 +1,8 @@
 """Validation of the mapped CRM rows, before any call: phones to E.164, enums, years, country codes, duplicates.
 
+`validate_candidates` is the stage: it stages the CRM rows in DuckDB through their mapping and validates
+them into contact_candidates, which the planner diffs against the state.
+
 Only a row without a usable phone (empty, invalid, duplicated) is rejected. The optional fields are
 normalised where a maintained table says how: country codes and names to ISO 3166 alpha-3 (pycountry,
 names also in Finnish, Swedish, Norwegian, Danish and German), common gender spellings to Male / Female /
@@ -21,12 +24,14 @@ import gettext
 from functools import lru_cache
 
 import duckdb
+import numpy as np
 import phonenumbers
 import pyarrow as pa
 
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql
 
+from .mapping import ROW_NO_COLUMN, ContactMapping, source_view_sql
 from .state import ContactStateStore
 
 
@@ -121,6 +126,13 @@ def normalise_new_phones(store: ContactStateStore) -> int:
     return len(pairs)
 
 
+def stage_crm(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping) -> None:
+    """Expose the CRM rows, numbered, to DuckDB as `crm_raw` and their mapped projection as the `crm_source` view."""
+    numbered = crm.append_column(ROW_NO_COLUMN, pa.array(np.arange(1, crm.num_rows + 1, dtype=np.int64)))
+    store.con.register("crm_raw", numbered)
+    store.con.execute(source_view_sql(mapping))
+
+
 def stage_rows(store: ContactStateStore, customer: str, group_service: str, default_region: str) -> None:
     """Scan the crm_source view once into crm_rows: raw-hashed, matched with what was last applied; the rows
     to validate are then read trimmed through the view crm_fresh."""
@@ -145,8 +157,12 @@ def build_candidates(store: ContactStateStore, customer: str, group_service: str
     )
 
 
-def validate_candidates(store: ContactStateStore, customer: str, group_service: str, default_region: str) -> int:
-    """Build contact_candidates from the crm_source view; return how many phones had to be normalised."""
+def validate_candidates(store: ContactStateStore, crm: pa.Table, mapping: ContactMapping, customer: str,
+                        group_service: str, default_region: str) -> int:
+    """Load the group's state, stage the CRM rows through `mapping` and validate them into contact_candidates;
+    return how many phones had to be normalised."""
+    store.load_group(customer, group_service)
+    stage_crm(store, crm, mapping)
     stage_rows(store, customer, group_service, default_region)
     normalised = normalise_new_phones(store)
     build_candidates(store, customer, group_service)

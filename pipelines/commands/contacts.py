@@ -70,7 +70,6 @@ def sync(
     Group service of the customer (one call): if not, it exits 2 naming the customer's services. CRM columns
     that map to no contact field are listed in the plan, with the --map or --custom-property that would send them.
     """
-    from smartdialog_sync.destinations.contacts.report import ConsoleProgress
     from smartdialog_sync.destinations.contacts.sync import (
         ContactSyncOptions,
         check_state_option,
@@ -83,6 +82,8 @@ def sync(
         contacts_subject,
     )
 
+    from ..progress.contacts import ConsoleSyncProgress
+
     check_state_option(state)  # before anything is created
     settings = settings_from(ctx)
     options = ContactSyncOptions(
@@ -91,7 +92,7 @@ def sync(
         state=state, wait=wait, key=key, mapping=configured_mapping(mapping_options), custom_properties=tuple(custom_properties),
         workers=workers,
     )
-    progress = ConsoleProgress(console, stdout, settings.rate_limit, dry_run=dry_run, confirm=_confirm_deletes)
+    progress = ConsoleSyncProgress(console, stdout, settings.rate_limit, dry_run=dry_run, confirm=_confirm_deletes)
     with alerting(settings, "contacts", contacts_subject(customer, group_service), dry_run=dry_run) as watch:
         result = run_contact_sync(settings, options, progress)
         watch.outcome = contact_sync_outcome(customer, group_service, result)

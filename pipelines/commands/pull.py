@@ -5,7 +5,6 @@ Light at import (the CLI imports every command): dlt and the pipeline are import
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Optional
 
 import typer
@@ -64,10 +63,10 @@ def pull(
     The dlt pipeline and its working folder are printed at the end, for `dlt pipeline NAME info`.
     """
     from rich.markup import escape
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from ..alerts.outcomes import alerted_pull
+    from ..progress.pull import ConsolePullProgress
     from ..pull_pipeline import PullOptions, run_pull
 
     overrides = ctx.find_object(Overrides)
@@ -90,26 +89,8 @@ def pull(
         },
         transform=transform,
     )
-    extracted: Counter[str] = Counter()
-    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("starting")
-        step_name = ["starting"]
-
-        def on_step(step: str) -> None:
-            step_name[0] = step
-            progress.update(task, description=step)
-
-        def on_rows(resource: str, rows: int) -> None:
-            extracted[resource] += rows
-            summary = ", ".join(f"{name} {count:,}" for name, count in extracted.items())
-            progress.update(task, description=f"extract: {summary}")
-
-        def on_wait(seconds: float, reason: str) -> None:
-            if seconds >= 1:
-                progress.update(task, description=f"{step_name[0]}: waiting {seconds:.0f} s ({reason})")
-
-        result = alerted_pull(unchecked_settings(ctx), lambda: run_pull(options, None, on_step, on_rows, on_wait))
+    with ConsolePullProgress(console) as progress:
+        result = alerted_pull(unchecked_settings(ctx), lambda: run_pull(options, None, progress))
     table = Table(title="Rows loaded", caption=escape(f"{destination} dataset {dataset}"))
     table.add_column("table")
     table.add_column("rows", justify="right")

@@ -82,21 +82,21 @@ def run(
     campaign sends once per recipient and day; rerunning the same day resumes it.
     """
     from ..progress.campaign import campaign_progress
+    from ..progress.log import LogProgress
     from ..syncs.definitions import declared_sync
-    from ..syncs.runner import RunHooks, run_declared_sync
+    from ..syncs.runner import run_declared_sync
 
     definition = declared_sync(name)  # exit 2 for a bad or unknown definition, before any settings are read
     scheduled_for = _scheduled_for(date, definition.timezone)
     overrides = ctx.find_object(Overrides)
     values = dict(overrides.values) if overrides else {}
-    hooks = RunHooks(log=lambda line: console.print(line, markup=False, highlight=False))
+    progress = LogProgress(lambda line: console.print(line, markup=False, highlight=False))
     if definition.kind == "contacts":
-        from smartdialog_sync.destinations.contacts.report import ConsoleProgress
+        from ..progress.contacts import ConsoleSyncProgress
 
-        hooks.contacts_progress = ConsoleProgress(console, stdout, settings_from(ctx).rate_limit)
-    with campaign_progress(yes=True) as progress:  # the bar of `sdsync send`; the definition is the confirmation
-        hooks.campaign_progress = progress
-        outcome = run_declared_sync(name, values, scheduled_for, hooks)
+        progress = ConsoleSyncProgress(console, stdout, settings_from(ctx).rate_limit)
+    with campaign_progress(yes=True) as bar:  # the bar of `sdsync send`; the definition is the confirmation
+        outcome = run_declared_sync(name, values, scheduled_for, bar if definition.kind == "campaign" else progress)
     outcome.raise_for_failure()
     stdout.print(f"{outcome.name}: {outcome.status}: {outcome.summary}", markup=False, highlight=False, soft_wrap=True)
 

@@ -45,13 +45,13 @@ from smartdialog_sync.destinations.campaigns.request import CampaignRequest, Sou
 from smartdialog_sync.destinations.campaigns.run import run_campaign
 from smartdialog_sync.pipelines.alerts import alerting
 from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
+from smartdialog_sync.pipelines.progress.log import LogProgress
 from smartdialog_sync.pipelines.syncs.definitions import (
     SyncDefinition,
     read_definitions,
     resolve_env_reference,
 )
-from smartdialog_sync.pipelines.progress.log import LogProgress
-from smartdialog_sync.pipelines.syncs.runner import RunHooks, run_declared_sync
+from smartdialog_sync.pipelines.syncs.runner import run_declared_sync
 
 from smartdialog_sync.api import resolve_settings
 
@@ -146,7 +146,7 @@ def declared_sync_job(definition: SyncDefinition) -> JobDefinition:
     @op(name=f"run_{name}", description=f"Run the declared {definition.kind} sync [syncs.{name}].")
     def run_sync(context: OpExecutionContext, config: DeclaredRunConfig) -> None:
         scheduled_for = datetime.fromisoformat(config.scheduled_for) if config.scheduled_for else None
-        outcome = run_declared_sync(name, scheduled_for=scheduled_for, hooks=RunHooks(log=context.log.info))
+        outcome = run_declared_sync(name, scheduled_for=scheduled_for, progress=LogProgress(context.log.info))
         context.log.info(f"{name}: {outcome.status}: {outcome.summary}")
         if outcome.status == "partial" and definition.kind == "campaign":
             raise RetryRequested(max_retries=SEND_RETRIES, seconds_to_wait=SEND_RETRY_SECONDS) from outcome.error

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from smartdialog_sync.destinations.contacts.group_check import is_group_service
+
 from smartdialog_sync.api import SmartDialogClient
 
 from .definitions import SyncDefinition
 
-SERVICE_TYPES = {"group_service": ("Group",), "service": ("OneWay", "TwoWay")}
+SENDING_TYPES = ("OneWay", "TwoWay")
 
 
 def online_problems(definitions: Sequence[SyncDefinition], api: SmartDialogClient) -> list[str]:
@@ -24,14 +26,15 @@ def online_problems(definitions: Sequence[SyncDefinition], api: SmartDialogClien
             problems.append(f"[syncs.{definition.name}] customer: unknown customer {customer!r} "
                             f"(the credentials have: {', '.join(sorted(customers)) or 'none'})")
             continue
-        for key, types in SERVICE_TYPES.items():
-            wanted = definition.options.get(key)
-            if wanted is None:
-                continue
-            known = set().union(*(_services(api, services, customer, kind) for kind in types))
-            if wanted not in known:
-                problems.append(f"[syncs.{definition.name}] {key}: customer {customer!r} has no "
-                                f"{'/'.join(types)} service {wanted!r}")
+        group_service = definition.options.get("group_service")
+        if group_service is not None and not is_group_service(api, customer, group_service):
+            problems.append(f"[syncs.{definition.name}] group_service: customer {customer!r} has no "
+                            f"Group service {group_service!r}")
+        service = definition.options.get("service")
+        if service is not None and service not in set().union(*(_services(api, services, customer, kind)
+                                                                for kind in SENDING_TYPES)):
+            problems.append(f"[syncs.{definition.name}] service: customer {customer!r} has no "
+                            f"{'/'.join(SENDING_TYPES)} service {service!r}")
     return problems
 
 

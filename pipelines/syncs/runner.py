@@ -15,9 +15,28 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from smartdialog_sync.destinations.campaigns.errors import SendStopped
+from smartdialog_sync.destinations.campaigns.request import CampaignRequest, Source
+from smartdialog_sync.destinations.campaigns.run import CampaignProgress, run_campaign
+from smartdialog_sync.destinations.contacts.sync import (
+    ContactSyncOptions,
+    SyncProgress,
+    SyncStopped,
+    configured_mapping,
+    run_contact_sync,
+)
+
+from smartdialog_sync.api import resolve_settings
+from smartdialog_sync.api.config import read_settings
+from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import SdsyncError
+from smartdialog_sync.progress import Progress
 
+from ..alerts import alerting
+from ..alerts.outcomes import alerted_pull, campaign_outcome, contact_sync_outcome, contacts_subject
+from ..progress.log import LogProgress
+from ..pull_pipeline import PullOptions, PullProgress, run_pull
 from .definitions import SyncDefinition, declared_sync
 from .runs import open_sync_runs, utc_now
 
@@ -45,33 +64,24 @@ class SyncOutcome:
             raise self.error
 
 
-@dataclass
-class RunHooks:
-    """What a caller hears of a run: log lines, and optionally the jobs' own progress objects (the CLI's bars)."""
-
-    log: Callable[[str], None] = _ignore
-    contacts_progress: Any = None  # a destinations.contacts.sync.SyncProgress
-    campaign_progress: Any = None  # a destinations.campaigns.run.CampaignProgress (else a LogProgress of `log`)
-
-
 def campaign_id_for(definition: SyncDefinition, scheduled_for: datetime) -> str:
     """The campaign id of a recurring campaign's run: the sync's name and the scheduled date in its zone."""
     return f"{definition.name}-{scheduled_for.astimezone(ZoneInfo(definition.timezone)).date().isoformat()}"
 
 
 def run_declared_sync(name: str, overrides: dict[str, Any] | None = None, scheduled_for: datetime | None = None,
-                      hooks: RunHooks | None = None) -> SyncOutcome:
+                      progress: Progress | None = None) -> SyncOutcome:
     """Run the sync declared as `[syncs.NAME]` once and record its outcome in the state.
 
     `overrides` are connection settings given by the caller (the CLI's --base-url, --data-dir, ...);
     `scheduled_for` is the time the run was scheduled for (default now), which names a campaign's run.
+    `progress` hears the job: the progress object of its kind (the CLI's console adapters) or `LogProgress`,
+    which serves every kind (Dagster); by default the run is silent.
     Bad definitions raise UsageError before anything is recorded; an error of the job itself is recorded
     and returned in the outcome (`raise_for_failure`), a bug is recorded and raised.
     """
-    from smartdialog_sync.api.config import read_settings
-
     definition = declared_sync(name)
-    hooks = hooks or RunHooks()
+    progress = progress or LogProgress(_ignore)
     overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
     state = read_settings(**overrides).state
     private_data_dir(state.data_dir)
@@ -81,7 +91,7 @@ def run_declared_sync(name: str, overrides: dict[str, Any] | None = None, schedu
         started = utc_now()
         run_id = runs.start(definition.name, definition.kind, run_key, started)
         try:
-            status, summary = JOBS[definition.kind](definition, overrides, run_key, hooks)
+            status, summary = JOBS[definition.kind](definition, overrides, run_key, progress)
             error: SdsyncError | None = None
         except SdsyncError as exc:
             status, summary, error = _stopped_status(exc), " ".join(str(exc).split()), exc
@@ -94,28 +104,11 @@ def run_declared_sync(name: str, overrides: dict[str, Any] | None = None, schedu
 
 def _stopped_status(exc: SdsyncError) -> str:
     """partial for a contact sync or campaign that stopped part way (the next run resumes), else failed."""
-    from smartdialog_sync.destinations.campaigns.errors import SendStopped
-    from smartdialog_sync.destinations.contacts.sync import SyncStopped
-
     return "partial" if isinstance(exc, (SendStopped, SyncStopped)) else "failed"
 
 
 def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
-                  hooks: RunHooks) -> tuple[str, str]:
-    from smartdialog_sync.destinations.contacts.sync import (
-        ContactSyncOptions,
-        LogProgress,
-        configured_mapping,
-        run_contact_sync,
-    )
-    from smartdialog_sync.pipelines.alerts import alerting
-    from smartdialog_sync.pipelines.alerts.outcomes import (
-        contact_sync_outcome,
-        contacts_subject,
-    )
-
-    from smartdialog_sync.api import resolve_settings
-
+                  progress: SyncProgress) -> tuple[str, str]:
     sql_file = definition.get("sql_file")
     options = ContactSyncOptions(
         source=definition.crm_url(), customer=definition.get("customer"), group_service=definition.get("group_service"),
@@ -128,21 +121,13 @@ def _run_contacts(definition: SyncDefinition, overrides: dict[str, Any], run_key
     settings = resolve_settings(**overrides)
     customer, group = definition.get("customer"), definition.get("group_service")
     with alerting(settings, "contacts", contacts_subject(customer, group)) as watch:
-        result = run_contact_sync(settings, options, hooks.contacts_progress or LogProgress(hooks.log))
+        result = run_contact_sync(settings, options, progress)
         watch.outcome = contact_sync_outcome(customer, group, result)
     return result.status, ", ".join(f"{key} {result.record.get(key)}" for key in ("creates", "updates", "deletes", "rejected"))
 
 
 def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
-                  hooks: RunHooks) -> tuple[str, str]:
-    from smartdialog_sync.destinations.campaigns.request import CampaignRequest, Source
-    from smartdialog_sync.destinations.campaigns.run import run_campaign
-    from smartdialog_sync.pipelines.alerts import alerting
-    from smartdialog_sync.pipelines.alerts.outcomes import campaign_outcome
-    from smartdialog_sync.pipelines.progress.log import LogProgress
-
-    from smartdialog_sync.api import resolve_settings
-
+                  progress: CampaignProgress) -> tuple[str, str]:
     get = definition.get
     local_time = get("local_time")
     day = run_key[len(definition.name) + 1:] if run_key else None
@@ -158,7 +143,6 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key
         ad=get("ad"), max_parts=get("max_parts"), content_option="content",
     )
     spec, settings, _ = request.resolve()
-    progress = hooks.campaign_progress or LogProgress(hooks.log)
     client_settings = resolve_settings(**overrides)
     with alerting(client_settings, "campaign", spec.resolved_campaign_id()) as watch:
         result = run_campaign(client_settings, spec, settings, workers=get("workers", 2), progress=progress,
@@ -169,23 +153,17 @@ def _run_campaign(definition: SyncDefinition, overrides: dict[str, Any], run_key
 
 
 def _run_pull(definition: SyncDefinition, overrides: dict[str, Any], run_key: str | None,
-              hooks: RunHooks) -> tuple[str, str]:
-    from smartdialog_sync.pipelines.alerts.outcomes import alerted_pull
-    from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
-
-    from smartdialog_sync.api.config import read_settings
-    from smartdialog_sync.constants import DEFAULT_DATASET
-
+              progress: PullProgress) -> tuple[str, str]:
     options = PullOptions(
         destination=definition.get("destination", "duckdb"), dataset=definition.get("dataset", DEFAULT_DATASET),
         resources=list(definition.get("resources", [])), credentials=definition.get("credentials"),
         journal_url=definition.get("journal_url"), max_calls=definition.get("max_calls"),
         settings={key: str(value) for key, value in overrides.items()}, transform=definition.get("transform", False),
     )
-    result = alerted_pull(read_settings(**overrides), lambda: run_pull(options, on_step=lambda step: hooks.log(f"pull: {step}")))
+    result = alerted_pull(read_settings(**overrides), lambda: run_pull(options, progress=progress))
     if not result.rows:
         return "completed", "nothing new to load"
     return "completed", f"loaded {sum(result.rows.values()):,} row(s) into {len(result.rows)} table(s)"
 
 
-JOBS = {"contacts": _run_contacts, "campaign": _run_campaign, "pull": _run_pull}
+JOBS: dict[str, Callable[..., tuple[str, str]]] = {"contacts": _run_contacts, "campaign": _run_campaign, "pull": _run_pull}

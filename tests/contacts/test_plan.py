@@ -6,11 +6,15 @@ import datetime as dt
 import json
 
 import pytest
-
 from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
-from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
+from smartdialog_sync.destinations.contacts.planner import plan_changes
 from smartdialog_sync.destinations.contacts.reader import crm_statement, read_crm
-from smartdialog_sync.destinations.contacts.state import ContactStateStore, Outcome, open_contact_state
+from smartdialog_sync.destinations.contacts.state import (
+    ContactStateStore,
+    Outcome,
+    open_contact_state,
+)
+from smartdialog_sync.destinations.contacts.validation import validate_candidates
 
 from .crm import Crm, contact
 from .state_db import postgres_state_database
@@ -21,7 +25,7 @@ CUSTOMER, GROUP = "demo-customer", "crm-group"
 def plan(store: ContactStateStore, crm: Crm, mirror: bool = False, **mapping_options):
     table = read_crm(crm.url, crm_statement(table=crm.table))
     mapping = resolve_mapping(table.column_names, key="id", **mapping_options)
-    prepare_candidates(store, table, mapping, CUSTOMER, GROUP, "FI")
+    validate_candidates(store, table, mapping, CUSTOMER, GROUP, "FI")
     return plan_changes(store, CUSTOMER, GROUP, "mirror" if mirror else "upsert")
 
 
@@ -177,8 +181,8 @@ def test_phones_are_normalised_once_across_runs(store, crm):
     crm.write([contact(n, phone=f"040 10{n:05d}") for n in range(1, 21)])
     table = read_crm(crm.url, crm_statement(table=crm.table))
     mapping = resolve_mapping(table.column_names)
-    assert prepare_candidates(store, table, mapping, CUSTOMER, GROUP, "FI") == 20
-    assert prepare_candidates(store, table, mapping, CUSTOMER, GROUP, "FI") == 0
+    assert validate_candidates(store, table, mapping, CUSTOMER, GROUP, "FI") == 20
+    assert validate_candidates(store, table, mapping, CUSTOMER, GROUP, "FI") == 0
 
 
 def test_rows_unchanged_since_applied_skip_validation_but_still_count_for_duplicates(store, crm):
@@ -206,7 +210,7 @@ def test_a_new_default_region_revalidates_rows_without_changing_contacts(store, 
     plan(store, crm)
     apply_plan_to_state(store)
     table = read_crm(crm.url, crm_statement(table=crm.table))
-    prepare_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "SE")
+    validate_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "SE")
     assert store.con.execute("SELECT count(*) FROM contact_candidates WHERE payload IS NULL").fetchall() == [(0,)]
     # The phoneNumberRegions sent change with the default region, so the payloads do.
     assert plan_changes(store, CUSTOMER, GROUP, "mirror").updates == 3

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
 from smartdialog_sync.destinations.contacts.mapping import resolve_mapping
-from smartdialog_sync.destinations.contacts.planner import plan_changes, prepare_candidates
+from smartdialog_sync.destinations.contacts.planner import plan_changes
 from smartdialog_sync.destinations.contacts.reader import crm_statement, read_crm
 from smartdialog_sync.destinations.contacts.state import open_contact_state
+from smartdialog_sync.destinations.contacts.validation import validate_candidates
+
 from smartdialog_sync.api import SmartDialogClient, resolve_settings
 
 from .crm import contact, sqlite_crm
@@ -26,7 +27,7 @@ def die_in_flight(cli: SyncCli, call_went_through: bool) -> str:
     with open_contact_state(cli.state) as store:
         run_id = store.start_run(CUSTOMER, GROUP, "upsert", False)
         table = read_crm(cli.crm.url, crm_statement(table=cli.crm.table))
-        prepare_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "FI")
+        validate_candidates(store, table, resolve_mapping(table.column_names, key="id"), CUSTOMER, GROUP, "FI")
         plan_changes(store, CUSTOMER, GROUP, "upsert")
         store.write_journal(run_id, CUSTOMER, GROUP)
         op = next(store.planned_ops(run_id))

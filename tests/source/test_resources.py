@@ -230,13 +230,18 @@ def test_a_list_of_phones_needs_the_group(tmp_path) -> None:
 
 
 def test_rate_limit_waits_are_reported(emulator, tmp_path) -> None:
-    from smartdialog_sync.pipelines.pull_pipeline import run_pull
+    from smartdialog_sync.pipelines.pull_pipeline import PullProgress, run_pull
 
     waits: list[tuple[float, str]] = []
+
+    class Waits(PullProgress):
+        def waiting(self, seconds: float, reason: str) -> None:
+            waits.append((seconds, reason))
+
     settings = resolve_settings(base_url=emulator.base_url, data_dir=str(tmp_path / "data"), rate_limit="2/1.5")
     options = pull_options(["group_contacts"], group_phones=PHONES, group_customer="demo-customer",
                            group_service="crm-group")
-    result = run_pull(options, settings, on_wait=lambda seconds, reason: waits.append((seconds, reason)))
+    result = run_pull(options, settings, Waits())
     assert result.rows["group_contacts"] == 4
     assert waits and all(seconds > 0 for seconds, _ in waits), "4 calls at 2 per 1.5 s must wait"
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from smartdialog_sync.pipelines.progress.log import LogProgress
 from smartdialog_sync.pipelines.syncs.runner import run_declared_sync
 from smartdialog_sync.pipelines.syncs.runs import SyncRuns, open_sync_runs
 from smartdialog_sync.receiver.payloads import inbound_row
@@ -72,8 +73,10 @@ def test_a_pull_runs_from_its_definition_with_credentials_from_env(
     monkeypatch.setenv("PULL_TARGET", str(tmp_path / "warehouse.duckdb"))
     project('[syncs.hourly]\nkind = "pull"\nresources = ["inbound_messages"]\ncredentials = "env:PULL_TARGET"\n'
             'schedule = "0 * * * *"\n')
-    outcome = run_declared_sync("hourly")
+    lines: list[str] = []
+    outcome = run_declared_sync("hourly", progress=LogProgress(lines.append))
     assert (outcome.status, outcome.summary) == ("completed", "loaded 1 row(s) into 1 table(s)"), outcome
+    assert lines == ["pull: extract", "pull: normalize", "pull: load"], "the pull's steps, as Dagster logs them"
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
         assert connection.execute("SELECT message_id, content FROM smartdialog.inbound_messages").fetchall() == [("m-1", "hi")]
 

@@ -1,10 +1,11 @@
 """What `sdsync contacts sync` shows: the plan (with the calls it needs and their time under the rate limit,
 the values normalised and the fields left out), a progress bar with ETA and the limiter's waits, the run's
-figures and samples of the rejected rows and of the field warnings (`ConsoleProgress`)."""
+figures and samples of the rejected rows and of the field warnings (`ConsoleSyncProgress`)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,23 +19,23 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from smartdialog_sync.destinations.contacts.planner import (
+    PlanSummary,
+    SyncPlan,
+    seconds_under_limit,
+)
+from smartdialog_sync.destinations.contacts.state import Operation
+from smartdialog_sync.destinations.contacts.sync import (
+    SAMPLE_ROWS,
+    SyncProgress,
+    SyncResult,
+)
 
 from smartdialog_sync.api import RateLimit
 
-from .planner import PlanSummary
-from .state import Operation
-from .sync import SAMPLE_ROWS, SyncProgress, SyncResult
-
-
-def seconds_under_limit(calls: int, limit: RateLimit) -> float:
-    """Least time `calls` calls take under a sliding window of `limit` (an empty window to start with)."""
-    if calls <= limit.calls:
-        return 0.0
-    return (calls - limit.calls) * limit.seconds / limit.calls
-
 
 def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
@@ -126,7 +127,7 @@ class ApplyProgress:
         )
         self._task = self._progress.add_task("applying", total=total)
 
-    def __enter__(self) -> "ApplyProgress":
+    def __enter__(self) -> ApplyProgress:
         self._progress.start()
         return self
 
@@ -142,7 +143,7 @@ class ApplyProgress:
         self._progress.update(self._task, description=f"waiting {seconds:.1f}s ({reason})")
 
 
-class ConsoleProgress(SyncProgress):
+class ConsoleSyncProgress(SyncProgress):
     """The CLI's view of a run: info, the plan and a progress bar on `console` (stderr), results on `out`
     (a dry run's plan is its result)."""
 
@@ -158,8 +159,9 @@ class ConsoleProgress(SyncProgress):
     def info(self, text: str) -> None:
         self.console.print(Text(text, style="dim"))
 
-    def planned(self, plan: PlanSummary, to_reconcile: int, title: str) -> None:
-        (self.out if self.dry_run else self.console).print(plan_table(plan, to_reconcile, self.limit, title))
+    def planned(self, report: SyncPlan) -> None:
+        (self.out if self.dry_run else self.console).print(
+            plan_table(report.summary, report.to_reconcile, self.limit, report.title))
 
     def confirm_deletes(self, count: int) -> bool:
         return self.confirm(count) if self.confirm else False
