@@ -59,6 +59,25 @@ def test_shared_section_is_still_honoured(wire, tmp_path, monkeypatch) -> None:
     assert wire.only().headers["Authorization"] == "Bearer shared-token"
 
 
+def test_each_config_layer_of_the_base_url_reaches_the_source_in_order(wire, tmp_path, monkeypatch) -> None:
+    """[smartdialog] < [sources.smartdialog] < [sources.smartdialog.credentials] < the caller's settings: the
+    layers below the one that wins name a port where nothing listens."""
+    nowhere = "http://127.0.0.1:9/api-integrations/v1"
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("SMARTDIALOG__ACCESS_TOKEN", "shared-token")
+    monkeypatch.setenv("SMARTDIALOG__BASE_URL", wire.base_url)
+    _customers_pull(data_dir)
+    monkeypatch.setenv("SMARTDIALOG__BASE_URL", nowhere)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__BASE_URL", wire.base_url)
+    _customers_pull(data_dir)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__BASE_URL", nowhere)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__CREDENTIALS__BASE_URL", wire.base_url)
+    _customers_pull(data_dir)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__CREDENTIALS__BASE_URL", nowhere)
+    run_pull(PullOptions(resources=["customers"], settings={"data_dir": str(data_dir), "base_url": wire.base_url}))
+    assert [request.headers["Authorization"] for request in wire.requests] == ["Bearer shared-token"] * 4
+
+
 def test_source_section_in_dlt_toml_files_through_the_cli(wire, tmp_path) -> None:
     project = tmp_path / "project"
     (project / ".dlt").mkdir(parents=True)
