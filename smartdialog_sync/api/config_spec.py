@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Optional, get_type_hints
+from typing import Any, Optional
 
-from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import CredentialsConfiguration
 from dlt.common.typing import TSecretStrValue
 
+from ..configspecs import derived_configspec, field_default
 from ..errors import ConfigurationError
 from ..rate_limit import RateLimit
 from .config import SECRET_URLS, ClientSettings, Secret
@@ -29,24 +30,17 @@ def _as_config(setting: dataclasses.Field[Any], hint: Any) -> tuple[Any, Any]:
     if hint == Optional[Secret] or setting.name in SECRET_URLS:
         return Optional[TSecretStrValue], None
     if hint is RateLimit:
-        return str, str(setting.default_factory())  # type: ignore[misc]
+        return str, str(field_default(setting))
     if hint is Path:
         return Optional[str], None  # None: the user's data dir (state.location.user_data_dir)
     return hint, setting.default
 
 
-def _credentials_spec() -> type[CredentialsConfiguration]:
-    hints = get_type_hints(ClientSettings)
-    forms = {setting.name: _as_config(setting, hints[setting.name]) for setting in dataclasses.fields(ClientSettings)}
-    body: dict[str, Any] = {name: default for name, (_, default) in forms.items()}
-    body["__annotations__"] = {name: hint for name, (hint, _) in forms.items()}
-    body["__module__"] = __name__
-    body["__doc__"] = "The connection's settings as dlt resolves them: ClientSettings' fields as config holds them."
-    body["__section__"] = None  # looked up as KEY in the sections given, not as credentials.KEY
-    return configspec(type("SmartDialogCredentials", (CredentialsConfiguration,), body))
-
-
-SmartDialogCredentials = _credentials_spec()
+SmartDialogCredentials = derived_configspec(
+    ClientSettings, "SmartDialogCredentials", _as_config, CredentialsConfiguration, __module__=__name__,
+    __doc__="The connection's settings as dlt resolves them: ClientSettings' fields as config holds them.",
+    __section__=None,  # looked up as KEY in the sections given, not as credentials.KEY
+)
 
 
 def resolve_credentials(*layers: tuple[str, ...]) -> dict[str, Any]:
