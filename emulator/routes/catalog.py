@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from smartdialog_sync.constants import SERVICE_TYPES
 from smartdialog_sync.emulator.errors import bad_request
 from smartdialog_sync.emulator.operations import operation
-from smartdialog_sync.emulator.seed import SERVICE_TYPES
 from smartdialog_sync.emulator.validation import header, header_bool
 
 if TYPE_CHECKING:
