@@ -46,6 +46,7 @@ from .helpers import (
 
 SECTION = "smartdialog"  # config: [sources.smartdialog], env SOURCES__SMARTDIALOG__KEY
 SOURCE_SECTIONS = (known_sections.SOURCES, SECTION, "smartdialog")  # where dlt looks for the source's arguments
+CREDENTIALS_SECTIONS = (known_sections.SOURCES, SECTION, "credentials")  # the dlt way: [sources.smartdialog.credentials]
 JOURNAL_PAGE_SIZE = 100_000
 DEFAULT_MAX_CALLS = 50
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
@@ -172,9 +173,11 @@ def smartdialog(
 
 def _settings(credentials: SmartDialogCredentials) -> ClientSettings:
     """The connection settings of the source, credentials unchecked: the keys dlt resolved for `credentials`
-    (given, or found in [sources.smartdialog.credentials]), then [sources.smartdialog], then [smartdialog]."""
+    (given, or found in [sources.smartdialog.credentials]), then [sources.smartdialog.credentials] (again: dlt
+    does not count a key set to its default), [sources.smartdialog], [smartdialog]."""
     found = {name: credentials[name] for name in credentials.__resolved_fields_set__}
-    return settings_from_config(resolve_credentials(SHARED_SECTIONS, SOURCE_SECTIONS), **found)
+    layered = resolve_credentials(SHARED_SECTIONS, SOURCE_SECTIONS, CREDENTIALS_SECTIONS)
+    return settings_from_config(layered, **found)
 
 
 def _configured(**explicit: Any) -> Any:
