@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from smartdialog_sync.constants import SERVICE_TYPES
+
 DEFAULT_SEED_PATH = Path(__file__).with_name("default_seed.json")
-SERVICE_TYPES = ("OneWay", "TwoWay", "Group")
 
 
 class SeedError(ValueError):

@@ -216,11 +216,10 @@ def make_source(
     options: PullOptions, settings: Optional[ClientSettings], on_wait: Optional[Callable[[float, str], None]] = None
 ) -> Any:
     """The `smartdialog` source, restricted to `options.resources` when given."""
-    given = {
-        "max_calls": options.max_calls, "journal_url": options.journal_url, **options.settings, **options.source_options
-    }
+    given = {"max_calls": options.max_calls, "journal_url": options.journal_url, **options.source_options}
     # a value left out (None) is not passed: the source then reads it from the config
     source = smartdialog(
+        credentials={name: value for name, value in options.settings.items() if value is not None},
         settings=settings, on_wait=on_wait, **{name: value for name, value in given.items() if value is not None}
     )
     if options.resources:
@@ -272,7 +271,7 @@ def run_pull(options: PullOptions, settings: Optional[ClientSettings] = None,
     client's waits for the rate limit. Raises UsageError for bad options or destination config (before
     anything is extracted) and PullFailed when a step fails.
     """
-    data_dir = (settings or configured_settings(**options.settings)).data_dir
+    data_dir = (settings or configured_settings(options.settings)).data_dir
     pipeline = make_pipeline(options, data_dir)
     with _one_pull_at_a_time(pipeline):
         remove_dead_extracts(pipeline)
@@ -301,8 +300,8 @@ def _run(pipeline: dlt.Pipeline, options: PullOptions, settings: Optional[Client
         ours = _our_error(exc.exception)
         raise PullFailed(exc.step, ours or exc.exception, result.dlt_command("trace"), pipeline.pipeline_name) from exc
     if not info.has_failed_jobs:  # the journal's pruning may now remove what this pipeline has loaded
-        given = {"journal_url": options.journal_url, **options.settings}
-        record_pull_marks(pipeline, source, configured_journal(settings, **given))
+        journal = configured_journal(settings, options.journal_url, options.settings)
+        record_pull_marks(pipeline, source, journal)
     save_last_pull(Path(pipeline.pipelines_dir), PullTarget(options.destination, options.dataset, options.credentials))
     if options.transform and not info.has_failed_jobs:
         progress.step("transform")

@@ -35,8 +35,6 @@ from .payloads import InvalidPayload, now_us, row_from_raw
 from .redirects import RedirectEndpoint
 from .secret import mask_secret
 
-MAX_BODY_BYTES = RECEIVER_MAX_BODY_BYTES
-BODY_TIMEOUT_S = RECEIVER_BODY_TIMEOUT_S
 READY_TIMEOUT_S = 5.0
 log = logging.getLogger("receiver")
 
@@ -86,8 +84,8 @@ class ReceiverSettings:
     """How the webhook endpoints behave."""
 
     secret: str
-    max_body_bytes: int = MAX_BODY_BYTES
-    body_timeout_s: float = BODY_TIMEOUT_S
+    max_body_bytes: int = RECEIVER_MAX_BODY_BYTES
+    body_timeout_s: float = RECEIVER_BODY_TIMEOUT_S
 
 
 class _WebhookEndpoint:

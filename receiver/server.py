@@ -24,8 +24,9 @@ from smartdialog_sync.errors import SdsyncError, SmartDialogError
 from smartdialog_sync.journal import GroupCommitJournal, JournalError, open_journal
 from smartdialog_sync.serving import AnnouncingServer, bind_socket
 from smartdialog_sync.state.location import StateLocation
+from smartdialog_sync.constants import RECEIVER_BODY_TIMEOUT_S, RECEIVER_MAX_BODY_BYTES
 
-from .app import BODY_TIMEOUT_S, MAX_BODY_BYTES, ExpectedRegistration, ReceiverSettings, create_app
+from .app import ExpectedRegistration, ReceiverSettings, create_app
 from .errors import ReceiverStopped, RegistrationFailed
 from .metrics import ReceiverMetrics
 from .registration import register_webhooks, two_way_services, unregister_webhooks
@@ -51,8 +52,8 @@ class ReceiverOptions:
     services: list[str] = field(default_factory=list)
     unregister_on_exit: bool = False
     max_batch: int = 2000
-    max_body_bytes: int = MAX_BODY_BYTES
-    body_timeout_s: float = BODY_TIMEOUT_S
+    max_body_bytes: int = RECEIVER_MAX_BODY_BYTES
+    body_timeout_s: float = RECEIVER_BODY_TIMEOUT_S
 
     @property
     def journal(self) -> str | Path:

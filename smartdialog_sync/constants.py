@@ -25,8 +25,7 @@ OAUTH_SCOPES = " ".join(
 
 EMULATOR_HOST = "127.0.0.1"
 EMULATOR_PORT = 8765
-EMULATOR_ROOT_URL = f"http://{EMULATOR_HOST}:{EMULATOR_PORT}"
-EMULATOR_BASE_URL = EMULATOR_ROOT_URL + API_BASE_PATH
+EMULATOR_BASE_URL = f"http://{EMULATOR_HOST}:{EMULATOR_PORT}{API_BASE_PATH}"
 EMULATOR_SANDBOX_TOKEN = "sandbox-token"
 
 DEFAULT_RATE_LIMIT = "100/60"
@@ -40,7 +39,6 @@ TEMPLATE_DISPLAY_NAME_MAX = 100
 SERVICE_TYPES = ("OneWay", "TwoWay", "Group")
 GENDERS = ("Male", "Female", "Other")
 BUTTON_TYPES = ("Call", "QuickReply", "Url")
-
 
 RECEIVER_MAX_BODY_BYTES = 256 * 1024  # largest webhook body `sdsync serve` accepts by default
 RECEIVER_BODY_TIMEOUT_S = 30.0  # seconds a webhook body may take to arrive

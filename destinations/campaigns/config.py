@@ -1,15 +1,22 @@
-"""The [campaigns] settings, resolved through dlt's config (env vars `CAMPAIGNS__KEY`, .dlt/config.toml)."""
+"""The [campaigns] settings, resolved through dlt's config (env vars `CAMPAIGNS__KEY`, .dlt/config.toml).
+
+`CampaignSettings` is the one list of the settings' names, types and defaults; dlt's spec
+`CampaignsConfiguration` is derived from its fields (the stop keywords as a list, the opt-out dataset as a
+path text).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Any
 
-from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration import resolve_configuration
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.configuration.specs import BaseConfiguration
 
+from smartdialog_sync.configspecs import derived_configspec
 from smartdialog_sync.state.files import DATASET_FILE
 
 from .errors import CampaignInputError
@@ -19,28 +26,14 @@ MAX_RECIPIENTS_PER_CALL = 1000  # the service's documented maximum of recipients
 DEFAULT_MAX_PARTS = 10
 
 
-@configspec
-class CampaignsConfiguration(BaseConfiguration):
-    """The [campaigns] section as dlt resolves it."""
-
-    stop_keywords: Optional[List[str]] = None
-    batch_size: int = MAX_RECIPIENTS_PER_CALL
-    max_parts: int = DEFAULT_MAX_PARTS
-    opt_out_dataset: Optional[str] = None
-    quiet_hours: Optional[str] = None
-    price_per_part: Optional[float] = None
-    currency: Optional[str] = None
-    frequency_cap: Optional[str] = None
-
-
 @dataclass(frozen=True)
 class CampaignSettings:
     """Resolved campaign settings."""
 
-    stop_keywords: tuple[str, ...]
-    batch_size: int
-    max_parts: int
-    opt_out_dataset: Path | None
+    stop_keywords: tuple[str, ...] = DEFAULT_STOP_KEYWORDS  # opt-out replies, upper case
+    batch_size: int = MAX_RECIPIENTS_PER_CALL
+    max_parts: int = DEFAULT_MAX_PARTS
+    opt_out_dataset: Path | None = None  # None: the pulled dataset in the data dir
     quiet_hours: str | None = None  # HH:MM-HH:MM in each recipient's local time; None: off
     price_per_part: float | None = None  # what one SMS part costs (for the plan's estimate); None: unknown
     currency: str | None = None  # the price's currency, e.g. EUR
@@ -49,6 +42,20 @@ class CampaignSettings:
     def opt_out_path(self, data_dir: Path) -> Path:
         """The pulled DuckDB dataset opt-outs are read from: [campaigns] opt_out_dataset, else in `data_dir`."""
         return self.opt_out_dataset or data_dir / DATASET_FILE
+
+
+def _as_config(setting: dataclasses.Field[Any], hint: Any) -> tuple[Any, Any]:
+    """The type and default of a CampaignSettings field as config holds it."""
+    if setting.name == "stop_keywords":
+        return list[str] | None, None  # None: DEFAULT_STOP_KEYWORDS
+    if hint == Path | None:
+        return str | None, None
+    return hint, setting.default
+
+
+CampaignsConfiguration = derived_configspec(
+    CampaignSettings, "CampaignsConfiguration", _as_config, BaseConfiguration, __doc__="The [campaigns] section as dlt resolves it."
+)
 
 
 def resolve_campaign_settings(batch_size: int | None = None, max_parts: int | None = None) -> CampaignSettings:

@@ -22,6 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.journal import STOP_REPLY_TRIM, JournalError, read_opt_out_senders
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql
@@ -32,7 +33,6 @@ from .recipients import run_query
 
 REASON_OPTED_OUT = "opted_out"
 REASON_SUPPRESSED = "suppressed"
-DEFAULT_DATASET = "smartdialog"
 PULL_PIPELINE_PREFIX = "smartdialog_pull_"  # pipelines/pull_pipeline.py names its dlt pipelines so
 SETTING = "--opt-outs-url / [campaigns] opt_outs_url"
 

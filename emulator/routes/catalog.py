@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from smartdialog_sync.constants import SERVICE_TYPES
 from smartdialog_sync.emulator.errors import bad_request
 from smartdialog_sync.emulator.operations import api_route, operation
-from smartdialog_sync.emulator.seed import SERVICE_TYPES
 from smartdialog_sync.emulator.validation import header, header_bool
 
 if TYPE_CHECKING:

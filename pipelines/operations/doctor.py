@@ -82,10 +82,10 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
 
 def setting_checks(overrides: dict[str, Any]) -> Iterator[Check]:
     """Each [smartdialog] setting, its value (secrets masked) and where it came from."""
-    from smartdialog_sync.api.config_spec import SmartDialogConfiguration
+    from smartdialog_sync.api.config_spec import SmartDialogCredentials
 
-    defaults = SmartDialogConfiguration()
-    for key in SmartDialogConfiguration.__annotations__:
+    defaults = SmartDialogCredentials()
+    for key in defaults:
         if overrides.get(key) is not None:
             value, source = overrides[key], f"--{key.replace('_', '-')} on the command line"
         else:

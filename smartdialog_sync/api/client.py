@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from typing import Any, Mapping, Optional, TypeVar, Union, get_args
+from typing import Any, Mapping, NamedTuple, Optional, TypeVar, Union, get_args
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -49,6 +49,18 @@ def _path(template: str, **params: str) -> str:
 
 def _header_bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+class _Request(NamedTuple):
+    """One operation's request as every attempt sends it; `repeatable` when sending it twice is safe."""
+
+    operation: str
+    method: str
+    path: str
+    headers: Optional[dict[str, str]]
+    params: Optional[dict[str, str]]
+    wire: Optional[dict[str, Any]]
+    repeatable: bool
 
 
 class SmartDialogClient:
@@ -364,7 +376,7 @@ class SmartDialogClient:
                 with attempt:
                     if attempt.num > 1:
                         self.stats.retries += 1
-                    return self._attempt(operation, method, path, headers, params, wire, repeatable)
+                    return self._attempt(_Request(operation, method, path, headers, params, wire, repeatable))
         except RetryableFailure as failure:
             raise failure.final from None
         raise AssertionError("unreachable: the retry loop returns or raises")
@@ -382,35 +394,18 @@ class SmartDialogClient:
         self.stats.waited_seconds += exc.retry_after
         return exc.retry_after
 
-    def _attempt(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        headers: Optional[dict[str, str]],
-        params: Optional[dict[str, str]],
-        wire: Optional[dict[str, Any]],
-        repeatable: bool,
-    ) -> httpx.Response:
+    def _attempt(self, request: _Request) -> httpx.Response:
         renewed = False
         while True:
-            response = self._send(operation, method, path, headers, params, wire, repeatable)
+            response = self._send(request)
             refused = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
             if response.status_code == 401 and not renewed and self._tokens.renew(refused):
                 renewed = True
                 continue
-            return self._judge(operation, response, repeatable)
+            return self._judge(request.operation, response, request.repeatable)
 
-    def _send(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        headers: Optional[dict[str, str]],
-        params: Optional[dict[str, str]],
-        wire: Optional[dict[str, Any]],
-        repeatable: bool,
-    ) -> httpx.Response:
+    def _send(self, request: _Request) -> httpx.Response:
+        operation, method, path, headers, params, wire, repeatable = request
         request_headers = {"Authorization": f"Bearer {self._tokens.bearer()}", **(headers or {})}
         url = self.settings.base_url + path
         try:

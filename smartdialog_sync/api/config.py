@@ -1,6 +1,10 @@
 """Settings of a SmartDialog connection, resolved through dlt's config from the [smartdialog] section.
 
-dlt is imported only when settings are resolved (`config_spec`), so the client imports without it.
+`ClientSettings` is the one list of the connection's settings: their names, types and defaults. It is the
+frozen runtime object the client uses (secrets wrapped in `Secret`, the rate limit parsed, the data dir a
+`Path`). dlt's credentials spec `config_spec.SmartDialogCredentials` is derived from its fields (each as
+config holds it: secrets and the URLs in `SECRET_URLS` as secret text, the rate limit as its text), so this
+module and the client import without dlt; dlt is imported only when settings are resolved.
 
 Environment variables use dlt's `SMARTDIALOG__KEY` form; `.dlt/config.toml` and `.dlt/secrets.toml`
 are read from the working directory; explicit overrides (CLI flags) win over both.
@@ -10,16 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from .. import constants as settings
+from .. import constants
 from ..errors import ConfigurationError
 from ..oauth import is_loopback_url
 from ..rate_limit import RateLimit
 from ..state.location import StateLocation, user_data_dir
+
+SECRET_URLS = ("limiter_url", "state_url")  # URLs that may carry a password: secrets in config, hidden in reprs
 
 
 class Secret:
@@ -52,19 +59,21 @@ class Secret:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """Everything a SmartDialogClient needs. Secrets are wrapped so that no repr shows them."""
+    """Everything a SmartDialogClient needs. Secrets are wrapped so that no repr shows them.
 
-    base_url: str = settings.EMULATOR_BASE_URL
+    Its fields are the connection's settings, as `[smartdialog] KEY` names them (see the module docstring)."""
+
+    base_url: str = constants.EMULATOR_BASE_URL
     access_token: Optional[Secret] = None
     client_id: Optional[str] = None
     client_secret: Optional[Secret] = None
     refresh_token: Optional[Secret] = None
-    token_url: str = settings.TOKEN_URL
-    authorize_url: str = settings.AUTHORIZE_URL
+    token_url: str = constants.TOKEN_URL
+    authorize_url: str = constants.AUTHORIZE_URL
     redirect_uri: Optional[str] = None
-    rate_limit: RateLimit = field(default_factory=lambda: RateLimit.parse(settings.DEFAULT_RATE_LIMIT))
+    rate_limit: RateLimit = field(default_factory=lambda: RateLimit.parse(constants.DEFAULT_RATE_LIMIT))
     data_dir: Path = field(default_factory=user_data_dir)
-    timeout: float = settings.DEFAULT_TIMEOUT_S
+    timeout: float = constants.DEFAULT_TIMEOUT_S
     limiter_url: Optional[str] = field(default=None, repr=False)
     state_url: Optional[str] = field(default=None, repr=False)
 
@@ -129,16 +138,21 @@ def _checked_timeout(value: Any) -> float:
     return seconds
 
 
+def settings_from_config(values: Mapping[str, Any], **overrides: Any) -> ClientSettings:
+    """ClientSettings from config `values` (every field as config holds it, see `SmartDialogCredentials`) with the
+    non-None `overrides` on top; ConfigurationError for a value that is not usable."""
+    chosen = {**values, **{key: value for key, value in overrides.items() if value is not None}}
+    return ClientSettings(**_coerce(chosen))
+
+
 def read_settings(**overrides: Any) -> ClientSettings:
     """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`.
 
     Credentials are not checked: use this where no API call is made (the data dir, the journal).
     """
-    from .config_spec import resolve_section
+    from .config_spec import SHARED_SECTIONS, resolve_credentials
 
-    values = resolve_section()
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    return ClientSettings(**_coerce(values))
+    return settings_from_config(resolve_credentials(SHARED_SECTIONS), **overrides)
 
 
 def check_credentials(resolved: ClientSettings) -> ClientSettings:
@@ -151,7 +165,7 @@ def check_credentials(resolved: ClientSettings) -> ClientSettings:
                 "SMARTDIALOG__ACCESS_TOKEN, or SMARTDIALOG__CLIENT_ID with SMARTDIALOG__REFRESH_TOKEN "
                 "(and SMARTDIALOG__CLIENT_SECRET)"
             )
-        resolved = replace(resolved, access_token=Secret(settings.EMULATOR_SANDBOX_TOKEN))
+        resolved = replace(resolved, access_token=Secret(constants.EMULATOR_SANDBOX_TOKEN))
     return resolved
 
 

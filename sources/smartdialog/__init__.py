@@ -9,9 +9,9 @@ first within a call budget. Sent messages come from the campaign ledger.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,9 +24,11 @@ from dlt.sources import DltResource
 from pydantic import BaseModel
 
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
-from smartdialog_sync.api.config import check_credentials, read_settings
+from smartdialog_sync.api.config import check_credentials, settings_from_config
+from smartdialog_sync.api.config_spec import SHARED_SECTIONS, SmartDialogCredentials, resolve_credentials
 from smartdialog_sync.constants import SERVICE_TYPES
 from smartdialog_sync.errors import UsageError
+from smartdialog_sync.journal import open_journal
 from .helpers import (
     DLR_SCHEMA,
     SEQUENCE_COLUMN,
@@ -43,13 +45,11 @@ from .helpers import (
 )
 
 SECTION = "smartdialog"  # config: [sources.smartdialog], env SOURCES__SMARTDIALOG__KEY
+SOURCE_SECTIONS = (known_sections.SOURCES, SECTION, "smartdialog")  # where dlt looks for the source's arguments
+CREDENTIALS_SECTIONS = (known_sections.SOURCES, SECTION, "credentials")  # the dlt way: [sources.smartdialog.credentials]
 JOURNAL_PAGE_SIZE = 100_000
 DEFAULT_MAX_CALLS = 50
 ATTACHMENTS_TABLE = "inbound_messages__attachments"
-# The connection settings the source takes as arguments: all of the client's but the interactive
-# sign-in's (`sdsync auth login` reads those from [smartdialog]).
-SIGN_IN_ONLY = ("authorize_url", "redirect_uri")
-SETTING_NAMES = tuple(setting.name for setting in dataclasses.fields(ClientSettings) if setting.name not in SIGN_IN_ONLY)
 
 
 def _columns(**types: str) -> dict[str, dict[str, Any]]:
@@ -90,28 +90,9 @@ class _QueryIsJsonOnPurpose(logging.Filter):
 logging.getLogger("dlt").addFilter(_QueryIsJsonOnPurpose())
 
 
-# The receiver imports this package's settings, so its modules are imported late here (no import cycle).
-
-
-def _open_journal(url: str) -> Any:
-    from smartdialog_sync.journal import open_journal
-
-    return open_journal(url)
-
-
 @dlt.source(name="smartdialog", section=SECTION, max_table_nesting=1)
 def smartdialog(
-    access_token: Optional[TSecretStrValue] = dlt.secrets.value,
-    client_id: Optional[str] = dlt.config.value,
-    client_secret: Optional[TSecretStrValue] = dlt.secrets.value,
-    refresh_token: Optional[TSecretStrValue] = dlt.secrets.value,
-    base_url: Optional[str] = dlt.config.value,
-    token_url: Optional[str] = dlt.config.value,
-    rate_limit: Optional[str] = dlt.config.value,
-    limiter_url: Optional[TSecretStrValue] = dlt.secrets.value,
-    timeout: Optional[float] = dlt.config.value,
-    data_dir: Optional[str] = dlt.config.value,
-    state_url: Optional[TSecretStrValue] = dlt.secrets.value,
+    credentials: SmartDialogCredentials = dlt.secrets.value,
     journal_url: Optional[TSecretStrValue] = dlt.secrets.value,
     customers: Optional[list[str]] = None,
     group_phones: Optional[list[str]] = None,
@@ -129,14 +110,14 @@ def smartdialog(
     """SmartDialog data for dlt.
 
     Every argument is also read the dlt way from `[sources.smartdialog]` (`.dlt/config.toml`,
-    `.dlt/secrets.toml`, env `SOURCES__SMARTDIALOG__ACCESS_TOKEN`, ...). The connection settings
-    (access_token ... data_dir) fall back to the shared `[smartdialog]` section the CLI uses, and are
+    `.dlt/secrets.toml`, env `SOURCES__SMARTDIALOG__JOURNAL_URL`, ...). The connection's credentials are
     checked only when an API resource runs: the journal and ledger resources need no credentials.
 
     Args:
-        access_token, client_id, client_secret, refresh_token, base_url, token_url, rate_limit,
-            limiter_url, timeout, data_dir, state_url: the API connection and where its state lives, as in
-            [smartdialog].
+        credentials: the API connection and where its state lives (the keys of [smartdialog]: base_url,
+            access_token, client_id, ..., data_dir, state_url); each key not given here is read from
+            `[sources.smartdialog.credentials]`, then `[sources.smartdialog]` (SOURCES__SMARTDIALOG__KEY), then
+            the shared `[smartdialog]` section the CLI uses (SMARTDIALOG__KEY). A mapping of some keys will do.
         journal_url: the receiver's journal (SQLite path or postgresql:// URL); default the state's journal
             (state_url, else <data_dir>/journal.sqlite).
         customers: customer ids to read account data for; all the user's customers when left out.
@@ -148,15 +129,14 @@ def smartdialog(
         ledger_path: the campaign ledger: a SQLite path, sqlite:/// or postgresql:// URL; default the state's
             (state_url, else <data_dir>/campaigns.sqlite).
         page_size: journal rows per Arrow table.
-        settings: ready client settings; they replace every connection argument above.
+        settings: ready client settings; they replace `credentials`.
         on_wait: told (seconds, reason) whenever the API client waits for the rate limit or a Retry-After.
     """
-    arguments = dict(locals())
     if group_phones_query and group_phones_url:
         from smartdialog_sync.crm_query import check_crm_query
 
         check_crm_query(group_phones_url, group_phones_query, "the phones query")  # refused before any run
-    local = settings or read_settings(**{name: arguments[name] for name in SETTING_NAMES})
+    local = settings or _settings(credentials)
     data = Path(local.data_dir)
     journal = str(local.state.journal(journal_url))  # the same as configured_journal()
 
@@ -191,27 +171,40 @@ def smartdialog(
     ]
 
 
+def _settings(credentials: SmartDialogCredentials) -> ClientSettings:
+    """The connection settings of the source, credentials unchecked: the keys dlt resolved for `credentials`
+    (given, or found in [sources.smartdialog.credentials]), then [sources.smartdialog.credentials] (again: dlt
+    does not count a key set to its default), [sources.smartdialog], [smartdialog]."""
+    found = {name: credentials[name] for name in credentials.__resolved_fields_set__}
+    layered = resolve_credentials(SHARED_SECTIONS, SOURCE_SECTIONS, CREDENTIALS_SECTIONS)
+    return settings_from_config(layered, **found)
+
+
 def _configured(**explicit: Any) -> Any:
     spec = get_fun_spec(smartdialog)
     given = {name: value for name, value in explicit.items() if value is not None}
-    return resolve_configuration(spec(), sections=(known_sections.SOURCES, SECTION, smartdialog.name),
-                                 explicit_value=given)
+    return resolve_configuration(spec(), sections=SOURCE_SECTIONS, explicit_value=given)
 
 
-def configured_settings(**explicit: Any) -> ClientSettings:
-    """The connection settings the source resolves, credentials unchecked: `explicit` (non-None) values,
-    then [sources.smartdialog], then [smartdialog]."""
-    config = _configured(**explicit)
-    return read_settings(**{name: config.get(name) for name in SETTING_NAMES})
+def configured_settings(credentials: Mapping[str, Any]) -> ClientSettings:
+    """The connection settings the source resolves, credentials unchecked: the non-None `credentials` values,
+    then [sources.smartdialog.credentials], [sources.smartdialog] and [smartdialog]."""
+    return _settings(_configured(credentials=_given(credentials)).credentials)
 
 
-def configured_journal(settings: Optional[ClientSettings] = None, **explicit: Any) -> str | Path:
+def configured_journal(settings: Optional[ClientSettings] = None, journal_url: Optional[str] = None,
+                       credentials: Mapping[str, Any] = {}) -> str | Path:
     """The journal the source reads (see its `journal_url`): a `postgresql://` URL or a SQLite file.
 
     `settings`, when given, are the source's ready settings (their state decides the default journal)."""
-    config = _configured(**explicit)
-    local = settings or read_settings(**{name: config.get(name) for name in SETTING_NAMES})
-    return local.state.journal(config.get("journal_url"))
+    config = _configured(journal_url=journal_url, credentials=_given(credentials))
+    local = settings or _settings(config.credentials)
+    return local.state.journal(config.journal_url)
+
+
+def _given(credentials: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    """The non-None `credentials` values as the source's explicit argument (None when there are none)."""
+    return {name: value for name, value in credentials.items() if value is not None} or None
 
 
 # --- from the journal ---------------------------------------------------------------------------------
@@ -233,14 +226,11 @@ def inbound_messages(
         write_disposition="merge",
         primary_key=["message_id", "position"],
     )
-    store = _open_journal(journal_url)
-    try:
+    with closing(open_journal(journal_url)) as store:
         for messages, attachments in read_inbound(store, cursor.last_value or 0, page_size):
             yield messages
             if attachments.num_rows:
                 yield dlt.mark.with_hints(attachments, attachment_hints, create_table_variant=True)
-    finally:
-        store.close()
 
 
 @dlt.resource(
@@ -258,11 +248,8 @@ def delivery_reports(
 
     Column types come from helpers.DLR_SCHEMA; `query` holds every query parameter as JSON.
     """
-    store = _open_journal(journal_url)
-    try:
+    with closing(open_journal(journal_url)) as store:
         yield from read_delivery_reports(store, cursor.last_value or 0, page_size)
-    finally:
-        store.close()
 
 
 @dlt.resource(
@@ -279,11 +266,8 @@ def link_clicks(
 ) -> Iterator[Any]:
     """Requests of tracked links (`sdsync serve`'s /l/CODE): kind `click` or `preview` (HEAD, preview bots,
     crawlers), a coarse user-agent class, the time, and the link's campaign, variant, recipient and target."""
-    store = _open_journal(journal_url)
-    try:
+    with closing(open_journal(journal_url)) as store:
         yield from read_link_rows(store, "link_clicks", cursor.last_value or 0, page_size)
-    finally:
-        store.close()
 
 
 @dlt.resource(
@@ -299,11 +283,8 @@ def tracked_links(
     cursor: dlt.sources.incremental[int] = dlt.sources.incremental(SEQUENCE_COLUMN, initial_value=0, range_start="open"),
 ) -> Iterator[Any]:
     """The tracked links campaigns recorded: one per recipient and target (the recipients with a link)."""
-    store = _open_journal(journal_url)
-    try:
+    with closing(open_journal(journal_url)) as store:
         yield from read_link_rows(store, "links", cursor.last_value or 0, page_size)
-    finally:
-        store.close()
 
 
 # --- through the API ----------------------------------------------------------------------------------

@@ -8,16 +8,14 @@ from dataclasses import dataclass
 from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from smartdialog_sync.errors import UsageError
-
-if TYPE_CHECKING:  # the receiver imports this package's settings: no import cycle at run time
-    from smartdialog_sync.journal import JournalStore
+from smartdialog_sync.journal import LINK_CLICK_COLUMNS, LINK_COLUMNS, JournalStore
 
 # --- the journal --------------------------------------------------------------------------------------
 
@@ -147,8 +145,6 @@ def read_delivery_reports(store: JournalStore, after_seq: int, page_size: int) -
 def read_link_rows(store: JournalStore, table: str, after_seq: int, page_size: int) -> Iterator[list[dict[str, Any]]]:
     """Pages of the journal's tracked links (`table` "links") or their clicks ("link_clicks") after `after_seq`,
     as rows with `journal_seq` and UTC times (`created_at`, `clicked_at`)."""
-    from smartdialog_sync.journal import LINK_CLICK_COLUMNS, LINK_COLUMNS
-
     names = [SEQUENCE_COLUMN if name == "seq" else name.removesuffix("_us")
              for name in (LINK_CLICK_COLUMNS if table == "link_clicks" else LINK_COLUMNS)]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from smartdialog_sync.pipelines.pull_pipeline import PullFailed, PullOptions, run_pull
+from smartdialog_sync.sources.smartdialog import configured_settings
 
 from smartdialog_sync.errors import EXIT_USAGE
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
@@ -57,6 +58,32 @@ def test_shared_section_is_still_honoured(wire, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SMARTDIALOG__ACCESS_TOKEN", "shared-token")
     _customers_pull(tmp_path / "data")
     assert wire.only().headers["Authorization"] == "Bearer shared-token"
+
+
+def test_each_config_layer_of_the_base_url_reaches_the_source_in_order(wire, tmp_path, monkeypatch) -> None:
+    """[smartdialog] < [sources.smartdialog] < [sources.smartdialog.credentials] < the caller's settings: the
+    layers below the one that wins name a port where nothing listens."""
+    nowhere = "http://127.0.0.1:9/api-integrations/v1"
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("SMARTDIALOG__ACCESS_TOKEN", "shared-token")
+    monkeypatch.setenv("SMARTDIALOG__BASE_URL", wire.base_url)
+    _customers_pull(data_dir)
+    monkeypatch.setenv("SMARTDIALOG__BASE_URL", nowhere)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__BASE_URL", wire.base_url)
+    _customers_pull(data_dir)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__BASE_URL", nowhere)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__CREDENTIALS__BASE_URL", wire.base_url)
+    _customers_pull(data_dir)
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__CREDENTIALS__BASE_URL", nowhere)
+    run_pull(PullOptions(resources=["customers"], settings={"data_dir": str(data_dir), "base_url": wire.base_url}))
+    assert [request.headers["Authorization"] for request in wire.requests] == ["Bearer shared-token"] * 4
+
+
+def test_a_credentials_key_set_to_its_default_still_wins(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__RATE_LIMIT", "5/1")
+    monkeypatch.setenv("SOURCES__SMARTDIALOG__CREDENTIALS__RATE_LIMIT", "100/60")  # the default
+    assert str(configured_settings({}).rate_limit) == "100/60"
+    assert str(configured_settings({"rate_limit": "7/1"}).rate_limit) == "7/1", "the caller's value wins"
 
 
 def test_source_section_in_dlt_toml_files_through_the_cli(wire, tmp_path) -> None:
