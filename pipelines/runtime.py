@@ -92,7 +92,7 @@ def data_dir_from(ctx: typer.Context) -> Path:
 
 def unchecked_settings(ctx: typer.Context) -> ClientSettings:
     """This invocation's settings (config, environment, flags) without checking credentials; creates nothing."""
-    from smartdialog_sync.api.config import read_settings
+    from smartdialog_sync.api.resolve import read_settings
 
     overrides = ctx.find_object(Overrides)
     return read_settings(**(overrides.values if overrides else {}))

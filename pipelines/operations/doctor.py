@@ -51,7 +51,8 @@ class DoctorOptions:
 
 def run_doctor(options: DoctorOptions) -> list[Check]:
     """Run every check and return the results in order."""
-    from smartdialog_sync.api.config import check_credentials, read_settings
+    from smartdialog_sync.api.config import check_credentials
+    from smartdialog_sync.api.resolve import read_settings
 
     checks = list(setting_checks(options.overrides))
     configured = read_settings(**options.overrides)

@@ -27,7 +27,7 @@ from smartdialog_sync.destinations.contacts.sync import (
 )
 
 from smartdialog_sync.api import resolve_settings
-from smartdialog_sync.api.config import read_settings
+from smartdialog_sync.api.resolve import read_settings
 from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import SdsyncError

@@ -3,7 +3,8 @@
 from .. import errors
 from . import models
 from .client import SmartDialogClient
-from .config import ClientSettings, RateLimit, Secret, resolve_settings
+from .config import ClientSettings, RateLimit, Secret
+from .resolve import resolve_settings
 from .limiter import SlidingWindowLimiter
 from .retry import RetryPolicy
 

@@ -4,7 +4,7 @@
 frozen runtime object the client uses (secrets wrapped in `Secret`, the rate limit parsed, the data dir a
 `Path`). dlt's credentials spec `config_spec.SmartDialogCredentials` is derived from its fields (each as
 config holds it: secrets and the URLs in `SECRET_URLS` as secret text, the rate limit as its text), so this
-module and the client import without dlt; dlt is imported only when settings are resolved.
+module and the client import without dlt; dlt is imported only when settings are resolved (`resolve.py`).
 
 Environment variables use dlt's `SMARTDIALOG__KEY` form; `.dlt/config.toml` and `.dlt/secrets.toml`
 are read from the working directory; explicit overrides (CLI flags) win over both.
@@ -145,16 +145,6 @@ def settings_from_config(values: Mapping[str, Any], **overrides: Any) -> ClientS
     return ClientSettings(**_coerce(chosen))
 
 
-def read_settings(**overrides: Any) -> ClientSettings:
-    """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`.
-
-    Credentials are not checked: use this where no API call is made (the data dir, the journal).
-    """
-    from .config_spec import SHARED_SECTIONS, resolve_credentials
-
-    return settings_from_config(resolve_credentials(SHARED_SECTIONS), **overrides)
-
-
 def check_credentials(resolved: ClientSettings) -> ClientSettings:
     """`resolved` when its credentials are usable; without any, a loopback base URL (the local
     emulator) gets the emulator's sandbox token."""
@@ -167,9 +157,3 @@ def check_credentials(resolved: ClientSettings) -> ClientSettings:
             )
         resolved = replace(resolved, access_token=Secret(constants.EMULATOR_SANDBOX_TOKEN))
     return resolved
-
-
-def resolve_settings(**overrides: Any) -> ClientSettings:
-    """Resolve [smartdialog] through dlt's config providers, then apply non-None `overrides`, and check
-    the credentials (see `check_credentials`)."""
-    return check_credentials(read_settings(**overrides))

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from smartdialog_sync.api.config import read_settings
+from smartdialog_sync.api.resolve import read_settings
 from smartdialog_sync.destinations.campaigns.ledger import Ledger
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
 from tests.campaigns.conftest import invoke_main
