@@ -48,9 +48,9 @@ from smartdialog_sync.datadir import private_data_dir
 from smartdialog_sync.errors import EXIT_FAILURE, SdsyncError, UsageError
 from smartdialog_sync.progress import Progress
 from smartdialog_sync.state.files import DATASET_FILE as DUCKDB_FILE_NAME
-from smartdialog_sync.state.files import PIPELINES_DIR
+from smartdialog_sync.state.files import PIPELINES_DIR, PULL_PIPELINE_PREFIX
 
-from .destination_credentials import (
+from smartdialog_sync.destination_credentials import (
     configured_postgres_credentials,
     postgres_credentials,
 )
@@ -62,9 +62,6 @@ __all__ = [
     "DEFAULT_DATASET", "DUCKDB_FILE_NAME", "PullFailed", "PullOptions", "PullProgress", "PullResult", "make_pipeline",
     "run_pull",
 ]
-
-PIPELINE_PREFIX = "smartdialog_pull"
-PIPELINES_DIR_NAME = PIPELINES_DIR
 
 
 @dataclass
@@ -193,7 +190,7 @@ def pipeline_name(options: PullOptions, destination: Destination, pipelines_dir:
         [destination.destination_type, destination_location(destination, options.dataset, pipelines_dir), options.dataset]
     )
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
-    return f"{PIPELINE_PREFIX}_{destination.destination_name}_{options.dataset}_{digest}"
+    return f"{PULL_PIPELINE_PREFIX}_{destination.destination_name}_{options.dataset}_{digest}"
 
 
 def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
@@ -203,7 +200,7 @@ def make_pipeline(options: PullOptions, data_dir: Path) -> dlt.Pipeline:
     for this pipeline only).
     """
     private_data_dir(data_dir)
-    pipelines_dir = Path(data_dir).resolve() / PIPELINES_DIR_NAME
+    pipelines_dir = Path(data_dir).resolve() / PIPELINES_DIR
     destination = destination_for(options, Path(data_dir))
     name = pipeline_name(options, destination, pipelines_dir)
     dlt.config[f"{name}.normalize.parquet_normalizer.add_dlt_load_id"] = True

@@ -26,6 +26,7 @@ from smartdialog_sync.constants import DEFAULT_DATASET
 from smartdialog_sync.journal import STOP_REPLY_TRIM, JournalError, read_opt_out_senders
 from smartdialog_sync.phones import InvalidPhoneNumber, normalize_phone
 from smartdialog_sync.sqlfiles import read_sql
+from smartdialog_sync.state.files import PIPELINES_DIR, PULL_PIPELINE_PREFIX
 from smartdialog_sync.state.location import hide_password
 
 from .errors import CampaignInputError
@@ -33,7 +34,6 @@ from .recipients import run_query
 
 REASON_OPTED_OUT = "opted_out"
 REASON_SUPPRESSED = "suppressed"
-PULL_PIPELINE_PREFIX = "smartdialog_pull_"  # pipelines/pull_pipeline.py names its dlt pipelines so
 SETTING = "--opt-outs-url / [campaigns] opt_outs_url"
 
 
@@ -122,7 +122,7 @@ def _pulled_source(pipeline_dir: Path, duckdb_file: Path) -> OptOutSource:
                 f"set [campaigns] opt_out_dataset to the pulled file or {SETTING}")
         return _duckdb_source(duckdb_file, dataset)
     if kind == "postgres":
-        from smartdialog_sync.pipelines.destination_credentials import (
+        from smartdialog_sync.destination_credentials import (
             configured_postgres_credentials,
         )
 
@@ -145,13 +145,11 @@ def opt_out_sources(data_dir: Path, duckdb_file: Path, opt_outs_url: str | None 
     """Where to read opt-outs: the receiver's `journal` (when given), then `opt_outs_url` or [campaigns]
     opt_outs_url, else every dataset a pull loaded from `data_dir` (`duckdb_file` for a DuckDB pull), else
     `duckdb_file` (read only if it exists: without a pull it is one of the places looked)."""
-    from smartdialog_sync.pipelines.pull_pipeline import PIPELINES_DIR_NAME
-
     sources = [journal_source(journal)] if journal else []
     url = opt_outs_url or _configured_url()
     if url:
         return [*sources, OptOutSource(url, DEFAULT_DATASET, hide_password(url), explicit=True)]
-    pulls = sorted(path.parent for path in (data_dir / PIPELINES_DIR_NAME).glob(f"{PULL_PIPELINE_PREFIX}*/state.json"))
+    pulls = sorted(path.parent for path in (data_dir / PIPELINES_DIR).glob(f"{PULL_PIPELINE_PREFIX}_*/state.json"))
     if pulls:
         return [*sources, *(_pulled_source(pipeline_dir, duckdb_file) for pipeline_dir in pulls)]
     return [*sources, _duckdb_source(duckdb_file, DEFAULT_DATASET)]

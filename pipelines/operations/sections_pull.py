@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from smartdialog_sync.journal import read_only_queries
-from smartdialog_sync.state.files import PIPELINES_DIR as PIPELINES_DIR_NAME
+from smartdialog_sync.state.files import PIPELINES_DIR
 from smartdialog_sync.state.location import hide_password
 
 from .stores import (
@@ -126,7 +126,7 @@ def _backlog(execute: Execute, tables: set[str], now: float) -> list[dict[str, A
 
 def pull_status(options: StatusOptions) -> list[dict[str, Any]]:
     """Each pull pipeline's last run (from dlt's local trace) and its pending load packages."""
-    pipelines_dir = options.data_dir / PIPELINES_DIR_NAME
+    pipelines_dir = options.data_dir / PIPELINES_DIR
     if not pipelines_dir.is_dir():
         return []
     return [

@@ -31,14 +31,14 @@ def build_report(
 ) -> Optional[Path]:
     """Run the report on the dataset the options (or the last pull) name; print tables or JSON to `out`,
     write the HTML page when `html` is given (whole or not at all) and return its path."""
-    from ..pull_pipeline import PIPELINES_DIR_NAME
+    from smartdialog_sync.state.files import PIPELINES_DIR
     from .export import report_json
     from .page import render_page
     from .tables import print_report
 
     if html is not None and not html.parent.is_dir():
         raise UsageError(f"no folder {html.parent} for the HTML file")
-    target = chosen_target(data_dir / PIPELINES_DIR_NAME, destination, credentials, dataset)
+    target = chosen_target(data_dir / PIPELINES_DIR, destination, credentials, dataset)
     with open_dataset(target, data_dir) as opened:
         content = summarise(opened, run_sections(opened, stop_keywords))
         page = render_page(opened, content, limit) if html is not None else None

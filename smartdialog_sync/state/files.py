@@ -14,6 +14,7 @@ TOKENS_FILE = "oauth_tokens.json"  # OAuth2 tokens per connection (0600 JSON)
 DATASET_FILE = "sdsync.duckdb"  # the pull's default DuckDB destination (not smartdialog.duckdb: DuckDB
 # finds a catalog named like the dataset ambiguous)
 PIPELINES_DIR = "pipelines"  # dlt's working folders of the pull pipelines
+PULL_PIPELINE_PREFIX = "smartdialog_pull"  # each pull pipeline is named smartdialog_pull_<destination>_<dataset>_<digest>
 LAST_PULL_FILE = "last_pull.json"  # in PIPELINES_DIR: where the last pull loaded (no password), the report's default
 LIMITER_FILE = "ratelimit.sqlite"  # the limiter's window, in the user's cache dir
 RECEIVER_SECRET_FILE = "receiver_secret"  # the webhook URLs' secret, when the journal is not shared (0600)

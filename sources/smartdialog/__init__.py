@@ -137,7 +137,6 @@ def smartdialog(
 
         check_crm_query(group_phones_url, group_phones_query, "the phones query")  # refused before any run
     local = settings or _settings(credentials)
-    data = Path(local.data_dir)
     journal = str(local.state.journal(journal_url))  # the same as configured_journal()
 
     def client() -> SmartDialogClient:
