@@ -13,11 +13,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any, Optional
+from typing import IO, Any
 
 from click.testing import CliRunner, Result
-
 from smartdialog_sync.pipelines.cli import main
+
 from tests.support import REPO_ROOT
 
 OWN_SETTINGS = ("SMARTDIALOG__", "SOURCES__", "DESTINATION__", "CONTACTS__", "CAMPAIGNS__", "ALERTS__")  # dlt sections
@@ -74,7 +74,7 @@ def invoke_sdsync(env: dict[str, str], *args: str, stdin: str | None = None) -> 
 
     `env` replaces our settings of this process for the run (it is what a process would get)."""
     runner = CliRunner()
-    unset: dict[str, Optional[str]] = {key: None for key in os.environ if key.startswith(OWN_SETTINGS)}
+    unset: dict[str, str | None] = {key: None for key in os.environ if key.startswith(OWN_SETTINGS)}
     with runner.isolation(input=stdin, env={**unset, **env}) as (out, err, mixed):
         argv, sys.argv = sys.argv, ["sdsync", *args]
         exit_code, exception = 0, None
@@ -93,12 +93,12 @@ class Sdsync:
     """`sdsync ROOT_OPTIONS ...` as a process of one test: a working folder, root options and
     `clean_env(**env)`, 250 columns wide unless `env` says otherwise."""
 
-    def __init__(self, cwd: Path, *root: str, env: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, cwd: Path, *root: str, env: dict[str, str] | None = None) -> None:
         self.cwd = cwd
         self.root = list(root)
         self.env = clean_env(**{"COLUMNS": "250", **(env or {})})
 
-    def run(self, *args: str, umask: Optional[int] = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, umask: int | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run `sdsync ROOT_OPTIONS ARGS` as a process to its end and return the result."""
         return run_sdsync(self.env, *self.root, *args, cwd=self.cwd, umask=umask, timeout=timeout)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30, interval: float = 0.05) -> Any:
