@@ -10,6 +10,14 @@ configure(**kw), stats(), contacts(customer, group_service), messages(address=No
 inbound(service, sender, content, count=1, recipient=None), webhooks(), callbacks(), stop()/start()/restart(),
 output() (the server's log). See emulator/README.md for the admin endpoints behind them.
 
+Running the CLI (helpers in tests/support/cli.py):
+- `cli_env`: the environment the two runners below use: the shared emulator, data dir tmp_path/data, none of
+  the developer's settings (a folder's conftest may override it, as tests/auth does).
+- `sdsync(*args, stdin=None, **settings)`: the CLI in this process (click's Result: exit_code, stdout, stderr).
+- `sdsync_process(*args, env=None, stdin=None)`: the CLI as a real process in tmp_path (CompletedProcess).
+- `on_emulator`: this process's own settings (and so those of the processes it starts) pointed at the
+  shared emulator and tmp_path/data, for library jobs run in-process.
+
 Skips for a missing test service (PostgreSQL, the official API definition) fail under CI: see tests/service_skips.py.
 """
 
@@ -24,13 +32,15 @@ from typing import Any, Callable, Iterator
 
 import httpx
 import pytest
+from click.testing import Result
 
 from tests.servers import free_port, wait_for_port
 from tests.service_skips import pytest_make_collect_report, pytest_runtest_makereport, pytest_terminal_summary
+from tests.support import REPO_ROOT
+from tests.support.cli import emulator_env, emulator_settings, invoke_sdsync, run_sdsync
 
 __all__ = ["pytest_make_collect_report", "pytest_runtest_makereport", "pytest_terminal_summary"]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SANDBOX_TOKEN = "sandbox-token"
 
 
@@ -193,3 +203,39 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     home = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "share"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+
+
+@pytest.fixture
+def cli_env(emulator: EmulatorHandle, tmp_path: Path) -> dict[str, str]:
+    """The environment of `sdsync` and `sdsync_process`: the shared emulator, data dir tmp_path/data."""
+    return emulator_env(emulator, tmp_path / "data")
+
+
+@pytest.fixture
+def sdsync(cli_env: dict[str, str]) -> Callable[..., Result]:
+    """`sdsync(*args, stdin=None, **settings)`: run the CLI in this process with `cli_env` (plus `settings`)."""
+
+    def run(*args: str, stdin: str | None = None, **settings: str) -> Result:
+        return invoke_sdsync({**cli_env, **settings}, *args, stdin=stdin)
+
+    return run
+
+
+@pytest.fixture
+def sdsync_process(cli_env: dict[str, str], tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`sdsync_process(*args, env=None, stdin=None)`: run the CLI as a real process in tmp_path to its end, with
+    `cli_env` or `env`."""
+
+    def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run_sdsync(cli_env if env is None else env, *args, cwd=tmp_path, stdin=stdin)
+
+    return run
+
+
+@pytest.fixture
+def on_emulator(emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EmulatorHandle:
+    """Point the settings of this process (and of the processes it starts) at the emulator, data dir
+    tmp_path/data and a client rate limit of 1000/1."""
+    for name, value in emulator_settings(emulator, tmp_path / "data", rate_limit="1000/1").items():
+        monkeypatch.setenv(name, value)
+    return emulator

@@ -1,58 +1,33 @@
-"""A local webhook server (answers like Slack's incoming webhooks) and a local SMTP server for the alert tests."""
+"""A local webhook (tests/support/callback_server.py on Slack's path) and a local SMTP server for the alert tests."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
 
 from tests.postgres import postgres_database
 from tests.servers import free_port
+from tests.support.callback_server import CallbackServer
 
 WEBHOOK_SECRET_PATH = "/services/T000/B000/very-secret-token"
 
 
-class WebhookServer:
-    """Every JSON body POSTed to it; `status` is what it answers."""
+class SlackWebhook(CallbackServer):
+    """A CallbackServer on the path of a Slack incoming webhook (the path holds its secret)."""
 
     def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.status = 200
-        received, server = self.bodies, self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                length = int(self.headers.get("Content-Length") or 0)
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(server.status)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}{WEBHOOK_SECRET_PATH}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        super().__init__(path=WEBHOOK_SECRET_PATH)
 
     def texts(self) -> list[str]:
         """The `text` of each alert received."""
-        return [body["text"] for body in self.bodies]
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return [request.body["text"] for request in self.received]
 
 
 @pytest.fixture()
-def webhook() -> Iterator[WebhookServer]:
-    server = WebhookServer()
-    yield server
-    server.stop()
+def webhook() -> Iterator[SlackWebhook]:
+    with SlackWebhook() as server:
+        yield server
 
 
 class Mailbox:

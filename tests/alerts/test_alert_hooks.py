@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from smartdialog_sync.journal import DeadLetter, open_journal
-from tests.operations.conftest import Sdsync
+from tests.support.cli import Sdsync
 
 
 def test_a_failed_pull_alerts_once_and_its_next_good_run_resolves_it(emulator: Any, webhook: Any, tmp_path: Path) -> None:

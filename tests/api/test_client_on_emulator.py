@@ -4,7 +4,6 @@ and the limiter bound seen from the service's side."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, errors
 from smartdialog_sync.constants import EMULATOR_HOST, EMULATOR_PORT
+from tests.support.cli import clean_env, run_sdsync
 
 CUSTOMER, TWO_WAY, ONE_WAY, GROUP = "demo-customer", "sms-twoway", "sms-oneway", "crm-group"
 
@@ -129,30 +129,25 @@ def test_limiter_keeps_three_processes_under_the_service_limit(start_emulator, t
     assert stats["calls_by_operation"]["GetPhoneNumberRegions"] == 24
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
-
-
 def test_cli_browses_the_account(emulator, tmp_path: Path) -> None:
     common = ["--base-url", emulator.base_url, "--data-dir", str(tmp_path)]
-    customers = run_cli(*common, "api", "customers", "--json")
+    customers = run_sdsync(clean_env(), *common, "api", "customers", "--json")
     assert customers.returncode == 0, customers.stderr
     assert json.loads(customers.stdout)[0]["customer_id"] == CUSTOMER
-    services = run_cli(*common, "api", "services", "--customer", CUSTOMER)
+    services = run_sdsync(clean_env(), *common, "api", "services", "--customer", CUSTOMER)
     assert services.returncode == 0 and TWO_WAY in services.stdout and "Group" in services.stdout
     for command in (["templates", "-c", CUSTOMER], ["identities", "-c", CUSTOMER], ["categories"], ["regions"]):
-        result = run_cli(*common, "api", *command)
+        result = run_sdsync(clean_env(), *common, "api", *command)
         assert result.returncode == 0 and result.stdout.strip(), result.stderr
 
 
 def test_cli_exit_codes(emulator, tmp_path: Path) -> None:
-    bad_config = run_cli("--base-url", emulator.base_url, "--rate-limit", "lots", "api", "customers")
+    bad_config = run_sdsync(clean_env(), "--base-url", emulator.base_url, "--rate-limit", "lots", "api", "customers")
     assert bad_config.returncode == 2 and "rate_limit" in bad_config.stderr
-    bad_usage = run_cli("api", "services")
+    bad_usage = run_sdsync(clean_env(), "api", "services")
     assert bad_usage.returncode == 2
-    refused = run_cli("--base-url", emulator.base_url, "--data-dir", str(tmp_path), "api", "customers",
-                      env={"SMARTDIALOG__ACCESS_TOKEN": "wrong-token-123"})
+    refused = run_sdsync(clean_env(SMARTDIALOG__ACCESS_TOKEN="wrong-token-123"), "--base-url", emulator.base_url,
+                         "--data-dir", str(tmp_path), "api", "customers")
     assert refused.returncode == 1 and "401" in refused.stderr and "wrong-token-123" not in refused.stderr
 
 
@@ -160,9 +155,7 @@ def test_no_emulator_on_the_default_url_is_said_at_once(tmp_path: Path) -> None:
     with socket.socket() as probe:
         if probe.connect_ex((EMULATOR_HOST, EMULATOR_PORT)) == 0:
             pytest.skip(f"something listens on the default emulator port {EMULATOR_PORT}")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "SOURCES__"))}
-    result = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path),
-                             "api", "customers"], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    result = run_sdsync(clean_env(), "--data-dir", str(tmp_path), "api", "customers", cwd=tmp_path)
     assert result.returncode == 1
     assert "no emulator is running" in result.stderr and "sdsync emulator" in result.stderr
     assert "retry" not in result.stderr and "Traceback" not in result.stderr
@@ -172,11 +165,9 @@ def test_a_refused_loopback_url_fails_at_once_with_the_fix(tmp_path: Path) -> No
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]  # bound, never listening: connections are refused
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "SOURCES__"))}
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path),
-                                 "--base-url", f"http://127.0.0.1:{port}/api-integrations/v1", "api", "customers"],
-                                capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+        result = run_sdsync(clean_env(), "--data-dir", str(tmp_path), "--base-url", f"http://127.0.0.1:{port}/api-integrations/v1",
+                            "api", "customers", cwd=tmp_path)
         took = time.monotonic() - started
     assert result.returncode == 1
     assert result.stderr == (f"failed: GetUserCustomers: nothing is listening at http://127.0.0.1:{port}/api-integrations/v1 "

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import clean_env, run_sdsync
+
 CORE_MODULES = ("smartdialog_sync.api", "smartdialog_sync.errors", "smartdialog_sync.phones", "smartdialog_sync.sms_parts",
                 "smartdialog_sync.journal", "smartdialog_sync.sqlfiles", "smartdialog_sync.constants")
-
-
-def sdsync(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "SOURCES__"))}
-    return subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path), *args],
-                          capture_output=True, text=True, timeout=120, env={**clean, "COLUMNS": "400", **(env or {})},
-                          cwd=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -32,7 +26,7 @@ def sdsync(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> sub
     ],
 )
 def test_bad_settings_end_as_one_line(tmp_path: Path, args: list[str], env: dict[str, str], code: int, message: str) -> None:
-    result = sdsync(tmp_path, *args, env=env)
+    result = run_sdsync(clean_env(COLUMNS="400", **env), "--data-dir", str(tmp_path), *args, cwd=tmp_path)
     assert result.returncode == code, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.stderr

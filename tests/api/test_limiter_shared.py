@@ -4,7 +4,6 @@ shared state's PostgreSQL (state_url)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from smartdialog_sync.pipelines.operations.options import StatusOptions
 from smartdialog_sync.pipelines.operations.status import collect_status
 from smartdialog_sync.state.files import LIMITER_FILE
 from smartdialog_sync.state.location import user_cache_dir
+from tests.support.processes import json_reports
 
 CALLS = 41  # per process: 82 calls at 20 per 2 s take four windows
 RATE = "20/2"
@@ -43,12 +43,7 @@ def hammer(emulator, tmp_path: Path, state_url: str = "") -> list[dict]:
     workers = [subprocess.Popen([sys.executable, "-c", WORKER, emulator.base_url, str(tmp_path / f"data-{me}"),
                                  state_url, str(CALLS)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for me in range(2)]
-    reports = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err
-        reports.append(json.loads(out))
-    return reports
+    return json_reports(workers)
 
 
 def test_two_data_dirs_share_one_window_per_connection(start_emulator, tmp_path: Path) -> None:

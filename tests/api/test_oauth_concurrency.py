@@ -7,11 +7,13 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from tests.support.waiting import wait_until
 
 WORKERS = 3
+PATIENCE = 120  # seconds for each wait: three processes on a busy machine
 SHORT_LIFETIME = 3  # seconds: the client renews 1 s before expiry (a share of the lifetime, at least 1 s)
 
 WORKER = """
@@ -47,13 +49,6 @@ print(json.dumps({"calls": calls, "failures": failures}))
 TOKEN_ANSWER = re.compile(r'"POST /oauth2/v2\.0/token HTTP/1\.1" (\d{3})')
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def token_answers(emulator: Any) -> list[str]:
     """The statuses the token endpoint answered, from the emulator's access log (all its runs)."""
     return TOKEN_ANSWER.findall(emulator.output())
@@ -73,9 +68,9 @@ def test_three_processes_share_a_rotating_refresh_token_through_expiry_and_revoc
                                  str(control), str(me)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for me in range(WORKERS)]
     try:
-        wait_until(lambda: all(calls(me) >= 5 for me in range(WORKERS)), "every worker to make calls")
+        wait_until(lambda: all(calls(me) >= 5 for me in range(WORKERS)), "every worker to make calls", timeout=PATIENCE)
         (control / "pause").touch()
-        wait_until(lambda: all((control / f"paused-{me}").exists() for me in range(WORKERS)), "the workers to pause")
+        wait_until(lambda: all((control / f"paused-{me}").exists() for me in range(WORKERS)), "the workers to pause", timeout=PATIENCE)
         # The service revokes every access token: restart it with the issued tokens forgotten (refresh tokens kept).
         emulator.stop()
         saved = json.loads(state.read_text())
@@ -85,11 +80,11 @@ def test_three_processes_share_a_rotating_refresh_token_through_expiry_and_revoc
         emulator.configure(token_expires_in=SHORT_LIFETIME)
         before = {me: calls(me) for me in range(WORKERS)}
         (control / "pause").unlink()
-        wait_until(lambda: emulator.stats()["unauthorized"] >= WORKERS, "each worker's 401")
+        wait_until(lambda: emulator.stats()["unauthorized"] >= WORKERS, "each worker's 401", timeout=PATIENCE)
         # then run on until the short-lived tokens got from the renewals were replaced before they expired
         # (the three workers share one data dir, so one refresh serves all of them)
-        wait_until(lambda: len(token_answers(emulator)) >= 3 * WORKERS, "refreshes before expiry")
-        wait_until(lambda: all(calls(me) > before[me] + 5 for me in range(WORKERS)), "calls after the renewal")
+        wait_until(lambda: len(token_answers(emulator)) >= 3 * WORKERS, "refreshes before expiry", timeout=PATIENCE)
+        wait_until(lambda: all(calls(me) > before[me] + 5 for me in range(WORKERS)), "calls after the renewal", timeout=PATIENCE)
     finally:
         (control / "stop").touch()
         results = [worker.communicate(timeout=60) for worker in workers]

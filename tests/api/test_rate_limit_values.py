@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -10,6 +9,7 @@ import pytest
 
 from smartdialog_sync.errors import ConfigurationError
 from smartdialog_sync.rate_limit import RateLimit
+from tests.support.cli import clean_env, run_sdsync
 
 BAD = ["100/inf", "1/nan", "0/60", "-1/60", "abc", "1/0", "10/-5", "1.5/60", "100", "100/60/2", "[/x]"]
 
@@ -27,14 +27,13 @@ def test_good_rate_limits_parse(text: str, calls: int, seconds: float) -> None:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTDIALOG__")} | {"COLUMNS": "200"}
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, *args], env=clean_env(), capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
 
 
 @pytest.mark.parametrize("text", ["100/inf", "1/nan"])
 def test_the_cli_and_the_emulator_refuse_an_endless_window(text: str) -> None:
-    cli = _run("-m", "smartdialog_sync.pipelines.cli", "--rate-limit", text, "api", "customers")
+    cli = run_sdsync(clean_env(), "--rate-limit", text, "api", "customers", timeout=60)
     assert cli.returncode == 2 and len(cli.stderr.strip().splitlines()) == 1, cli.stderr
     assert "finite window" in cli.stderr
     emulator = _run("-m", "smartdialog_sync.emulator", "--port", "1", "--rate-limit", text)

@@ -5,9 +5,7 @@ its password hidden and never showing a token."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,8 @@ from smartdialog_sync.api import ClientSettings, Secret
 from smartdialog_sync.api.token_store import (FileTokenStore, PostgresTokenStore, StoredTokens, migrate_tokens,
                                               read_stored_tokens)
 from smartdialog_sync.state.migration import StateConflict
+from tests.support.cli import clean_env, run_sdsync
 
-CLI = [sys.executable, "-m", "smartdialog_sync.pipelines.cli"]
 TOKENS = StoredTokens(refresh_token=Secret("refresh-secret-1"), saved_at=1000.0, expires_at=2000.0,
                       access_token=Secret("access-secret-1"), access_issued_at=1500.0, access_expires_at=5100.0)
 
@@ -64,12 +62,11 @@ def test_auth_status_and_logout_on_the_shared_state(tmp_path: Path, state_url: s
     saved(shared, settings.connection_key, TOKENS)
     shared.close()
     shown = with_password(state_url)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SMARTDIALOG__")}
-    env.update({"SMARTDIALOG__CLIENT_ID": "app-1", "SMARTDIALOG__STATE_URL": shown,
-                "SMARTDIALOG__DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"})
+    env = clean_env(SMARTDIALOG__CLIENT_ID="app-1", SMARTDIALOG__STATE_URL=shown,
+                    SMARTDIALOG__DATA_DIR=str(tmp_path / "data"))
 
     def sdsync(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(CLI + list(args), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        return run_sdsync(env, *args, cwd=tmp_path, timeout=60)
 
     status = sdsync("auth", "status")
     assert status.returncode == 0, status.stderr

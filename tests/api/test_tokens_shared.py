@@ -6,7 +6,6 @@ refresh token both work."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from typing import Any
 import sqlalchemy
 
 from tests.api.conftest import fresh_state_database
+from tests.support.cli import clean_env
+from tests.support.processes import json_reports
 
 WORKERS = 3
 LIFETIME = 2  # seconds: with a 1 s margin each access token serves about 1 s, so tokens expire all the time
@@ -56,14 +57,12 @@ def token_answers(emulator: Any) -> list[str]:
 
 def machine_env(emulator: Any, data_dir: Path, state_url: str) -> dict[str, str]:
     """One machine: its own data dir, the shared state, the emulator's confidential client and its first refresh token."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SMARTDIALOG__")}
-    env.update({
+    return clean_env(**{
         "SMARTDIALOG__BASE_URL": emulator.base_url, "SMARTDIALOG__TOKEN_URL": emulator.root_url + "/oauth2/v2.0/token",
         "SMARTDIALOG__CLIENT_ID": "sandbox-client", "SMARTDIALOG__CLIENT_SECRET": "sandbox-secret",
         "SMARTDIALOG__REFRESH_TOKEN": "sandbox-refresh-token", "SMARTDIALOG__RATE_LIMIT": "100000/60",
         "SMARTDIALOG__DATA_DIR": str(data_dir), "SMARTDIALOG__STATE_URL": state_url,
     })
-    return env
 
 
 def run_machines(emulator: Any, tmp_path: Path, state_url: str, count: int, seconds: float,
@@ -76,12 +75,7 @@ def run_machines(emulator: Any, tmp_path: Path, state_url: str, count: int, seco
                for me in range(count)]
     time.sleep(1.5)  # let every interpreter start and wait at the line
     go.touch()
-    reports = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err
-        reports.append(json.loads(out))
-    return reports
+    return json_reports(workers)
 
 
 def stored_row(state_url: str) -> dict[str, Any]:

@@ -1,12 +1,10 @@
 """Fixtures for the sign-in tests: `sdsync auth login` as a real subprocess against the emulator, and a
-headless Chromium (tests/browser.py)."""
+headless Chromium (tests/browser.py). `cli_env` is overridden: `sdsync_process` runs with `oauth_env`."""
 
 from __future__ import annotations
 
-import os
 import queue
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,21 +13,19 @@ import pytest
 
 from tests.browser import chromium  # noqa: F401
 from tests.conftest import EmulatorHandle
+from tests.support.cli import clean_env, start_sdsync
 
 PUBLIC_CLIENT = "sandbox-public-client"
-CLI = [sys.executable, "-m", "smartdialog_sync.pipelines.cli"]
 
 
-def sdsync_env(emulator: EmulatorHandle, home: Path, **settings: str) -> dict[str, str]:
+def oauth_env(emulator: EmulatorHandle, home: Path, **settings: str) -> dict[str, str]:
     """An environment pointing sdsync at the emulator's API and OAuth endpoints, with no token configured."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTDIALOG__")}
-    env.update({
+    env = clean_env(**{
         "SMARTDIALOG__BASE_URL": emulator.base_url,
         "SMARTDIALOG__TOKEN_URL": emulator.root_url + "/oauth2/v2.0/token",
         "SMARTDIALOG__AUTHORIZE_URL": emulator.root_url + "/oauth2/v2.0/authorize",
         "SMARTDIALOG__CLIENT_ID": PUBLIC_CLIENT,
         "SMARTDIALOG__DATA_DIR": str(home / "data"),
-        "COLUMNS": "200",
     })
     env.update({f"SMARTDIALOG__{key.upper()}": value for key, value in settings.items()})
     return env
@@ -70,25 +66,19 @@ class Login:
 
 
 @pytest.fixture
-def sdsync(emulator: EmulatorHandle, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run `sdsync ARGS` to the end in a clean directory with the emulator's settings."""
-
-    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(CLI + list(args), cwd=tmp_path, env=env or sdsync_env(emulator, tmp_path),
-                              capture_output=True, text=True, timeout=120)
-
-    return run
+def cli_env(emulator: EmulatorHandle, tmp_path: Path) -> dict[str, str]:
+    """`sdsync_process` signs in here: the emulator's API and OAuth endpoints, no token configured."""
+    return oauth_env(emulator, tmp_path)
 
 
 @pytest.fixture
-def start_login(emulator: EmulatorHandle, tmp_path: Path) -> Iterator[Callable[..., Login]]:
+def start_login(cli_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Login]]:
     """Start `sdsync auth login --no-browser ARGS` and wait until it printed the authorize URL."""
     logins: list[Login] = []
 
     def start(*args: str, env: dict[str, str] | None = None, expect_url: bool = True) -> Login:
-        process = subprocess.Popen(CLI + ["auth", "login", "--no-browser", *args], cwd=tmp_path,
-                                   env=env or sdsync_env(emulator, tmp_path), text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = start_sdsync(env or cli_env, "auth", "login", "--no-browser", *args, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         login = Login(process)
         logins.append(login)
         if expect_url:

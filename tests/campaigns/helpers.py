@@ -1,25 +1,26 @@
-"""Helpers of the campaign tests: CRM files, the sdsync command as a subprocess, ledger reads."""
+"""Helpers of the campaign tests: CRM files, ledger reads, a send killed mid-way (sdsync runs through tests/support/cli.py)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-
-from tests.conftest import REPO_ROOT
+from tests.support.cli import run_sdsync, start_sdsync
 
 SEND = ["send", "--customer", "demo-customer", "--service", "sms-oneway", "--sender", "DemoOy"]
+OPT_OUT_QUERY = "SELECT phone FROM customers ORDER BY id"
 
 
 def phone(i: int) -> str:
     """A valid Finnish mobile number, distinct for each i < 100000."""
     return f"+3584010{i:05d}"
+
+
+STOPPED = phone(5)  # the number whose STOP the opt-out tests deliver
 
 
 def make_crm(path: Path, count: int, extra: Iterable[Sequence[Any]] = ()) -> str:
@@ -31,32 +32,6 @@ def make_crm(path: Path, count: int, extra: Iterable[Sequence[Any]] = ()) -> str
     connection.commit()
     connection.close()
     return f"sqlite:///{path}"
-
-
-def sdsync_env(emulator: Any, data_dir: Path, rate_limit: str = "100000/60") -> dict[str, str]:
-    """The environment pointing sdsync at an emulator, with its own data dir and client rate limit."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("SMARTDIALOG__", "CAMPAIGNS__"))}
-    env.update({
-        "SMARTDIALOG__BASE_URL": emulator.base_url,
-        "SMARTDIALOG__ACCESS_TOKEN": emulator.token,
-        "SMARTDIALOG__RATE_LIMIT": rate_limit,
-        "SMARTDIALOG__DATA_DIR": str(data_dir),
-        "COLUMNS": "200",
-    })
-    return env
-
-
-def sdsync_command(*args: str) -> list[str]:
-    """The sdsync command line (through the interpreter of this test run)."""
-    return [sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *args]
-
-
-def run_sdsync(env: dict[str, str], *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run sdsync to completion and return its result (stdout, stderr, returncode)."""
-    return subprocess.run(
-        sdsync_command(*args), cwd=REPO_ROOT, env=env, input=stdin, capture_output=True, text=True,
-        timeout=timeout, stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
 
 
 def ledger_rows(ledger: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -88,8 +63,7 @@ def sent_batches(ledger: Path | str, campaign: str) -> int:
 def run_until_killed(args: list[str], env: dict[str, str], ledger: Path | str, campaign: str, kill_after_sent: int | None,
                      kill_after_s: float | None) -> int | None:
     """Run sdsync; SIGKILL it once `kill_after_sent` batches are sent or `kill_after_s` passed. None if killed."""
-    process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_sdsync(env, *args)
     started = time.monotonic()
     while process.poll() is None and time.monotonic() - started < 120:
         reached = kill_after_sent is not None and sent_batches(ledger, campaign) >= kill_after_sent
@@ -102,3 +76,37 @@ def run_until_killed(args: list[str], env: dict[str, str], ledger: Path | str, c
         process.kill()
         raise AssertionError("sdsync send did not finish within 120 s")
     return process.returncode
+
+
+def rerun_until_done(env: dict[str, str], args: list[str], attempts: int) -> subprocess.CompletedProcess[str]:
+    """Run sdsync ARGS again until it succeeds, at most `attempts` times; each failure must ask for a rerun."""
+    for _ in range(attempts):
+        result = run_sdsync(env, *args)
+        if result.returncode == 0:
+            return result
+        assert result.returncode == 1 and "Run the same command again" in result.stderr, result.stderr
+    raise AssertionError(f"sdsync failed {attempts} times: {result.stderr}")
+
+
+def deliver_stop(emulator: Any, receiver_factory: Any, stop: str, data_dir: Path, journal: str | None,
+                 **env: str) -> Any:
+    """A real receiver (journal `journal`, else its data dir's) that the emulator delivered `stop` from
+    STOPPED and a hello from phone(6) to; both acknowledged."""
+    receiver = receiver_factory(journal, data_dir=data_dir, extra_args=["--customer", "demo-customer", "--service", "sms-twoway"],
+                                env={"SMARTDIALOG__BASE_URL": emulator.base_url, **env})
+    receiver.extra_args += ["--public-url", receiver.root_url]
+    receiver.start()
+    assert len(emulator.webhooks()) == 1, receiver.output()
+    assert emulator.inbound("sms-twoway", STOPPED, stop)["webhooks"] == 1
+    assert emulator.inbound("sms-twoway", phone(6), "hello")["webhooks"] == 1
+    deadline = time.monotonic() + 30
+    while emulator.stats()["callbacks"]["delivered"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert emulator.stats()["callbacks"]["delivered"] == 2, emulator.callbacks()
+    return receiver
+
+
+def send_hello(env: dict[str, str], crm: str, campaign: str, *more: str) -> subprocess.CompletedProcess[str]:
+    """`sdsync send` of "Hello" to OPT_OUT_QUERY's customers as `campaign`, confirmed."""
+    return run_sdsync(env, *SEND, "--source", crm, "--query", OPT_OUT_QUERY, "--content", "Hello", "--campaign", campaign,
+                      "--yes", *more)

@@ -15,8 +15,8 @@ from smartdialog_sync.destinations.campaigns.batches import Batch, PlannedRecipi
 from smartdialog_sync.destinations.campaigns.schedule import QuietHours
 from smartdialog_sync.destinations.campaigns.spread import Spread, spread_batches
 from smartdialog_sync.journal import InboundRow, open_journal
-from tests.campaigns.conftest import invoke_main
-from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_until_killed, sdsync_env, sent_batches
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_until_killed, sent_batches
+from tests.support.cli import emulator_env, invoke_sdsync
 
 UTC = timezone.utc
 PROOFS = ("+358401234567", "+358407654321")
@@ -163,12 +163,12 @@ def test_each_variant_gets_its_own_proof_and_the_request_ids_print_literally(
 def test_a_sigkilled_run_with_a_cap_and_a_spread_resumes_to_the_same_decisions(start_emulator: Any, tmp_path: Path) -> None:
     emulator = start_emulator()
     crm = make_crm(tmp_path / "crm.sqlite", 200)
-    env = sdsync_env(emulator, tmp_path / "data", rate_limit="10/1")
+    env = emulator_env(emulator, tmp_path / "data", rate_limit="10/1")
     ledger = tmp_path / "data" / "campaigns.sqlite"
     _journal(tmp_path / "data")
     query = "SELECT phone, first_name FROM customers ORDER BY id"
-    first = invoke_main([*SEND, "--source", crm, "--query", query + " LIMIT 30", "--content", "A", "--campaign", "before",
-                         "--yes"], env)
+    first = invoke_sdsync(env, *SEND, "--source", crm, "--query", query + " LIMIT 30", "--content", "A", "--campaign", "before",
+                          "--yes")
     assert first.exit_code == 0, first.output
     args = [*SEND, "--source", crm, "--query", query, "--content", "Hei {{first_name}}", "--campaign", "killed",
             "--frequency-cap", "1/7d", "--spread", "1h", "--batch-size", "10", "--yes"]
@@ -177,7 +177,7 @@ def test_a_sigkilled_run_with_a_cap_and_a_spread_resumes_to_the_same_decisions(s
     planned = ledger_rows(ledger, "SELECT batch_no, request_id, send_date_time FROM campaign_batches WHERE campaign_id = ?",
                           "killed")
     assert len(planned) == 17
-    finished = invoke_main(args, env)
+    finished = invoke_sdsync(env, *args)
     assert finished.exit_code == 0, finished.output
     assert ledger_rows(ledger, "SELECT batch_no, request_id, send_date_time FROM campaign_batches WHERE campaign_id = ?",
                        "killed") == planned

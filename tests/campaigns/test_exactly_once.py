@@ -9,7 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_sdsync, run_until_killed, sdsync_env, sent_batches
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, rerun_until_done, run_until_killed, sent_batches
+from tests.support.cli import emulator_env, run_sdsync
 
 RECIPIENTS = 10_000
 EXTRA_ROWS = [(20_000, "000", "Bad", "X", "FI"), (20_001, phone(17), "Dup", "X", "FI"), (20_002, "0401000018", "Dup", "X", "FI")]
@@ -44,7 +45,7 @@ def _assert_exactly_once(emulator: Any, ledger: Path, campaign: str) -> None:
 def test_sigkill_at_random_points_then_rerun_sends_each_recipient_once(start_emulator: Any, tmp_path: Path) -> None:
     emulator = start_emulator(rate_limit="50/1")
     crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS, EXTRA_ROWS)
-    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")
+    env = emulator_env(emulator, tmp_path / "data", rate_limit="50/1")
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "kill-test"
     rng = random.Random(20261127)
     kill_points: list[tuple[int | None, float | None]] = [(None, rng.uniform(0.5, 2.5))]
@@ -64,16 +65,11 @@ def test_sigkill_at_random_points_then_rerun_sends_each_recipient_once(start_emu
 def test_faults_and_rate_limits_never_duplicate_or_lose_a_recipient(start_emulator: Any, tmp_path: Path) -> None:
     emulator = start_emulator(rate_limit="3/1", error_rate=0.15, drop_after_processing_rate=0.15, fault_seed=11)
     crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS, EXTRA_ROWS)
-    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
+    env = emulator_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "fault-test"
     args = _args(crm, campaign, batch_size=250)
     assert run_until_killed(args, env, ledger, campaign, 10, None) is None  # one SIGKILL mid-way too
-    for _ in range(8):
-        result = run_sdsync(env, *args)
-        if result.returncode == 0:
-            break
-        assert result.returncode == 1 and "Run the same command again" in result.stderr, result.stderr
-    assert result.returncode == 0, result.stderr
+    rerun_until_done(env, args, attempts=8)
     _assert_exactly_once(emulator, ledger, campaign)
     stats = emulator.stats()
     assert stats["faults_injected"]["errors"] > 0 and stats["faults_injected"]["dropped"] > 0
@@ -84,7 +80,7 @@ def test_faults_and_rate_limits_never_duplicate_or_lose_a_recipient(start_emulat
 def test_a_rate_limited_run_stops_cleanly_and_the_rerun_finishes(start_emulator: Any, tmp_path: Path) -> None:
     emulator = start_emulator(rate_limit="3/600")  # Retry-After beyond what the client waits: RateLimited
     crm = make_crm(tmp_path / "crm.sqlite", 1000)
-    env = sdsync_env(emulator, tmp_path / "data")
+    env = emulator_env(emulator, tmp_path / "data")
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "limited"
     args = [*SEND, "--source", crm, "--query", QUERY, "--content", "Hi", "--campaign", campaign, "--batch-size", "100",
             "--workers", "1", "--yes"]
@@ -107,7 +103,7 @@ def test_sigkill_between_batches_keeps_the_holdout_and_each_recipients_variant(s
     count, campaign = 1000, "ab-kill-test"
     emulator = start_emulator(rate_limit="100/1")
     crm = make_crm(tmp_path / "crm.sqlite", count)
-    env = sdsync_env(emulator, tmp_path / "data", rate_limit="100/1")
+    env = emulator_env(emulator, tmp_path / "data", rate_limit="100/1")
     ledger = tmp_path / "data" / "campaigns.sqlite"
     variants = ["A:70=Hi {{first_name}}, -20% today", "B:30={{first_name}}, your code is ready"]
     args = [*SEND, "--source", crm, "--query", QUERY, "--variant", variants[0], "--variant", variants[1],

@@ -16,7 +16,8 @@ from smartdialog_sync.destinations.campaigns.schedule import QuietHours, Timing,
 from smartdialog_sync.destinations.campaigns.timezones import (
     SOURCE_AMBIGUOUS, SOURCE_COLUMN, SOURCE_PHONE, SOURCE_REGION, SOURCE_UTC, zone_of,
 )
-from tests.campaigns.helpers import SEND, ledger_rows, run_sdsync, run_until_killed, sdsync_env, sent_batches
+from tests.campaigns.helpers import SEND, ledger_rows, run_until_killed, sent_batches
+from tests.support.cli import emulator_env, run_sdsync
 
 FI, SE, EE = "+358401000001", "+46700000001", "+3725123456"
 US_MANY_ZONES = "+18005550100"  # toll-free: every zone of the NANP
@@ -145,7 +146,7 @@ def test_sigkill_between_scheduled_batches_sends_each_recipient_once_at_its_time
     rows = ([(f"+3584010{i:05d}", None, None) for i in range(1200)] + [(f"+4670{i:07d}", None, None) for i in range(600)]
             + [(f"+1212222{i:04d}", None, None) for i in range(600)])
     crm = _crm(tmp_path / "crm.sqlite", rows)
-    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")
+    env = emulator_env(emulator, tmp_path / "data", rate_limit="50/1")
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "local-kill"
     args = [*SEND, "--source", crm, "--query", "SELECT phone FROM people ORDER BY id", "--content", "Hi", "--campaign", campaign,
             "--at", "2027-06-01", "--local-time", "10:00", "--quiet-hours", "22:00-07:00", "--batch-size", "100", "--yes"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -14,12 +13,11 @@ import pytest
 import sqlalchemy
 
 from smartdialog_sync.destinations.campaigns.suppression import OptOutsUnavailable, opt_out_sources, opted_out_numbers
-from tests.campaigns.helpers import SEND, make_crm, phone, run_sdsync, sdsync_env
+from tests.campaigns.helpers import STOPPED, deliver_stop, make_crm, phone, send_hello
+from tests.support.cli import emulator_env, run_sdsync
 from tests.postgres import postgres_database
 from tests.receiver.harness import receiver_factory  # noqa: F401
 
-STOPPED = phone(5)
-QUERY = "SELECT phone FROM customers ORDER BY id"
 
 
 def sends(emulator: Any) -> int:
@@ -35,17 +33,7 @@ def data_dir(tmp_path: Path) -> Path:
 def journal(emulator: Any, receiver_factory: Any, data_dir: Path) -> str:  # noqa: F811
     """The receiver's journal after the emulator delivered an inbound STOP from STOPPED (and a hello) to it."""
     journal_path = str(data_dir / "journal.sqlite")
-    receiver = receiver_factory(journal_path, extra_args=["--customer", "demo-customer", "--service", "sms-twoway"],
-                                env={"SMARTDIALOG__BASE_URL": emulator.base_url})
-    receiver.extra_args += ["--public-url", receiver.root_url]
-    receiver.start()
-    assert len(emulator.webhooks()) == 1, receiver.output()
-    assert emulator.inbound("sms-twoway", STOPPED, "Stop!")["webhooks"] == 1
-    assert emulator.inbound("sms-twoway", phone(6), "hello")["webhooks"] == 1
-    deadline = time.monotonic() + 30
-    while emulator.stats()["callbacks"]["delivered"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert emulator.stats()["callbacks"]["delivered"] == 2, emulator.callbacks()
+    deliver_stop(emulator, receiver_factory, "Stop!", data_dir, journal_path)
     return journal_path
 
 
@@ -62,11 +50,6 @@ def pull(env: dict[str, str], journal: str, *destination: str) -> None:
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-def send(env: dict[str, str], crm: str, campaign: str, *more: str) -> Any:
-    return run_sdsync(env, *SEND, "--source", crm, "--query", QUERY, "--content", "Hello", "--campaign", campaign,
-                      "--yes", *more)
-
-
 def assert_stop_left_out(emulator: Any, result: Any) -> None:
     assert result.returncode == 0, result.stderr + result.stdout
     assert "opted_out 1" in result.stdout and "1 opted-out number(s) from" in result.stdout
@@ -75,42 +58,42 @@ def assert_stop_left_out(emulator: Any, result: Any) -> None:
 
 
 def test_a_stop_pulled_into_duckdb_is_left_out(emulator, journal, data_dir, tmp_path) -> None:
-    env = sdsync_env(emulator, data_dir)
+    env = emulator_env(emulator, data_dir)
     pull(env, journal)
     crm = make_crm(tmp_path / "crm.sqlite", 10)
-    result = send(env, crm, "duck")
+    result = send_hello(env, crm, "duck")
     assert_stop_left_out(emulator, result)
     assert f"from {data_dir / 'sdsync.duckdb'}" in result.stdout
 
 
 def test_a_stop_pulled_into_postgres_is_read_through_the_pulls_dlt_credentials(
         emulator, journal, data_dir, tmp_path, postgres) -> None:
-    env = sdsync_env(emulator, data_dir) | {"DESTINATION__POSTGRES__CREDENTIALS": postgres}
+    env = emulator_env(emulator, data_dir) | {"DESTINATION__POSTGRES__CREDENTIALS": postgres}
     pull(env, journal, "--destination", "postgres")
     assert not (data_dir / "sdsync.duckdb").exists()
     crm = make_crm(tmp_path / "crm.sqlite", 10)
-    result = send(env, crm, "pg")
+    result = send_hello(env, crm, "pg")
     assert_stop_left_out(emulator, result)
     assert "postgres dataset smartdialog at postgresql://postgres:***@" in result.stdout
 
 
 def test_unreadable_opt_outs_refuse_the_send_until_a_url_is_given(emulator, journal, data_dir, tmp_path, postgres) -> None:
-    env = sdsync_env(emulator, data_dir)
+    env = emulator_env(emulator, data_dir)
     pull(env, journal, "--destination", "postgres", "--credentials", postgres)  # credentials not kept anywhere
     crm = make_crm(tmp_path / "crm.sqlite", 10)
 
-    refused = send(env, crm, "pg-refused")
+    refused = send_hello(env, crm, "pg-refused")
     assert refused.returncode == 2, refused.stderr + refused.stdout
     [error] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert error.startswith("error: cannot read opt-outs: the pull loaded into postgres dataset smartdialog")
     assert error.endswith("set them or --opt-outs-url / [campaigns] opt_outs_url"), "one whole line"
     closed = sqlalchemy.make_url(postgres).set(port=9).render_as_string(hide_password=False)
-    down = send(env | {"CAMPAIGNS__OPT_OUTS_URL": closed}, crm, "pg-down")
+    down = send_hello(env | {"CAMPAIGNS__OPT_OUTS_URL": closed}, crm, "pg-down")
     assert down.returncode == 2 and "cannot read opt-outs from postgresql://postgres:***@127.0.0.1:9/" in down.stderr
     assert "unused" not in down.stderr + down.stdout, "no password in messages"
     assert sends(emulator) == 0
 
-    result = send(env, crm, "pg-url", "--opt-outs-url", postgres)
+    result = send_hello(env, crm, "pg-url", "--opt-outs-url", postgres)
     assert_stop_left_out(emulator, result)
 
 

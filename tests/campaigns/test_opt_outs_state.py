@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,36 +17,12 @@ import pytest
 import sqlalchemy
 
 from smartdialog_sync.journal import open_journal
-from tests.campaigns.helpers import SEND, make_crm, phone, run_sdsync, sdsync_env
+from tests.campaigns.helpers import deliver_stop, make_crm, phone, send_hello
+from tests.support.cli import emulator_env, run_sdsync
 from tests.receiver.harness import postgres_url, receiver_factory  # noqa: F401
 from tests.servers import free_port
 
-STOPPED = phone(5)
-QUERY = "SELECT phone FROM customers ORDER BY id"
 PASSWORD = "x-7d1e"
-
-
-def deliver_stop(emulator: Any, receiver_factory: Any, data_dir: Path, journal: str | None,  # noqa: F811
-                 **env: str) -> Any:
-    """A real receiver (journal `journal`, else its data dir's) that the emulator delivered a STOP from
-    STOPPED and a hello from phone(6) to; both acknowledged."""
-    receiver = receiver_factory(journal, data_dir=data_dir, extra_args=["--customer", "demo-customer", "--service", "sms-twoway"],
-                                env={"SMARTDIALOG__BASE_URL": emulator.base_url, **env})
-    receiver.extra_args += ["--public-url", receiver.root_url]
-    receiver.start()
-    assert len(emulator.webhooks()) == 1, receiver.output()
-    assert emulator.inbound("sms-twoway", STOPPED, " stop! ")["webhooks"] == 1
-    assert emulator.inbound("sms-twoway", phone(6), "hello")["webhooks"] == 1
-    deadline = time.monotonic() + 30
-    while emulator.stats()["callbacks"]["delivered"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert emulator.stats()["callbacks"]["delivered"] == 2, emulator.callbacks()
-    return receiver
-
-
-def send(env: dict[str, str], crm: str, campaign: str, *more: str) -> Any:
-    return run_sdsync(env, *SEND, "--source", crm, "--query", QUERY, "--content", "Hello", "--campaign", campaign,
-                      "--yes", *more)
 
 
 def sent_to(emulator: Any) -> set[str]:
@@ -64,17 +39,17 @@ def test_a_stop_in_the_shared_state_is_honoured_by_a_send_from_another_empty_dat
         emulator, receiver_factory, tmp_path, postgres_url) -> None:  # noqa: F811
     state = postgres_url
     # The receiver keeps its journal in the state (`--journal` repeats it for a serve that predates state_url).
-    deliver_stop(emulator, receiver_factory, tmp_path / "machine-a", state, SMARTDIALOG__STATE_URL=state)
+    deliver_stop(emulator, receiver_factory, " stop! ", tmp_path / "machine-a", state, SMARTDIALOG__STATE_URL=state)
     crm = make_crm(tmp_path / "crm.sqlite", 10)
     other = tmp_path / "machine-b"
-    env = sdsync_env(emulator, other) | {"SMARTDIALOG__STATE_URL": state}
+    env = emulator_env(emulator, other) | {"SMARTDIALOG__STATE_URL": state}
 
-    dry = send(env, crm, "shared-dry", "--dry-run")
+    dry = send_hello(env, crm, "shared-dry", "--dry-run")
     assert dry.returncode == 0, dry.stderr + dry.stdout
     [line] = [line for line in dry.stdout.splitlines() if "suppression: 1 opted-out number(s) from the journal" in line]
     assert "postgresql://postgres@127.0.0.1" in line and "latest 20" in line, line
 
-    result = send(env, crm, "shared")
+    result = send_hello(env, crm, "shared")
     assert_stop_left_out(emulator, result)
     assert "1 opted-out number(s) from the journal postgresql://" in result.stdout
     assert not (other / "pipelines").exists() and not (other / "journal.sqlite").exists(), "no pull, no local journal"
@@ -82,9 +57,9 @@ def test_a_stop_in_the_shared_state_is_honoured_by_a_send_from_another_empty_dat
 
 def test_a_stop_in_the_data_dirs_journal_is_honoured_without_a_pull(emulator, receiver_factory, tmp_path) -> None:  # noqa: F811
     data_dir = tmp_path / "data"
-    deliver_stop(emulator, receiver_factory, data_dir, None)
+    deliver_stop(emulator, receiver_factory, " stop! ", data_dir, None)
     crm = make_crm(tmp_path / "crm.sqlite", 10)
-    result = send(sdsync_env(emulator, data_dir), crm, "local")
+    result = send_hello(emulator_env(emulator, data_dir), crm, "local")
     assert_stop_left_out(emulator, result)
     assert f"suppression: 1 opted-out number(s) from the journal {data_dir / 'journal.sqlite'}" in result.stdout
     assert f"no opt-outs read: nothing pulled yet (no {data_dir / 'sdsync.duckdb'}" in result.stdout
@@ -93,18 +68,18 @@ def test_a_stop_in_the_data_dirs_journal_is_honoured_without_a_pull(emulator, re
 
 def test_a_customer_sent_to_before_is_refused_a_send_without_any_opt_out_source(emulator, tmp_path) -> None:
     data_dir = tmp_path / "data"
-    env = sdsync_env(emulator, data_dir)
+    env = emulator_env(emulator, data_dir)
     crm = make_crm(tmp_path / "crm.sqlite", 10)
     journal, dataset = data_dir / "journal.sqlite", data_dir / "sdsync.duckdb"
 
-    first = send(env, crm, "first")
+    first = send_hello(env, crm, "first")
     assert first.returncode == 0, first.stderr + first.stdout
     assert f"suppression: no opt-outs read: no journal at {journal} yet" in first.stdout
     assert ("suppression: no opt-out source found: sent without opt-outs, as no campaign was sent for this customer "
             "before") in first.stdout
     assert len(emulator.messages()) == 10
 
-    refused = send(env, crm, "second")
+    refused = send_hello(env, crm, "second")
     assert refused.returncode == 2, refused.stderr + refused.stdout
     [error] = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
     assert "no opt-out source found, but campaigns were sent for customer demo-customer before: nothing sent" in error
@@ -114,12 +89,12 @@ def test_a_customer_sent_to_before_is_refused_a_send_without_any_opt_out_source(
     assert len(emulator.messages()) == 10, "nothing more sent"
     assert not journal.exists() and not dataset.exists(), "looking never creates a store"
 
-    dry = send(env, crm, "second", "--dry-run")
+    dry = send_hello(env, crm, "second", "--dry-run")
     assert dry.returncode == 2 and "no opt-out source found" in dry.stderr, "a dry run says so too"
 
     elsewhere = tmp_path / "receiver" / "journal.sqlite"  # where a receiver keeps it, as the pull is told
     open_journal(elsewhere).close()
-    found = send(env | {"SOURCES__SMARTDIALOG__JOURNAL_URL": str(elsewhere)}, crm, "second")
+    found = send_hello(env | {"SOURCES__SMARTDIALOG__JOURNAL_URL": str(elsewhere)}, crm, "second")
     assert found.returncode == 0, found.stderr + found.stdout
     assert f"suppression: 0 opted-out number(s) from the journal {elsewhere}" in found.stdout
 
@@ -190,17 +165,17 @@ def test_urls_without_a_password_work_for_the_receiver_the_pull_and_the_send(
         engine.connect().close()  # the server demands the password: every step below proves it was found
 
     # The receiver journals into the state (a URL without a password) ...
-    deliver_stop(emulator, receiver_factory, tmp_path / "receiver", url, **secret, SMARTDIALOG__STATE_URL=url)
+    deliver_stop(emulator, receiver_factory, " stop! ", tmp_path / "receiver", url, **secret, SMARTDIALOG__STATE_URL=url)
     # ... a pull loads it into a PostgreSQL dataset given the dlt way, without a password ...
     crm = make_crm(tmp_path / "crm.sqlite", 10)
     puller = tmp_path / "puller"
-    env = {key: value for key, value in sdsync_env(emulator, puller).items() if key not in ("PGPASSWORD", "PGPASSFILE")}
+    env = {key: value for key, value in emulator_env(emulator, puller).items() if key not in ("PGPASSWORD", "PGPASSFILE")}
     env |= secret | {"DESTINATION__POSTGRES__CREDENTIALS": url}
     pulled = run_sdsync(env, "pull", "--journal", url, "--resources", "inbound_messages", "--destination", "postgres")
     assert pulled.returncode == 0, pulled.stderr + pulled.stdout
 
     # ... and a send from the pull's data dir reads both: the state's journal and the pulled dataset.
-    result = send(env | {"SMARTDIALOG__STATE_URL": url}, crm, f"nopw-{password_from}")
+    result = send_hello(env | {"SMARTDIALOG__STATE_URL": url}, crm, f"nopw-{password_from}")
     assert_stop_left_out(emulator, result)
     assert "1 opted-out number(s) from the journal postgresql://sdsync_pw@127.0.0.1" in result.stdout
     assert "1 opted-out number(s) from postgres dataset smartdialog at postgresql://sdsync_pw" in result.stdout
@@ -208,7 +183,7 @@ def test_urls_without_a_password_work_for_the_receiver_the_pull_and_the_send(
 
     # Without the password anywhere the shared state itself (ledger, journal) cannot be opened: nothing is sent.
     sent = len(emulator.messages())
-    blind = send({key: value for key, value in env.items() if key != "HOME"} | {"SMARTDIALOG__STATE_URL": url}
+    blind = send_hello({key: value for key, value in env.items() if key != "HOME"} | {"SMARTDIALOG__STATE_URL": url}
                  | ({"PGPASSWORD": ""} if password_from == "PGPASSWORD" else {}), crm, f"blind-{password_from}")
     assert blind.returncode == 1 and "cannot use the state database" in blind.stderr, blind.stderr + blind.stdout
     assert "no password supplied" in blind.stderr and len(blind.stderr.strip().splitlines()) == 1, blind.stderr

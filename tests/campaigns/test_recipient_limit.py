@@ -14,7 +14,8 @@ import pytest
 from smartdialog_sync import errors
 from smartdialog_sync.destinations.campaigns.results import recipient_limit
 from smartdialog_sync.journal import open_journal
-from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_sdsync, run_until_killed, sdsync_env, sent_batches
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, rerun_until_done, run_until_killed, sent_batches
+from tests.support.cli import emulator_env, run_sdsync
 
 RECIPIENTS = 3000
 LIMIT = 200
@@ -89,7 +90,7 @@ def test_whatsapp_sends_split_the_same_way(sdsync: Callable[..., Any], emulator:
 def test_sigkill_while_splitting_and_sending_still_sends_each_recipient_once(start_emulator: Any, tmp_path: Path) -> None:
     emulator = start_emulator(rate_limit="50/1", max_recipients=LIMIT)
     crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS)
-    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")
+    env = emulator_env(emulator, tmp_path / "data", rate_limit="50/1")
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "killed"
     args = _args(crm, campaign)
     progress = []
@@ -125,15 +126,10 @@ def test_faults_and_rate_limits_with_a_lower_limit_never_duplicate(start_emulato
     emulator = start_emulator(rate_limit="5/1", max_recipients=LIMIT, error_rate=0.2, drop_after_processing_rate=0.2,
                               fault_seed=7)
     crm = make_crm(tmp_path / "crm.sqlite", RECIPIENTS)
-    env = sdsync_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
+    env = emulator_env(emulator, tmp_path / "data", rate_limit="50/1")  # more than the service allows: 429s
     ledger, campaign = tmp_path / "data" / "campaigns.sqlite", "faulty"
     args = _args(crm, campaign)
-    for _ in range(10):
-        result = run_sdsync(env, *args)
-        if result.returncode == 0:
-            break
-        assert result.returncode == 1 and "Run the same command again" in result.stderr, result.stderr
-    assert result.returncode == 0, result.stderr
+    rerun_until_done(env, args, attempts=10)
     _assert_each_once(emulator, ledger, campaign)
     stats = emulator.stats()
     assert stats["faults_injected"]["errors"] > 0 and stats["faults_injected"]["dropped"] > 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 import pytest
 from smartdialog_sync.destinations.campaigns.replies import Reply, ReplyRecords
 
-from tests.campaigns.helpers import phone, sdsync_command, sdsync_env
-from tests.conftest import REPO_ROOT
+from tests.campaigns.helpers import phone
+from tests.support.cli import emulator_env, start_sdsync
 
 CUSTOMER = "demo-customer"
 
@@ -101,8 +100,7 @@ def test_a_reply_killed_after_its_record_is_never_sent_again(sdsync: Callable[..
     args = ["reply", "--customer", CUSTOMER, "--thread-id", thread["threadId"], "--content", "On its way"]
     records = tmp_path / "data" / "replies.sqlite"
     emulator.set_faults(latency_ms=1500)  # a call the run makes is still under way when the kill comes
-    process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=sdsync_env(emulator, tmp_path / "data"),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_sdsync(emulator_env(emulator, tmp_path / "data"), *args)
     deadline = time.monotonic() + 60
     while not _in_flight(records) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.campaigns.helpers import SEND, ledger_rows, make_crm, run_sdsync, sdsync_env
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm
+from tests.support.cli import emulator_env, run_sdsync
 
 CAMPAIGN = "guarded"
 
@@ -38,7 +39,7 @@ def in_flight(start_emulator: Any, tmp_path: Path) -> tuple[Any, dict[str, str],
     a 429 whose Retry-After is beyond what it waits, so the run stops with the batch in flight.
     """
     emulator = start_emulator(rate_limit="1/600", drop_after_processing_rate=1.0, fault_seed=1)
-    env = sdsync_env(emulator, tmp_path / "data")
+    env = emulator_env(emulator, tmp_path / "data")
     crm = make_crm(tmp_path / "crm.sqlite", 10)
     args = [*SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi", "--campaign", CAMPAIGN,
             "--workers", "1", "--yes"]

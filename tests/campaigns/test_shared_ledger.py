@@ -18,11 +18,9 @@ import pytest
 from smartdialog_sync.api.resolve import read_settings
 from smartdialog_sync.destinations.campaigns.ledger import Ledger
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions, run_pull
-from tests.campaigns.conftest import invoke_main
-from tests.campaigns.helpers import (
-    SEND, ledger_rows, make_crm, phone, run_sdsync, run_until_killed, sdsync_command, sdsync_env, sent_batches,
-)
-from tests.conftest import REPO_ROOT
+from tests.campaigns.helpers import SEND, ledger_rows, make_crm, phone, run_until_killed, sent_batches
+from tests.support.cli import emulator_env, invoke_sdsync, run_sdsync, start_sdsync
+from tests.support.waiting import wait_until
 
 QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
 
@@ -34,7 +32,7 @@ def _args(crm: str, campaign: str, batch_size: int, *more: str) -> list[str]:
 
 def _machine(emulator: Any, folder: Path, state_url: str, rate_limit: str) -> dict[str, str]:
     """The environment of one runner: its own (empty) data dir, the shared state."""
-    return {**sdsync_env(emulator, folder / "data", rate_limit=rate_limit), "SMARTDIALOG__STATE_URL": state_url}
+    return {**emulator_env(emulator, folder / "data", rate_limit=rate_limit), "SMARTDIALOG__STATE_URL": state_url}
 
 
 def test_killed_on_one_data_dir_resumed_on_an_empty_one_sends_each_recipient_once(
@@ -79,32 +77,24 @@ def test_killed_on_one_data_dir_resumed_on_an_empty_one_sends_each_recipient_onc
     assert ledger_rows(postgres_url, "SELECT DISTINCT status FROM campaign_batches WHERE campaign_id = ?", campaign) == [("sent",)]
 
 
-def _wait_for(condition: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_two_runs_of_one_campaign_on_two_data_dirs_one_runs_the_other_is_refused_or_waits(
     start_emulator: Any, tmp_path: Path, postgres_url: str
 ) -> None:
     emulator = start_emulator(rate_limit="1000/1")
     crm = make_crm(tmp_path / "crm.sqlite", 600)
     campaign, args = "twice", _args(crm, "twice", 10)
-    first = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=_machine(emulator, tmp_path / "a", postgres_url, "2/1"),
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = start_sdsync(_machine(emulator, tmp_path / "a", postgres_url, "2/1"), *args,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_for(lambda: sent_batches(postgres_url, campaign) >= 1)
+        wait_until(lambda: sent_batches(postgres_url, campaign) >= 1, "the first batch sent", timeout=60)
         started = time.monotonic()
         refused = run_sdsync(_machine(emulator, tmp_path / "b", postgres_url, "1000/1"), *args)
         assert time.monotonic() - started < 15
         assert refused.returncode == 1, refused.stderr + refused.stdout
         assert f"campaign {campaign} is being run by " in refused.stderr and f"pid {first.pid} since " in refused.stderr
         assert first.poll() is None
-        waiting = subprocess.Popen(sdsync_command(*args, "--wait"), cwd=REPO_ROOT,
-                                   env=_machine(emulator, tmp_path / "c", postgres_url, "1000/1"),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = start_sdsync(_machine(emulator, tmp_path / "c", postgres_url, "1000/1"), *args, "--wait",
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = first.communicate(timeout=120)
         assert first.returncode == 0, err
         assert waiting.wait(timeout=60) == 0
@@ -122,33 +112,33 @@ def test_ledger_option_takes_a_postgresql_url_and_refuses_other_urls(
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
-    env = sdsync_env(emulator, tmp_path / "data")
+    env = emulator_env(emulator, tmp_path / "data")
     for bad in ("mysql://x", "ftp://x", "duckdb:///x.duckdb"):
-        refused = invoke_main([*SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi",
-                               "--campaign", "bad", "--yes", "--ledger", bad], env)
+        refused = invoke_sdsync(env, *SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi",
+                                "--campaign", "bad", "--yes", "--ledger", bad)
         assert refused.exit_code == 2, refused.output
         assert len([line for line in refused.stderr.splitlines() if line.strip()]) == 1, refused.stderr
         assert "--ledger must be a file path or a sqlite:/// URL" in refused.stderr
     assert list(cwd.iterdir()) == []
-    sent = invoke_main([*SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi",
-                        "--campaign", "by-url", "--yes", "--ledger", postgres_url], env)
+    sent = invoke_sdsync(env, *SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi",
+                         "--campaign", "by-url", "--yes", "--ledger", postgres_url)
     assert sent.exit_code == 0, sent.output
     assert list(cwd.iterdir()) == [] and not (tmp_path / "data" / "campaigns.sqlite").exists()
     assert ledger_rows(postgres_url, "SELECT count(*) FROM sent_messages WHERE campaign_id = 'by-url'") == [(250,)]
     local = tmp_path / "elsewhere" / "ledger.sqlite"
-    by_file = invoke_main([*SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi again",
-                           "--campaign", "by-file", "--yes", "--ledger", f"sqlite:///{local}"], env)
+    by_file = invoke_sdsync(env, *SEND, "--source", crm, "--query", "SELECT phone FROM customers", "--content", "Hi again",
+                            "--campaign", "by-file", "--yes", "--ledger", f"sqlite:///{local}")
     assert by_file.exit_code == 0, by_file.output
     assert ledger_rows(local, "SELECT count(*) FROM sent_messages WHERE campaign_id = 'by-file'") == [(250,)]
     assert (tmp_path / "elsewhere" / "locks").is_dir()  # its runner lock beside it
 
     for options, extra in (([ "--ledger", postgres_url], {}), ([], {"SMARTDIALOG__STATE_URL": postgres_url})):
-        status = invoke_main(["status", "--json", *options], {**env, **extra})
+        status = invoke_sdsync({**env, **extra}, "status", "--json", *options)
         report = json.loads(status.stdout)
         (entry,) = report["campaigns"]["campaigns"]
         assert (entry["campaign_id"], entry["sent"]["recipients"]) == ("by-url", 250)
         assert report["campaigns"]["location"].startswith("postgresql")
-    bad_status = invoke_main(["status", "--ledger", "ftp://x"], env)
+    bad_status = invoke_sdsync(env, "status", "--ledger", "ftp://x")
     assert bad_status.exit_code == 2 and list(cwd.iterdir()) == []
 
 

@@ -1,17 +1,13 @@
-"""Run `sdsync contacts ...` as a real subprocess against an emulator, and read the state it leaves."""
+"""Run `sdsync contacts ...` against an emulator (in this process, or as a real process to kill), and read
+the state it leaves."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-from typer.testing import CliRunner
-
-from smartdialog_sync.errors import SdsyncError
-from smartdialog_sync.pipelines.cli import app
+from tests.support.cli import clean_env, invoke_sdsync, run_sdsync, start_sdsync
 
 from .crm import Crm
 from .state_db import last_run, query_state
@@ -41,31 +37,24 @@ class SyncCli:
             root += ["--source", self.crm.url, "--table", self.crm.table, "--key", "id"]
         return root + list(args)
 
-    def env(self) -> dict[str, str]:
-        """The environment without any SMARTDIALOG__ setting of the developer's shell."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SMARTDIALOG__", "CONTACTS__"))}
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-        env["COLUMNS"] = "200"
-        return env
-
     def start(self, *args: str, subcommand: str = "sync") -> subprocess.Popen[str]:
         """Start `sdsync` as a real process (its output goes to a file in the workdir)."""
-        command = [sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *self.arguments(*args, subcommand=subcommand)]
         with open(self.workdir / "sdsync.log", "a") as log:
-            return subprocess.Popen(command, cwd=self.workdir, env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True)
+            return start_sdsync(clean_env(), *self.arguments(*args, subcommand=subcommand), cwd=self.workdir,
+                                stdout=log, stderr=subprocess.STDOUT)
+
+    def run_process(self, *args: str, subcommand: str = "sync", timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run `sdsync` as a real process to its end and return its result."""
+        return run_sdsync(clean_env(), *self.arguments(*args, subcommand=subcommand), cwd=self.workdir, timeout=timeout)
 
     def run(self, *args: str, subcommand: str = "sync", expect: int | None = 0) -> str:
-        """Run the command in this process (Typer's runner) to its end; check its exit code; return its output."""
-        unset = {name: None for name in os.environ if name.startswith(("SMARTDIALOG__", "CONTACTS__"))}
-        result = CliRunner().invoke(app, self.arguments(*args, subcommand=subcommand), env={**unset, "COLUMNS": "200"})
-        exit_code, output = result.exit_code, result.output
-        if isinstance(result.exception, SdsyncError):  # what `main` makes of our errors: one line, the exit code
-            exit_code, output = result.exception.exit_code, output + str(result.exception)
-        elif result.exception is not None and not isinstance(result.exception, SystemExit):
+        """Run the command in this process to its end; check its exit code; return its output."""
+        result = invoke_sdsync(clean_env(), *self.arguments(*args, subcommand=subcommand))
+        if result.exception is not None:
             raise result.exception
         if expect is not None:
-            assert exit_code == expect, f"exit {exit_code}\n{output}"
-        return output
+            assert result.exit_code == expect, f"exit {result.exit_code}\n{result.output}"
+        return result.output
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Read the state database, a DuckDB file or PostgreSQL (after the command ended)."""

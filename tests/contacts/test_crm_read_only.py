@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from smartdialog_sync.crm_query import CrmUsageError, check_select
 
-from .cli_process import sdsync
 from .crm import Crm, contact
 from .sync_cli import CUSTOMER, GROUP
 
@@ -45,44 +44,43 @@ def hostile_queries(table: str) -> list[str]:
     ]
 
 
-def test_contacts_sync_refuses_anything_but_a_select(emulator, crm, tmp_path):
+def test_contacts_sync_refuses_anything_but_a_select(sdsync_process, emulator, crm, tmp_path):
     crm.write([contact(n) for n in range(1, 4)])
     for query in hostile_queries(crm.table):
-        result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+        result = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                         "--source", crm.url, "--query", query, "--dry-run")
         assert_refused(result, crm, 3)
     sql_file = tmp_path / "contacts.sql"
     sql_file.write_text(f"DELETE FROM {crm.table};\nCOMMIT;\n")
-    result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+    result = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                     "--source", crm.url, "--sql-file", str(sql_file), "--dry-run")
     assert_refused(result, crm, 3)
     assert emulator.stats()["calls_total"] == 0
 
 
-def test_campaign_and_suppression_queries_are_refused(emulator, crm, tmp_path):
+def test_campaign_and_suppression_queries_are_refused(sdsync_process, emulator, crm, tmp_path):
     crm.write([contact(n) for n in range(1, 4)])
-    data = tmp_path / "data"
     for query in hostile_queries(crm.table)[:2]:
-        assert_refused(sdsync(emulator, data, *SEND, "--source", crm.url, "--query", query, "--dry-run"), crm, 3)
-        suppressed = sdsync(emulator, data, *SEND, "--source", crm.url, "--query", f"SELECT phone FROM {crm.table}",
+        assert_refused(sdsync_process(*SEND, "--source", crm.url, "--query", query, "--dry-run"), crm, 3)
+        suppressed = sdsync_process(*SEND, "--source", crm.url, "--query", f"SELECT phone FROM {crm.table}",
                             "--suppression-query", query, "--dry-run")
         assert_refused(suppressed, crm, 3)
-    whatsapp = sdsync(emulator, data, "send-whatsapp", "--customer", "demo-customer", "--service", "sms-oneway",
+    whatsapp = sdsync_process("send-whatsapp", "--customer", "demo-customer", "--service", "sms-oneway",
                       "--template", "order_ready", "--body-params", "first_name", "--source", crm.url,
                       "--query", f"DROP TABLE {crm.table}", "--dry-run")
     assert_refused(whatsapp, crm, 3)
     assert emulator.messages() == []
 
 
-def test_the_pull_phones_query_is_refused(emulator, crm, tmp_path):
+def test_the_pull_phones_query_is_refused(sdsync_process, emulator, crm, tmp_path):
     crm.write([contact(n) for n in range(1, 4)])
-    result = sdsync(emulator, tmp_path / "data", "pull", "--resources", "group_contacts", "--phones-url", crm.url,
+    result = sdsync_process("pull", "--resources", "group_contacts", "--phones-url", crm.url,
                     "--phones-query", f"DELETE FROM {crm.table}; COMMIT", "--group-customer", CUSTOMER,
                     "--group-service", GROUP)
     assert_refused(result, crm, 3)
 
 
-def test_a_select_that_would_write_is_stopped_by_the_read_only_connection(emulator, crm, tmp_path):
+def test_a_select_that_would_write_is_stopped_by_the_read_only_connection(sdsync_process, emulator, crm, tmp_path):
     """A SELECT calling a function that deletes rows passes the parser; PostgreSQL's read-only session stops it."""
     if not crm.url.startswith("postgresql"):
         pytest.skip("SQLite has no functions that write")
@@ -93,7 +91,7 @@ def test_a_select_that_would_write_is_stopped_by_the_read_only_connection(emulat
             f"'DELETE FROM {crm.table}; SELECT 1'"
         )
     try:
-        result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+        result = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                         "--source", crm.url, "--query", f"SELECT *, wipe_{crm.table}() AS w FROM {crm.table}", "--dry-run")
         assert result.returncode == 2, result.stdout + result.stderr
         assert "read-only transaction" in result.stderr
@@ -103,13 +101,13 @@ def test_a_select_that_would_write_is_stopped_by_the_read_only_connection(emulat
             connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS wipe_{crm.table}()")
 
 
-def test_a_missing_sqlite_crm_is_not_created_and_its_password_never_shown(emulator, tmp_path):
+def test_a_missing_sqlite_crm_is_not_created_and_its_password_never_shown(sdsync_process, emulator, tmp_path):
     missing = tmp_path / "no-such-crm.sqlite"
-    result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+    result = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                     "--source", f"sqlite:///{missing}", "--query", "SELECT 1 AS phone", "--dry-run")
     assert result.returncode == 1 and "cannot connect to the CRM" in result.stderr, result.stderr
     assert not missing.exists()
-    unreachable = sdsync(emulator, tmp_path / "data", *SEND, "--source", "postgresql://crm:hunter2@127.0.0.1:1/crm",
+    unreachable = sdsync_process(*SEND, "--source", "postgresql://crm:hunter2@127.0.0.1:1/crm",
                          "--query", "SELECT 1 AS phone", "--dry-run")
     assert unreachable.returncode == 1 and "cannot connect to the CRM at postgresql://crm:***@127.0.0.1:1/crm" in unreachable.stderr
     assert "hunter2" not in unreachable.stdout + unreachable.stderr
@@ -130,21 +128,21 @@ def test_everything_else_is_refused(query):
         check_select(query, "postgres")
 
 
-def test_crm_text_is_printed_literally_never_as_markup(emulator, tmp_path):
+def test_crm_text_is_printed_literally_never_as_markup(sdsync_process, emulator, tmp_path):
     """A phone `[/red]:smile:` and a name `[bold]x` are data: the sync succeeds and shows the rejected row as it
     is (neither markup nor an emoji code)."""
     crm = Crm(f"sqlite:///{tmp_path / 'crm.sqlite'}")
     crm.write([contact(1, first_name="[bold]x"), contact(2, phone="[/red]:smile:", first_name="[bold]x")])
     try:
-        result = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+        result = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                         "--source", crm.url, "--table", crm.table, "--key", "id")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "[/red]:smile:" in result.stdout
         assert [c["firstName"] for c in emulator.contacts(CUSTOMER, GROUP)] == ["[bold]x"]
-        dry = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", "[/red]",
+        dry = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", "[/red]",
                      "--source", crm.url, "--query", f"SELECT id, phone AS \"[/x]\" FROM {crm.table}", "--dry-run")
         assert "Traceback" not in dry.stderr and "MarkupError" not in dry.stderr, dry.stderr
-        plan = sdsync(emulator, tmp_path / "data", "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+        plan = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                       "--source", crm.url, "--query", f'SELECT id, phone, first_name AS ":smile:" FROM {crm.table}',
                       "--dry-run")
         assert plan.returncode == 0 and "column :smile: (not sent)" in plan.stdout, plan.stdout + plan.stderr
@@ -152,8 +150,8 @@ def test_crm_text_is_printed_literally_never_as_markup(emulator, tmp_path):
         crm.dispose()
 
 
-def test_a_bad_rate_limit_is_one_line_and_exit_2(emulator, tmp_path):
-    result = sdsync(emulator, tmp_path / "data", "--rate-limit", "[/x]", "contacts", "sync", "--customer", CUSTOMER,
+def test_a_bad_rate_limit_is_one_line_and_exit_2(sdsync_process, emulator, tmp_path):
+    result = sdsync_process("--rate-limit", "[/x]", "contacts", "sync", "--customer", CUSTOMER,
                     "--group-service", GROUP, "--source", "sqlite:///crm.sqlite", "--table", "contacts", "--dry-run")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: configuration: rate_limit must look like CALLS/SECONDS, e.g. 100/60, not '[/x]'"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from .cli_process import sdsync
 from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP
 
@@ -17,18 +16,18 @@ def readable_by_others(root: Path) -> list[str]:
             if path.stat().st_mode & 0o077]
 
 
-def test_sync_send_and_pull_leave_only_private_files(emulator, tmp_path):
+def test_sync_send_and_pull_leave_only_private_files(sdsync_process, emulator, tmp_path):
     crm = sqlite_crm(tmp_path)
     crm.write([contact(n) for n in range(1, 6)])
     crm.dispose()
     data = tmp_path / "data"
-    synced = sdsync(emulator, data, "contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
+    synced = sdsync_process("contacts", "sync", "--customer", CUSTOMER, "--group-service", GROUP,
                     "--source", crm.url, "--table", crm.table, "--key", "id")
     assert synced.returncode == 0, synced.stderr
-    sent = sdsync(emulator, data, "send", "--customer", "demo-customer", "--service", "sms-oneway", "--sender", "DemoOy",
+    sent = sdsync_process("send", "--customer", "demo-customer", "--service", "sms-oneway", "--sender", "DemoOy",
                   "--content", "hi", "--source", crm.url, "--query", f"SELECT phone FROM {crm.table}", "--yes")
     assert sent.returncode == 0, sent.stderr
-    pulled = sdsync(emulator, data, "pull", "--resources", "customers,group_contacts,sent_messages",
+    pulled = sdsync_process("pull", "--resources", "customers,group_contacts,sent_messages",
                     "--group-customer", CUSTOMER, "--group-service", GROUP)
     assert pulled.returncode == 0, pulled.stderr
     names = {path.name for path in data.rglob("*")}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from smartdialog_sync.destinations.contacts.state import migrate_contact_state
 from smartdialog_sync.state.migration import StateConflict
+from tests.support.cli import Sdsync, clean_env, run_sdsync
 
 from .crm import contact, sqlite_crm
 from .state_db import postgres_state_database, query_state
@@ -88,8 +88,7 @@ def test_two_machines_syncing_one_group_at_once_one_runs_the_other_exits_1_namin
     wait_for_calls(emulator, 5, first)
     assert first.poll() is None
     started = time.monotonic()
-    second = subprocess.run([sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()",
-                             *b.arguments()], cwd=b.workdir, env=b.env(), capture_output=True, text=True, timeout=60)
+    second = b.run_process(timeout=60)
     assert second.returncode == 1, second.stdout + second.stderr
     assert time.monotonic() - started < 15
     message = " ".join(second.stderr.split())
@@ -143,8 +142,7 @@ def test_a_state_url_that_is_not_ours_exits_2_creating_nothing(emulator, tmp_pat
     if command[1:2] == ["sync"]:
         arguments += ["--source", crm.url, "--table", crm.table]
     before = set(tmp_path.rglob("*"))
-    done = subprocess.run([sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *arguments],
-                          cwd=tmp_path, env=cli.env(), capture_output=True, text=True, timeout=60)
+    done = run_sdsync(clean_env(), *arguments, cwd=tmp_path, timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--state" in done.stderr and "mysql" in done.stderr
     assert set(tmp_path.rglob("*")) == before
@@ -153,13 +151,7 @@ def test_a_state_url_that_is_not_ours_exits_2_creating_nothing(emulator, tmp_pat
 
 def status_of(cli: SyncCli, state: str) -> dict:
     """`sdsync status --json --state STATE` as a real process on the runner's (empty) data dir."""
-    import json
-
-    done = subprocess.run([sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()",
-                           "--data-dir", str(cli.data_dir), "status", "--json", "--state", state],
-                          cwd=cli.workdir, env=cli.env(), capture_output=True, text=True, timeout=60)
-    assert done.returncode in (0, 1), done.stdout + done.stderr
-    return json.loads(done.stdout)
+    return Sdsync(cli.workdir, "--data-dir", str(cli.data_dir)).status_json("--state", state)[1]
 
 
 def test_status_reads_the_shared_contact_state_from_any_machine_creating_nothing(emulator, tmp_path, shared_state):

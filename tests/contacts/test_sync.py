@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import pytest
 from smartdialog_sync.api import SmartDialogClient, resolve_settings
 from smartdialog_sync.pipelines.operations.sections_sync import contacts_status
 from smartdialog_sync.pipelines.operations.options import StatusOptions
+from tests.support.cli import clean_env, run_sdsync
 
 from .crm import contact, sqlite_crm
 from .sync_cli import CUSTOMER, GROUP, SyncCli, expected_group
@@ -202,8 +201,7 @@ def test_mapping_from_dlt_config(emulator, tmp_path, monkeypatch):
     query = f"SELECT id, phone AS mobile, first_name AS nick, tier FROM {crm.table}"
     arguments = cli.arguments()
     del arguments[arguments.index("--table"):arguments.index("--table") + 2]
-    process = subprocess.run([sys.executable, "-c", "from smartdialog_sync.pipelines.cli import main; main()", *arguments, "--query", query],
-                             cwd=tmp_path, env=cli.env(), capture_output=True, text=True, timeout=120)
+    process = run_sdsync(clean_env(), *arguments, "--query", query, cwd=tmp_path)
     assert process.returncode == 0, process.stdout + process.stderr
     assert {phone: c["firstName"] for phone, c in cli.group().items()} == {
         f"+3584010{n:05d}": f"First{n}" for n in range(1, 4)}

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
-from tests.emulator.callback_server import CallbackServer
+from tests.support.callback_server import CallbackServer
 from tests.emulator.helpers import SEND_HEADERS, send_body
 
 WEBHOOK_KEYS = {"sender", "recipient", "content", "timestamp", "protocol", "attachments", "messageId"}
@@ -19,12 +18,6 @@ def register(api, url: str, service: str = "sms-twoway") -> str:
     response = api.post(f"/service/{service}/pipelines/actions", headers={"Customer": "demo-customer"}, json=body)
     assert response.status_code == 201, response.text
     return response.headers["Location"]
-
-
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
 
 
 def test_inbound_reaches_every_webhook_of_the_service(api, emulator) -> None:

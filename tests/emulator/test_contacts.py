@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 
 BOOK = "/groupcontact/demo-customer/crm-group"
-
-
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
 
 
 def test_create_returns_uuid_and_keys_by_e164(api, emulator) -> None:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 
 from tests.emulator.helpers import CUSTOMER, SEND_HEADERS, send_body
-
-
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
 
 
 def test_catalog_operations(api) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.emulator.callback_server import CallbackServer
 from tests.emulator.helpers import SEND_HEADERS, send_body
+from tests.support.callback_server import CallbackServer
+from tests.support.cli import clean_env, run_sdsync
 
 
 def test_state_survives_restart(start_emulator, tmp_path) -> None:
@@ -63,8 +62,7 @@ def test_bad_options_exit_2(tmp_path, args, message) -> None:
     bad_seed = tmp_path / "seed.json"
     bad_seed.write_text('{"customers": []}')
     args = [a.format(bad_seed=bad_seed, missing=tmp_path / "missing.json") for a in args]
-    done = subprocess.run([sys.executable, "-m", "smartdialog_sync.pipelines.cli", "emulator", "--port", "0", *args],
-                          capture_output=True, text=True, timeout=60)
+    done = run_sdsync(clean_env(), "emulator", "--port", "0", *args, timeout=60)
     assert done.returncode == 2, done
     assert done.stderr.startswith("error: ") and len(done.stderr.splitlines()) == 1, done.stderr
     assert message in done.stderr

@@ -10,12 +10,6 @@ import pytest
 from tests.emulator.helpers import SEND_HEADERS, send_body
 
 
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
-
-
 def test_duplicate_request_id_is_409_naming_the_original(api, emulator) -> None:
     first = api.post("/messages", headers=SEND_HEADERS, json=send_body(RequestId="order-1"))
     assert first.status_code == 200

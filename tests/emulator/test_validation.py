@@ -7,12 +7,6 @@ import pytest
 from tests.emulator.helpers import SEND_HEADERS, send_body
 
 
-@pytest.fixture
-def api(emulator):
-    with emulator.api() as client:
-        yield client
-
-
 @pytest.mark.parametrize(
     ("headers", "body", "field"),
     [

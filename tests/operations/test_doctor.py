@@ -11,7 +11,7 @@ from typing import Any
 import smartdialog_sync
 from smartdialog_sync.state.files import LIMITER_FILE
 from smartdialog_sync.state.location import user_cache_dir
-from tests.operations.conftest import Sdsync
+from tests.support.cli import Sdsync
 
 WRONG_TOKEN = "wrong-token-5f3a9c"
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from smartdialog_sync.pipelines.alerts.store import IncidentStore
 from smartdialog_sync.journal import DeadLetter, InboundRow, PostgresJournal, SQLiteJournal
-from tests.campaigns.helpers import SEND, make_crm, run_sdsync, sdsync_env
+from tests.campaigns.helpers import SEND, make_crm
+from tests.support.cli import emulator_env, run_sdsync
 
 QUERY = "SELECT phone, first_name FROM customers ORDER BY id"
 
@@ -30,7 +31,7 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     emulator: Any, tmp_path: Path, postgres_url: str
 ) -> None:
     crm = make_crm(tmp_path / "crm.sqlite", 30)
-    local = sdsync_env(emulator, tmp_path / "a")
+    local = emulator_env(emulator, tmp_path / "a")
     assert _send(local, crm, "Hei {{first_name}}!").returncode == 0
     assert _sync(local, crm).returncode == 0
     journal = SQLiteJournal(tmp_path / "a" / "journal.sqlite")  # what a receiver journaled: one STOP reply
@@ -55,7 +56,7 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     target.close()
     assert IncidentStore(postgres_url).rows() == [("run_failed", "pull p", "pull p: failed", 1, 2, None)], "alerted once"
 
-    shared = {**sdsync_env(emulator, tmp_path / "b"), "SMARTDIALOG__STATE_URL": postgres_url}
+    shared = {**emulator_env(emulator, tmp_path / "b"), "SMARTDIALOG__STATE_URL": postgres_url}
     status = run_sdsync(shared, "status", "--json")
     report = json.loads(status.stdout)
     (campaign,) = [c for c in report["campaigns"]["campaigns"] if c["campaign_id"] == "moving"]
@@ -71,7 +72,7 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
     assert emulator.stats()["calls_total"] == calls, "an unchanged CRM against the migrated state needs no call"
     assert len(emulator.messages()) == sent
 
-    other = sdsync_env(emulator, tmp_path / "c")  # another data dir sent a campaign of the same id differently
+    other = emulator_env(emulator, tmp_path / "c")  # another data dir sent a campaign of the same id differently
     emulator.reset()
     assert _send(other, crm, "Something else").returncode == 0
     refused = run_sdsync(other, "state", "migrate", "--to", postgres_url)
@@ -82,7 +83,7 @@ def test_local_stores_move_into_postgres_and_another_data_dir_continues_from_the
 def test_migrate_refuses_a_target_that_is_not_postgres_and_a_configured_shared_state(
     emulator: Any, tmp_path: Path, postgres_url: str
 ) -> None:
-    env = sdsync_env(emulator, tmp_path / "a")
+    env = emulator_env(emulator, tmp_path / "a")
     wrong = run_sdsync(env, "state", "migrate", "--to", "mysql://x@db/sdsync")
     assert wrong.returncode == 2 and "postgresql://" in wrong.stderr
     shared = run_sdsync({**env, "SMARTDIALOG__STATE_URL": postgres_url}, "state", "migrate", "--to", postgres_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.operations.conftest import Sdsync
+from tests.support.cli import Sdsync
 from tests.operations.test_doctor import _lines
 
 

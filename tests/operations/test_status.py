@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.operations.conftest import Sdsync
+from tests.support.cli import Sdsync
 
 
 def _files(folder: Path) -> list[str]:

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from smartdialog_sync.journal import open_journal
-from tests.campaigns.helpers import SEND, make_crm, run_sdsync, sdsync_command, sdsync_env
-from tests.conftest import REPO_ROOT
+from tests.campaigns.helpers import SEND, make_crm
+from tests.support.cli import Sdsync, emulator_env, run_sdsync, start_sdsync
 from tests.contacts.crm import contact, sqlite_crm
 from tests.contacts.sync_cli import CUSTOMER, GROUP, SyncCli
-from tests.operations.conftest import Sdsync
 
 
 def _kill_when(process: subprocess.Popen[Any], reached: Callable[[], bool]) -> None:
@@ -90,12 +89,11 @@ def _sent_batches(ledger: Path) -> int:
 def test_a_campaign_left_unsent_by_a_kill(start_emulator: Any, tmp_path: Path) -> None:
     emulator = start_emulator(rate_limit="100000/60")
     data = tmp_path / "data"
-    env = sdsync_env(emulator, data, rate_limit="4/1")
+    env = emulator_env(emulator, data, rate_limit="4/1")
     crm = make_crm(tmp_path / "crm.sqlite", 1000)
     args = [*SEND, "--source", crm, "--query", "SELECT phone, first_name FROM customers ORDER BY id",
             "--content", "Hei {{first_name}}!", "--campaign", "spring-1", "--batch-size", "50", "--yes"]
-    process = subprocess.Popen(sdsync_command(*args), cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_sdsync(env, *args)
     _kill_when(process, lambda: _sent_batches(data / "campaigns.sqlite") >= 3)
 
     sdsync = Sdsync(tmp_path, env=env)

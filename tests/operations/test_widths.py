@@ -17,7 +17,7 @@ from rich.console import Console
 
 from smartdialog_sync.journal import open_journal
 from smartdialog_sync.pipelines.operations.render import print_lines, status_lines
-from tests.operations.conftest import Sdsync
+from tests.support.cli import Sdsync
 
 WIDTHS = [80, 160]
 PIPELINE = "smartdialog_pull_duckdb_smartdialog_848a444e"

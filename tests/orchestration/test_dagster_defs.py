@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -42,15 +43,10 @@ def instance() -> DagsterInstance:
 
 
 @pytest.fixture
-def sdsync_env(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the settings (in this process and in `sdsync` child processes) at the emulator and `tmp_path`."""
-    for name, value in {
-        "SMARTDIALOG__BASE_URL": emulator.base_url, "SMARTDIALOG__ACCESS_TOKEN": emulator.token,
-        "SMARTDIALOG__RATE_LIMIT": "1000/1", "SMARTDIALOG__DATA_DIR": str(tmp_path),
-    }.items():
-        monkeypatch.setenv(name, value)
+def data_dir(on_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The jobs' data dir (`on_emulator` points this process's settings at the emulator and it); work in tmp_path."""
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return tmp_path / "data"
 
 
 DECLARED = """
@@ -81,6 +77,15 @@ schedule = "0 9 1 * *"
 kind = "pull"
 resources = ["inbound_messages"]
 """
+
+
+@pytest.fixture
+def declared_job(project, crm: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
+    """`declared_job(name)`: the Dagster job of the sync `name` declared in DECLARED, its CRM being `crm`."""
+    monkeypatch.setenv("CRM_URL", crm)
+    project(DECLARED)
+    repository = build_definitions(read_definitions()).get_repository_def()
+    return lambda name: repository.get_job(f"sync_{name}")
 
 
 def test_without_declared_syncs_only_the_one_off_campaign_job_is_defined() -> None:
@@ -119,27 +124,25 @@ def test_campaign_job_requires_the_campaign_config() -> None:
 
 
 def test_a_declared_campaign_sends_once_per_scheduled_day(
-    emulator, project, instance: DagsterInstance, sdsync_env: Path, crm: str, monkeypatch: pytest.MonkeyPatch
+    emulator, data_dir: Path, declared_job, instance: DagsterInstance
 ) -> None:
-    monkeypatch.setenv("CRM_URL", crm)
-    project(DECLARED)
-    job = build_definitions(read_definitions()).get_repository_def().get_job("sync_monthly_offer")
+    job = declared_job("monthly_offer")
     first_of_month = {"ops": {"run_monthly_offer": {"config": {"scheduled_for": "2027-01-01T09:00:00+00:00"}}}}
     assert job.execute_in_process(run_config=first_of_month, instance=instance).success
     assert job.execute_in_process(run_config=first_of_month, instance=instance).success  # a rerun: resumed, not resent
     assert sorted(row["address"] for row in emulator.messages()) == PHONES
-    open_journal(str(sdsync_env / "journal.sqlite")).close()  # a second campaign needs an opt-out source
+    open_journal(str(data_dir / "journal.sqlite")).close()  # a second campaign needs an opt-out source
     next_month = {"ops": {"run_monthly_offer": {"config": {"scheduled_for": "2027-02-01T09:00:00+00:00"}}}}
     assert job.execute_in_process(run_config=next_month, instance=instance).success
     assert sorted(row["address"] for row in emulator.messages()) == sorted(PHONES * 2)
-    ledger = sqlite3.connect(sdsync_env / "campaigns.sqlite")
+    ledger = sqlite3.connect(data_dir / "campaigns.sqlite")
     assert {row[0] for row in ledger.execute("SELECT campaign_id FROM campaigns")} == {
         "monthly_offer-2027-01-01", "monthly_offer-2027-02-01"}
     ledger.close()
 
 
 def test_campaign_job_sends_once_and_a_rerun_resumes_without_resending(
-    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str, monkeypatch: pytest.MonkeyPatch
+    emulator, instance: DagsterInstance, data_dir: Path, crm: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CRM_URL", crm)
     config = {"ops": {"send_campaign": {"config": {
@@ -155,7 +158,7 @@ def test_campaign_job_sends_once_and_a_rerun_resumes_without_resending(
 
 
 def test_campaign_job_sends_variants_and_keeps_the_holdout(
-    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+    emulator, instance: DagsterInstance, data_dir: Path, crm: str
 ) -> None:
     config = {"ops": {"send_campaign": {"config": {
         "source": crm, "query": "SELECT phone, first_name FROM people", "variants": ["A=Hi {{first_name}}", "B=Yo {{first_name}}"],
@@ -165,16 +168,16 @@ def test_campaign_job_sends_variants_and_keeps_the_holdout(
     assert result.success
     messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     assert any(message.startswith("  holdout 40 %:") for message in messages), messages
-    held = dict(ledger_rows(sdsync_env / "campaigns.sqlite", "SELECT address, held_out FROM campaign_assignments"))
+    held = dict(ledger_rows(data_dir / "campaigns.sqlite", "SELECT address, held_out FROM campaign_assignments"))
     sent = {row["address"]: row["content"] for row in emulator.messages()}
     assert set(sent) == {address for address, flag in held.items() if not flag} and len(held) == len(PHONES)
     assert sent == {"+358401110001": "Yo Name0", "+358401110003": "Hi Name2"}  # B, A; +358401110002 held out
 
 
-def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, sdsync_env: Path) -> None:
-    sqlite3.connect(sdsync_env / "empty.sqlite").close()
+def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, data_dir: Path, tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "empty.sqlite").close()
     config = {"ops": {"send_campaign": {"config": {
-        "source": "sqlite:///" + str(sdsync_env / "empty.sqlite"), "query": "SELECT phone FROM nowhere",
+        "source": "sqlite:///" + str(tmp_path / "empty.sqlite"), "query": "SELECT phone FROM nowhere",
         "content": "x", "campaign_id": "broken", "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy",
     }}}}
     result = REPOSITORY.get_job("campaign_job").execute_in_process(
@@ -188,11 +191,9 @@ def test_campaign_job_fails_with_the_campaigns_error(instance: DagsterInstance, 
 
 
 def test_a_declared_contact_sync_job_creates_the_group_contacts(
-    emulator, project, instance: DagsterInstance, sdsync_env: Path, crm: str, monkeypatch: pytest.MonkeyPatch
+    emulator, data_dir: Path, declared_job, instance: DagsterInstance
 ) -> None:
-    monkeypatch.setenv("CRM_URL", crm)
-    project(DECLARED)
-    job = build_definitions(read_definitions()).get_repository_def().get_job("sync_crm_nightly")
+    job = declared_job("crm_nightly")
     result = job.execute_in_process(run_config={"ops": {"run_crm_nightly": {"config": {}}}}, instance=instance)
     assert result.success
     assert sorted(contact["phone"] for contact in emulator.contacts()) == PHONES
@@ -203,7 +204,7 @@ def test_a_declared_contact_sync_job_creates_the_group_contacts(
 
 
 def test_campaign_job_sends_at_each_recipients_local_time(
-    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+    emulator, instance: DagsterInstance, data_dir: Path, crm: str
 ) -> None:
     config = {"ops": {"send_campaign": {"config": {
         "source": crm, "query": "SELECT phone FROM people", "content": "Hi", "campaign_id": "dagster-local",
@@ -214,7 +215,7 @@ def test_campaign_job_sends_at_each_recipients_local_time(
 
 
 def test_campaign_job_takes_the_purpose_spread_and_proof_options(
-    emulator, instance: DagsterInstance, sdsync_env: Path, crm: str
+    emulator, instance: DagsterInstance, data_dir: Path, crm: str
 ) -> None:
     config = {"ops": {"send_campaign": {"config": {
         "source": crm, "query": "SELECT phone FROM people", "content": "Order update", "campaign_id": "dagster-audience",

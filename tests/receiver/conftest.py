@@ -1,1 +1,1 @@
-from tests.receiver.harness import journal_url, postgres_url, receiver_factory  # noqa: F401
+from tests.receiver.harness import journal_url, postgres_url, receiver_factory, shared_receiver  # noqa: F401

@@ -133,6 +133,14 @@ def receiver_factory(tmp_path: Path) -> Iterator[Any]:
         receiver.close()
 
 
+@pytest.fixture(scope="module")
+def shared_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProcess]:
+    """One started receiver for a whole test module (a body stalled for 1 s is timed out)."""
+    receiver = ReceiverProcess(tmp_path_factory.mktemp("data"), extra_args=["--body-timeout", "1"]).start()
+    yield receiver
+    receiver.close()
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """The URL of a fresh PostgreSQL database (skips when SDSYNC_TEST_POSTGRES_URL is unset)."""

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -18,20 +16,11 @@ from hypothesis import given, settings, strategies as st
 from smartdialog_sync.journal import DeadLetter, GroupCommitJournal, InboundRow, RowRejected, open_journal
 from smartdialog_sync.receiver.payloads import InvalidPayload, inbound_row
 from smartdialog_sync.timestamps import parse_timestamp_us
-from tests.receiver.harness import REPO_ROOT
+from tests.support.cli import clean_env, run_sdsync
 
 pytestmark = pytest.mark.compat
 
 GOOD = 40
-
-
-@pytest.fixture(scope="module")
-def shared_receiver(tmp_path_factory):
-    from tests.receiver.harness import ReceiverProcess
-
-    receiver = ReceiverProcess(tmp_path_factory.mktemp("data"), extra_args=["--body-timeout", "1"]).start()
-    yield receiver
-    receiver.close()
 
 
 def _store(receiver):
@@ -209,10 +198,8 @@ def test_dead_letters_are_listed_and_replayed_once_they_pass(journal_url: str, t
     store.close()
 
     def sdsync(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path), "journal",
-                   "dead-letters", "--journal", journal_url, *args]
-        return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "COLUMNS": "250"})
+        return run_sdsync(clean_env(COLUMNS="250"), "--data-dir", str(tmp_path), "journal", "dead-letters",
+                          "--journal", journal_url, *args)
 
     listing = sdsync()
     assert listing.returncode == 0, listing.stderr

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from smartdialog_sync.journal import DeadLetter, DlrRow, InboundRow, open_journal
 from smartdialog_sync.pipelines.pull_pipeline import PullOptions
-from tests.receiver.harness import REPO_ROOT
 from tests.source.support import pull
+from tests.support.cli import clean_env, run_sdsync
 
 DAY_US = 86_400 * 1_000_000
 JOURNAL_TABLES = ["inbound_messages", "delivery_reports"]
@@ -29,9 +27,7 @@ def _add(journal: Path, first: int, count: int, age_days: int) -> None:
 
 
 def _prune(data_dir: Path, age: str = "30d") -> str:
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "journal", "prune",
-               "--older-than", age]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    done = run_sdsync(clean_env(), "--data-dir", str(data_dir), "journal", "prune", "--older-than", age)
     assert done.returncode == 0, done.stderr
     return " ".join(done.stderr.split())
 
@@ -84,12 +80,8 @@ def test_a_failed_load_records_no_mark_and_forgotten_pipelines_stop_holding_back
     store.save_pull_mark("abandoned@elsewhere", "inbound", 0, 1)
     store.close()
     assert "removed 0 inbound message(s), 3 delivery report(s)" in _prune(data_dir)
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "journal", "marks",
-               "--forget"]
-
     def forget(name: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(command + [name], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "COLUMNS": "250"})
+        return run_sdsync(clean_env(COLUMNS="250"), "--data-dir", str(data_dir), "journal", "marks", "--forget", name)
 
     assert forget("abandoned@elsewhere").returncode == 0  # the name `sdsync status` prints
     assert "removed 3 inbound message(s)" in _prune(data_dir)

@@ -11,7 +11,6 @@ import pytest
 
 from smartdialog_sync.journal import open_journal
 from smartdialog_sync.receiver.secret import SECRET_FILE_NAME
-from tests.receiver.harness import ReceiverProcess
 
 pytestmark = pytest.mark.compat
 
@@ -62,13 +61,6 @@ BAD_REQUESTS = [
     pytest.param("POST", "/other", b'{"messageId": "x"}', 404, id="other-path"),
     pytest.param("POST", "/hooks", b'{"messageId": "x"}', 404, id="no-secret"),
 ]
-
-
-@pytest.fixture(scope="module")
-def shared_receiver(tmp_path_factory):
-    receiver = ReceiverProcess(tmp_path_factory.mktemp("data")).start()
-    yield receiver
-    receiver.close()
 
 
 @pytest.mark.parametrize(("method", "target", "body", "status"), BAD_REQUESTS)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
 from smartdialog_sync.journal import open_journal
-from tests.receiver.harness import REPO_ROOT
+from tests.support.cli import clean_env, run_sdsync
 
 pytestmark = pytest.mark.compat
 
@@ -49,9 +47,8 @@ def test_unregister_removes_the_webhook(emulator, receiver_factory, tmp_path) ->
     receiver = _registering(receiver_factory, emulator, "--service", "sms-twoway").start()
     receiver.stop()
     assert len(emulator.webhooks()) == 1
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--base-url", emulator.base_url, "--data-dir",
-               str(tmp_path / "data"), "serve", "--unregister"]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    done = run_sdsync(clean_env(), "--base-url", emulator.base_url, "--data-dir", str(tmp_path / "data"), "serve",
+                      "--unregister", timeout=60)
     assert done.returncode == 0, done.stderr
     assert "removed 1 webhook registration" in done.stderr
     assert emulator.webhooks() == []

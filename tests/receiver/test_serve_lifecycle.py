@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -14,14 +13,14 @@ import pytest
 from smartdialog_sync.receiver.secret import SECRET_FILE_NAME
 from tests.receiver.harness import REPO_ROOT
 from tests.servers import free_port
+from tests.support.cli import clean_env, start_sdsync
 
 pytestmark = pytest.mark.compat
 
 
 def _serve(tmp_path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path / "data"), "serve", *args]
-    return subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {}), "COLUMNS": "250"})
+    return start_sdsync(clean_env(**{**(env or {}), "COLUMNS": "250"}), "--data-dir", str(tmp_path / "data"), "serve",
+                        *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _one_line_failure(process: subprocess.Popen[str], code: int) -> str:

@@ -5,9 +5,7 @@ every machine sees its marks; a local journal moves there with `migrate_journal`
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,15 +15,14 @@ import pytest
 
 from smartdialog_sync.journal import DeadLetter, DlrRow, InboundRow, PostgresJournal, Registration, SQLiteJournal, migrate_journal
 from smartdialog_sync.state.migration import StateConflict
-from tests.receiver.harness import REPO_ROOT
+from tests.support.cli import clean_env, run_sdsync
 
 UNREACHABLE_API = "http://127.0.0.1:9/api-integrations/v1"
 
 
 def _sdsync(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), *args]
-    return subprocess.run(command, cwd=REPO_ROOT, env={**os.environ, "COLUMNS": "500", **env}, capture_output=True,
-                          text=True, timeout=300)
+    """`sdsync --data-dir DATA_DIR ARGS` as a process with `env` on top of a clean environment."""
+    return run_sdsync(clean_env(COLUMNS="500", **env), "--data-dir", str(data_dir), *args, timeout=300)
 
 
 def test_receivers_on_two_machines_journal_into_the_state_and_a_pull_on_a_third_loads_it(

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import httpx
 import pytest
 import sqlalchemy
 
-from tests.receiver.harness import REPO_ROOT
+from tests.support.cli import clean_env, run_sdsync
 
 pytestmark = pytest.mark.compat
 
 
 def _pull(data_dir, destination_url: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "--base-url",
-               "http://127.0.0.1:9/api-integrations/v1", "pull", "--destination", "postgres", "--credentials",
-               destination_url, "--resources", "inbound_messages,delivery_reports"]
-    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    return run_sdsync(clean_env(), "--data-dir", str(data_dir), "--base-url", "http://127.0.0.1:9/api-integrations/v1",
+                      "pull", "--destination", "postgres", "--credentials", destination_url,
+                      "--resources", "inbound_messages,delivery_reports", timeout=300)
 
 
 def _query(url: str, sql: str) -> list[tuple]:

@@ -6,7 +6,7 @@ import os
 import subprocess
 from html.parser import HTMLParser
 
-from tests.campaigns.helpers import run_sdsync
+from tests.support.cli import run_sdsync
 
 
 def run_report(*args: str, env: dict[str, str] | None = None, columns: int = 250) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import sqlalchemy
 
-from tests.campaigns.helpers import run_sdsync
+from tests.support.cli import run_sdsync
 
 from .dataset import DatasetBuilder
 from .output import run_report

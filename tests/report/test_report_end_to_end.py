@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable
 
-from tests.campaigns.helpers import make_crm, phone, run_sdsync, sdsync_env
+from tests.campaigns.helpers import make_crm, phone
+from tests.support.cli import emulator_env, run_sdsync
+from tests.support.waiting import wait_until
 
 from .output import console_rows, run_report
 
 RECIPIENTS = 6
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    """Poll `condition` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def delivered_callbacks(emulator, kind: str) -> int:
@@ -30,7 +20,7 @@ def delivered_callbacks(emulator, kind: str) -> int:
 
 def test_report_after_a_real_campaign_replies_and_pull(emulator, receiver_factory, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = sdsync_env(emulator, data_dir)
+    env = emulator_env(emulator, data_dir)
     emulator.configure(dlr_delivered_ratio=0.5, dlr_failed_ratio=0.5, dlr_expired_ratio=0, dlr_seed=7)
     receiver = receiver_factory(data_dir=data_dir, env=env)
     receiver.extra_args = ["--public-url", receiver.root_url, "--customer", "demo-customer", "--service", "sms-twoway"]

@@ -4,8 +4,6 @@ shared [smartdialog], read only when an API resource runs; the group-contact cal
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from smartdialog_sync.sources.smartdialog import configured_settings
 from smartdialog_sync.errors import EXIT_USAGE
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from tests.api.wire_server import Reply, WireServer
-from tests.receiver.harness import REPO_ROOT
+from tests.support.cli import clean_env, run_sdsync
 
 CUSTOMERS = {"customerUsers": [{"customerId": "c1", "customerName": "One"}]}
 SETTING_PREFIXES = ("SMARTDIALOG__", "SOURCES__")
@@ -91,13 +89,7 @@ def test_source_section_in_dlt_toml_files_through_the_cli(wire, tmp_path) -> Non
     (project / ".dlt").mkdir(parents=True)
     (project / ".dlt" / "config.toml").write_text(f'[sources.smartdialog]\nbase_url = "{wire.base_url}"\n')
     (project / ".dlt" / "secrets.toml").write_text('[sources.smartdialog]\naccess_token = "token-from-secrets-toml"\n')
-    env = {name: value for name, value in os.environ.items() if not name.startswith(SETTING_PREFIXES)}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    done = subprocess.run(
-        [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(tmp_path / "data"), "pull",
-         "--resources", "customers"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=120,
-    )
+    done = run_sdsync(clean_env(), "--data-dir", str(tmp_path / "data"), "pull", "--resources", "customers", cwd=project)
     assert done.returncode == 0, done.stderr
     assert wire.only().headers["Authorization"] == "Bearer token-from-secrets-toml"
     assert "token-from-secrets-toml" not in done.stdout + done.stderr
@@ -142,12 +134,9 @@ def _contact_calls(emulator) -> int:
 
 
 def _sdsync_pull_contacts(emulator, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "--base-url",
-               emulator.base_url, "pull", "--resources", "group_contacts", "--group-customer", "demo-customer",
-               "--group-service", "crm-group", *[arg for phone in PHONES for arg in ("--phone", phone)], *args]
-    environment = {name: value for name, value in os.environ.items() if not name.startswith(SETTING_PREFIXES)}
-    done = subprocess.run(command, cwd=REPO_ROOT, env={**environment, **(env or {})}, capture_output=True,
-                          text=True, timeout=300)
+    done = run_sdsync(clean_env(**(env or {})), "--data-dir", str(data_dir), "--base-url", emulator.base_url, "pull",
+                      "--resources", "group_contacts", "--group-customer", "demo-customer", "--group-service", "crm-group",
+                      *[arg for phone in PHONES for arg in ("--phone", phone)], *args, timeout=300)
     assert done.returncode == 0, done.stderr
 
 

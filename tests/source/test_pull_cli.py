@@ -3,7 +3,6 @@ named, exit codes, a light command module."""
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import sys
@@ -15,16 +14,14 @@ from smartdialog_sync.receiver.payloads import dlr_row
 from smartdialog_sync.api import SmartDialogClient, models, resolve_settings
 from smartdialog_sync.journal import InboundRow, SQLiteJournal
 from tests.receiver.harness import REPO_ROOT
+from tests.support.cli import clean_env, run_sdsync
 
 UNREACHABLE_API = "http://127.0.0.1:9/api-integrations/v1"
 
 
 def _sdsync(data_dir: Path, *args: str, base_url: str = UNREACHABLE_API) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "--base-url",
-               base_url, *args]
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("DESTINATION__", "SOURCES__"))}
-    env["COLUMNS"] = "500"  # rich wraps long lines at the terminal width
-    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return run_sdsync(clean_env(COLUMNS="500"),  # rich wraps long lines at the terminal width
+                      "--data-dir", str(data_dir), "--base-url", base_url, *args, timeout=300)
 
 
 def test_pull_prints_rows_per_table_into_the_default_duckdb(tmp_path) -> None:

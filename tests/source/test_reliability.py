@@ -10,19 +10,19 @@ import asyncio
 import json
 import random
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.http_load import ConnectionLost, KeepAliveConnection
 from bench.pull_million import fill_journal
 from tests.postgres import postgres_database
-from tests.receiver.harness import REPO_ROOT, ReceiverProcess
+from tests.receiver.harness import ReceiverProcess
 from tests.source.support import Destination, pull
+from tests.support.cli import clean_env, run_sdsync, start_sdsync
 
 MESSAGES = 5_000
 CONCURRENCY = 64
@@ -134,10 +134,10 @@ def test_emulator_redeliveries_create_no_duplicates(emulator, receiver_factory, 
     assert rows == [(20, 20)]
 
 
-def _pull_command(data_dir: Path, target: Destination, journal_url: str) -> list[str]:
-    return [sys.executable, "-m", "smartdialog_sync.pipelines.cli", "--data-dir", str(data_dir), "--base-url",
-            "http://127.0.0.1:9/api-integrations/v1", "pull", "--journal", journal_url,
-            "--resources", "inbound_messages", *target.cli_args()]
+def _pull_args(data_dir: Path, target: Destination, journal_url: str) -> list[str]:
+    """`sdsync pull` of the journal's inbound messages into `target` (the API is unreachable)."""
+    return ["--data-dir", str(data_dir), "--base-url", "http://127.0.0.1:9/api-integrations/v1", "pull",
+            "--journal", journal_url, "--resources", "inbound_messages", *target.cli_args()]
 
 
 def _packages(data_dir: Path, stage: str) -> list[Path]:
@@ -145,32 +145,37 @@ def _packages(data_dir: Path, stage: str) -> list[Path]:
     return list(data_dir.glob(f"pipelines/*/{stage}/*"))
 
 
-def _kill_when(command: list[str], data_dir: Path, stage: str) -> None:
-    """Start the pull and SIGKILL it as soon as a load package appears in `stage`."""
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_when(args: list[str], reached: Callable[[], Any], what: str) -> None:
+    """Start the pull and SIGKILL it as soon as `reached()` is true (it must not end before `what`)."""
+    process = start_sdsync(clean_env(), *args)
     try:
-        while not _packages(data_dir, stage):
-            assert process.poll() is None, f"the pull ended (exit {process.returncode}) before reaching {stage}"
-            time.sleep(0.01)
+        while not reached():
+            assert process.poll() is None, f"the pull ended (exit {process.returncode}) before {what}"
+            time.sleep(0.005)
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
         process.wait()
 
 
+def _kill_at_stage(args: list[str], data_dir: Path, stage: str) -> None:
+    """SIGKILL the pull as soon as a load package appears in `stage`."""
+    _kill_when(args, lambda: _packages(data_dir, stage), f"reaching {stage}")
+
+
 def test_pull_killed_with_sigkill_loads_everything_once_when_run_again(destination, tmp_path) -> None:
     target = destination
     journal_url = str(tmp_path / "journal.sqlite")
     fill_journal(Path(journal_url), 100_000)
-    command = _pull_command(target.data_dir, target, journal_url)
-    _kill_when(command, target.data_dir, "normalize/*")  # while extracting
+    args = _pull_args(target.data_dir, target, journal_url)
+    _kill_at_stage(args, target.data_dir, "normalize/*")  # while extracting
     assert not _packages(target.data_dir, "load/*"), "the first kill landed before anything reached the load stage"
-    _kill_when(command, target.data_dir, "load/normalized/*/started_jobs")  # while loading
+    _kill_at_stage(args, target.data_dir, "load/normalized/*/started_jobs")  # while loading
     assert _packages(target.data_dir, "load/normalized") and not _packages(target.data_dir, "load/loaded"), \
         "the second kill landed while the package was being loaded"
-    finished = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    finished = run_sdsync(clean_env(), *args)
     assert finished.returncode == 0, finished.stderr
-    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    again = run_sdsync(clean_env(), *args)
     assert again.returncode == 0 and "nothing new to load" in again.stdout
     rows = target.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages")
     assert rows == [(100_000, 100_000)]
@@ -210,34 +215,26 @@ def _extracting(data_dir: Path, other_than: list[Path] = []) -> bool:
     return any(list(path.glob("*/load_package_state.json")) for path in _dead_extracts(data_dir) if path not in other_than)
 
 
-def _kill_during_extract(command: list[str], data_dir: Path, other_than: list[Path] = []) -> None:
-    """Start the pull and SIGKILL it as soon as its own extract package exists."""
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while not _extracting(data_dir, other_than):
-            assert process.poll() is None, f"the pull ended (exit {process.returncode}) before extracting"
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
+def _kill_during_extract(args: list[str], data_dir: Path, other_than: list[Path] = []) -> None:
+    """SIGKILL the pull as soon as its own extract package exists."""
+    _kill_when(args, lambda: _extracting(data_dir, other_than), "extracting")
 
 
 def test_the_next_pull_removes_what_killed_extracts_left_and_loads_everything_once(tmp_path) -> None:
     target = Destination("duckdb", tmp_path / "data")
     journal_url = str(tmp_path / "journal.sqlite")
     fill_journal(Path(journal_url), 100_000)
-    command = _pull_command(target.data_dir, target, journal_url)
-    _kill_during_extract(command, target.data_dir)  # while extracting: the package is not in normalize/extracted yet
+    args = _pull_args(target.data_dir, target, journal_url)
+    _kill_during_extract(args, target.data_dir)  # while extracting: the package is not in normalize/extracted yet
     first = _dead_extracts(target.data_dir)
     assert len(first) == 1 and list(first[0].glob("*/load_package_state.json")), "the kill left its extract package"
-    _kill_during_extract(command, target.data_dir, first)  # the next pull, killed while extracting too
+    _kill_during_extract(args, target.data_dir, first)  # the next pull, killed while extracting too
     second = _dead_extracts(target.data_dir)
     assert len(second) == 1 and second != first, "the second pull removed the first one's leftover before extracting"
-    _kill_when(command, target.data_dir, "load/new/*")  # while normalizing: the extracted package stays pending
+    _kill_at_stage(args, target.data_dir, "load/new/*")  # while normalizing: the extracted package stays pending
     assert not _dead_extracts(target.data_dir), "the third pull removed both before extracting"
     assert list(target.data_dir.glob("pipelines/*/normalize/extracted/*")), "the pending package was kept"
-    finished = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    finished = run_sdsync(clean_env(), *args)
     assert finished.returncode == 0, finished.stderr
     assert not _dead_extracts(target.data_dir) and not list(target.data_dir.glob("pipelines/*/normalize/extracted/*"))
     rows = target.query("SELECT count(*), count(DISTINCT message_id) FROM smartdialog.inbound_messages")
@@ -250,16 +247,16 @@ def test_a_pull_is_refused_while_another_pull_of_its_pipeline_runs_and_leaves_it
     target = Destination("duckdb", tmp_path / "data")
     journal_url = str(tmp_path / "journal.sqlite")
     fill_journal(Path(journal_url), 10)
-    command = _pull_command(target.data_dir, target, journal_url)
-    assert subprocess.run(command, cwd=REPO_ROOT, capture_output=True, timeout=120).returncode == 0
+    args = _pull_args(target.data_dir, target, journal_url)
+    assert run_sdsync(clean_env(), *args).returncode == 0
     (working_dir,) = target.data_dir.glob("pipelines/smartdialog_pull_*/")
     running = working_dir / "normalize" / "0123456789abcdef" / "1796300000.1"  # what a running extract writes
     running.mkdir(parents=True)
     (running / "load_package_state.json").write_text("{}")
     with FileLock(working_dir.parent / f"{working_dir.name}.lock"):  # as a running pull holds it
-        busy = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        busy = run_sdsync(clean_env(), *args)
     assert busy.returncode == 1 and f"another pull of {working_dir.name} is running" in busy.stderr, busy.stderr
     assert running.exists(), "a running extract's package is never removed"
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    done = run_sdsync(clean_env(), *args)
     assert done.returncode == 0, done.stderr
     assert not _dead_extracts(target.data_dir), "once nothing runs, the next pull removes it"

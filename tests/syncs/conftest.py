@@ -41,17 +41,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
 
 
 @pytest.fixture
-def on_emulator(emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Point the settings of this process (and of `sdsync` child processes) at the emulator and tmp_path."""
-    for name, value in {
-        "SMARTDIALOG__BASE_URL": emulator.base_url, "SMARTDIALOG__ACCESS_TOKEN": emulator.token,
-        "SMARTDIALOG__RATE_LIMIT": "1000/1", "SMARTDIALOG__DATA_DIR": str(tmp_path / "data"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    return emulator
-
-
-@pytest.fixture
 def crm(tmp_path: Path) -> str:
     """A SQLite CRM with a table `people` (phone, first_name) of three contacts; its URL."""
     path = tmp_path / "crm.sqlite"

@@ -11,7 +11,7 @@ from smartdialog_sync.pipelines.syncs.definitions import (
 )
 
 from smartdialog_sync.errors import UsageError
-from tests.operations.conftest import Sdsync
+from tests.support.cli import Sdsync, emulator_settings
 
 NIGHTLY = """
 [syncs.crm_nightly]
@@ -124,8 +124,7 @@ datset = "x"
 def test_check_online_names_an_unknown_customer_and_group_service(project, on_emulator, tmp_path: Path) -> None:
     project(NIGHTLY + NIGHTLY.replace("crm_nightly", "other").replace("crm-group", "no-such-group")
             + NIGHTLY.replace("crm_nightly", "third").replace('"demo-customer"', '"no-such-customer"'))
-    env = {"SMARTDIALOG__BASE_URL": on_emulator.base_url, "SMARTDIALOG__ACCESS_TOKEN": on_emulator.token}
-    done = Sdsync(tmp_path, env=env).run("syncs", "check")
+    done = Sdsync(tmp_path, env=emulator_settings(on_emulator, tmp_path / "data")).run("syncs", "check")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "[syncs.other] group_service: customer 'demo-customer' has no Group service 'no-such-group'" in done.stderr
     assert "[syncs.third] customer: unknown customer 'no-such-customer'" in done.stderr

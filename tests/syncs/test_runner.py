@@ -17,7 +17,7 @@ from smartdialog_sync.receiver.payloads import inbound_row
 
 from smartdialog_sync.journal import open_journal
 from smartdialog_sync.state.location import StateLocation
-from tests.operations.conftest import Sdsync
+from tests.support.cli import Sdsync
 from tests.receiver.harness import postgres_url  # noqa: F401  (fixture)
 from tests.syncs.conftest import PHONES
 

@@ -1,4 +1,5 @@
-"""A little HTTP server on 127.0.0.1 recording the callbacks the emulator makes (webhooks and DLRs)."""
+"""A little HTTP server on 127.0.0.1 recording the requests made to it: the emulator's callbacks (webhooks and
+DLRs), the alerts' webhook posts."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ class CallbackServer:
     """Records every request; the first `fail_first` requests are answered 503.
 
     With `hold=True` no request is answered until `release()`: `arrived` counts the requests waiting.
+    `url` ends in `path` (any path is answered alike).
     """
 
-    def __init__(self, fail_first: int = 0, hold: bool = False) -> None:
+    def __init__(self, fail_first: int = 0, hold: bool = False, path: str = "") -> None:
         self.fail_first = fail_first
         self.received: list[Received] = []
         self.arrived = 0
@@ -62,7 +64,7 @@ class CallbackServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}{path}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self) -> "CallbackServer":
