@@ -171,8 +171,10 @@ def send(
 
     request = CampaignRequest(
         "sms", customer, service, Source(source, query, phone_column, region_column, suppression_query, timezone_column),
-        campaign, tuple(variant or ()), holdout, dlr_url, customer_data, at, local_time, quiet_hours, purpose,
-        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to,  # in the order of CampaignRequest
+        campaign_id=campaign, variants=tuple(variant or ()), holdout=holdout, dlr_url=dlr_url,
+        customer_data=customer_data, at=at, local_time=local_time, quiet_hours=quiet_hours, purpose=purpose,
+        frequency_cap=frequency_cap, ignore_opt_outs=ignore_opt_outs, spread=spread, send_rate=send_rate,
+        batch_size=batch_size, proof_to=proof_to,
         sender=sender, content=content, gsm_safe=gsm_safe, ad=ad, max_parts=max_parts, track_links=track_links,
         link_base_url=link_base_url,
     )
@@ -258,8 +260,10 @@ def send_whatsapp(
 
     request = CampaignRequest(
         "whatsapp", customer, service, Source(source, query, phone_column, region_column, suppression_query, timezone_column),
-        campaign, tuple(variant or ()), holdout, dlr_url, customer_data, at, local_time, quiet_hours, purpose,
-        frequency_cap, ignore_opt_outs, spread, send_rate, batch_size, proof_to,  # in the order of CampaignRequest
+        campaign_id=campaign, variants=tuple(variant or ()), holdout=holdout, dlr_url=dlr_url,
+        customer_data=customer_data, at=at, local_time=local_time, quiet_hours=quiet_hours, purpose=purpose,
+        frequency_cap=frequency_cap, ignore_opt_outs=ignore_opt_outs, spread=spread, send_rate=send_rate,
+        batch_size=batch_size, proof_to=proof_to,
         template=template,
         body_columns=_columns(body_params), header_columns=_columns(header_params),
         buttons=tuple(parse_send_button(text) for text in buttons or []), attachment_uri=attachment_uri,

@@ -10,7 +10,7 @@ first within a call budget. Sent messages come from the campaign ledger.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Optional
@@ -26,7 +26,6 @@ from pydantic import BaseModel
 from smartdialog_sync.api import ClientSettings, SmartDialogClient, models
 from smartdialog_sync.api.config import check_credentials, settings_from_config
 from smartdialog_sync.api.config_spec import SHARED_SECTIONS, SmartDialogCredentials, resolve_credentials
-from smartdialog_sync.constants import SERVICE_TYPES
 from smartdialog_sync.errors import UsageError
 from smartdialog_sync.journal import open_journal
 from .helpers import (
@@ -312,61 +311,46 @@ def customers_resource(client: Any, only: Sequence[str] | None) -> DltResource:
     return customers()
 
 
-def services(client: Any) -> DltResource:
-    """Services of every type (OneWay, TwoWay, Group) of each customer."""
+def _per_customer(client: Any, name: str, primary_key: list[str], columns: dict[str, dict[str, Any]],
+                  rows_of: Callable[[SmartDialogClient, str], Iterable[dict[str, Any]]]) -> DltResource:
+    """A transformer of the customers resource, replaced on every run: `rows_of(api, customer_id)` for each
+    customer, every row with its `customer_id`."""
 
-    @dlt.transformer(
-        name="services",
-        write_disposition="replace",
-        primary_key=["customer_id", "service_type", "id"],
-        columns=_columns(customer_id="key", service_type="key") | _model_columns(models.Service),
-    )
+    @dlt.transformer(name=name, write_disposition="replace", primary_key=primary_key, columns=columns)
     def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         with client() as api:
             for customer in customer_rows:
-                for service_type in SERVICE_TYPES:
-                    yield [
-                        {"customer_id": customer["customer_id"], "service_type": service_type, **service.model_dump()}
-                        for service in api.get_customer_services(customer["customer_id"], service_type)
-                    ]
+                customer_id = customer["customer_id"]
+                yield [{"customer_id": customer_id, **row} for row in rows_of(api, customer_id)]
 
     return read
+
+
+def services(client: Any) -> DltResource:
+    """Services of every type (OneWay, TwoWay, Group) of each customer."""
+    return _per_customer(
+        client, "services", ["customer_id", "service_type", "id"],
+        _columns(customer_id="key", service_type="key") | _model_columns(models.Service),
+        lambda api, customer_id: ({"service_type": kind, **service.model_dump()}
+                                  for kind, service in api.get_customer_services_of_every_type(customer_id)),
+    )
 
 
 def whatsapp_templates(client: Any) -> DltResource:
     """The WhatsApp templates of each customer."""
-
-    @dlt.transformer(
-        name="whatsapp_templates",
-        write_disposition="replace",
-        primary_key=["customer_id", "id"],
-        columns=_columns(customer_id="key") | _model_columns(models.WhatsAppTemplate),
+    return _per_customer(
+        client, "whatsapp_templates", ["customer_id", "id"],
+        _columns(customer_id="key") | _model_columns(models.WhatsAppTemplate),
+        lambda api, customer_id: (template.model_dump() for template in api.get_customer_whatsapp_templates(customer_id)),
     )
-    def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        with client() as api:
-            for customer in customer_rows:
-                templates = api.get_customer_whatsapp_templates(customer["customer_id"])
-                yield [{"customer_id": customer["customer_id"], **template.model_dump()} for template in templates]
-
-    return read
 
 
 def whatsapp_identities(client: Any) -> DltResource:
     """The WhatsApp identity numbers of each customer."""
-
-    @dlt.transformer(
-        name="whatsapp_identities",
-        write_disposition="replace",
-        primary_key=["customer_id", "identity"],
-        columns=_columns(customer_id="key", identity="key"),
+    return _per_customer(
+        client, "whatsapp_identities", ["customer_id", "identity"], _columns(customer_id="key", identity="key"),
+        lambda api, customer_id: ({"identity": number} for number in api.get_customer_whatsapp_identities(customer_id)),
     )
-    def read(customer_rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-        with client() as api:
-            for customer in customer_rows:
-                identities = api.get_customer_whatsapp_identities(customer["customer_id"])
-                yield [{"customer_id": customer["customer_id"], "identity": number} for number in identities]
-
-    return read
 
 
 def template_categories(client: Any) -> DltResource:
