@@ -191,11 +191,11 @@ def configured_settings(credentials: Mapping[str, Any]) -> ClientSettings:
 
 
 def configured_journal(settings: Optional[ClientSettings] = None, journal_url: Optional[str] = None,
-                       credentials: Mapping[str, Any] = {}) -> str | Path:
+                       credentials: Optional[Mapping[str, Any]] = None) -> str | Path:
     """The journal the source reads (see its `journal_url`): a `postgresql://` URL or a SQLite file.
 
     `settings`, when given, are the source's ready settings (their state decides the default journal)."""
-    config = _configured(journal_url=journal_url, credentials=_given(credentials))
+    config = _configured(journal_url=journal_url, credentials=_given(credentials or {}))
     local = settings or _settings(config.credentials)
     return local.state.journal(config.journal_url)
 
