@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from smartdialog_sync.errors import UsageError
+from smartdialog_sync.progress import Progress
 
 from ..runtime import Overrides, console, open_client, settings_from, state_from, stdout
 
@@ -90,13 +91,15 @@ def run(
     scheduled_for = _scheduled_for(date, definition.timezone)
     overrides = ctx.find_object(Overrides)
     values = dict(overrides.values) if overrides else {}
-    progress = LogProgress(lambda line: console.print(line, markup=False, highlight=False))
-    if definition.kind == "contacts":
-        from ..progress.contacts import ConsoleSyncProgress
-
-        progress = ConsoleSyncProgress(console, stdout, settings_from(ctx).rate_limit)
     with campaign_progress(yes=True) as bar:  # the bar of `sdsync send`; the definition is the confirmation
-        outcome = run_declared_sync(name, values, scheduled_for, bar if definition.kind == "campaign" else progress)
+        progress: Progress = bar
+        if definition.kind == "contacts":
+            from ..progress.contacts import ConsoleSyncProgress
+
+            progress = ConsoleSyncProgress(console, stdout, settings_from(ctx).rate_limit)
+        elif definition.kind == "pull":
+            progress = LogProgress(lambda line: console.print(line, markup=False, highlight=False))
+        outcome = run_declared_sync(name, values, scheduled_for, progress)
     outcome.raise_for_failure()
     stdout.print(f"{outcome.name}: {outcome.status}: {outcome.summary}", markup=False, highlight=False, soft_wrap=True)
 
