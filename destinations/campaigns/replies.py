@@ -277,23 +277,28 @@ def send_reply(client_settings: ClientSettings, reply: Reply) -> ReplyOutcome:
         existing = records.find(reply_id)
         if existing is not None and existing.status != "failed":
             return _already(existing, reply)
-        if not records.start(reply):  # a different reply under this id, or another run got here first
-            return _already(records.find(reply_id), reply)  # type: ignore[arg-type]
-        return _call(client_settings, reply, request, records)
+        # the client is made before the reply is recorded in flight: one that cannot start (credentials, the
+        # limiter's store) has sent nothing, and must not leave the reply uncertain
+        with SmartDialogClient(client_settings) as api:
+            if not records.start(reply):  # a different reply under this id, or another run got here first
+                return _already(records.find(reply_id), reply)  # type: ignore[arg-type]
+            return _call(api, reply, request, records)
     finally:
         records.close()
 
 
-def _call(client_settings: ClientSettings, reply: Reply, request: Any, records: ReplyRecords) -> ReplyOutcome:
+def _call(api: SmartDialogClient, reply: Reply, request: Any, records: ReplyRecords) -> ReplyOutcome:
     """Make the reply's one call and record its outcome."""
     reply_id = reply.reply_id()
     try:
-        with SmartDialogClient(client_settings) as api:
-            if reply.thread_id:
-                result = api.send_discussion_reply_message(reply.customer_id, request)
-            else:
-                result = api.send_reply_message(reply.parent_message_id or "", reply.customer_id,
-                                                reply.service_id or "", request)
+        if reply.thread_id:
+            result = api.send_discussion_reply_message(reply.customer_id, request)
+        else:
+            result = api.send_reply_message(reply.parent_message_id or "", reply.customer_id,
+                                            reply.service_id or "", request)
+    except errors.RequestInvalid as exc:  # the client refused the body before sending it: nothing sent
+        records.finish(reply_id, "failed", error=str(exc))
+        raise
     except (errors.OutcomeUnknown, errors.ServerError) as exc:
         raise _uncertain(reply_id, utc_now(), f"ended without a confirmed outcome ({exc})") from None
     except (errors.RateLimited, errors.TransportError) as exc:

@@ -113,7 +113,8 @@ def test_a_reply_killed_after_its_record_is_never_sent_again(sdsync: Callable[..
     rerun = sdsync(*args)
     assert rerun.exit_code == 1 and "is uncertain" in rerun.output, rerun.output
     assert emulator.calls("SendDiscussionReplyMessage") == calls <= 1  # the rerun made no call
-    assert len(_sent(emulator, "SendDiscussionReplyMessage")) == calls
+    # the killed run's call was carried out (sent) unless the emulator saw its client hang up first (nothing done)
+    assert len(_sent(emulator, "SendDiscussionReplyMessage")) == calls - emulator.stats()["client_disconnects"]
 
 
 def _in_flight(path: Path) -> bool:
@@ -145,6 +146,18 @@ def test_a_refused_reply_is_not_recorded_sent(sdsync: Callable[..., Any], emulat
     again = sdsync(*args)  # refused before: nothing was sent, so trying again is safe
     assert again.exit_code == 1 and "was not sent" in again.output
     assert emulator.calls("SendDiscussionReplyMessage") == 2
+
+
+def test_a_reply_whose_client_cannot_start_is_not_left_uncertain(sdsync: Callable[..., Any], emulator: Any) -> None:
+    thread = _thread(emulator)
+    args = ["reply", "--customer", CUSTOMER, "--thread-id", thread["threadId"], "--content", "Anything else?",
+            "--request-id", "Y"]
+    unreachable = sdsync(*args, SMARTDIALOG__LIMITER_URL="postgresql://postgres@127.0.0.1:1/nowhere")
+    assert unreachable.exit_code == 1 and "uncertain" not in unreachable.output, unreachable.output
+    assert emulator.calls("SendDiscussionReplyMessage") == 0
+    again = sdsync(*args)
+    assert again.exit_code == 0 and "uncertain" not in again.output, again.output
+    assert _sent(emulator, "SendDiscussionReplyMessage") == ["Anything else?"]
 
 
 def test_state_migrate_copies_the_reply_record(tmp_path: Path, postgres_url: str) -> None:
