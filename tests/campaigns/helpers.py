@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from tests.support.cli import run_sdsync, start_sdsync
+from tests.support.waiting import wait_until
 
 SEND = ["send", "--customer", "demo-customer", "--service", "sms-oneway", "--sender", "DemoOy"]
 OPT_OUT_QUERY = "SELECT phone FROM customers ORDER BY id"
@@ -99,9 +100,7 @@ def deliver_stop(emulator: Any, receiver_factory: Any, stop: str, data_dir: Path
     assert len(emulator.webhooks()) == 1, receiver.output()
     assert emulator.inbound("sms-twoway", STOPPED, stop)["webhooks"] == 1
     assert emulator.inbound("sms-twoway", phone(6), "hello")["webhooks"] == 1
-    deadline = time.monotonic() + 30
-    while emulator.stats()["callbacks"]["delivered"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: emulator.stats()["callbacks"]["delivered"] >= 2, "both webhooks delivered")
     assert emulator.stats()["callbacks"]["delivered"] == 2, emulator.callbacks()
     return receiver
 

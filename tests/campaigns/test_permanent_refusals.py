@@ -22,10 +22,6 @@ from tests.campaigns.helpers import make_crm
 WHATSAPP = ["send-whatsapp", "--customer", "demo-customer", "--service", "sms-oneway"]
 
 
-def _template_calls(emulator: Any) -> int:
-    return emulator.stats()["calls_by_operation"].get("SendWhatsappTemplateMessage", 0)
-
-
 def test_body_parameters_for_a_template_without_any_exit_2_before_the_ledger(
         sdsync: Callable[..., Any], emulator: Any, tmp_path: Path) -> None:
     crm = make_crm(tmp_path / "crm.sqlite", 3)
@@ -35,7 +31,7 @@ def test_body_parameters_for_a_template_without_any_exit_2_before_the_ledger(
     assert "template welcome takes 0 body parameter(s); --body-params gives 1" in wrong.output
     assert "again" not in wrong.output
     assert not (tmp_path / "data" / "campaigns.sqlite").exists()
-    assert _template_calls(emulator) == 0
+    assert emulator.calls("SendWhatsappTemplateMessage") == 0
 
 
 def test_a_batch_refused_as_it_is_is_not_told_to_run_again(emulator: Any, tmp_path: Path) -> None:
@@ -50,7 +46,7 @@ def test_a_batch_refused_as_it_is_is_not_told_to_run_again(emulator: Any, tmp_pa
     message = str(refused.value)
     assert "takes 0 body parameter(s), got 1" in message and "running the same command again gets the same answer" in message
     assert "Run the same command again" not in message and refused.value.exit_code == 1
-    assert _template_calls(emulator) == 1  # the first refusal stopped the run: no call per batch
+    assert emulator.calls("SendWhatsappTemplateMessage") == 1  # the first refusal stopped the run: no call per batch
     ledger = Ledger.open(tmp_path / "data" / "campaigns.sqlite")
     try:
         assert ledger.status_counts("refused") == {"failed": (1, 1), "planned": (2, 2)}

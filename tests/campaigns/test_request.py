@@ -3,6 +3,7 @@ options with the [campaigns] fallbacks, and the log adapter Dagster and the sync
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from smartdialog_sync.pipelines.progress.log import LogProgress
 
 from smartdialog_sync.api import ClientSettings
 from tests.campaigns.helpers import make_crm
+
+
+NEXT_YEAR = date.today().year + 1  # a send date in the future, in summer (Helsinki is UTC+3)
 
 
 def _request(crm: str, **options: object) -> CampaignRequest:
@@ -39,10 +43,10 @@ def test_the_log_adapter_logs_the_plan_with_its_schedule(tmp_path: Path) -> None
     crm = make_crm(tmp_path / "crm.sqlite", 3)
     client = ClientSettings().with_overrides(base_url="http://127.0.0.1:9/api-integrations/v1", access_token="unused",
                                              data_dir=tmp_path / "data")
-    spec, settings, _ = _request(crm, campaign_id="logged", at="2027-06-01", local_time="09:00").resolve()
+    spec, settings, _ = _request(crm, campaign_id="logged", at=f"{NEXT_YEAR}-06-01", local_time="09:00").resolve()
     lines: list[str] = []
     result = run_campaign(client, spec, settings, dry_run=True, progress=LogProgress(lines.append))
     assert result.plan is not None and not (tmp_path / "data" / "campaigns.sqlite").exists()
     assert "Campaign logged (sms) for customer demo-customer, service sms-oneway" in lines
-    assert "  2027-06-01T06:00:00+00:00 UTC = 2027-06-01 09:00 EEST (Europe/Helsinki): 3 recipient(s), 1 call(s), " \
+    assert f"  {NEXT_YEAR}-06-01T06:00:00+00:00 UTC = {NEXT_YEAR}-06-01 09:00 EEST (Europe/Helsinki): 3 recipient(s), 1 call(s), " \
            "3 SMS part(s)" in lines

@@ -16,10 +16,6 @@ from tests.support.cli import emulator_env, run_sdsync
 CAMPAIGN = "guarded"
 
 
-def send_calls(emulator: Any) -> int:
-    return emulator.calls("SendMessage")
-
-
 def age_in_flight(ledger: Path, age: timedelta) -> None:
     """Pretend the in-flight batch was first tried `age` ago (the ledger's own timestamp format)."""
     first_attempt = (datetime.now(timezone.utc) - age).isoformat(timespec="milliseconds")
@@ -56,12 +52,12 @@ def in_flight(start_emulator: Any, tmp_path: Path) -> tuple[Any, dict[str, str],
 def test_a_batch_in_flight_for_6_days_13_hours_is_refused_without_any_call(in_flight) -> None:
     emulator, env, args, ledger = in_flight
     age_in_flight(ledger, timedelta(days=6, hours=13))
-    calls = send_calls(emulator)
+    calls = emulator.calls("SendMessage")
     refused = run_sdsync(env, *args)
     assert refused.returncode == 1, refused.stderr + refused.stdout
     assert "batch(es) 1 have been in flight for almost 7 days" in refused.stderr
     assert "could send twice" in refused.stderr
-    assert send_calls(emulator) == calls, "no SendMessage call at all"
+    assert emulator.calls("SendMessage") == calls, "no SendMessage call at all"
     assert ledger_rows(ledger, "SELECT status FROM campaign_batches") == [("in_flight",)]
 
 
@@ -70,11 +66,11 @@ def test_a_batch_in_flight_for_6_days_resumes_and_its_duplicate_answer_counts_as
     age_in_flight(ledger, timedelta(days=6))
     [(request_id,)] = ledger_rows(ledger, "SELECT request_id FROM campaign_batches")
     [original] = {m["message_id"] for m in emulator.messages()}
-    calls = send_calls(emulator)
+    calls = emulator.calls("SendMessage")
     resumed = run_sdsync(env, *args)
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     assert "1 recognised as sent before" in resumed.stdout
-    assert send_calls(emulator) == calls + 1
+    assert emulator.calls("SendMessage") == calls + 1
     assert emulator.stats()["responses_by_status"].get("409") == 1, "the repeat carried the same RequestId"
     assert {m["request_id"] for m in emulator.messages()} == {request_id} and len(emulator.messages()) == 10
     assert ledger_rows(ledger, "SELECT status, message_id FROM campaign_batches") == [("sent", original)]
@@ -105,7 +101,7 @@ def test_a_stale_batch_settled_as_sent_counts_as_sent_and_is_never_repeated(in_f
     settled = run_sdsync(env, "settle-batch", "--campaign", CAMPAIGN, "--batch", "1", "--as", "sent")
     assert settled.returncode == 0, settled.stderr
     assert ledger_rows(ledger, "SELECT count(*), count(message_id) FROM sent_messages") == [(10, 0)]
-    calls = send_calls(emulator)
+    calls = emulator.calls("SendMessage")
     rerun = run_sdsync(env, *args)
-    assert rerun.returncode == 0 and send_calls(emulator) == calls, rerun.stderr + rerun.stdout
+    assert rerun.returncode == 0 and emulator.calls("SendMessage") == calls, rerun.stderr + rerun.stdout
     assert run_sdsync(env, "status").returncode == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,6 +30,7 @@ from smartdialog_sync.journal import open_journal  # noqa: E402
 from tests.campaigns.helpers import ledger_rows  # noqa: E402
 from tests.syncs.conftest import PHONES, crm, project  # noqa: E402, F401
 
+NEXT_YEAR = date.today().year + 1  # send times in the future, in winter (Helsinki is UTC+2)
 CUSTOMER = "demo-customer"
 
 
@@ -208,10 +209,10 @@ def test_campaign_job_sends_at_each_recipients_local_time(
 ) -> None:
     config = {"ops": {"send_campaign": {"config": {
         "source": crm, "query": "SELECT phone FROM people", "content": "Hi", "campaign_id": "dagster-local",
-        "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy", "at": "2027-01-15", "local_time": "09:00",
+        "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy", "at": f"{NEXT_YEAR}-01-15", "local_time": "09:00",
     }}}}
     assert REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance).success
-    assert {row["send_at"] for row in emulator.messages()} == {"2027-01-15T07:00:00+00:00"}  # 09:00 in Helsinki
+    assert {row["send_at"] for row in emulator.messages()} == {f"{NEXT_YEAR}-01-15T07:00:00+00:00"}  # 09:00 in Helsinki
 
 
 def test_campaign_job_takes_the_purpose_spread_and_proof_options(
@@ -219,10 +220,10 @@ def test_campaign_job_takes_the_purpose_spread_and_proof_options(
 ) -> None:
     config = {"ops": {"send_campaign": {"config": {
         "source": crm, "query": "SELECT phone FROM people", "content": "Order update", "campaign_id": "dagster-audience",
-        "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy", "at": "2027-01-15T10:00:00Z",
+        "customer": CUSTOMER, "service": "sms-oneway", "sender": "DemoOy", "at": f"{NEXT_YEAR}-01-15T10:00:00Z",
         "batch_size": 1, "purpose": "transactional", "frequency_cap": "1/7d", "spread": "3h", "proof_to": "+358401234567",
     }}}}
     assert REPOSITORY.get_job("campaign_job").execute_in_process(run_config=config, instance=instance).success
     sent = {row["address"]: row["send_at"] for row in emulator.messages()}
-    assert sent.pop("+358401234567") < "2027" and len(sent) == 3  # the proof went at once
-    assert sorted(sent.values()) == ["2027-01-15T10:00:00+00:00", "2027-01-15T11:00:00+00:00", "2027-01-15T12:00:00+00:00"]
+    assert sent.pop("+358401234567") < f"{NEXT_YEAR}-01-15T10:00" and len(sent) == 3  # the proof went at once
+    assert sorted(sent.values()) == [f"{NEXT_YEAR}-01-15T{hour}:00:00+00:00" for hour in (10, 11, 12)]

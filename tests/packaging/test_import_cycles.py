@@ -7,9 +7,12 @@ import ast
 import graphlib
 from pathlib import Path
 
-import tomllib
+from tests.support import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: tomli, which pytest itself depends on there
+    import tomli as tomllib
 
 
 def our_modules(root: Path) -> dict[str, Path]:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 PHONES = ["+358401110001", "+358401110002", "+358401110003"]
-CUSTOMER = "demo-customer"
 
 
 def reload_dlt_config(folder: Path) -> None:
