@@ -2,7 +2,7 @@
 (`Ledger.capped_addresses`) when the ledger holds N confirmed sends (default 1,000,000: ten marketing
 campaigns of 100,000 recipients each, plus one transactional campaign that is not counted).
 
-    python bench/frequency_cap.py [--sent 1000000] [--postgres postgresql://...]
+    python -m bench.frequency_cap [--sent 1000000] [--postgres postgresql://...]
 
 PostgreSQL: a fresh database on the server of --postgres (default SDSYNC_TEST_POSTGRES_URL), dropped after.
 """
@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ledger_write import _postgres
+from bench.scratch_postgres import scratch_database
 from smartdialog_sync.destinations.campaigns.request import CampaignSpec, Source
 from smartdialog_sync.destinations.campaigns.frequency import TRANSACTIONAL, Audience, FrequencyCap
 from smartdialog_sync.destinations.campaigns.ledger import Ledger, SentRecipient
@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         _measure("sqlite", Path(folder) / "campaigns.sqlite", args.sent)
     if args.postgres:
-        for url in _postgres(args.postgres):
+        with scratch_database(args.postgres) as url:
             _measure("postgres", url, args.sent)
 
 
