@@ -25,7 +25,8 @@ import httpx
 
 from smartdialog_sync.api import RateLimit
 from smartdialog_sync.state.files import LEDGER_FILE
-from tests.campaigns.helpers import make_crm, sdsync_command
+from tests.campaigns.helpers import make_crm
+from tests.support.cli import sdsync_command
 from tests.servers import free_port, wait_for_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
