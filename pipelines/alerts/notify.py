@@ -41,9 +41,10 @@ class Notified:
 
 
 def notify(settings: ClientSettings, outcome: Optional[JobOutcome] = None, *,
-           alert_settings: Optional[AlertSettings] = None) -> Notified:
-    """Raise the incidents of `outcome` (None: none, e.g. a dry run) and of the receiver's journal, and alert
-    each new one once. Settings are [alerts] unless `alert_settings` is given; nothing configured: no-op.
+           alert_settings: Optional[AlertSettings] = None, journal: Optional[str] = None) -> Notified:
+    """Raise the incidents of `outcome` (None: none, e.g. a dry run) and of the receiver's journal (`journal`, a
+    path or URL; None: the state's), and alert each new one once. Settings are [alerts] unless `alert_settings`
+    is given; nothing configured: no-op.
 
     Never raises: a store or channel that fails is logged as a warning, and the job's own result stands.
     """
@@ -56,7 +57,7 @@ def notify(settings: ClientSettings, outcome: Optional[JobOutcome] = None, *,
     if not chosen.enabled:
         return nothing
     try:
-        return _notify(settings, outcome, chosen)
+        return _notify(settings, outcome, chosen, journal)
     except Exception as exc:  # the state cannot be read or written: the job's result stands
         log.warning("alerts not raised: %s", _first_line(exc, chosen))
         return nothing
@@ -91,12 +92,14 @@ def alerting(settings: ClientSettings, job: str, subject: str = "", *, dry_run: 
     notify(settings, watch.outcome or JobOutcome(job, watch.subject), alert_settings=alert_settings)
 
 
-def _notify(settings: ClientSettings, outcome: Optional[JobOutcome], chosen: AlertSettings) -> Notified:
+def _notify(settings: ClientSettings, outcome: Optional[JobOutcome], chosen: AlertSettings,
+            journal_location: Optional[str] = None) -> Notified:
     from smartdialog_sync.pipelines.operations.options import StatusOptions
     from smartdialog_sync.pipelines.operations.sections_pull import journal_status
 
     journal, _ = journal_status(StatusOptions(data_dir=settings.data_dir, state_url=settings.state_url,
-                                              backlog_hours=chosen.backlog_hours, now=time.time()))
+                                              journal=journal_location, backlog_hours=chosen.backlog_hours,
+                                              now=time.time()))
     current = journal_incidents(journal, chosen.backlog_hours)
     if outcome is not None:
         current += outcome_incidents(outcome, chosen.rejected_share)

@@ -56,7 +56,7 @@ def status(
     if alert:
         from smartdialog_sync.pipelines.alerts import notify
 
-        notify(settings)
+        notify(settings, journal=journal)  # the journal this status read
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:

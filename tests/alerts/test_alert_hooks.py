@@ -37,3 +37,14 @@ def test_status_alert_raises_the_journal_incidents_once(webhook: Any, tmp_path: 
         assert sdsync.status("--alert").returncode == 1
     (alert,) = webhook.texts()
     assert "[dead_letters] journal: 1 dead letter(s) waiting" in alert
+
+
+def test_status_alert_reads_the_journal_given_with_journal(webhook: Any, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "receiver" / "journal.sqlite"
+    journal = open_journal(elsewhere)
+    journal.write_batch([], [], [DeadLetter("inbound", "messageId must be a non-empty string", 422, b"{}", 2, 1)])
+    journal.close()
+    sdsync = Sdsync(tmp_path, "--data-dir", str(tmp_path / "data"), env={"ALERTS__WEBHOOK_URL": webhook.url})
+    assert sdsync.status("--journal", str(elsewhere), "--alert").returncode == 1
+    (alert,) = webhook.texts()
+    assert "[dead_letters] journal: 1 dead letter(s) waiting" in alert
