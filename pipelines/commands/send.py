@@ -98,8 +98,9 @@ def _run(ctx: typer.Context, request: CampaignRequest, ledger: Optional[str], dr
 
     from ..progress.campaign import campaign_progress
 
-    spec, settings, proofs = request.resolve(settings_from(ctx) if request.kind == "whatsapp" else None, note=_note)
-    client_settings = settings_from(ctx)
+    looks_up = settings_from(ctx) if request.kind == "whatsapp" else None  # a WhatsApp request reads its templates
+    spec, settings, proofs = request.resolve(looks_up, note=_note)  # bad options exit 2 before settings are needed
+    client_settings = looks_up or settings_from(ctx)
     with alerting(client_settings, "campaign", spec.resolved_campaign_id(), dry_run=dry_run) as watch:
         with campaign_progress(yes) as progress:
             result = run_campaign(client_settings, spec, settings, ledger=ledger, dry_run=dry_run, workers=workers,
