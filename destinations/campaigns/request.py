@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timezone
 from typing import Any, Callable, Literal, NamedTuple, Sequence
 from urllib.parse import urlsplit
@@ -125,8 +126,16 @@ class CampaignRequest:
     def _whatsapp(self, client_settings: ClientSettings | None) -> tuple[dict[str, Any], Arms, None]:
         assert client_settings is not None, "a WhatsApp campaign's templates are looked up through the service"
 
+        @cache
+        def templates() -> list[models.WhatsAppTemplate]:  # listed once, when the first template name is checked
+            with SmartDialogClient(client_settings) as api:
+                return api.get_customer_whatsapp_templates(self.customer)
+
         def template_id(name: str) -> str:
-            return whatsapp_template(client_settings, self.customer, name, self.body_columns).id
+            """The id of the customer's template `name` (display name or id), checked against the body columns."""
+            found = resolve_template(templates(), name)
+            check_template_parameters(found, self.body_columns)
+            return found.id
 
         arms = arms_of_options(self.template, self.variants, self.holdout, "--template", "template_name", template_id)
         message = {"template_name": template_id(self.template) if self.template else None,
@@ -335,14 +344,6 @@ def check_template_parameters(template: models.WhatsAppTemplate, body_columns: S
             f"template {template.display_name or template.id} takes {expected} body parameter(s); "
             f"--body-params gives {len(body_columns)}"
         )
-
-
-def whatsapp_template(client_settings: ClientSettings, customer: str, name: str, body_columns: Sequence[str]) -> models.WhatsAppTemplate:
-    """The customer's template named `name` (display name or id), checked against the body parameter columns."""
-    with SmartDialogClient(client_settings) as api:
-        found = resolve_template(api.get_customer_whatsapp_templates(customer), name)
-    check_template_parameters(found, body_columns)
-    return found
 
 
 def check_campaign_id(campaign_id: str) -> str:

@@ -168,6 +168,7 @@ def test_whatsapp_variants_send_each_recipient_its_template(sdsync: Callable[...
                     "--query", "SELECT phone, city FROM customers", "--variant", "A=order_ready", "--variant", "B=city_offer",
                     "--body-params", "city", "--holdout", "20%", "--campaign", "wa-ab", "--yes")
     assert result.exit_code == 0, result.output
+    assert emulator.calls("GetCustomerWhatsAppTemplates") == 1  # listed once for both variants' names
     assert "variant A (weight 1):" in result.stdout and "holdout 20 %:" in result.stdout
     arms = dict(ledger_rows(tmp_path / "data" / "campaigns.sqlite",
                             "SELECT address, CASE WHEN held_out = 1 THEN 'holdout' ELSE variant END FROM campaign_assignments"))
